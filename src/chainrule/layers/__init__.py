@@ -1,0 +1,19 @@
+"""Layers: one concept per file. See :mod:`chainrule.layers.base` for the contract."""
+
+from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .base import Layer
+from .dense import Dense
+from .sequential import Sequential
+
+__all__ = [
+    "ELU",
+    "Dense",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]

@@ -1,0 +1,246 @@
+"""Activation layers: element-wise nonlinearities (and the row-wise softmax).
+
+Each has no parameters. Its backward multiplies dY by the local derivative, computed
+from the cached output Y where that is cheaper (sigmoid, tanh, relu) and from the
+input X where it must be (leaky relu, elu). At a kink the derivative follows PyTorch:
+ReLU'(0) = 0, LeakyReLU'(0) = alpha, ELU'(0) = alpha.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_gradient_shape
+from .base import Backward, Layer
+
+
+def _as_float_array(X, where: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.dtype.kind != "f":
+        if X.dtype.kind in "biu":
+            return X.astype(np.float64)
+        raise TypeError(f"{where}: expected a float array, got dtype {X.dtype}.")
+    return X
+
+
+def sigmoid(X: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function 1 / (1 + exp(-X)).
+
+    For X >= 0 it computes 1 / (1 + e) and for X < 0 it computes e / (1 + e), with
+    e = exp(-|X|) <= 1 in both cases, so exp never overflows (not even at X = -1e4).
+    """
+    E = np.exp(-np.abs(X))
+    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
+
+
+class Identity(Layer):
+    """``Y = X``: the linear output of a regression network.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = X
+        Backward: dX = dY
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        X = _as_float_array(X, "Identity")
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            return check_gradient_shape(dY, X.shape, "Identity")
+
+        return X, backward
+
+
+class Sigmoid(Layer):
+    """Logistic function ``Y = 1 / (1 + exp(-X))``, element-wise.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = sigma(X) = 1 / (1 + exp(-X))          (stable form, see sigmoid())
+        Backward: dX = dY * Y * (1 - Y)
+
+    since d sigma/dx = exp(-x) / (1 + exp(-x))^2 = sigma(x) * (1 - sigma(x)): the
+    derivative is read off the cached output. It is at most 1/4 (at x = 0), which is why
+    deep sigmoid networks suffer vanishing gradients.
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        Y = sigmoid(_as_float_array(X, "Sigmoid"))
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "Sigmoid")
+            return dY * Y * (1 - Y)
+
+        return Y, backward
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent ``Y = tanh(X)``, element-wise.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = tanh(X)
+        Backward: dX = dY * (1 - Y**2)
+
+    since d tanh/dx = 1 - tanh(x)^2 (at most 1, at x = 0).
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        Y = np.tanh(_as_float_array(X, "Tanh"))
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "Tanh")
+            return dY * (1 - Y * Y)
+
+        return Y, backward
+
+
+class ReLU(Layer):
+    """Rectified linear unit ``Y = max(X, 0)``, element-wise.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = max(X, 0)
+        Backward: dX = dY * (Y > 0)        ReLU'(x) = 1 if x > 0 else 0, and 0 at x = 0
+
+    The gradient passes unchanged through active units and is blocked by inactive ones.
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        Y = np.maximum(_as_float_array(X, "ReLU"), 0)
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "ReLU")
+            return dY * (Y > 0)
+
+        return Y, backward
+
+
+class LeakyReLU(Layer):
+    """``Y = X if X > 0 else alpha * X``, element-wise.
+
+    Parameters
+    ----------
+    alpha : float, default 0.01
+        Slope for negative inputs; keeps a small gradient flowing through "dead" units.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = where(X > 0, X, alpha * X)
+        Backward: dX = dY * where(X > 0, 1, alpha)      (alpha at x = 0, as in PyTorch)
+    """
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        X = _as_float_array(X, "LeakyReLU")
+        positive = X > 0
+        Y = np.where(positive, X, self.alpha * X)
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "LeakyReLU")
+            return np.where(positive, dY, self.alpha * dY)
+
+        return Y, backward
+
+    def get_config(self) -> dict:
+        return {"alpha": self.alpha}
+
+
+class ELU(Layer):
+    """Exponential linear unit ``Y = X if X > 0 else alpha * (exp(X) - 1)``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        The value ``-alpha`` is the limit of Y as X goes to minus infinity.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = where(X > 0, X, alpha * (exp(X) - 1))    (expm1 of min(X, 0): no
+                                                                 overflow for large X)
+        Backward: dX = dY * where(X > 0, 1, Y + alpha)
+
+    since for x <= 0, d/dx alpha * (exp(x) - 1) = alpha * exp(x) = Y + alpha: the
+    derivative is read off the cached output (alpha at x = 0, as in PyTorch).
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        X = _as_float_array(X, "ELU")
+        positive = X > 0
+        Y = np.where(positive, X, self.alpha * np.expm1(np.minimum(X, 0)))
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "ELU")
+            return np.where(positive, dY, dY * (Y + self.alpha))
+
+        return Y, backward
+
+    def get_config(self) -> dict:
+        return {"alpha": self.alpha}
+
+
+def softmax(X: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable: exp(X - max) / sum exp(X - max).
+
+    Subtracting each row's maximum changes nothing mathematically (the factor
+    exp(-max) cancels) but keeps every exponent <= 0, so exp cannot overflow.
+    """
+    Z = X - X.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+class Softmax(Layer):
+    """Row-wise softmax ``Y[k] = exp(X[k]) / sum_j exp(X[k, j])``.
+
+    Use it for probabilities at inference or with ``CrossEntropy(from_logits=False)``.
+    For training, prefer a linear output with ``CrossEntropy()`` (from logits), whose
+    fused gradient ``(P - T) / n`` is cheaper and more accurate.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = softmax(X) along axis 1              X, Y (n, k)
+        Backward: dX = Y * (dY - (dY * Y).sum(axis=1, keepdims=True))
+
+    The Jacobian of one row is dY_i/dX_j = Y_i * (delta_ij - Y_j). Multiplying by the
+    upstream row dY: dX_j = sum_i dY_i * Y_i * (delta_ij - Y_j)
+                          = Y_j * dY_j - Y_j * sum_i dY_i * Y_i,
+    which is the formula above, computed in O(k) per row instead of forming the k x k
+    Jacobian.
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        X = _as_float_array(X, "Softmax")
+        if X.ndim != 2:
+            raise ValueError(
+                f"Softmax expects a 2-D array (n_samples, n_classes), got shape {X.shape}."
+            )
+        Y = softmax(X)
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "Softmax")
+            return Y * (dY - (dY * Y).sum(axis=1, keepdims=True))
+
+        return Y, backward

@@ -1,0 +1,77 @@
+"""The layer contract, stated once.
+
+A layer maps X (n_samples, n_in) to Y (n_samples, n_out). Its ``forward(X, training)``
+returns ``(Y, backward)``: ``backward`` is a closure born with the forward pass that it
+differentiates, holding exactly what the chain rule needs and nothing more. Calling
+``backward(dY)`` with dY = dL/dY (the shape of Y)
+
+* **adds** dL/dparam into ``grads[name]`` for every parameter (so gradients of several
+  batches or losses accumulate, as in PyTorch; ``zero_grad()`` resets them), and
+* **returns** dX = dL/dX, which the previous layer receives as its dY.
+
+Layers never divide by the batch size: the ``1/n`` of a mean lives in the loss, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Backward = Callable[[np.ndarray], np.ndarray]
+
+
+class Layer:
+    """Base class: parameters, their gradients and the forward/backward contract.
+
+    Attributes
+    ----------
+    params : dict[str, ndarray]
+        The trainable arrays, by name (``"W"``, ``"b"``). Empty for activations.
+    grads : dict[str, ndarray]
+        dL/dparam for each entry of ``params``, same shapes and dtypes.
+    """
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+    def __init__(self) -> None:
+        self.params = {}
+        self.grads = {}
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        """Return ``(Y, backward)``; see the module docstring for the contract."""
+        raise NotImplementedError
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Inference: ``Y`` of ``forward(X, training=False)``."""
+        return self.forward(X, training=False)[0]
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero, in place."""
+        for g in self.grads.values():
+            g.fill(0)
+
+    @property
+    def n_params(self) -> int:
+        """The number of trainable scalars."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def output_dim(self, n_in: int) -> int:
+        """The number of output columns for ``n_in`` input columns (shape inference)."""
+        return n_in
+
+    def astype(self, dtype) -> Layer:
+        """Convert parameters and gradients to ``dtype`` in place; return ``self``."""
+        for name in self.params:
+            self.params[name] = self.params[name].astype(dtype)
+            self.grads[name] = np.zeros_like(self.params[name])
+        return self
+
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (for persistence)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,140 @@
+"""Composition: a chain of layers is itself a layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .._checks import as_float_dtype
+from .base import Backward, Layer
+
+
+class Sequential(Layer):
+    """Layers applied one after the other: ``Y = f_L(... f_2(f_1(X)))``.
+
+    Parameters
+    ----------
+    *layers : Layer
+        The layers, first to last.
+
+    Attributes
+    ----------
+    layers : list of Layer
+
+    Notes
+    -----
+    ::
+
+        Forward:  A_0 = X,  A_l = f_l(A_{l-1}) for l = 1..L,  Y = A_L
+        Backward: dA_L = dY,  dA_{l-1} = backward_l(dA_l) for l = L..1,  dX = dA_0
+
+    This loop *is* the chain rule: dL/dA_{l-1} = dL/dA_l * dA_l/dA_{l-1}, each factor
+    applied by the layer that knows its own derivative. Every backward_l also adds its
+    parameter gradients into its layer's ``grads`` on the way.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Sequential takes layers, but argument {i} is a {type(layer).__name__}; "
+                    "write e.g. Sequential(Dense(4, 8), ReLU(), Dense(8, 3))."
+                )
+        self.layers: list[Layer] = list(layers)
+        self._check_chain()
+
+    def _check_chain(self) -> None:
+        n = None
+        for layer in self.layers:
+            if n is None:
+                n = getattr(layer, "n_in", None)
+                if n is None:
+                    continue
+            n = layer.output_dim(n)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        backwards = []
+        for layer in self.layers:
+            X, backward = layer.forward(X, training)
+            backwards.append(backward)
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            for layer_backward in reversed(backwards):
+                dY = layer_backward(dY)
+            return dY
+
+        return X, backward
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The network's output for ``X`` in inference mode (dropout off)."""
+        return self.forward(X, training=False)[0]
+
+    # Parameters of a composite are those of its layers.
+    def parameters(self) -> Iterator[tuple[Layer, str, np.ndarray, np.ndarray]]:
+        """Yield ``(layer, name, param, grad)`` for every trainable array, in order."""
+        for layer in self.layers:
+            if isinstance(layer, Sequential):
+                yield from layer.parameters()
+            else:
+                for name, p in layer.params.items():
+                    yield layer, name, p, layer.grads[name]
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        for _, _, p, _ in self.parameters():
+            return p.dtype
+        return None
+
+    def astype(self, dtype) -> Sequential:
+        dtype = as_float_dtype(dtype)
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def output_dim(self, n_in: int) -> int:
+        for layer in self.layers:
+            n_in = layer.output_dim(n_in)
+        return n_in
+
+    def summary(self, n_features: int | None = None) -> str:
+        """A table of the layers with their output shapes and parameter counts.
+
+        Parameters
+        ----------
+        n_features : int, optional
+            Number of input features; inferred from the first ``Dense`` when omitted.
+        """
+        n = n_features if n_features is not None else getattr(self.layers[0], "n_in", None)
+        rows = [("#", "layer", "output shape", "params")]
+        for i, layer in enumerate(self.layers):
+            if n is not None:
+                n = layer.output_dim(n)
+            shape = f"(n, {n})" if n is not None else "?"
+            rows.append((str(i), repr(layer), shape, f"{layer.n_params:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        lines = [
+            "  ".join(
+                cell.rjust(w) if c in (0, 3) else cell.ljust(w)
+                for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        ]
+        rule = "-" * len(lines[0])
+        total = f"total trainable parameters: {self.n_params:,}"
+        return "\n".join([lines[0], rule, *lines[1:], rule, total])
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential(\n{inner},\n)" if self.layers else "Sequential()"

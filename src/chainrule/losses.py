@@ -1,0 +1,391 @@
+"""Losses: ``loss(Y, T, sample_weight=None) -> (value, dY)``.
+
+``Y`` (n_samples, n_outputs) is the network's output and ``T`` the target. ``value`` is
+the mean loss as PyTorch defines it (over all elements for MSE, MAE, Huber and binary
+cross-entropy; over samples for cross-entropy) and ``dY = dL/dY`` is the gradient *of
+that mean*: the ``1/n`` lives here, once, and layers never divide by the batch size.
+
+With ``sample_weight`` w (n_samples,) the mean becomes a weighted mean,
+``sum_i w_i * l_i / sum_i w_i`` (l_i the sample's mean loss over its outputs), and dY
+is its gradient: row i is scaled by ``w_i / sum(w)`` instead of ``1 / n``.
+
+Targets: a target of shape (n,) against an output (n, 1) is read as (n, 1), never
+broadcast to (n, n). ``CrossEntropy`` also takes class indices (n,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers.activations import sigmoid
+
+# PyTorch clamps log-probabilities at -100 in BCELoss so that log(0) never reaches the
+# loss; we do the same for the probability (unfused) paths.
+LOG_FLOOR = -100.0
+# Smallest denominator in the unfused gradients (PyTorch's BCELoss uses 1e-12 too).
+DENOM_FLOOR = 1e-12
+
+
+def _check_output(Y, name: str) -> np.ndarray:
+    Y = np.asarray(Y)
+    if Y.dtype.kind != "f":
+        raise TypeError(f"{name}: the output Y must be a float array, got dtype {Y.dtype}.")
+    if Y.ndim != 2:
+        raise ValueError(
+            f"{name}: the output Y must be 2-D (n_samples, n_outputs), got shape {Y.shape}."
+        )
+    return Y
+
+
+def _check_finite_numeric(T, name: str) -> np.ndarray:
+    T = np.asarray(T)
+    if T.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: targets must be numbers, got dtype {T.dtype}; encode labels as "
+            "integers 0..k-1 first."
+        )
+    if T.dtype.kind == "f" and not np.isfinite(T).all():
+        raise ValueError(f"{name}: the targets contain NaN or inf; clean or impute them first.")
+    return T
+
+
+def _match_shape(Y: np.ndarray, T: np.ndarray, name: str) -> np.ndarray:
+    """T shaped like Y: (n,) is read as (n, 1) against a one-column output."""
+    if T.ndim == 1 and Y.shape[1] == 1:
+        T = T.reshape(-1, 1)
+    if T.shape != Y.shape:
+        hint = ""
+        if T.ndim >= 1 and T.shape[0] != Y.shape[0]:
+            hint = f" Y has {Y.shape[0]} samples but T has {T.shape[0]}."
+        elif T.ndim == 1:
+            hint = " A 1-D target needs a single-output network (Y of shape (n, 1))."
+        raise ValueError(
+            f"{name}: target shape {T.shape} does not match output shape {Y.shape}.{hint}"
+        )
+    return T.astype(Y.dtype, copy=False)
+
+
+def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: sample_weight must be numeric, got dtype {w.dtype}.")
+    w = w.astype(dtype, copy=False).reshape(-1) if w.ndim <= 1 else w
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"{name}: sample_weight must have shape ({n},), one weight per sample; got "
+            f"{np.shape(sample_weight)}."
+        )
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{name}: sample_weight must be finite and non-negative.")
+    if not w.sum() > 0:
+        raise ValueError(f"{name}: sample_weight sums to zero; at least one must be positive.")
+    return w
+
+
+class Loss:
+    """Base class: per-sample losses and their gradients, reduced to a (weighted) mean.
+
+    Subclasses implement ``_loss_and_grad(Y, T) -> (l, g)`` with ``l`` the un-averaged
+    losses (n, k) or (n,) and ``g`` their derivatives dl/dY (n, k); this class turns
+    them into the mean and the gradient of the mean.
+    """
+
+    #: whether the loss expects raw scores (logits) rather than probabilities
+    from_logits: bool = False
+
+    def __call__(self, Y, T, sample_weight=None) -> tuple[float, np.ndarray]:
+        """Return ``(value, dY)`` for outputs ``Y`` (n, k) and targets ``T``.
+
+        Parameters
+        ----------
+        Y : ndarray of shape (n_samples, n_outputs)
+        T : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : ndarray of shape (n_samples,), optional
+
+        Returns
+        -------
+        value : float
+            The (weighted) mean loss.
+        dY : ndarray of shape (n_samples, n_outputs), dtype of Y
+            The gradient of ``value`` with respect to ``Y``.
+        """
+        name = type(self).__name__
+        Y = _check_output(Y, name)
+        T = self._check_target(Y, _check_finite_numeric(T, name))
+        w = _check_weights(sample_weight, Y.shape[0], Y.dtype, name)
+        l, g = self._loss_and_grad(Y, T)
+        per_sample = l.size // Y.shape[0]  # outputs averaged within each sample
+        if w is None:
+            value = l.mean()
+            g *= Y.dtype.type(1 / l.size)
+        else:
+            scale = w / (w.sum() * per_sample)
+            value = (scale @ l.reshape(Y.shape[0], -1)).sum()
+            g *= scale[:, None]
+        return float(value), g
+
+    def _check_target(self, Y: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return _match_shape(Y, T, type(self).__name__)
+
+    def _loss_and_grad(self, Y: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MeanSquaredError(Loss):
+    """Mean squared error, ``L = mean((Y - T)**2)`` over all N = n * k elements.
+
+    Notes
+    -----
+    ::
+
+        Forward:  L = (1/N) * sum_ij (Y_ij - T_ij)^2
+        Backward: dY = 2 * (Y - T) / N
+
+    With a linear (Identity) output, dL/dZ = dY: the gradient at the output is the
+    error itself, scaled. (scikit-learn reports half this value, (1/2n) sum (Y - T)^2.)
+    """
+
+    def _loss_and_grad(self, Y, T):
+        R = Y - T
+        return R * R, 2 * R
+
+
+class MeanAbsoluteError(Loss):
+    """Mean absolute error, ``L = mean(|Y - T|)``.
+
+    Notes
+    -----
+    ::
+
+        Forward:  L = (1/N) * sum_ij |Y_ij - T_ij|
+        Backward: dY = sign(Y - T) / N          (0 where Y == T, as in PyTorch)
+    """
+
+    def _loss_and_grad(self, Y, T):
+        R = Y - T
+        return np.abs(R), np.sign(R)
+
+
+class Huber(Loss):
+    """Huber loss (PyTorch's ``huber_loss``): quadratic near zero, linear beyond delta.
+
+    Parameters
+    ----------
+    delta : float, default 1.0
+        Where the loss turns from quadratic to linear.
+
+    Notes
+    -----
+    ::
+
+        r = Y - T
+        Forward:  l = 0.5 * r^2                     if |r| <= delta
+                    = delta * (|r| - 0.5 * delta)   otherwise;     L = mean(l)
+        Backward: dY = clip(r, -delta, delta) / N
+
+    Both pieces and their slopes meet at |r| = delta, so the gradient is continuous:
+    it is the residual for small errors (like MSE) and capped at delta for outliers
+    (like MAE, scaled).
+    """
+
+    def __init__(self, delta: float = 1.0) -> None:
+        if not (np.isfinite(delta) and delta > 0):
+            raise ValueError(f"Huber: delta must be a positive number, got {delta!r}.")
+        self.delta = float(delta)
+
+    def _loss_and_grad(self, Y, T):
+        R = Y - T
+        A = np.abs(R)
+        d = self.delta
+        l = np.where(A <= d, 0.5 * R * R, d * (A - 0.5 * d))
+        return l, np.clip(R, -d, d)
+
+    def get_config(self) -> dict:
+        return {"delta": self.delta}
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy for 0/1 (or soft) targets, one sigmoid per output column.
+
+    Parameters
+    ----------
+    from_logits : bool, default True
+        True: ``Y`` holds logits Z and the sigmoid is fused into the loss (stable and
+        exact). False: ``Y`` holds probabilities P from a ``Sigmoid`` layer.
+
+    Notes
+    -----
+    ::
+
+        P = sigmoid(Z)
+        Forward:  l = -(T * log(P) + (1 - T) * log(1 - P));   L = mean(l)
+
+        from_logits=True (fused; stable for any Z):
+                  l = max(Z, 0) - Z * T + log(1 + exp(-|Z|))
+                  dZ = (P - T) / N
+        from_logits=False (unfused; log clamped at -100 as PyTorch does):
+                  dP = (P - T) / (P * (1 - P)) / N
+
+    The fused form follows from log P = -log(1 + e^-Z) and log(1 - P) = -Z - log(1 +
+    e^-Z); the sigmoid's derivative P(1 - P) cancels the denominator of dP, which is
+    why Sigmoid -> BCE(from_logits=False) and BCE(from_logits=True) give the same
+    gradient, but only the fused one survives P = 0 or 1 in floating point.
+    """
+
+    def __init__(self, from_logits: bool = True) -> None:
+        self.from_logits = bool(from_logits)
+
+    def _check_target(self, Y, T):
+        T = _match_shape(Y, T, "BinaryCrossEntropy")
+        if (T < 0).any() or (T > 1).any():
+            raise ValueError(
+                "BinaryCrossEntropy: targets must lie in [0, 1] (class labels 0/1); got "
+                f"values from {T.min()} to {T.max()}. Map your labels to 0 and 1."
+            )
+        return T
+
+    def _loss_and_grad(self, Y, T):
+        if self.from_logits:
+            l = np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))
+            return l, sigmoid(Y) - T
+        P = Y
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(P), LOG_FLOOR)
+            log_q = np.maximum(np.log1p(-P), LOG_FLOOR)
+        l = -(T * log_p + (1 - T) * log_q)
+        return l, (P - T) / np.maximum(P * (1 - P), DENOM_FLOOR)
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    """Row-wise log(softmax(Z)) = Z - logsumexp(Z), stable for any Z."""
+    M = Z.max(axis=1, keepdims=True)
+    S = Z - M
+    return S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy, averaged over samples.
+
+    Parameters
+    ----------
+    from_logits : bool, default True
+        True: ``Y`` holds logits Z and the softmax is fused into the loss. False: ``Y``
+        holds probabilities P from a ``Softmax`` layer.
+
+    Targets are class indices (n,) in 0..k-1, or one-hot / probability rows (n, k).
+
+    Notes
+    -----
+    ::
+
+        P = softmax(Z) row-wise;  l_i = -sum_j T_ij log P_ij;  L = (1/n) sum_i l_i
+
+        from_logits=True (fused):  log P = Z - logsumexp(Z)   (stable)
+                                   dZ = (P - T) / n
+        from_logits=False:         dP = -(T / P) / n
+
+    Why (P - T): dl/dZ_j = sum_i dl/dP_i * dP_i/dZ_j = sum_i (-T_i / P_i) P_i (delta_ij
+    - P_j) = -T_j + P_j sum_i T_i = P_j - T_j, because each target row sums to 1. The
+    shortcut holds for softmax + cross-entropy (and sigmoid + binary cross-entropy,
+    identity + squared error up to the factor 2): each pairs an output with its
+    "canonical" loss, and it needs the target rows to sum to 1.
+    """
+
+    def __init__(self, from_logits: bool = True) -> None:
+        self.from_logits = bool(from_logits)
+
+    def _check_target(self, Y, T):
+        n, k = Y.shape
+        if T.ndim == 1:
+            if T.shape[0] != n:
+                raise ValueError(
+                    f"CrossEntropy: Y has {n} samples but the class indices have {T.shape[0]}."
+                )
+            if T.dtype.kind == "f":
+                if (T != np.round(T)).any():
+                    raise ValueError(
+                        "CrossEntropy: 1-D targets are class indices and must be whole "
+                        "numbers; for probabilities pass an (n, k) array."
+                    )
+            T = T.astype(np.intp, copy=False)
+            bad = np.flatnonzero((T < 0) | (T >= k))
+            if bad.size:
+                i = bad[0]
+                raise ValueError(
+                    f"CrossEntropy: class index {T[i]} (sample {i}) is out of range for "
+                    f"{k} classes; indices must lie in 0..{k - 1}. Does the last layer have "
+                    "one output per class?"
+                )
+            return T
+        if T.shape != Y.shape:
+            raise ValueError(
+                f"CrossEntropy: target shape {T.shape} does not match output shape {Y.shape}; "
+                "pass class indices (n,) or one-hot rows (n, k)."
+            )
+        T = T.astype(Y.dtype, copy=False)
+        if (T < 0).any():
+            raise ValueError("CrossEntropy: one-hot/probability targets must be non-negative.")
+        return T
+
+    def _loss_and_grad(self, Y, T):
+        n = Y.shape[0]
+        rows = np.arange(n)
+        if self.from_logits:
+            log_P = log_softmax(Y)
+            G = np.exp(log_P)  # P, then P - T in place
+            if T.ndim == 1:
+                l = -log_P[rows, T]
+                G[rows, T] -= 1
+            else:
+                l = -(T * log_P).sum(axis=1)
+                G -= T
+            return l, G
+        P = Y
+        with np.errstate(divide="ignore"):
+            log_P = np.maximum(np.log(P), LOG_FLOOR)
+        if T.ndim == 1:
+            l = -log_P[rows, T]
+            G = np.zeros_like(P)
+            G[rows, T] = -1 / np.maximum(P[rows, T], DENOM_FLOOR)
+        else:
+            l = -(T * log_P).sum(axis=1)
+            G = -T / np.maximum(P, DENOM_FLOOR)
+        return l, G
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+
+LOSSES = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "bce": BinaryCrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropy,
+    "cross_entropy": CrossEntropy,
+    "ce": CrossEntropy,
+}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """A loss instance from a name (``"mse"``, ``"cross_entropy"``, ...) or an instance."""
+    if isinstance(loss, Loss):
+        return loss
+    try:
+        return LOSSES[loss]()
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}.") from None
