@@ -1,0 +1,402 @@
+"""One training step traced equation by equation, with the engine's own numbers.
+
+``explain(net, loss, X, y)`` runs a forward pass, the loss, the backward pass and one
+gradient-descent update on a *copy* of ``net``, recording at every layer the values
+that the layers themselves computed (it wraps their backward closures; nothing is
+recomputed by a second implementation). The result prints as plain text in a
+terminal and renders as Markdown with LaTeX in Jupyter.
+
+Naming: the input is A0 = X. The l-th ``Dense`` layer has W_l, b_l and produces
+Z_l; the activation after it produces A_l. The gradient of the loss with respect to
+any quantity Q is written dQ (= dL/dQ).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layers.activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers.base import Layer
+from .layers.dense import Dense
+from .layers.sequential import Sequential
+from .losses import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Huber,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+)
+
+
+@dataclass
+class Step:
+    """One equation of the trace: a name, the formula (text and LaTeX), the value."""
+
+    phase: str  # "forward", "loss", "backward" or "update"
+    layer: str  # e.g. "Dense(2, 3)"
+    name: str  # the symbol computed, e.g. "Z1" or "dW1"
+    text: str  # formula in plain text, e.g. "Z1 = A0 @ W1 + b1"
+    latex: str  # the same in LaTeX
+    words: str  # the formula in words
+    value: np.ndarray = field(repr=False)
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.value)
+
+
+# Plain-text and LaTeX formulas for each layer type, with placeholders for the names:
+# {i} input, {o} output, {l} the Dense layer's index.
+_FORWARD = {
+    Dense: (
+        "{o} = {i} @ W{l} + b{l}",
+        r"{o} = {i} W_{l} + b_{l}",
+        "affine map: weights times input plus bias",
+    ),
+    Sigmoid: (
+        "{o} = 1 / (1 + exp(-{i}))",
+        r"{o} = \sigma({i}) = \frac{{1}}{{1 + e^{{-{i}}}}}",
+        "logistic sigmoid, element-wise",
+    ),
+    Tanh: ("{o} = tanh({i})", r"{o} = \tanh({i})", "hyperbolic tangent, element-wise"),
+    ReLU: ("{o} = max({i}, 0)", r"{o} = \max({i}, 0)", "rectified linear unit, element-wise"),
+    LeakyReLU: (
+        "{o} = where({i} > 0, {i}, alpha * {i})",
+        r"{o} = \max({i}, \alpha {i})",
+        "leaky ReLU, element-wise",
+    ),
+    ELU: (
+        "{o} = where({i} > 0, {i}, alpha * (exp({i}) - 1))",
+        r"{o} = \mathrm{{ELU}}({i})",
+        "exponential linear unit, element-wise",
+    ),
+    Softmax: (
+        "{o} = exp({i}) / sum(exp({i}), axis=1)",
+        r"{o} = \mathrm{{softmax}}({i})",
+        "softmax over each row",
+    ),
+    Identity: ("{o} = {i}", r"{o} = {i}", "identity (linear output)"),
+}
+_BACKWARD = {
+    Sigmoid: (
+        "d{i} = d{o} * {o} * (1 - {o})",
+        r"\partial {i} = \partial {o} \odot {o} \odot (1 - {o})",
+        "sigmoid' = sigmoid * (1 - sigmoid), read off the output",
+    ),
+    Tanh: (
+        "d{i} = d{o} * (1 - {o}**2)",
+        r"\partial {i} = \partial {o} \odot (1 - {o}^2)",
+        "tanh' = 1 - tanh^2",
+    ),
+    ReLU: (
+        "d{i} = d{o} * ({o} > 0)",
+        r"\partial {i} = \partial {o} \odot [{o} > 0]",
+        "gradient passes where the unit is active",
+    ),
+    LeakyReLU: (
+        "d{i} = d{o} * where({i} > 0, 1, alpha)",
+        r"\partial {i} = \partial {o} \odot (1 \text{{ or }} \alpha)",
+        "slope 1 or alpha",
+    ),
+    ELU: (
+        "d{i} = d{o} * where({i} > 0, 1, {o} + alpha)",
+        r"\partial {i} = \partial {o} \odot (1 \text{{ or }} {o} + \alpha)",
+        "ELU' = 1 or Y + alpha",
+    ),
+    Softmax: (
+        "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
+        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {o}_j {o}_j)",
+        "softmax Jacobian applied row by row",
+    ),
+    Identity: (
+        "d{i} = d{o}",
+        r"\partial {i} = \partial {o}",
+        "identity passes the gradient through",
+    ),
+}
+_LOSS = {
+    MeanSquaredError: (
+        "L = mean((Y - T)**2)",
+        r"L = \frac{1}{N}\sum (Y - T)^2",
+        "dY = 2 (Y - T) / N",
+        r"\partial Y = \frac{2}{N}(Y - T)",
+    ),
+    MeanAbsoluteError: (
+        "L = mean(|Y - T|)",
+        r"L = \frac{1}{N}\sum |Y - T|",
+        "dY = sign(Y - T) / N",
+        r"\partial Y = \frac{1}{N}\mathrm{sign}(Y - T)",
+    ),
+    Huber: (
+        "L = mean(huber(Y - T))",
+        r"L = \frac{1}{N}\sum h_\delta(Y - T)",
+        "dY = clip(Y - T, -delta, delta) / N",
+        r"\partial Y = \frac{1}{N}\mathrm{clip}(Y - T, -\delta, \delta)",
+    ),
+    BinaryCrossEntropy: (
+        "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid(Y)",
+        r"L = -\frac{1}{N}\sum T\log P + (1-T)\log(1-P)",
+        "dY = (P - T) / N",
+        r"\partial Y = \frac{1}{N}(P - T)",
+    ),
+    CrossEntropy: (
+        "L = -(1/n) sum_i log P[i, y_i], P = softmax(Y)",
+        r"L = -\frac{1}{n}\sum_i \log P_{i, y_i}",
+        "dY = (P - T) / n",
+        r"\partial Y = \frac{1}{n}(P - T)",
+    ),
+}
+_LOSS_PROBS = {
+    BinaryCrossEntropy: (
+        "L = -mean(T log Y + (1 - T) log(1 - Y))",
+        r"L = -\frac{1}{N}\sum T\log Y + (1-T)\log(1-Y)",
+        "dY = (Y - T) / (Y (1 - Y)) / N",
+        r"\partial Y = \frac{Y - T}{N\,Y(1 - Y)}",
+    ),
+    CrossEntropy: (
+        "L = -(1/n) sum_i log Y[i, y_i]",
+        r"L = -\frac{1}{n}\sum_i \log Y_{i, y_i}",
+        "dY = -T / Y / n",
+        r"\partial Y = -\frac{1}{n}\frac{T}{Y}",
+    ),
+}
+
+
+def _tex(name: str) -> str:
+    """A symbol in LaTeX: "Z1" -> "Z_{1}", "A1'" -> "A'_{1}", "A0" -> "A_{0}"."""
+    primes = "'" * name.count("'")
+    base = name.rstrip("'")
+    return f"{base[0]}{primes}_{{{base[1:]}}}" if base[1:].isdigit() else name
+
+
+def _formulas(table, layer, **names):
+    tex = {k: _tex(v) if isinstance(v, str) else v for k, v in names.items()}
+    for cls in type(layer).__mro__:
+        if cls in table:
+            text, latex, words = table[cls]
+            return text.format(**names), latex.format(**tex), words
+    return (f"{names['o']} = f({names['i']})", rf"{tex['o']} = f({tex['i']})", "custom layer")
+
+
+@dataclass
+class Explanation:
+    """The trace of one training step: ``steps`` in order, plus the loss value."""
+
+    steps: list[Step]
+    loss_value: float
+    loss_after: float
+    precision: int = 4
+    max_rows: int = 4
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The value of a symbol, e.g. ``explanation["dW1"]``."""
+        for s in self.steps:
+            if s.name == name:
+                return s.value
+        raise KeyError(f"no step named {name!r}; names are {[s.name for s in self.steps]}")
+
+    def _fmt(self, value: np.ndarray, indent: str) -> str:
+        value = np.asarray(value) + 0.0  # no "-0." in print
+        if value.ndim == 2 and value.shape[0] > self.max_rows:
+            shown = np.array2string(
+                value[: self.max_rows], precision=self.precision, suppress_small=True
+            )
+            shown = shown[:-1] + f"\n ... ({value.shape[0] - self.max_rows} more rows)]"
+        else:
+            shown = np.array2string(value, precision=self.precision, suppress_small=True)
+        return "\n".join(indent + line for line in shown.splitlines())
+
+    def __str__(self) -> str:
+        out, phase = [], None
+        titles = {
+            "forward": "FORWARD PASS",
+            "loss": "LOSS",
+            "backward": "BACKWARD PASS (chain rule, last layer first)",
+            "update": "UPDATE (gradient descent)",
+        }
+        for s in self.steps:
+            if s.phase != phase:
+                phase = s.phase
+                if out:
+                    out.append("")
+                out.append(titles[phase])
+                out.append("=" * len(titles[phase]))
+            out.append(f"{s.layer:<16} {s.text}    shape {s.shape}")
+            out.append(f"{'':16} ({s.words})")
+            out.append(self._fmt(s.value, " " * 17))
+        out.append("")
+        out.append(f"loss before the step: {self.loss_value:.6g}; after: {self.loss_after:.6g}")
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        """Markdown with LaTeX, for notebooks (also used by ``_repr_markdown_``)."""
+        out, phase = [], None
+        for s in self.steps:
+            if s.phase != phase:
+                phase = s.phase
+                out.append(f"\n### {phase.capitalize()}\n")
+            out.append(f"**{s.layer}**: ${s.latex}$ — {s.words}, shape `{s.shape}`\n")
+            out.append("```\n" + self._fmt(s.value, "") + "\n```\n")
+        out.append(
+            f"\nLoss before the step: **{self.loss_value:.6g}**; after: **{self.loss_after:.6g}**"
+        )
+        return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def explain(
+    net: Layer,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    lr: float = 0.1,
+    precision: int = 4,
+    max_rows: int = 4,
+) -> Explanation:
+    """Trace one step of training ``net`` on ``(X, y)``: forward, loss, backward, update.
+
+    ``net`` itself is not changed: the step runs on a copy.
+
+    Parameters
+    ----------
+    net : Sequential or Layer
+    loss : Loss
+    X : ndarray of shape (n_samples, n_features)
+        Keep it small (a few samples): every intermediate array is printed.
+    y : ndarray
+        Targets as ``loss`` accepts them.
+    lr : float, default 0.1
+        Learning rate of the plain gradient-descent update W <- W - lr * dW.
+    precision, max_rows : int
+        How many decimals and rows to print of each array.
+
+    Returns
+    -------
+    Explanation
+        ``str()`` gives a plain-text trace; ``to_markdown()`` Markdown with LaTeX;
+        ``explanation["dW1"]`` the numbers of one symbol.
+    """
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a chainrule loss, got {type(loss).__name__}.")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    net = copy.deepcopy(net)
+    layers = net.layers if isinstance(net, Sequential) else [net]
+    steps: list[Step] = []
+
+    # Forward, layer by layer, naming each output.
+    A, name, l = X, "A0", 0
+    records = []  # (layer, label, input name, output name, l, backward)
+    for layer in layers:
+        if isinstance(layer, Dense):
+            l += 1
+            out = f"Z{l}"
+            label = f"Dense({layer.n_in}, {layer.n_out})"
+        else:
+            # two activations in a row: A1, then A1'
+            out = name + "'" if name.startswith(f"A{l}") and l > 0 else f"A{l}"
+            label = type(layer).__name__
+        A, backward = layer.forward(A, training=True)
+        text, latex, words = _formulas(_FORWARD, layer, i=name, o=out, l=l)
+        steps.append(Step("forward", label, out, text, latex, words, A.copy()))
+        records.append((layer, label, name, out, l, backward))
+        name = out
+
+    table = _LOSS if loss.from_logits or type(loss) not in _LOSS_PROBS else _LOSS_PROBS
+    value, dY = loss(A, y)
+    ltext, llatex, gtext, glatex = next(
+        (v for cls, v in table.items() if isinstance(loss, cls)),
+        ("L = loss(Y, T)", "L", "dY = dL/dY", r"\partial Y"),
+    )
+    Y = name
+    steps.append(
+        Step(
+            "loss",
+            type(loss).__name__,
+            "L",
+            ltext.replace("Y", Y),
+            llatex.replace("Y", _tex(Y)),
+            "mean loss over the batch",
+            np.asarray(value),
+        )
+    )
+    steps.append(
+        Step(
+            "loss",
+            type(loss).__name__,
+            f"d{Y}",
+            gtext.replace("Y", Y),
+            glatex.replace("Y", _tex(Y)),
+            "gradient of the mean loss",
+            dY.copy(),
+        )
+    )
+
+    # Backward, in reverse, calling the layers' own closures one at a time.
+    net.zero_grad()
+    d = dY
+    for layer, label, inp, out, l, backward in reversed(records):
+        d = backward(d)
+        if isinstance(layer, Dense):
+            steps.append(
+                Step(
+                    "backward",
+                    label,
+                    f"dW{l}",
+                    f"dW{l} = {inp}.T @ d{out}",
+                    rf"\partial W_{l} = {_tex(inp)}^\top \partial {_tex(out)}",
+                    "input transposed times upstream gradient",
+                    layer.grads["W"].copy(),
+                )
+            )
+            steps.append(
+                Step(
+                    "backward",
+                    label,
+                    f"db{l}",
+                    f"db{l} = d{out}.sum(axis=0)",
+                    rf"\partial b_{l} = \textstyle\sum_k \partial {_tex(out)}",
+                    "bias gradient sums over the samples",
+                    layer.grads["b"].copy(),
+                )
+            )
+            steps.append(
+                Step(
+                    "backward",
+                    label,
+                    f"d{inp}",
+                    f"d{inp} = d{out} @ W{l}.T",
+                    rf"\partial {_tex(inp)} = \partial {_tex(out)} W_{l}^\top",
+                    "upstream gradient times weights transposed",
+                    d.copy(),
+                )
+            )
+        else:
+            text, latex, words = _formulas(_BACKWARD, layer, i=inp, o=out)
+            steps.append(Step("backward", label, f"d{inp}", text, latex, words, d.copy()))
+
+    # Update: plain gradient descent on every parameter.
+    for layer, label, _, _, l, _ in records:
+        for key in layer.params:
+            sym = f"{key}{l}"
+            layer.params[key] -= lr * layer.grads[key]
+            steps.append(
+                Step(
+                    "update",
+                    label,
+                    f"{sym}_new",
+                    f"{sym} <- {sym} - {lr:g} * d{sym}",
+                    rf"{key}_{l} \leftarrow {key}_{l} - {lr:g}\,\partial {key}_{l}",
+                    "step against the gradient",
+                    layer.params[key].copy(),
+                )
+            )
+    after = loss(net.forward(X, training=False)[0], y)[0]
+    return Explanation(steps, value, after, precision, max_rows)
