@@ -5,6 +5,7 @@ by hand, written next to its derivation, and checked against central differences
 """
 
 from . import initializers, losses
+from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ELU",
+    "Explanation",
     "BinaryCrossEntropy",
     "CrossEntropy",
     "Dense",
@@ -48,6 +50,7 @@ __all__ = [
     "Softmax",
     "Tanh",
     "__version__",
+    "explain",
     "gradient_check",
     "initializers",
     "losses",
