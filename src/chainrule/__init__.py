@@ -27,6 +27,7 @@ from .losses import (
     MeanAbsoluteError,
     MeanSquaredError,
 )
+from .persistence import ModelFileError, load, save
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "ModelFileError",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -53,5 +55,7 @@ __all__ = [
     "explain",
     "gradient_check",
     "initializers",
+    "load",
     "losses",
+    "save",
 ]

@@ -1,0 +1,807 @@
+"""Saving and loading models: one ``.npz`` file, arrays plus a JSON header, never pickle.
+
+File layout
+-----------
+A model file is an ordinary NumPy ``.npz`` archive (a zip of ``.npy`` files, stored
+uncompressed). It holds
+
+* ``__spec__``: a 0-d unicode array whose text is the JSON header below, and
+* one ``.npy`` entry per array named in the header (``float32``, ``float64``, ``int32``,
+  ``int64``, ``bool`` or unicode strings; never object arrays).
+
+For a ``Sequential`` the header reads::
+
+    {
+      "format": "chainrule",            the magic: this is a chainrule model file
+      "format_version": 1,              bumped when the layout changes incompatibly
+      "library_version": "0.1.0",       chainrule.__version__ of the writer
+      "kind": "layer",                  which loader rebuilds the object (see below)
+      "spec": {"architecture": {
+          "class": "Sequential", "config": {}, "params": {}, "layers": [
+            {"class": "Dense", "config": {"n_in": 4, "n_out": 16, "init": "he"},
+             "params": {"W": "layers.0.W", "b": "layers.0.b"}},
+            {"class": "ReLU", "config": {}, "params": {}},
+            {"class": "Dense", "config": {"n_in": 16, "n_out": 3, "init": "glorot"},
+             "params": {"W": "layers.2.W", "b": "layers.2.b"}}]}},
+      "arrays": [{"name": "layers.0.W", "shape": [4, 16], "dtype": "float32"}, ...]
+    }
+
+Each layer is its class name, the keyword arguments of its constructor
+(``layer.get_config()``) and a map from its parameter names to array names; a
+``Sequential`` lists its layers. The file can be read with plain NumPy::
+
+    import json
+    import numpy as np
+
+    with np.load("model.npz", allow_pickle=False) as f:
+        header = json.loads(f["__spec__"].item())
+        W0 = f["layers.0.W"]                   # the first Dense layer's weights
+
+Safety
+------
+``load`` opens the file with ``np.load(path, allow_pickle=False)``, so no Python object
+is ever unpickled and no code from the file runs. It checks the header field by field
+(types, names, shapes, dtypes against the arrays actually stored) and instantiates only
+classes from two allow-lists: the :class:`~chainrule.layers.Layer` subclasses exported
+by :mod:`chainrule.layers`, and the kinds registered with :func:`register_kind`. Any
+problem raises :class:`ModelFileError` naming the file, the problem and what to do.
+
+``save`` writes to a temporary file next to the target and moves it into place with
+``os.replace`` only once it is complete (and once the state has been checked to rebuild),
+so a failed save leaves neither a half-written model nor a temporary file, and an
+existing file at the target path is untouched.
+
+Extension protocol (the scikit-learn estimators use it)
+-------------------------------------------------------
+Any class can be made saveable without this module knowing it:
+
+1. give it a method ``_to_chainrule_state(self) -> tuple[dict, dict[str, np.ndarray]]``
+   returning a JSON-able ``spec`` (dicts with str keys, lists, str, int, float, bool,
+   None; tuples come back as lists) and named arrays (names of letters, digits, ``_``,
+   ``.`` and ``-``, not starting with ``__``; dtypes as listed above);
+2. give it a classmethod ``_from_chainrule_state(cls, spec, arrays) -> instance``
+   that rebuilds the object from exactly what ``_to_chainrule_state`` returned (after a
+   trip through JSON), raising ``ValueError`` with a clear message if it cannot;
+3. register it once, at import time: ``register_kind("MLPClassifier", MLPClassifier)``.
+
+A network inside such an object can be stored with :func:`layer_to_state` and rebuilt
+with :func:`layer_from_state`, which validate it exactly as a saved network is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .layers.base import Layer
+from .layers.sequential import Sequential
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "layer_from_state",
+    "layer_to_state",
+    "load",
+    "register_kind",
+    "save",
+]
+
+FORMAT_NAME = "chainrule"
+FORMAT_VERSION = 1
+
+SPEC_KEY = "__spec__"
+_HEADER_FIELDS = ("format", "format_version", "library_version", "kind", "spec", "arrays")
+_ARRAY_FIELDS = ("name", "shape", "dtype")
+_NUMERIC_DTYPES = {
+    name: np.dtype(name) for name in ("float32", "float64", "int32", "int64", "bool")
+}
+_STR_DTYPE = "str"  # unicode strings of any width
+ALLOWED_DTYPES = (*_NUMERIC_DTYPES, _STR_DTYPE)
+_NAME_RE = re.compile(r"(?!__)[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+_KIND_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+_MAX_DEPTH = 64  # nesting of Sequential inside Sequential
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+class ModelFileError(ValueError):
+    """A file that ``load`` refuses: not a chainrule model, damaged, or inconsistent.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file concerned.
+    problem : str
+        What is wrong with it.
+    fix : str, optional
+        What the user can do about it.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str, fix: str = "") -> None:
+        self.path = Path(path)
+        message = f"cannot load model file {str(self.path)!r}: {problem}"
+        if fix:
+            message += f" {fix}"
+        super().__init__(message)
+
+
+class _SpecError(ValueError):
+    """An inconsistency in a header or a state; ``load`` adds the file name."""
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    cls: type
+    matches: Callable[[object], bool]
+    to_state: Callable[[object], tuple[dict, dict[str, np.ndarray]]]
+    from_state: Callable[[dict, dict[str, np.ndarray]], object]
+
+
+_KINDS: dict[str, _Kind] = {}
+
+
+def register_kind(kind: str, cls: type) -> type:
+    """Allow ``save``/``load`` to handle instances of ``cls``, under the name ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        The name written in the file's header (e.g. ``"MLPClassifier"``): letters,
+        digits, ``_`` and ``.``, starting with a letter or ``_``. ``"layer"`` is taken by
+        chainrule's own layers.
+    cls : type
+        A class with a method ``_to_chainrule_state(self) -> (spec, arrays)`` and a
+        classmethod ``_from_chainrule_state(cls, spec, arrays) -> cls instance``; see the
+        module docstring for the contract. ``save`` accepts instances of exactly this
+        class (not of subclasses, which would load as their parent).
+
+    Returns
+    -------
+    cls : type
+        Unchanged, so that ``register_kind`` can be used in a decorator.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is malformed or already registered to another class.
+    TypeError
+        If ``cls`` does not implement the protocol.
+    """
+    if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
+        raise ValueError(
+            f"kind must be a name of letters, digits, '_' and '.', starting with a letter "
+            f"or '_' (e.g. 'MLPClassifier'), got {kind!r}."
+        )
+    if not isinstance(cls, type):
+        raise TypeError(f"register_kind({kind!r}, cls) needs a class, got {cls!r}.")
+    for method in ("_to_chainrule_state", "_from_chainrule_state"):
+        if not callable(getattr(cls, method, None)):
+            raise TypeError(
+                f"{cls.__name__} cannot be registered as {kind!r}: it has no method "
+                f"{method}. See chainrule.persistence's module docstring for the protocol."
+            )
+    existing = _KINDS.get(kind)
+    if existing is not None:
+        if existing.cls is cls:
+            return cls
+        raise ValueError(
+            f"kind {kind!r} is already registered to {existing.cls.__module__}."
+            f"{existing.cls.__qualname__}; choose another name."
+        )
+    _KINDS[kind] = _Kind(
+        name=kind,
+        cls=cls,
+        matches=lambda obj: type(obj) is cls,
+        to_state=lambda obj: obj._to_chainrule_state(),
+        from_state=cls._from_chainrule_state,
+    )
+    return cls
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _layer_classes() -> dict[str, type[Layer]]:
+    """The allow-list: every Layer subclass exported by ``chainrule.layers``, by name.
+
+    Read at each call, so a layer added to ``chainrule.layers.__all__`` is picked up.
+    """
+    from . import layers
+
+    classes = {}
+    for name in layers.__all__:
+        obj = getattr(layers, name, None)
+        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
+            classes[obj.__name__] = obj
+    return classes
+
+
+def layer_to_state(layer: Layer, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+    """Describe a chainrule layer (a ``Sequential`` included) as JSON plus named arrays.
+
+    Parameters
+    ----------
+    layer : Layer
+        An instance of a class exported by :mod:`chainrule.layers`.
+    prefix : str, default ""
+        Prepended to every array name, e.g. ``"network."`` when a network is part of a
+        larger state.
+
+    Returns
+    -------
+    architecture : dict
+        ``{"class": name, "config": layer.get_config(), "params": {param: array name}}``
+        plus, for a ``Sequential``, ``"layers": [architecture of each layer]``.
+    arrays : dict[str, ndarray]
+        The parameters, named ``prefix + "W"`` for a single layer and
+        ``prefix + "layers.<i>.W"`` inside a ``Sequential`` (recursively).
+
+    Raises
+    ------
+    TypeError
+        If a layer is not one of chainrule's own layer classes.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    architecture = _layer_node(layer, prefix, arrays, _layer_classes(), "the model", 0)
+    return architecture, arrays
+
+
+def _layer_node(layer, prefix, arrays, classes, where, depth) -> dict:
+    name = type(layer).__name__
+    if classes.get(name) is not type(layer):
+        raise TypeError(
+            f"cannot save {where}: it is a {type(layer).__module__}.{type(layer).__qualname__}, "
+            f"and load() only rebuilds chainrule's own layers ({', '.join(sorted(classes))}). "
+            "Build the network from those, or make your class saveable with "
+            "chainrule.persistence.register_kind."
+        )
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"cannot save {where}: Sequential nested deeper than {_MAX_DEPTH}.")
+    config = layer.get_config()
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise TypeError(f"cannot save {where}: {name}.get_config() must return a dict.")
+    node: dict[str, Any] = {"class": name, "config": config, "params": {}}
+    for pname, value in layer.params.items():
+        node["params"][pname] = prefix + pname
+        arrays[prefix + pname] = value
+    if isinstance(layer, Sequential):
+        node["layers"] = [
+            _layer_node(
+                child, f"{prefix}layers.{i}.", arrays, classes, f"layer {i} of {where}", depth + 1
+            )
+            for i, child in enumerate(layer.layers)
+        ]
+    return node
+
+
+def layer_from_state(architecture: dict, arrays: Mapping[str, np.ndarray]) -> Layer:
+    """Rebuild a layer described by :func:`layer_to_state`, checking everything.
+
+    Only classes exported by :mod:`chainrule.layers` are instantiated, with the stored
+    config as keyword arguments; their parameters are then replaced by the given arrays
+    (and their gradients reset to zeros of the same shape and dtype), so the dtype of
+    the arrays is kept: a float32 network comes back float32.
+
+    Parameters
+    ----------
+    architecture : dict
+        As returned by ``layer_to_state`` (after a trip through JSON).
+    arrays : Mapping[str, ndarray]
+        At least the arrays the architecture names; shapes must match the rebuilt layers.
+
+    Returns
+    -------
+    layer : Layer
+
+    Raises
+    ------
+    ValueError
+        If the architecture is malformed, names an unknown class or a missing array,
+        cannot be rebuilt from its config, or an array has the wrong shape or dtype.
+    """
+    used: set[str] = set()
+    return _build_layer(architecture, arrays, _layer_classes(), "the model", 0, used)
+
+
+def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
+    if depth > _MAX_DEPTH:
+        raise _SpecError(f"layers are nested deeper than {_MAX_DEPTH}.")
+    if not isinstance(node, dict):
+        raise _SpecError(f"{where} must be described by a JSON object, got {_jtype(node)}.")
+    name = node.get("class")
+    if not isinstance(name, str):
+        raise _SpecError(f"{where} has no 'class' name (a string), got {name!r}.")
+    if name not in classes:
+        raise _SpecError(
+            f"{where} is of an unknown layer class {name!r}; this chainrule rebuilds only "
+            f"{', '.join(sorted(classes))}. The file was written by another library or a "
+            "newer chainrule: upgrade chainrule, or check where the file comes from."
+        )
+    cls = classes[name]
+    is_seq = cls is Sequential
+    expected = {"class", "config", "params"} | ({"layers"} if is_seq else set())
+    if set(node) != expected:
+        raise _SpecError(
+            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)}."
+        )
+    config, params = node["config"], node["params"]
+    if not isinstance(config, dict):
+        raise _SpecError(f"{where} ({name}): 'config' must be an object, got {_jtype(config)}.")
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+        raise _SpecError(
+            f"{where} ({name}): 'params' must map parameter names to array names (strings)."
+        )
+    children = []
+    if is_seq:
+        if not isinstance(node["layers"], list):
+            raise _SpecError(f"{where} (Sequential): 'layers' must be a list.")
+        children = [
+            _build_layer(child, arrays, classes, f"layer {i} of {where}", depth + 1, used)
+            for i, child in enumerate(node["layers"])
+        ]
+    try:
+        layer = cls(*children, **config)
+    except (TypeError, ValueError) as exc:
+        raise _SpecError(
+            f"{where} ({name}) cannot be rebuilt from its config {config!r}: {exc}"
+        ) from exc
+    if set(params) != set(layer.params):
+        raise _SpecError(
+            f"{where} ({name}) stores parameters {sorted(params)}, but a {name} has "
+            f"{sorted(layer.params)}."
+        )
+    for pname, aname in params.items():
+        if aname not in arrays:
+            raise _SpecError(
+                f"{where} ({name}): its parameter {pname!r} names array "
+                f"{aname!r}, which is missing."
+            )
+        if aname in used:
+            raise _SpecError(f"array {aname!r} is used by more than one parameter.")
+        used.add(aname)
+        value = arrays[aname]
+        fresh = layer.params[pname]
+        if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
+            shape = getattr(value, "shape", None)
+            raise _SpecError(
+                f"{where} ({name}): parameter {pname!r} must have shape {fresh.shape} for "
+                f"config {config!r}, but array {aname!r} has shape {shape}."
+            )
+        if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
+            raise _SpecError(
+                f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
+                f"array {aname!r} is {value.dtype}."
+            )
+        if not value.flags.writeable:
+            value = value.copy()  # optimizers update parameters in place
+        layer.params[pname] = value
+        layer.grads[pname] = np.zeros_like(value)
+    return layer
+
+
+def _layer_kind_to_state(obj: Layer) -> tuple[dict, dict[str, np.ndarray]]:
+    architecture, arrays = layer_to_state(obj)
+    return {"architecture": architecture}, arrays
+
+
+def _layer_kind_from_state(spec: dict, arrays: dict[str, np.ndarray]) -> Layer:
+    if not isinstance(spec, dict) or set(spec) != {"architecture"}:
+        raise _SpecError("the spec of a layer must be an object with one field, 'architecture'.")
+    used: set[str] = set()
+    layer = _build_layer(spec["architecture"], arrays, _layer_classes(), "the model", 0, used)
+    unused = sorted(set(arrays) - used)
+    if unused:
+        raise _SpecError(f"arrays {unused} belong to no layer of the architecture.")
+    return layer
+
+
+_KINDS["layer"] = _Kind(
+    name="layer",
+    cls=Layer,
+    matches=lambda obj: isinstance(obj, Layer),
+    to_state=_layer_kind_to_state,
+    from_state=_layer_kind_from_state,
+)
+
+
+# --------------------------------------------------------------------------- save
+
+
+def _npz_path(path: str | os.PathLike) -> Path:
+    path = Path(os.fspath(path))
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _dtype_name(value: np.ndarray, where: str) -> str:
+    for name, dt in _NUMERIC_DTYPES.items():
+        if value.dtype == dt:
+            return name
+    if value.dtype.kind == "U":
+        return _STR_DTYPE
+    raise TypeError(
+        f"cannot save {where}: its dtype is {value.dtype}; a model file holds only "
+        f"{', '.join(ALLOWED_DTYPES)} arrays (no object arrays, nothing pickled). Convert "
+        "it, e.g. np.asarray(x, dtype=str) for labels."
+    )
+
+
+def _write_npz(fileobj, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` (the layout ``np.savez`` produces)."""
+    with zipfile.ZipFile(fileobj, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            with archive.open(name + ".npy", mode="w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, value, allow_pickle=False)
+
+
+def save(obj: object, path: str | os.PathLike) -> Path:
+    """Save a network, a layer or a registered object to one ``.npz`` file.
+
+    Parameters
+    ----------
+    obj : Layer or registered object
+        A ``Sequential``, any single chainrule layer, or an instance of a class registered
+        with :func:`register_kind` (the fitted estimators).
+    path : str or os.PathLike
+        Where to write. ``".npz"`` is appended when the name does not end with it
+        (``"model"`` -> ``"model.npz"``, as ``np.savez`` does), and :func:`load` finds
+        the file by the same rule. An existing file is replaced, atomically.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is of a class that cannot be saved, or holds an array of a dtype a
+        model file cannot hold.
+    ValueError
+        If its state is not JSON-able or would not rebuild on loading.
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
+
+    Notes
+    -----
+    The file layout is in the module docstring. Before anything is written, the state
+    is rebuilt in memory exactly as :func:`load` would rebuild it, so a file that could
+    not be loaded is never written. The bytes go to a temporary file in the target's
+    directory, which replaces the target (``os.replace``) only once complete; on any
+    failure the temporary file is removed and an existing target is left untouched.
+    """
+    target = _npz_path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot save to {str(target)!r}: the directory {str(target.parent)!r} does not "
+            "exist. Create it first, e.g. Path(...).mkdir(parents=True, exist_ok=True)."
+        )
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot save to {str(target)!r}: it is a directory.")
+
+    # Registered classes (exact type) first, then chainrule's own layers.
+    kinds = sorted(_KINDS.values(), key=lambda k: k.name == "layer")
+    kind = next((k for k in kinds if k.matches(obj)), None)
+    if kind is None:
+        hint = (
+            " It has a _to_chainrule_state method: register its class with "
+            "chainrule.persistence.register_kind(kind, cls)."
+            if hasattr(obj, "_to_chainrule_state")
+            else ""
+        )
+        raise TypeError(
+            f"cannot save a {type(obj).__name__}: save() takes a chainrule layer or network "
+            f"(Sequential), or an object of a registered kind ({', '.join(sorted(_KINDS))})." + hint
+        )
+    spec, arrays = kind.to_state(obj)
+    if not isinstance(spec, dict) or not isinstance(arrays, dict):
+        raise TypeError(f"cannot save a {kind.name}: its state must be a (dict, dict) pair.")
+
+    stored: dict[str, np.ndarray] = {}
+    entries = []
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise ValueError(
+                f"cannot save a {kind.name}: array name {name!r} is not allowed; use letters, "
+                "digits, '_', '.' and '-' (at most 200), not starting with '__'."
+            )
+        value = np.asarray(value)
+        dtype = _dtype_name(value, f"array {name!r}")
+        if not value.dtype.isnative:
+            value = value.astype(value.dtype.newbyteorder("="))
+        stored[name] = value
+        entries.append({"name": name, "shape": list(value.shape), "dtype": dtype})
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": _library_version(),
+        "kind": kind.name,
+        "spec": spec,
+        "arrays": entries,
+    }
+    try:
+        text = json.dumps(header, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"cannot save a {kind.name}: its description is not JSON-able ({exc}). "
+            "Configs and specs may hold only dicts, lists, str, int, float, bool and None."
+        ) from exc
+    # Rebuild from exactly what load() will read, so an unloadable file is never written.
+    try:
+        _check_header(json.loads(text), stored)
+    except _SpecError as exc:
+        raise ValueError(
+            f"cannot save a {kind.name}: it would not load back ({exc}). Nothing was written."
+        ) from exc
+    stored = {SPEC_KEY: np.array(text), **stored}  # the header first in the archive
+
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, stored)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _library_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _jtype(value) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
+    """Validate a parsed header against the stored arrays and rebuild the object."""
+    if not isinstance(header, dict):
+        raise _SpecError(f"the header must be a JSON object, got {_jtype(header)}.")
+    missing = [f for f in _HEADER_FIELDS if f not in header]
+    extra = sorted(set(header) - set(_HEADER_FIELDS))
+    if missing or extra:
+        raise _SpecError(f"the header lacks fields {missing} / has unknown fields {extra}.")
+    if not isinstance(header["library_version"], str):
+        raise _SpecError("'library_version' must be a string.")
+    kind_name = header["kind"]
+    if not isinstance(kind_name, str):
+        raise _SpecError(f"'kind' must be a string, got {_jtype(kind_name)}.")
+    if kind_name not in _KINDS:
+        raise _SpecError(
+            f"it holds an object of unknown kind {kind_name!r}; the registered kinds are "
+            f"{sorted(_KINDS)}. Import the module that defines and registers it (for the "
+            "estimators: import chainrule), or upgrade chainrule."
+        )
+    entries = header["arrays"]
+    if not isinstance(entries, list):
+        raise _SpecError(f"'arrays' must be a list, got {_jtype(entries)}.")
+    names: list[str] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != set(_ARRAY_FIELDS):
+            raise _SpecError(f"'arrays'[{i}] must be an object with fields {list(_ARRAY_FIELDS)}.")
+        name, shape, dtype = entry["name"], entry["shape"], entry["dtype"]
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise _SpecError(f"'arrays'[{i}] has an invalid name {name!r}.")
+        if name in names:
+            raise _SpecError(f"array {name!r} is listed twice.")
+        names.append(name)
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise _SpecError(f"array {name!r}: 'shape' must be a list of non-negative integers.")
+        if dtype not in ALLOWED_DTYPES:
+            raise _SpecError(
+                f"array {name!r}: dtype {dtype!r} is not one of {list(ALLOWED_DTYPES)}."
+            )
+        if name not in arrays:
+            raise _SpecError(f"array {name!r} is listed in the header but missing from the file.")
+        value = arrays[name]
+        ok_dtype = (
+            value.dtype.kind == "U"
+            if dtype == _STR_DTYPE
+            else value.dtype == _NUMERIC_DTYPES[dtype]
+        )
+        if tuple(shape) != value.shape or not ok_dtype:
+            raise _SpecError(
+                f"array {name!r} has shape {value.shape} and dtype {value.dtype} in the file, "
+                f"but the header says shape {tuple(shape)} and dtype {dtype}: the file is "
+                "inconsistent (edited or damaged)."
+            )
+    unlisted = sorted(set(arrays) - set(names))
+    if unlisted:
+        raise _SpecError(f"the file holds arrays {unlisted} that the header does not list.")
+    kind = _KINDS[kind_name]
+    try:
+        obj = kind.from_state(header["spec"], dict(arrays))
+    except _SpecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise _SpecError(f"its {kind_name} could not be rebuilt: {exc}") from exc
+    if not isinstance(obj, kind.cls):
+        raise _SpecError(
+            f"rebuilding a {kind_name} gave a {type(obj).__name__}, not a {kind.cls.__name__}."
+        )
+    return obj
+
+
+def _resolve_load_path(path: str | os.PathLike) -> Path:
+    given = Path(os.fspath(path))
+    if given.is_file():
+        return given
+    with_suffix = _npz_path(given)
+    if with_suffix != given and with_suffix.is_file():
+        return with_suffix
+    if given.is_dir():
+        raise IsADirectoryError(f"cannot load {str(given)!r}: it is a directory, not a file.")
+    also = f" (nor {str(with_suffix)!r})" if with_suffix != given else ""
+    raise FileNotFoundError(f"no model file {str(given)!r}{also}; check the path.")
+
+
+def _sniff(path: Path) -> None:
+    """Refuse, before NumPy sees it, a file that is not a zip archive at all."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise ModelFileError(path, "the file is empty (0 bytes).", "Save the model again.")
+    if head[:4] in _ZIP_MAGIC:
+        return
+    if head.startswith(b"\x93NUMPY"):
+        what = "a single .npy array, not an .npz archive"
+    elif head[:1] == b"\x80":
+        what = "a Python pickle, which chainrule never loads (it could run arbitrary code)"
+    else:
+        what = "not an .npz (zip) archive"
+    raise ModelFileError(
+        path,
+        f"it is not a chainrule model file: {what}.",
+        "Pass a file written by chainrule.save().",
+    )
+
+
+def _read_arrays(path: Path) -> tuple[str, dict[str, np.ndarray]]:
+    """The header text and every array, read with ``allow_pickle=False``."""
+    damaged = "Save the model again, or copy the file again if it was transferred."
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        # Our own handle: np.load does not close a file it failed to open as a zip.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - sniffed
+                raise ModelFileError(path, "it is not an .npz archive.")
+            names = list(npz.files)
+            if SPEC_KEY not in names:
+                raise ModelFileError(
+                    path,
+                    f"it is an .npz archive but not a chainrule model file (it has no "
+                    f"{SPEC_KEY!r} entry; its entries are {names[:10]}).",
+                    "Pass a file written by chainrule.save().",
+                )
+            for name in names:
+                try:
+                    arrays[name] = npz[name]
+                except ValueError as exc:
+                    if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+                        raise ModelFileError(
+                            path,
+                            f"entry {name!r} is an object array (pickled Python objects), "
+                            "which chainrule never loads since unpickling can run code.",
+                            "Only files written by chainrule.save() can be loaded.",
+                        ) from exc
+                    raise
+    except ModelFileError:
+        raise
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, zlib.error, ...
+        raise ModelFileError(
+            path,
+            f"the file is damaged or truncated ({type(exc).__name__}: {exc}).",
+            damaged,
+        ) from exc
+    spec = arrays.pop(SPEC_KEY)
+    if not isinstance(spec, np.ndarray) or spec.dtype.kind != "U" or spec.ndim != 0:
+        raise ModelFileError(
+            path,
+            f"its {SPEC_KEY!r} entry is not a 0-d unicode array (got "
+            f"{getattr(spec, 'dtype', type(spec).__name__)} of shape "
+            f"{getattr(spec, 'shape', '?')}): not a chainrule model file.",
+        )
+    return spec.item(), arrays
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Load what :func:`save` wrote: a network, a layer or a registered object.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. If it does not exist and its name does not end with ``".npz"``, the
+        same name with ``".npz"`` appended is tried (the name ``save`` wrote).
+
+    Returns
+    -------
+    obj : Layer or registered object
+        For a network, a ``Sequential`` whose parameters have the saved values and
+        dtypes (float32 stays float32) and zero gradients, ready to predict or train.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a chainrule model, is truncated or damaged, holds object
+        arrays, is inconsistent (shapes or dtypes that disagree with its header, missing
+        or extra arrays, an unknown layer class or kind), or was written in a newer format.
+    FileNotFoundError
+        If there is no such file.
+
+    Notes
+    -----
+    The file is read with ``np.load(path, allow_pickle=False)``; no code from it runs,
+    and only allow-listed classes are instantiated (see the module docstring).
+    """
+    path = _resolve_load_path(path)
+    _sniff(path)
+    text, arrays = _read_arrays(path)
+    try:
+        header = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(path, f"its {SPEC_KEY!r} header is not valid JSON ({exc}).") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFileError(
+            path,
+            f"it is not a chainrule model file (its header's format is {found!r}, "
+            f"not {FORMAT_NAME!r}).",
+            "Pass a file written by chainrule.save().",
+        )
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(
+            path, f"its format_version {version!r} is not a positive integer: it is damaged."
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            path,
+            f"it was written in format version {version} (by chainrule "
+            f"{header.get('library_version')!r}), but this chainrule "
+            f"({_library_version()}) reads format version {FORMAT_VERSION} at most, i.e. it "
+            "comes from a newer chainrule.",
+            "Upgrade chainrule (pip install -U chainrule) to load it.",
+        )
+    try:
+        return _check_header(header, arrays)
+    except _SpecError as exc:
+        raise ModelFileError(
+            path, f"{exc}", "Only files written by chainrule.save() can be loaded."
+        ) from exc
+    except RecursionError as exc:
+        raise ModelFileError(path, "its architecture is nested too deeply.") from exc
