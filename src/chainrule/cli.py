@@ -1,27 +1,197 @@
-"""The ``chainrule`` command."""
+"""The ``chainrule`` command.
+
+Subcommands: ``explain`` (one training step traced equation by equation) and
+``gradcheck`` (analytic versus numerical gradients of a network you describe).
+
+Errors in what the user asked for are printed as one line on stderr, naming the
+problem and the fix, with exit status 2; ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import sys
+
+import numpy as np
 
 from . import __version__
 
+ACTIVATIONS = {
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "logistic": "Sigmoid",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "identity": "Identity",
+}
+LOSSES = ("cross_entropy", "bce", "mse", "mae", "huber")
 
+
+class UsageError(Exception):
+    """A mistake in the command line or the data: printed as one line, exit status 2."""
+
+
+def _parse_hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes layer sizes separated by commas, e.g. 64,32; got {text!r}"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _activation(name: str):
+    import chainrule as cr
+
+    try:
+        return getattr(cr, ACTIVATIONS[name])()
+    except KeyError:
+        raise UsageError(
+            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
+        ) from None
+
+
+def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng, dtype=np.float64):
+    """``Dense -> activation`` for each hidden size, then a linear ``Dense`` output."""
+    import chainrule as cr
+
+    layers, sizes = [], [n_in, *hidden]
+    init = "he" if activation in ("relu", "leaky_relu", "elu") else "glorot"
+    for a, b in itertools.pairwise(sizes):
+        layers += [cr.Dense(a, b, init=init, rng=rng, dtype=dtype), _activation(activation)]
+    layers.append(cr.Dense(sizes[-1], n_out, init="glorot", rng=rng, dtype=dtype))
+    return cr.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------- explain
+def cmd_explain(args) -> int:
+    import chainrule as cr
+
+    rng = np.random.default_rng(args.seed)
+    X = np.round(rng.normal(size=(args.samples, 2)), 2)
+    if args.task == "classification":
+        net = build_network(2, [3], 2, "sigmoid", rng)
+        net.layers.pop()  # 2-3-2: sigmoid hidden layer, softmax output fused in the loss
+        net.layers.append(cr.Dense(3, 2, rng=rng))
+        y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        loss = cr.CrossEntropy()
+        what = "a 2-3-2 network (sigmoid hidden layer, softmax + cross-entropy)"
+    else:
+        net = build_network(2, [3], 1, "tanh", rng)
+        y = np.round(X[:, 0] - 0.5 * X[:, 1], 2)
+        loss = cr.MeanSquaredError()
+        what = "a 2-3-1 network (tanh hidden layer, linear output + mean squared error)"
+    trace = cr.explain(net, loss, X, y, lr=args.lr)
+    if args.format == "markdown":
+        print(f"# One training step of {what}\n")
+        print(f"Inputs `X` = `{X.tolist()}`, targets `y` = `{y.tolist()}`\n")
+        print(trace.to_markdown())
+    else:
+        print(f"One training step of {what}, on {args.samples} samples:")
+        print(f"X = {X.tolist()}\ny = {y.tolist()}\n")
+        print(trace)
+    return 0
+
+
+# ------------------------------------------------------------------------- gradcheck
+def cmd_gradcheck(args) -> int:
+    import chainrule as cr
+
+    rng = np.random.default_rng(args.seed)
+    n, d = args.samples, args.features
+    X = rng.normal(size=(n, d))
+    if args.loss == "cross_entropy":
+        k, y, loss = args.classes, rng.integers(0, args.classes, size=n), cr.CrossEntropy()
+    elif args.loss == "bce":
+        k, y, loss = 1, rng.integers(0, 2, size=n).astype(float), cr.BinaryCrossEntropy()
+    else:
+        k, y = args.outputs, rng.normal(size=(n, args.outputs))
+        loss = {"mse": cr.MeanSquaredError, "mae": cr.MeanAbsoluteError, "huber": cr.Huber}[
+            args.loss
+        ]()
+    net = build_network(d, args.hidden, k, args.activation, rng)
+    print(net.summary())
+    print()
+    report = cr.gradient_check(net, loss, X, y, eps=args.eps)
+    print(f"gradient check of {loss!r} on {n} random samples:\n")
+    print(report)
+    return 0 if report.ok else 1
+
+
+# ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Neural networks and backpropagation from scratch in NumPy.",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "explain",
+        help="trace one training step of a tiny network, equation by equation",
+        description="Trace one training step (forward, loss, backward, update) of a tiny "
+        "seeded network, with every number the engine computes.",
+    )
+    p.add_argument("--task", choices=("classification", "regression"), default="classification")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.add_argument("--samples", type=int, default=3, help="batch size of the step (default 3)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "gradcheck",
+        help="compare backprop's gradients with central differences",
+        description="Build a network, then compare every analytic gradient with central "
+        "differences in float64. Exit status 0 when all are at worst 'fine', 1 otherwise.",
+    )
+    p.add_argument("--hidden", type=_parse_hidden, default=[8, 4], help="e.g. 8,4 (default)")
+    p.add_argument("--activation", default="tanh", help=f"one of {', '.join(ACTIVATIONS)}")
+    p.add_argument("--loss", choices=LOSSES, default="cross_entropy")
+    p.add_argument("--samples", type=int, default=5)
+    p.add_argument("--features", type=int, default=3)
+    p.add_argument("--classes", type=int, default=3, help="outputs for cross_entropy")
+    p.add_argument("--outputs", type=int, default=2, help="outputs for regression losses")
+    p.add_argument("--eps", type=float, default=1e-6)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_gradcheck)
     return parser
+
+
+def _check_counts(args) -> None:
+    for name in ("samples", "features", "classes", "outputs"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name} must be a positive integer, got {value}")
+    if getattr(args, "classes", 2) < 2:
+        raise UsageError("--classes must be at least 2 for cross_entropy")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        _check_counts(args)
+        return args.func(args)
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"chainrule {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
