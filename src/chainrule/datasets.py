@@ -1,0 +1,588 @@
+"""Tabular data for the ``chainrule`` command: bundled datasets, CSV files, preprocessing.
+
+::
+
+    ds = load_dataset("iris")                     # or a path: load_dataset("data.csv", target="y")
+    train, test = train_test_split_dataset(ds, test_size=0.2, rng=0)
+    pre = Preprocessor().fit(train.X)             # impute, standardise, one-hot
+    X_train, X_test = pre.transform(train.X), pre.transform(test.X)
+    enc = LabelEncoder().fit(train.y)             # classification: labels -> 0..k-1
+    spec, arrays = pre.to_state()                 # saved without pickle
+
+Bundled datasets (shipped inside scikit-learn, nothing is downloaded):
+
+=============  ======  ========  ==============  ====================================
+name           rows    features  task            target
+=============  ======  ========  ==============  ====================================
+iris           150     4         classification  ``target``: species names (3)
+wine           178     13        classification  ``target``: 'class_0' .. 'class_2'
+breast_cancer  569     30        classification  ``target``: 'malignant', 'benign'
+digits         1797    64        classification  ``target``: the digits 0 .. 9 (int)
+diabetes       442     10        regression      ``target``: progression after a year
+linnerud       20      3         regression      ``Weight``, ``Waist``, ``Pulse`` (all three)
+=============  ======  ========  ==============  ====================================
+
+Class labels are the names scikit-learn gives in ``target_names`` (strings), except for
+digits, whose names are the integers themselves. linnerud is multi-output regression
+with its three physiological targets; pass ``target="Pulse"`` (or any other column) to
+pick one. Any column of a bundled frame can be the target.
+
+Decisions (the command relies on them):
+
+- A CSV's target is its last column unless ``target`` names one (or several,
+  ``"a,b"``, for multi-output regression).
+- Rows whose target is missing are **dropped**, and ``Dataset.notes`` says how many;
+  no row left is an error. Missing *features* are imputed by :class:`Preprocessor`.
+- Task inference: see :func:`infer_task`.
+- Every problem with the data raises :class:`DataError` (a ``ValueError``) whose one-line
+  message names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from ._checks import as_rng
+from ._preprocess import (
+    DataError,
+    LabelEncoder,
+    Preprocessor,
+    TargetScaler,
+    _quote_list,
+    label_str,
+)
+
+__all__ = [
+    "BUNDLED_DATASETS",
+    "TASKS",
+    "DataError",
+    "Dataset",
+    "LabelEncoder",
+    "Preprocessor",
+    "TargetScaler",
+    "dataset_from_frame",
+    "infer_task",
+    "load_dataset",
+    "read_csv",
+    "train_test_split_dataset",
+]
+
+TASKS = ("classification", "regression")
+
+#: name -> (default task, one-line description). Loaded by ``sklearn.datasets.load_<name>``.
+BUNDLED_DATASETS: dict[str, tuple[str, str]] = {
+    "iris": ("classification", "iris flowers: 4 measurements -> 3 species"),
+    "wine": ("classification", "wines: 13 chemical measurements -> 3 cultivars"),
+    "breast_cancer": ("classification", "breast tumours: 30 cell features -> malignant/benign"),
+    "digits": ("classification", "8x8 images of handwritten digits: 64 pixels -> 0..9"),
+    "diabetes": ("regression", "diabetes: 10 baseline variables -> progression after a year"),
+    "linnerud": ("regression", "linnerud: 3 exercises -> Weight, Waist, Pulse (multi-output)"),
+}
+
+#: infer_task: an integer-valued numeric target is a class label if it has at most this
+#: many distinct values (and at most sqrt(n_samples) of them, see infer_task).
+MAX_INFERRED_CLASSES = 20
+
+
+@dataclass
+class Dataset:
+    """A table with its target column(s) and task.
+
+    Attributes
+    ----------
+    name : str
+        The bundled name, or the CSV file's name.
+    frame : pandas.DataFrame, shape (n_samples, n_features + n_targets)
+        Features and target(s). For a CSV the index is the row number in the file
+        (0-based, header not counted), kept through dropped rows and splits.
+    target : list of str
+        The target column(s): one, or several for multi-output regression.
+    task : {"classification", "regression"}
+    feature_names : list of str
+        Every other column, in the frame's order.
+    notes : list of str
+        What loading did to the data (e.g. rows dropped for a missing target).
+    source : str
+        ``"sklearn"`` for a bundled dataset, else the CSV's path.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    target: list[str]
+    task: str
+    feature_names: list[str]
+    notes: list[str] = field(default_factory=list)
+    source: str = "sklearn"
+
+    @property
+    def X(self) -> pd.DataFrame:
+        """The feature columns, shape (n_samples, n_features)."""
+        return self.frame[self.feature_names]
+
+    @property
+    def y(self) -> pd.Series | pd.DataFrame:
+        """The target: a Series of shape (n_samples,) or, with several, a DataFrame."""
+        return self.frame[self.target[0]] if len(self.target) == 1 else self.frame[self.target]
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        return int(self.frame.shape[0])
+
+    @property
+    def classes(self) -> list:
+        """The sorted class labels (classification only; ``[]`` for regression)."""
+        if self.task != "classification":
+            return []
+        return LabelEncoder().fit(self.y).classes_.tolist()
+
+    def describe(self) -> str:
+        """One line, e.g. ``iris: 150 rows, 4 features; classification of 'target' (3 classes)``."""
+        what = f"{self.task} of {_quote_list(self.target)}"
+        if self.task == "classification":
+            what += f" ({len(self.classes)} classes)"
+        return f"{self.name}: {self.n_samples} rows, {len(self.feature_names)} features; {what}"
+
+
+# ------------------------------------------------------------------ task inference
+
+
+def infer_task(y) -> str:
+    """Guess whether ``y`` is a classification or a regression target.
+
+    Parameters
+    ----------
+    y : pandas.Series, DataFrame, ndarray or list, shape (n_samples,) or (n_samples, k)
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+
+    Notes
+    -----
+    The rule, on the non-missing values of a single target:
+
+    - text, categorical or boolean values -> ``"classification"``;
+    - numbers that are all integer-valued (``3`` or ``3.0``) with
+      ``n_distinct <= 20`` and ``n_distinct <= max(2, sqrt(n_samples))`` ->
+      ``"classification"`` (so 0/1 or 1..5 labels are classes, while 20 integer
+      weights in 16 distinct values are a quantity);
+    - any other numbers -> ``"regression"``.
+
+    Several target columns are ``"regression"`` when all are numeric, else
+    ``"classification"`` (which the loader then refuses: multi-output classification is
+    not supported). Pass ``task=`` to :func:`load_dataset` to override the guess.
+    """
+    if isinstance(y, pd.DataFrame) or (np.ndim(y) == 2 and np.shape(y)[1] > 1):
+        frame = pd.DataFrame(y)
+        if frame.shape[1] == 1:
+            return infer_task(frame.iloc[:, 0])
+        numeric = all(
+            is_numeric_dtype(frame[c].dtype) and not is_bool_dtype(frame[c].dtype)
+            for c in frame.columns
+        )
+        return "regression" if numeric else "classification"
+    s = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).reshape(-1))
+    s = s.dropna()
+    if len(s) == 0:
+        raise DataError("cannot infer the task of an empty target; give it some values.")
+    if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+        return "classification"
+    values = s.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all() or not np.array_equal(values, np.floor(values)):
+        return "regression"
+    n_distinct = len(np.unique(values))
+    limit = min(MAX_INFERRED_CLASSES, max(2.0, math.sqrt(len(values))))
+    return "classification" if n_distinct <= limit else "regression"
+
+
+def _check_task(task: str | None) -> str | None:
+    """``None`` for "auto", else the task name, or a DataError."""
+    if task is None or task == "auto":
+        return None
+    if task not in TASKS:
+        raise DataError(f"unknown task {task!r}; use 'auto', 'classification' or 'regression'.")
+    return task
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _bundled_name(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _load_bundled_frame(name: str) -> pd.DataFrame:
+    """The bundled dataset ``name`` as one frame: features, then the target column(s)."""
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
+    frame = bunch.frame.copy()
+    if name == "linnerud":  # features and targets come as two frames
+        return frame
+    names = getattr(bunch, "target_names", None)
+    if names is not None and len(names) and isinstance(names[0], str):
+        labels = np.asarray([str(n) for n in names], dtype=object)
+        frame["target"] = pd.Series(labels[frame["target"].to_numpy()], index=frame.index)
+    return frame
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV file with pandas, turning every failure into a clear DataError.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    frame : pandas.DataFrame, shape (n_rows, n_columns)
+        With string column names and at least one row.
+
+    Raises
+    ------
+    DataError
+        No such file, a directory, binary data, an empty file, a header without rows,
+        or text that pandas cannot parse.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(
+            f"no such file: '{p}'; check the path, or use a bundled dataset: "
+            f"{', '.join(BUNDLED_DATASETS)}."
+        )
+    if p.is_dir():
+        raise DataError(f"'{p}' is a directory; pass the path of a CSV file inside it.")
+    with open(p, "rb") as fh:
+        head = fh.read(8192)
+    if b"\x00" in head:
+        raise DataError(
+            f"'{p}' is not a CSV file (it holds binary data); pass a text file with a "
+            "header row and comma-separated values."
+        )
+    try:
+        with warnings.catch_warnings():
+            # index_col=False: never turn extra fields into an index; warn -> error instead
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(p, index_col=False)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(
+            f"'{p}' is empty; a CSV needs a header row and at least one row of data."
+        ) from exc
+    except pd.errors.ParserWarning as exc:
+        raise DataError(
+            f"could not read '{p}' as CSV: some rows have more fields than the header row; "
+            "give every row as many comma-separated values as there are column names."
+        ) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"could not read '{p}' as CSV ({reason}); save it as UTF-8 comma-separated "
+            "text with one header row."
+        ) from exc
+    if frame.shape[0] == 0:
+        raise DataError(f"'{p}' has a header but no rows of data; add some rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[1] == 1:
+        for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in frame.columns[0]:
+                raise DataError(
+                    f"'{p}' has one column whose header holds {word}; save the file "
+                    "comma-separated (chainrule reads commas only)."
+                )
+    return frame
+
+
+def _resolve_target(frame: pd.DataFrame, target, default: list[str]) -> list[str]:
+    """The target column(s) named by ``target`` (str, "a,b" or a list), or ``default``."""
+    columns = [str(c) for c in frame.columns]
+    if target is None:
+        return default
+    if isinstance(target, str):
+        names = [target] if target in columns else [t.strip() for t in target.split(",")]
+    else:
+        names = [str(t) for t in target]
+    unknown = [t for t in names if t not in columns]
+    if unknown or not names:
+        raise DataError(
+            f"unknown target column {_quote_list(unknown or [target])}; available columns: "
+            f"{_quote_list(columns)}."
+        )
+    if len(set(names)) != len(names):
+        raise DataError(f"target column(s) {_quote_list(names)} repeat a name; list each once.")
+    return names
+
+
+def dataset_from_frame(
+    frame: pd.DataFrame,
+    target: str | Sequence[str] | None = None,
+    task: str | None = "auto",
+    *,
+    name: str = "data",
+    source: str = "frame",
+    default_task: str | None = None,
+) -> Dataset:
+    """Make a :class:`Dataset` of a DataFrame: pick the target, drop unlabelled rows, check.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_samples, n_columns)
+    target : str, list of str or None
+        The target column(s); ``None`` means the last column. A string with commas
+        (``"a,b"``) names several columns, for multi-output regression.
+    task : {"auto", "classification", "regression"} or None
+        ``"auto"`` (or None) infers it with :func:`infer_task`.
+    name, source : str
+        Stored on the Dataset.
+    default_task : str, optional
+        The task used instead of :func:`infer_task` when ``task`` is "auto" (the
+        bundled datasets pass their own task when the target is their own).
+
+    Returns
+    -------
+    Dataset
+        ``frame`` is a copy without the rows whose target is missing.
+
+    Raises
+    ------
+    DataError
+        Unknown target column, no feature column, every target missing, a regression
+        target that is not numeric or not finite, a classification target with one
+        class, several classification targets.
+    """
+    task = _check_task(task)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.columns.duplicated().any():
+        dup = _quote_list(frame.columns[frame.columns.duplicated()].unique())
+        raise DataError(f"duplicate column names {dup}; give every column its own name.")
+    if frame.shape[1] == 0:
+        raise DataError(f"{name} has no columns; it needs feature columns and a target.")
+    targets = _resolve_target(frame, target, [frame.columns[-1]])
+    features = [c for c in frame.columns if c not in targets]
+    if not features:
+        raise DataError(
+            f"{name} has no feature columns besides the target {_quote_list(targets)}; "
+            "a model needs at least one input column."
+        )
+    notes: list[str] = []
+
+    missing = frame[targets].isna().any(axis=1).to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing == len(frame):
+        raise DataError(
+            f"every value of the target {_quote_list(targets)} is missing; choose another "
+            f"target column (available: {_quote_list(frame.columns)})."
+        )
+    if n_missing:
+        frame = frame.loc[~missing]
+        notes.append(
+            f"dropped {n_missing} rows whose target {_quote_list(targets)} is missing "
+            f"({len(frame)} rows remain)"
+        )
+
+    y = frame[targets[0]] if len(targets) == 1 else frame[targets]
+    if task is None:
+        task = default_task or infer_task(y)
+    if task == "regression":
+        for t in targets:
+            s = frame[t]
+            if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+                examples = _quote_list(pd.unique(s.astype(str))[:3])
+                raise DataError(
+                    f"target {t!r} is not numeric (values such as {examples}), so it cannot "
+                    "be a regression target; use task 'classification' or another column."
+                )
+            n_inf = int(np.isinf(s.to_numpy(dtype=np.float64)).sum())
+            if n_inf:
+                raise DataError(
+                    f"target {t!r} has {n_inf} infinite values; remove those rows or fix them."
+                )
+    else:
+        if len(targets) > 1:
+            raise DataError(
+                f"several classification targets {_quote_list(targets)} are not supported; "
+                "pick one target column (or use task 'regression' for numeric targets)."
+            )
+        labels = pd.unique(frame[targets[0]])
+        if len(labels) < 2:
+            raise DataError(
+                f"target {targets[0]!r} has a single class ({label_str(labels[0])!r}); a "
+                "classifier needs at least two classes: choose another target column."
+            )
+    return Dataset(
+        name=name,
+        frame=frame,
+        target=targets,
+        task=task,
+        feature_names=features,
+        notes=notes,
+        source=source,
+    )
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike,
+    target: str | Sequence[str] | None = None,
+    task: str | None = "auto",
+) -> Dataset:
+    """Load a bundled dataset by name, or a CSV file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        One of ``BUNDLED_DATASETS`` (case-insensitive; ``breast-cancer`` works too),
+        or the path of a CSV file (read by :func:`read_csv`).
+    target : str, list of str or None
+        The target column(s). Default: the bundled dataset's target, or a CSV's last
+        column.
+    task : {"auto", "classification", "regression"} or None
+        ``"auto"`` uses the bundled dataset's task, or :func:`infer_task`.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        Unknown dataset name (the message lists the known ones), a file problem (see
+        :func:`read_csv`), or a target problem (see :func:`dataset_from_frame`).
+
+    Examples
+    --------
+    >>> load_dataset("iris").describe()
+    "iris: 150 rows, 4 features; classification of 'target' (3 classes)"
+    >>> load_dataset("houses.csv", target="price").task
+    'regression'
+    """
+    text = os.fspath(name_or_path)
+    key = _bundled_name(text)
+    if key in BUNDLED_DATASETS and not Path(text).is_file():
+        default_task, _ = BUNDLED_DATASETS[key]
+        frame = _load_bundled_frame(key)
+        default = ["Weight", "Waist", "Pulse"] if key == "linnerud" else ["target"]
+        targets = _resolve_target(frame, target, default)
+        return dataset_from_frame(
+            frame,
+            targets,
+            task,
+            name=key,
+            source="sklearn",
+            default_task=default_task if target is None else None,
+        )
+    looks_like_path = (
+        isinstance(name_or_path, os.PathLike)
+        or Path(text).suffix != ""
+        or os.sep in text
+        or "/" in text
+        or Path(text).exists()
+    )
+    if not looks_like_path:
+        raise DataError(
+            f"unknown dataset {text!r}; the bundled datasets are "
+            f"{', '.join(BUNDLED_DATASETS)}, or pass the path of a CSV file."
+        )
+    frame = read_csv(text)
+    return dataset_from_frame(frame, target, task, name=Path(text).name, source=text)
+
+
+# ------------------------------------------------------------------ splitting
+
+
+def train_test_split_dataset(
+    dataset: Dataset,
+    *,
+    test_size: float | int = 0.2,
+    rng: np.random.Generator | int | None = 0,
+    stratify: bool | None = None,
+) -> tuple[Dataset, Dataset]:
+    """Split a dataset into a training and a test part, reproducibly.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    test_size : float in (0, 1) or int >= 1
+        The test part's fraction of the rows (rounded up), or its number of rows.
+    rng : int, np.random.Generator or None, default 0
+        An int seed gives exactly ``sklearn.model_selection.train_test_split``'s
+        split with ``random_state=rng``; a Generator draws that seed from itself.
+    stratify : bool, optional
+        Keep the class proportions in both parts. Default: True for classification,
+        False for regression.
+
+    Returns
+    -------
+    train, test : Dataset
+        Same name, target and task; the frames keep the original row index.
+
+    Raises
+    ------
+    DataError
+        A split that would leave a part empty, or (stratified) a class with a single
+        row, or fewer test/train rows than classes.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = dataset.n_samples
+    if isinstance(test_size, bool) or not isinstance(test_size, (Integral, Real)):
+        raise DataError(f"test_size must be a fraction or a number of rows, got {test_size!r}.")
+    if isinstance(test_size, Integral):
+        n_test = int(test_size)
+    elif 0.0 < float(test_size) < 1.0:
+        n_test = math.ceil(float(test_size) * n)
+    else:
+        raise DataError(f"test_size must be between 0 and 1 (a fraction), got {test_size}.")
+    if not 1 <= n_test <= n - 1:
+        raise DataError(
+            f"a test part of {n_test} rows out of {n} leaves a part empty; choose test_size "
+            "so both parts get at least one row (or use more data)."
+        )
+    if stratify is None:
+        stratify = dataset.task == "classification"
+    labels = None
+    if stratify:
+        if dataset.task != "classification":
+            raise DataError("stratify=True needs a classification target; pass stratify=False.")
+        encoder = LabelEncoder().fit(dataset.y)
+        labels = pd.Series(encoder.transform(dataset.y), index=dataset.frame.index)
+        counts = labels.value_counts()
+        classes = encoder.classes_
+        if counts.min() < 2:
+            rare = [label_str(classes[i]) for i in counts.index[counts < 2]]
+            raise DataError(
+                f"class {_quote_list(rare, 5)} has a single row, too few for a stratified "
+                "split; remove it, add rows, or split without stratification."
+            )
+        k = len(counts)
+        if n_test < k or n - n_test < k:
+            raise DataError(
+                f"a stratified split needs at least one row of each of the {k} classes in "
+                f"both parts, but the parts have {n - n_test} and {n_test} rows; change "
+                "test_size."
+            )
+    if isinstance(rng, Integral) and not isinstance(rng, bool) and rng >= 0:
+        seed = int(rng)
+    else:
+        seed = int(as_rng(rng).integers(2**32 - 1))
+    idx_train, idx_test = train_test_split(
+        np.arange(n),
+        test_size=n_test,
+        random_state=seed,
+        stratify=None if labels is None else labels.to_numpy(),
+    )
+    train = replace(dataset, frame=dataset.frame.iloc[idx_train], notes=list(dataset.notes))
+    test = replace(dataset, frame=dataset.frame.iloc[idx_test], notes=list(dataset.notes))
+    return train, test
