@@ -4,12 +4,14 @@ Every forward pass returns its own backward closure; every backward pass is deri
 by hand, written next to its derivation, and checked against central differences.
 """
 
-from . import initializers, losses
+from . import initializers, losses, metrics, sanity, schedules
+from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
     Dense,
+    Dropout,
     Identity,
     Layer,
     LeakyReLU,
@@ -27,35 +29,56 @@ from .losses import (
     MeanAbsoluteError,
     MeanSquaredError,
 )
+from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
+from .training import History, TrainingDivergedError, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ELU",
-    "Explanation",
+    "SGD",
+    "Adam",
     "BinaryCrossEntropy",
+    "Callback",
+    "ConstantLR",
     "CrossEntropy",
     "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "Explanation",
     "GradientCheckReport",
+    "History",
     "Huber",
     "Identity",
+    "InverseScalingLR",
     "Layer",
     "LeakyReLU",
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "ModelFileError",
+    "Optimizer",
+    "RMSProp",
     "ReLU",
+    "ReduceLROnPlateau",
+    "Schedule",
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "StepDecayLR",
     "Tanh",
+    "TrainingDivergedError",
     "__version__",
     "explain",
+    "fit",
     "gradient_check",
     "initializers",
     "load",
     "losses",
+    "metrics",
+    "sanity",
     "save",
+    "schedules",
 ]

@@ -3,11 +3,13 @@
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .dense import Dense
+from .dropout import Dropout
 from .sequential import Sequential
 
 __all__ = [
     "ELU",
     "Dense",
+    "Dropout",
     "Identity",
     "Layer",
     "LeakyReLU",

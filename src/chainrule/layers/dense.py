@@ -86,11 +86,13 @@ class Dense(Layer):
         Y = X @ W
         Y += b
 
-        def backward(dY: np.ndarray) -> np.ndarray:
+        def backward(dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+            # need_dX=False (internal, used by the estimators for the first layer) skips
+            # dX = dY @ W.T, which nobody reads there and which is dense even for sparse X.
             dY = check_gradient_shape(dY, Y.shape, "Dense")
             self.grads["W"] += X.T @ dY
             self.grads["b"] += dY.sum(axis=0)
-            return dY @ W.T
+            return dY @ W.T if need_dX else None
 
         return Y, backward
 

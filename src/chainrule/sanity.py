@@ -1,0 +1,229 @@
+"""Sanity checks to run before a long training run (the habits of careful practitioners).
+
+* ``initial_loss``: the loss of an untrained network is predictable. With C classes
+  and outputs near zero, softmax gives every class probability 1/C, so cross-entropy
+  starts near ln C (ln 2 for a binary sigmoid). A much larger start means the
+  initial weights are too large (confident and wrong).
+* ``overfit_small_batch``: a healthy network and training loop can drive the loss on
+  ~20 samples to nearly zero. If it cannot, something is broken (a gradient, the
+  learning rate, an activation that kills the signal) before data size matters.
+* ``check_pairing``: warns, with the reason, when the output layer and the loss do not
+  belong together (a probability output with squared error, a linear output with a
+  probability loss, or a softmax applied twice).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import as_rng
+from .layers.activations import Identity, Sigmoid, Softmax
+from .layers.base import Layer
+from .layers.dense import Dense
+from .losses import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Huber,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+)
+
+
+class PairingWarning(UserWarning):
+    """The network's output layer and the loss do not belong together."""
+
+
+def _last_layer(net: Layer) -> Layer:
+    while hasattr(net, "layers") and net.layers:
+        net = net.layers[-1]
+    return net
+
+
+def check_pairing(net: Layer, loss: Loss) -> str | None:
+    """Warn (``PairingWarning``) when the output layer and ``loss`` are mismatched.
+
+    Returns the reason, or None when the pairing is a sound one.
+    """
+    last = _last_layer(net)
+    probs = isinstance(last, (Sigmoid, Softmax))
+    linear = isinstance(last, (Dense, Identity))
+    reason = None
+    if probs and isinstance(loss, (MeanSquaredError, MeanAbsoluteError, Huber)):
+        reason = (
+            f"the network ends with {type(last).__name__} (probabilities) but the loss is "
+            f"{type(loss).__name__}: where the output saturates its derivative is ~0, so "
+            "the gradient vanishes exactly when the prediction is most wrong. Use "
+            "cross-entropy on logits (drop the output activation) for classification, or a "
+            "linear output for regression."
+        )
+    elif probs and isinstance(loss, (CrossEntropy, BinaryCrossEntropy)) and loss.from_logits:
+        reason = (
+            f"the network ends with {type(last).__name__} but {type(loss).__name__}() expects "
+            "logits and applies the softmax/sigmoid itself, so it is applied twice. Remove "
+            f"the {type(last).__name__} layer (best: fused and stable), or use "
+            f"{type(loss).__name__}(from_logits=False)."
+        )
+    elif linear and isinstance(loss, (CrossEntropy, BinaryCrossEntropy)) and not loss.from_logits:
+        reason = (
+            f"the network ends with a linear layer but {type(loss).__name__}(from_logits="
+            "False) expects probabilities in [0, 1]. Use the default from_logits=True."
+        )
+    if reason:
+        warnings.warn(reason, PairingWarning, stacklevel=2)
+    return reason
+
+
+@dataclass
+class InitialLossReport:
+    """The first loss, what to expect, and whether they agree."""
+
+    value: float
+    expected: float | None
+    ok: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def initial_loss(net: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> InitialLossReport:
+    """Compare the untrained network's loss with what theory expects.
+
+    For cross-entropy with C output classes the expectation is ln C (outputs near zero
+    give uniform probabilities, whatever the class balance); for binary cross-entropy
+    ln 2; for squared error, with outputs near zero, mean(y**2). The check passes when
+    the value is within a factor 1.5 of that (cross-entropy) or 2 (squared error).
+
+    Parameters
+    ----------
+    net : Layer
+    loss : Loss
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray
+        Targets as ``loss`` accepts them.
+
+    Returns
+    -------
+    InitialLossReport
+        ``.value``, ``.expected``, ``.ok`` and a readable ``.message``.
+    """
+    Y = net.forward(X, training=False)[0]
+    value = loss(Y, y)[0]
+    if isinstance(loss, CrossEntropy):
+        k = Y.shape[1]
+        expected, why, tol = math.log(k), f"ln {k} for {k} classes (uniform probabilities)", 1.5
+    elif isinstance(loss, BinaryCrossEntropy):
+        expected, why, tol = math.log(2), "ln 2 (probability 1/2 for each output)", 1.5
+    elif isinstance(loss, MeanSquaredError):
+        T = np.asarray(y, dtype=np.float64)
+        expected, why, tol = float(np.mean(T**2)), "mean(y^2) for outputs near 0", 2.0
+    else:
+        return InitialLossReport(value, None, True, f"initial loss {value:.4g} (no reference)")
+    ok = expected / tol <= value <= expected * tol if expected > 0 else value < 1e-12
+    verdict = "as expected" if ok else "NOT as expected"
+    message = f"initial loss {value:.4g}; expected about {expected:.4g}, {why}: {verdict}."
+    if not ok and value > expected:
+        message += (
+            " The untrained network is confidently wrong: the initial weights may be too "
+            "large (try init='glorot', or scale the inputs to unit variance)."
+        )
+    elif not ok:
+        message += " The loss is suspiciously low before training: are the targets leaking in?"
+    return InitialLossReport(value, expected, ok, message)
+
+
+@dataclass
+class OverfitReport:
+    """The losses of a few hundred full-batch steps on a handful of samples."""
+
+    losses: list[float] = field(repr=False)
+    ok: bool
+    message: str
+
+    @property
+    def initial(self) -> float:
+        return self.losses[0]
+
+    @property
+    def final(self) -> float:
+        return self.losses[-1]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def overfit_small_batch(
+    net: Layer,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_samples: int = 20,
+    steps: int = 500,
+    lr: float = 1e-2,
+    tol: float = 0.05,
+    rng: np.random.Generator | int | None = 0,
+) -> OverfitReport:
+    """Train a copy of ``net`` on ``n_samples`` samples and check the loss reaches ~0.
+
+    Full-batch Adam for ``steps`` steps. Passes when the final loss is below ``tol``
+    times the initial loss (a healthy network memorises 20 samples easily). ``net``
+    itself is not changed.
+
+    Parameters
+    ----------
+    net : Layer
+    loss : Loss
+    X : ndarray of shape (n_samples_total, n_features)
+    y : ndarray
+    n_samples : int, default 20
+        How many samples (drawn at random with ``rng``) to memorise.
+    steps : int, default 500
+    lr : float, default 1e-2
+    tol : float, default 0.05
+    rng : Generator, int or None, default 0
+
+    Returns
+    -------
+    OverfitReport
+        ``.losses`` per step, ``.ok`` and a readable ``.message``.
+    """
+    from .optimizers import Adam  # imported here: sanity checks are optional tooling
+
+    y = np.asarray(y)
+    n = len(X)
+    idx = as_rng(rng).permutation(n)[: min(n_samples, n)]
+    Xs, ys = X[idx], y[idx]
+    net = copy.deepcopy(net)
+    opt = Adam(lr=lr)
+    losses = []
+    for _ in range(steps):
+        Y, backward = net.forward(Xs, training=True)
+        value, dY = loss(Y, ys)
+        losses.append(value)
+        if not np.isfinite(value):
+            break
+        net.zero_grad()
+        backward(dY)
+        opt.step(net)
+    losses.append(loss(net.forward(Xs, training=False)[0], ys)[0])
+    ok = bool(np.isfinite(losses[-1]) and losses[-1] <= tol * losses[0])
+    message = (
+        f"loss on {len(idx)} samples went from {losses[0]:.4g} to {losses[-1]:.4g} in "
+        f"{steps} full-batch Adam steps (lr={lr:g}): "
+    )
+    if ok:
+        message += "the network can learn (it memorises a small batch)."
+    else:
+        message += (
+            f"it did not fall below {tol:g} x the start. Something stops learning: check "
+            "the gradients (gradient_check), the learning rate, and activations that "
+            "saturate or die (sigmoid in deep stacks, ReLU with large negative biases)."
+        )
+    return OverfitReport(losses, ok, message)

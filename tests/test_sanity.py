@@ -1,0 +1,91 @@
+"""Sanity helpers: initial loss near ln C, overfitting a tiny batch, pairing warnings."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import sanity
+
+
+def data(n=60, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, rng.integers(0, k, size=n)
+
+
+def test_initial_loss_near_ln_c_for_a_well_initialised_network():
+    X, y = data()
+    net = cr.Sequential(cr.Dense(4, 16, rng=0), cr.Tanh(), cr.Dense(16, 3, rng=1))
+    net.layers[2].params["W"] *= 0.01  # a small output layer: probabilities near 1/3
+    report = sanity.initial_loss(net, cr.CrossEntropy(), X, y)
+    assert report.ok and report.expected == pytest.approx(math.log(3))
+    assert abs(report.value - math.log(3)) < 0.05
+    assert "as expected" in str(report)
+
+
+def test_initial_loss_flags_huge_initial_weights():
+    X, y = data()
+
+    def big(rng, shape, dtype):
+        return 10 * rng.normal(size=shape)
+
+    net = cr.Sequential(
+        cr.Dense(4, 16, init=big, rng=0), cr.Tanh(), cr.Dense(16, 3, init=big, rng=1)
+    )
+    report = sanity.initial_loss(net, cr.CrossEntropy(), X, y)
+    assert not report.ok and report.value > 3 * math.log(3)
+    assert "confidently wrong" in report.message
+
+
+def test_initial_loss_for_binary_and_regression():
+    X, y = data(k=2)
+    net = cr.Sequential(cr.Dense(4, 1, init="zeros"))
+    r = sanity.initial_loss(net, cr.BinaryCrossEntropy(), X, y)
+    assert r.ok and r.value == pytest.approx(math.log(2))
+    t = np.random.default_rng(1).normal(loc=2.0, size=60)
+    r = sanity.initial_loss(net, cr.MeanSquaredError(), X, t)
+    assert r.ok and r.value == pytest.approx(np.mean(t**2))
+
+
+def test_overfit_small_batch_healthy_and_broken():
+    X, y = data(n=100)
+    net = cr.Sequential(cr.Dense(4, 32, init="he", rng=0), cr.ReLU(), cr.Dense(32, 3, rng=1))
+    good = sanity.overfit_small_batch(net, cr.CrossEntropy(), X, y, steps=300, rng=0)
+    assert good.ok and good.final < 0.05 * good.initial, good.message
+    assert "can learn" in good.message
+    # A network whose only hidden layer is dead (ReLU with a huge negative bias)
+    dead = cr.Sequential(cr.Dense(4, 32, rng=0), cr.ReLU(), cr.Dense(32, 3, rng=1))
+    dead.layers[0].params["b"][:] = -100.0
+    bad = sanity.overfit_small_batch(dead, cr.CrossEntropy(), X, y, steps=100, rng=0)
+    assert not bad.ok and "did not fall" in bad.message
+    # the network passed in is untouched
+    assert (dead.layers[0].params["b"] == -100.0).all()
+
+
+@pytest.mark.parametrize(
+    "last,loss,words",
+    [
+        (cr.Sigmoid(), cr.MeanSquaredError(), "gradient vanishes"),
+        (cr.Softmax(), cr.CrossEntropy(), "applied twice"),
+        (cr.Sigmoid(), cr.BinaryCrossEntropy(), "applied twice"),
+        (None, cr.CrossEntropy(from_logits=False), "expects probabilities"),
+    ],
+)
+def test_pairing_warnings(last, loss, words):
+    layers = [cr.Dense(2, 2, rng=0)] + ([last] if last else [])
+    with pytest.warns(sanity.PairingWarning, match=words):
+        assert words in sanity.check_pairing(cr.Sequential(*layers), loss)
+
+
+@pytest.mark.parametrize(
+    "layers,loss",
+    [
+        ([cr.Dense(2, 2, rng=0)], cr.CrossEntropy()),
+        ([cr.Dense(2, 1, rng=0)], cr.MeanSquaredError()),
+        ([cr.Dense(2, 2, rng=0), cr.Softmax()], cr.CrossEntropy(from_logits=False)),
+    ],
+)
+def test_sound_pairings_are_silent(layers, loss):
+    assert sanity.check_pairing(cr.Sequential(*layers), loss) is None
