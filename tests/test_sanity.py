@@ -89,3 +89,10 @@ def test_pairing_warnings(last, loss, words):
 )
 def test_sound_pairings_are_silent(layers, loss):
     assert sanity.check_pairing(cr.Sequential(*layers), loss) is None
+
+
+def test_fit_warns_about_a_mismatched_pairing():
+    X, y = data(n=20, k=2)
+    net = cr.Sequential(cr.Dense(4, 1, rng=0), cr.Sigmoid())
+    with pytest.warns(sanity.PairingWarning, match="gradient vanishes"):
+        cr.fit(net, cr.MeanSquaredError(), X, y, optimizer=cr.SGD(0.1), epochs=1, rng=0)

@@ -28,6 +28,7 @@ from .layers.base import Layer
 from .losses import Loss, get_loss
 from .metrics import get_metric
 from .optimizers import Optimizer, iter_parameters
+from .sanity import check_pairing
 from .schedules import Schedule, get_schedule
 
 
@@ -419,6 +420,8 @@ def fit(
     n_train = X_train.shape[0]
     bs = n_train if batch_size is None else min(batch_size, n_train)
     n_batches = math.ceil(n_train / bs)
+
+    check_pairing(net, loss)  # warns when the output layer and the loss do not match
 
     # --------------------------------------------------------------- what is logged
     metric_fns = [get_metric(m, loss) for m in metrics]
