@@ -70,6 +70,7 @@ with :func:`layer_from_state`, which validate it exactly as a saved network is.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -155,6 +156,14 @@ class _Kind:
 
 
 _KINDS: dict[str, _Kind] = {}
+
+# chainrule's own kinds, by the module that registers them: imported when a file needs
+# one, so that ``import chainrule`` need not import scikit-learn up front.
+_BUILTIN_KINDS = {
+    "MLPClassifier": "chainrule.estimators",
+    "MLPRegressor": "chainrule.estimators",
+    "ModelBundle": "chainrule.bundle",
+}
 
 
 def register_kind(kind: str, cls: type) -> type:
@@ -599,6 +608,8 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
     kind_name = header["kind"]
     if not isinstance(kind_name, str):
         raise _SpecError(f"'kind' must be a string, got {_jtype(kind_name)}.")
+    if kind_name not in _KINDS and kind_name in _BUILTIN_KINDS:
+        importlib.import_module(_BUILTIN_KINDS[kind_name])  # registers it (imported lazily)
     if kind_name not in _KINDS:
         raise _SpecError(
             f"it holds an object of unknown kind {kind_name!r}; the registered kinds are "
