@@ -56,6 +56,8 @@ __all__ = [
     "Layer",
     "LeakyReLU",
     "Loss",
+    "MLPClassifier",
+    "MLPRegressor",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "ModelFileError",
@@ -82,3 +84,17 @@ __all__ = [
     "save",
     "schedules",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use, to keep `import chainrule` light: the estimators import
+    # scikit-learn (about a second), plotting imports matplotlib, datasets pandas.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    if name in ("plotting", "datasets", "estimators", "bundle"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -1,0 +1,822 @@
+"""The shared base of ``MLPClassifier`` and ``MLPRegressor`` (private).
+
+The estimators keep scikit-learn's API and reproduce its training procedure, but the
+network is a :class:`chainrule.Sequential` and every gradient comes from chainrule's
+hand-written backward passes::
+
+    network_ = Sequential(Dense, act, [Dropout], Dense, act, [Dropout], ..., Dense)
+                                                   act: Identity/Sigmoid/Tanh/ReLU
+    one step:   Z, backward_l = layer.forward(A, training=True)   for each layer
+                value, dZ = objective(Z, T, sample_weight)         (output activation
+                                                                    fused into the loss)
+                backward_l(dA) from the last layer to the first    (the first Dense
+                                                                    skips its dX)
+                dW += (alpha / sum(w)) * W                         (the L2 term)
+                loss = value + (alpha / 2) * sum ||W||^2 / sum(w)
+                W += update(dW)                                    (SGDRule / AdamRule)
+
+``coefs_[i]`` and ``intercepts_[i]`` *are* the arrays ``W`` and ``b`` of the i-th Dense
+layer of ``network_`` (the same objects, updated in place), so the fitted attributes
+and the network never disagree; if a user assigns new arrays to ``coefs_`` they are
+adopted by the network before the next prediction or fit.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from itertools import pairwise
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._sk_losses import Objective
+from ._sk_solvers import AdamRule, SGDRule, batch_slices, init_layer, shuffled
+from .layers.activations import Identity, ReLU, Sigmoid, Tanh
+from .layers.dense import Dense
+from .layers.dropout import Dropout
+from .layers.sequential import Sequential
+from .persistence import layer_from_state, layer_to_state
+from .training import History
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # pragma: no cover - scikit-learn 1.5
+    _sk_validate_data = None
+
+STOCHASTIC_SOLVERS = ("sgd", "adam")
+HIDDEN_ACTIVATIONS = {"identity": Identity, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
+_ACTIVATION_NAMES = {cls: name for name, cls in HIDDEN_ACTIVATIONS.items()}
+
+
+def validate_data(estimator, *args, **kwargs):
+    """scikit-learn's ``validate_data`` (1.6+), or the 1.5 method it replaced."""
+    if _sk_validate_data is not None:
+        return _sk_validate_data(estimator, *args, **kwargs)
+    return estimator._validate_data(*args, **kwargs)  # pragma: no cover
+
+
+def _norm(A: np.ndarray) -> float:
+    return math.sqrt(float(np.vdot(A, A)))
+
+
+class BaseMLP(BaseEstimator):
+    """Shared machinery of :class:`~chainrule.MLPClassifier` and ``MLPRegressor``.
+
+    Not to be used directly. Subclasses define ``__init__`` (scikit-learn's parameters
+    plus chainrule's keyword-only extras) and the target handling: ``_validate_input``,
+    ``_output_activation``, ``_objective_name``, ``_loss_targets``, ``_val_targets``,
+    ``_stratify_labels`` and ``_score_raw``.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        # chainrule's extras
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "progress": ["boolean"],
+    }
+
+    _validation_metric = "score"  # the name of validation_scores_ in history_
+
+    # ------------------------------------------------------------------ structure
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, Integral) or s <= 0:
+                raise ValueError(
+                    f"hidden_layer_sizes must be > 0, got {sizes}: give one positive "
+                    "integer per hidden layer, e.g. hidden_layer_sizes=(100,) or (64, 32)."
+                )
+        return [int(s) for s in sizes]
+
+    def _dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    def _assemble(self, denses: list[Dense], dropout_rng) -> Sequential:
+        """The network: Dense layers with the hidden activation (and dropout) between."""
+        layers = []
+        for i, dense in enumerate(denses):
+            layers.append(dense)
+            if i < len(denses) - 1:
+                layers.append(HIDDEN_ACTIVATIONS[self.activation]())
+                if self.dropout > 0:
+                    layers.append(Dropout(self.dropout, rng=dropout_rng))
+        return Sequential(*layers)
+
+    def _network_signature(self) -> tuple[str | None, float]:
+        """(hidden activation, dropout rate) of ``network_`` as built."""
+        activation, p = None, 0.0
+        for layer in self.network_.layers:
+            if type(layer) in _ACTIVATION_NAMES and activation is None:
+                activation = _ACTIVATION_NAMES[type(layer)]
+            if isinstance(layer, Dropout):
+                p = layer.p
+        return activation, p
+
+    def _dtype(self) -> np.dtype:
+        return self._dense_layers()[0].dtype
+
+    def _sync_network(self) -> None:
+        """Adopt arrays a user assigned to ``coefs_``/``intercepts_`` into ``network_``."""
+        denses = self._dense_layers()
+        if len(self.coefs_) != len(denses) or len(self.intercepts_) != len(denses):
+            raise ValueError(
+                f"coefs_ and intercepts_ must hold one array per layer ({len(denses)}), got "
+                f"{len(self.coefs_)} and {len(self.intercepts_)}; refit the estimator."
+            )
+        for attr, key in (("coefs_", "W"), ("intercepts_", "b")):
+            arrays = getattr(self, attr)
+            for i, dense in enumerate(denses):
+                if arrays[i] is dense.params[key]:
+                    continue
+                new = np.array(arrays[i], dtype=dense.dtype)
+                if new.shape != dense.params[key].shape:
+                    raise ValueError(
+                        f"{attr}[{i}] has shape {new.shape}, but layer {i} needs "
+                        f"{dense.params[key].shape}; assign an array of that shape."
+                    )
+                dense.params[key] = new
+                arrays[i] = new
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False):
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass:
+            dtype = self._dtype()
+            if X.dtype != dtype:  # continue in the precision the model was built in
+                X = X.astype(dtype)
+        if sp.issparse(X) and X.format != "csr" and self.solver in STOCHASTIC_SOLVERS:
+            X = X.tocsr()  # minibatches are row slices; a CSC copy of them would be slow
+        sw = self._check_sample_weight(sample_weight, X)
+        n_features = X.shape[1]
+        self.n_outputs_ = Y.shape[1]
+        layer_units = [n_features, *hidden, self.n_outputs_]
+        random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, X.dtype, random_state)
+        else:
+            self._continue(layer_units, random_state)
+        self.out_activation_ = self._output_activation()
+        if self.solver in STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, sw, random_state, incremental)
+        else:
+            self._fit_lbfgs(X, Y, sw)
+        if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed (e.g. with StandardScaler), or "
+                "the learning rate is too large."
+            )
+        return self
+
+    def _check_sample_weight(self, sample_weight, X) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        n = X.shape[0]
+        if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+            sw = np.full(n, sample_weight, dtype=X.dtype)
+        else:
+            sw = np.asarray(sample_weight)
+            if sw.dtype.kind not in "biuf":
+                try:
+                    sw = sw.astype(np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"sample_weight must be numeric, got dtype {sw.dtype}."
+                    ) from None
+            if sw.ndim != 1 or sw.shape[0] != n:
+                raise ValueError(
+                    f"sample_weight.shape == {sw.shape}, expected ({n},): one weight per sample."
+                )
+            sw = sw.astype(X.dtype)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or inf; give finite weights.")
+        if (sw < 0).any():
+            raise ValueError(
+                "sample_weight must be non-negative (a negative weight would reward errors); "
+                f"got a minimum of {sw.min()}."
+            )
+        if not sw.any():
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number; all are zero."
+            )
+        return sw
+
+    def _initialize(self, layer_units: list[int], dtype, random_state) -> None:
+        """First fit: draw the weights as scikit-learn does and build ``network_``."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_layers_ = len(layer_units)
+        denses = []
+        for fan_in, fan_out in pairwise(layer_units):
+            W, b = init_layer(random_state, fan_in, fan_out, self.activation, dtype)
+            # init="zeros" only allocates; the drawn values replace the arrays.
+            dense = Dense(fan_in, fan_out, init="zeros", dtype=dtype)
+            dense.params["W"], dense.params["b"] = W, b
+            denses.append(dense)
+        # Drawn after the weights, so that dropout=0 leaves scikit-learn's draws intact.
+        dropout_rng = (
+            np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+            if self.dropout > 0
+            else None
+        )
+        self.network_ = self._assemble(denses, dropout_rng)
+        self.coefs_ = [d.params["W"] for d in denses]
+        self.intercepts_ = [d.params["b"] for d in denses]
+        self._best_coefs = [W.copy() for W in self.coefs_]
+        self._best_intercepts = [b.copy() for b in self.intercepts_]
+        if self.solver in STOCHASTIC_SOLVERS:
+            self._init_stochastic_attributes()
+        self.history_ = History()
+
+    def _init_stochastic_attributes(self) -> None:
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+
+    def _continue(self, layer_units: list[int], random_state) -> None:
+        """warm_start / partial_fit: check the network fits the data; keep its weights."""
+        self._sync_network()
+        denses = self._dense_layers()
+        have = [denses[0].n_in] + [d.n_out for d in denses]
+        if have != layer_units:
+            raise ValueError(
+                f"the fitted network has layer sizes {have}, but hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r} and the data ({layer_units[0]} features, "
+                f"{layer_units[-1]} outputs) need {layer_units}. Set warm_start=False (or "
+                "call fit instead of partial_fit) to start a new network."
+            )
+        activation, p = self._network_signature()
+        if (len(denses) > 1 and activation != self.activation) or p != float(self.dropout):
+            rng = None
+            if self.dropout > 0:
+                rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+            self.network_ = self._assemble(denses, rng)
+        if self.solver in STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
+            self._init_stochastic_attributes()  # the previous fit used lbfgs
+        if not hasattr(self, "_no_improvement_count"):
+            self._no_improvement_count = 0  # e.g. a model loaded from a file
+        if self.early_stopping and getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.best_validation_score_, self.best_loss_ = -np.inf, None
+        if not hasattr(self, "_best_coefs"):
+            self._best_coefs = [W.copy() for W in self.coefs_]
+            self._best_intercepts = [b.copy() for b in self.intercepts_]
+        if not hasattr(self, "history_"):
+            self.history_ = History()
+
+    def _objective(self) -> Objective:
+        return Objective(self._objective_name(), self.n_outputs_, getattr(self, "huber_delta", 1.0))
+
+    def _loss_and_grads(self, X, T, sw, sw_sum: float, objective: Objective) -> float:
+        """Forward, loss, backward and the L2 term; fills the Dense layers' grads.
+
+        Returns scikit-learn's loss: the objective plus (alpha / 2) sum ||W||^2 / sum(w)
+        (sum(w) = n_samples without weights); dW gets the matching alpha * W / sum(w).
+        """
+        A = X
+        backwards = []
+        for layer in self.network_.layers:
+            A, backward = layer.forward(A, training=True)
+            backwards.append(backward)
+        value, dA = objective(A, T, sw)
+        self.network_.zero_grad()
+        for backward in reversed(backwards[1:]):
+            dA = backward(dA)
+        backwards[0](dA, need_dX=False)  # dX of the input is never needed
+        alpha = float(self.alpha)
+        if alpha == 0:
+            return value
+        penalty = 0.0
+        scale = alpha / sw_sum
+        for dense in self._dense_layers():
+            W = dense.params["W"]
+            w = W.ravel()
+            penalty += float(np.dot(w, w))
+            dense.grads["W"] += scale * W
+        return value + (0.5 * alpha) * penalty / sw_sum
+
+    def _make_optimizer(self, params):
+        if self.solver == "sgd":
+            return SGDRule(
+                params,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return AdamRule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+
+    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool) -> None:
+        denses = self._dense_layers()
+        params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
+        grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer(params)
+        if self.early_stopping and incremental:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; set early_stopping=False "
+                "(partial_fit sees one batch of data at a time, with no held-out set)."
+            )
+        early_stopping = self.early_stopping
+        X_val = y_val = T_val = sw_val = None
+        if early_stopping:
+            n_val = math.ceil(self.validation_fraction * X.shape[0])
+            stratify = self._stratify_labels(Y, n_val)
+            arrays = [X, Y] if sw is None else [X, Y, sw]
+            parts = train_test_split(
+                *arrays,
+                random_state=random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            X_train, X_val, Y_train, Y_val = parts[:4]
+            sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or "
+                    "the size of your dataset."
+                )
+            y_val = self._val_targets(Y_val)
+            T_val = self._loss_targets(Y_val, X.dtype)
+        else:
+            X_train, Y_train, sw_train = X, Y, sw
+        T_train = self._loss_targets(Y_train, X.dtype)
+        objective = self._objective()
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=int)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going "
+                    "to be clipped",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        self.history_.params.update(
+            solver=self.solver,
+            batch_size=batch_size,
+            n_samples=n_samples,
+            n_val=0 if X_val is None else X_val.shape[0],
+            loss=objective.name,
+            l2=float(self.alpha),
+        )
+        labels = [
+            str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
+        ]
+        bar = self._progress_bar(1 if incremental else self.max_iter)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffled(sample_idx, random_state)
+                lr = getattr(self._optimizer, "learning_rate", 0.0)
+                if isinstance(self._optimizer, AdamRule):
+                    lr = self._optimizer.learning_rate_init
+                W_start = [d.params["W"].copy() for d in denses]
+                grad_norms = np.zeros(len(denses))
+                n_steps = 0
+                accumulated_loss = 0.0
+                for batch in batch_slices(n_samples, batch_size):
+                    idx = sample_idx[batch] if self.shuffle else batch
+                    sw_batch = None if sw_train is None else sw_train[idx]
+                    sw_sum = float(batch.stop - batch.start)
+                    if sw_batch is not None:
+                        sw_sum = float(sw_batch.sum())
+                        if not sw_sum > 0:
+                            continue  # every weight is zero: nothing to learn here
+                    batch_loss = self._loss_and_grads(
+                        X_train[idx], T_train[idx], sw_batch, sw_sum, objective
+                    )
+                    for j, dense in enumerate(denses):
+                        grad_norms[j] += _norm(dense.grads["W"])
+                    self._optimizer.step(params, grads)
+                    n_steps += 1
+                    accumulated_loss += batch_loss * (batch.stop - batch.start)
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+                val_loss = self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, T_val, sw_val, objective
+                )
+                self._optimizer.iteration_ends(self.t_)
+
+                logs = {"loss": self.loss_}
+                if early_stopping:
+                    logs["val_loss"] = val_loss
+                    logs[f"val_{self._validation_metric}"] = self.validation_scores_[-1]
+                logs["lr"] = lr
+                for label, grad_norm in zip(labels, grad_norms, strict=True):
+                    logs[f"grad_norm_{label}"] = grad_norm / max(n_steps, 1)
+                for label, dense, W0 in zip(labels, denses, W_start, strict=True):
+                    W0_norm = _norm(W0)
+                    W0 -= dense.params["W"]
+                    logs[f"update_ratio_{label}"] = _norm(W0) / W0_norm if W0_norm else 0.0
+                self._log_epoch(logs, bar)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            f"Validation score did not improve more than tol={self.tol:f} "
+                            f"for {self.n_iter_no_change} consecutive epochs."
+                        )
+                    else:
+                        msg = (
+                            f"Training loss did not improve more than tol={self.tol:f} for "
+                            f"{self.n_iter_no_change} consecutive epochs."
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        self.history_.stopped_epoch = len(self.history_)
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        finally:
+            if bar is not None:
+                bar.close()
+
+        if early_stopping:  # restore the best weights, in place
+            for dense, W, b in zip(denses, self._best_coefs, self._best_intercepts, strict=True):
+                dense.params["W"][...] = W
+                dense.params["b"][...] = b
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, T_val, sw_val, objective):
+        """scikit-learn's stopping bookkeeping; returns the validation loss (or None)."""
+        if early_stopping:
+            Z = self.network_.forward(X_val, training=False)[0]
+            val_score = self._score_raw(Z, y_val, sw_val)
+            self.validation_scores_.append(val_score)
+            val_loss = self._raw_loss(Z, T_val, sw_val, objective)
+            self.validation_loss_curve_.append(val_loss)
+            if self.verbose:
+                print(f"Validation score: {self.validation_scores_[-1]:f}")
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_coefs = [W.copy() for W in self.coefs_]
+                self._best_intercepts = [b.copy() for b in self.intercepts_]
+            return val_loss
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+        return None
+
+    def _raw_loss(self, Z, T, sw, objective) -> float:
+        """The training objective (L2 term included) at raw outputs Z, in inference mode."""
+        n = Z.shape[0]
+        if not np.isfinite(Z).all() or (sw is not None and not sw.sum() > 0):
+            return math.nan
+        value, _ = objective(Z, T, sw)
+        sw_sum = float(n if sw is None else sw.sum())
+        penalty = sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
+        return value + (0.5 * float(self.alpha)) * penalty / sw_sum
+
+    def _fit_lbfgs(self, X, Y, sw) -> None:
+        """Full-batch L-BFGS-B (scipy) on the flat vector [W_1, ..., W_L, b_1, ..., b_L].
+
+        scipy works in float64; the network keeps its own dtype: each evaluation copies
+        the vector into the parameters (rounding to float32 for a float32 model) and
+        returns the gradient, computed in the model's dtype, as float64.
+        """
+        denses = self._dense_layers()
+        params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
+        grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
+        bounds = np.cumsum([0] + [p.size for p in params])
+        T = self._loss_targets(Y, X.dtype)
+        sw_sum = float(X.shape[0] if sw is None else sw.sum())
+        objective = self._objective()
+        labels = [
+            str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
+        ]
+        self.history_.params.update(
+            solver="lbfgs",
+            batch_size=X.shape[0],
+            n_samples=X.shape[0],
+            n_val=0,
+            loss=objective.name,
+            l2=float(self.alpha),
+        )
+
+        def unpack(x: np.ndarray) -> None:
+            for p, start, stop in zip(params, bounds[:-1], bounds[1:], strict=True):
+                p[...] = x[start:stop].reshape(p.shape)
+
+        def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            unpack(x)
+            loss = self._loss_and_grads(X, T, sw, sw_sum, objective)
+            return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+
+        bar = self._progress_bar(self.max_iter)
+        previous = [d.params["W"].copy() for d in denses]
+        n_iterations = 0
+
+        def callback(intermediate_result) -> None:
+            nonlocal n_iterations
+            n_iterations += 1
+            fun = getattr(intermediate_result, "fun", None)
+            if fun is None:  # scipy < 1.11 passes only x
+                fun = loss_and_grad(np.asarray(intermediate_result))[0]
+            logs = {"loss": float(fun)}
+            for label, dense in zip(labels, denses, strict=True):
+                logs[f"grad_norm_{label}"] = _norm(dense.grads["W"])
+            for label, dense, W0 in zip(labels, denses, previous, strict=True):
+                W0_norm = _norm(W0)
+                logs[f"update_ratio_{label}"] = (
+                    _norm(dense.params["W"] - W0) / W0_norm if W0_norm else 0.0
+                )
+                W0[...] = dense.params["W"]
+            if self.verbose:
+                print(f"Iteration {n_iterations}, loss = {fun:.8f}")
+            self._log_epoch(logs, bar)
+
+        x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+        try:
+            result = scipy.optimize.minimize(
+                loss_and_grad,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+                callback=callback,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        if result.status != 0:
+            message = (
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}):\n{result.message}\n"
+            )
+            if self.n_iter_ == self.max_iter:
+                message += (
+                    "\nIncrease the number of iterations to improve the convergence "
+                    f"(max_iter={self.max_iter})."
+                )
+            message += (
+                "\nYou might also want to scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html"
+            )
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        self.loss_ = float(result.fun)
+        unpack(result.x)
+
+    def _progress_bar(self, total: int):
+        if not self.progress:
+            return None
+        try:
+            from tqdm import tqdm
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            raise ImportError(
+                "progress=True needs tqdm: pip install tqdm (or set progress=False)."
+            ) from None
+        unit = "epoch" if self.solver in STOCHASTIC_SOLVERS else "iter"
+        return tqdm(total=total, desc=f"{type(self).__name__}({self.solver})", unit=unit)
+
+    def _log_epoch(self, logs: dict, bar) -> None:
+        """Append one epoch to ``history_`` (NaN for values this fit does not log)."""
+        for key in self.history_.keys():
+            logs.setdefault(key, math.nan)
+        self.history_.append(len(self.history_) + 1, logs)
+        if bar is not None:
+            bar.update(1)
+            shown = {
+                k: f"{v:.4g}"
+                for k, v in logs.items()
+                if not k.startswith(("grad_norm", "update_ratio")) and k != "lr"
+            }
+            bar.set_postfix(shown, refresh=False)
+
+    # ------------------------------------------------------------------ inference
+    def _raw_output(self, X, check_input: bool = True) -> np.ndarray:
+        """The network's raw output Z (logits, log-means or values), shape (n, k)."""
+        check_is_fitted(self)
+        if check_input:
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=self._dtype()
+            )
+        self._sync_network()
+        return self.network_.forward(X, training=False)[0]
+
+    def _check_solver(self) -> bool:
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic; use solver='sgd' or 'adam'."
+            )
+        return True
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {}
+
+    # ------------------------------------------------------------------ persistence
+    _FITTED_SCALARS = ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "t_")
+    _FITTED_OPTIONAL = (
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "validation_loss_curve_",
+        "best_validation_score_",
+    )
+
+    def _to_chainrule_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """``(spec, arrays)`` for :func:`chainrule.save`: hyper-parameters, weights, labels.
+
+        No pickle: the spec is JSON (a ``random_state`` that is a RandomState instance is
+        stored as None, since its state is not part of the model), the arrays are the
+        network's parameters, ``classes_`` and ``feature_names_in_``.
+        """
+        check_is_fitted(self)
+        self._sync_network()
+        params = {}
+        for name, value in self.get_params(deep=False).items():
+            if name == "hidden_layer_sizes":
+                sizes = self._hidden_sizes()
+                value = sizes if hasattr(value, "__iter__") else sizes[0]
+            elif name == "random_state" and not (value is None or isinstance(value, Integral)):
+                value = None
+            elif isinstance(value, Integral) and not isinstance(value, bool):
+                value = int(value)
+            elif isinstance(value, Real) and not isinstance(value, bool):
+                value = float(value)
+                if math.isinf(value):
+                    value = "inf"
+            params[name] = value
+        fitted = {name: int(getattr(self, name)) for name in self._FITTED_SCALARS}
+        fitted["out_activation_"] = self.out_activation_
+        if hasattr(self, "_no_improvement_count"):  # so that warm_start resumes exactly
+            fitted["no_improvement_count"] = int(self._no_improvement_count)
+        for name in self._FITTED_OPTIONAL:
+            if hasattr(self, name):
+                value = getattr(self, name)
+                fitted[name] = _json_number(value)
+        architecture, arrays = layer_to_state(self.network_, prefix="network.")
+        spec = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "fitted": fitted,
+            "network": architecture,
+            "dtype": str(self._dtype()),
+        }
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in_"] = np.asarray(self.feature_names_in_, dtype=str)
+        self._labels_to_state(spec, arrays)
+        return spec, arrays
+
+    @classmethod
+    def _from_chainrule_state(cls, spec: dict, arrays: dict[str, np.ndarray]):
+        """Rebuild a fitted estimator from what ``_to_chainrule_state`` returned."""
+        if not isinstance(spec, dict) or spec.get("estimator") != cls.__name__:
+            raise ValueError(
+                f"the file holds a {spec.get('estimator') if isinstance(spec, dict) else spec!r}, "
+                f"not a {cls.__name__}."
+            )
+        params = dict(spec["params"])
+        if params.get("n_iter_no_change") == "inf":
+            params["n_iter_no_change"] = np.inf
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        est = cls(**params)
+        est._validate_params()
+        network_arrays = {k: v for k, v in arrays.items() if k.startswith("network.")}
+        est.network_ = layer_from_state(spec["network"], network_arrays)
+        if not isinstance(est.network_, Sequential):
+            raise ValueError("the stored network is not a Sequential.")
+        denses = est._dense_layers()
+        fitted = spec["fitted"]
+        for name in cls._FITTED_SCALARS:
+            setattr(est, name, int(fitted[name]))
+        est.out_activation_ = str(fitted["out_activation_"])
+        if "no_improvement_count" in fitted:
+            est._no_improvement_count = int(fitted["no_improvement_count"])
+        for name in cls._FITTED_OPTIONAL:
+            if name in fitted:
+                setattr(est, name, _from_json_number(fitted[name]))
+        sizes = [denses[0].n_in] + [d.n_out for d in denses] if denses else []
+        expected = [est.n_features_in_, *est._hidden_sizes(), est.n_outputs_]
+        if sizes != expected or est.n_layers_ != len(expected):
+            raise ValueError(
+                f"the stored network has layer sizes {sizes}, but the stored hyper-parameters "
+                f"and fitted attributes describe {expected}: the file is inconsistent."
+            )
+        if str(est._dtype()) != spec["dtype"] or any(
+            p.dtype != est._dtype() for _, _, p, _ in est.network_.parameters()
+        ):
+            raise ValueError(f"the stored parameters are not all {spec['dtype']}.")
+        est.coefs_ = [d.params["W"] for d in denses]
+        est.intercepts_ = [d.params["b"] for d in denses]
+        if "feature_names_in_" in arrays:
+            names = arrays["feature_names_in_"]
+            if names.shape != (est.n_features_in_,):
+                raise ValueError("feature_names_in_ does not hold one name per feature.")
+            est.feature_names_in_ = names.astype(object)
+        est._labels_from_state(spec, arrays)
+        est.history_ = History()
+        return est
+
+    def _labels_to_state(self, spec: dict, arrays: dict) -> None:
+        """Subclass hook: store what the targets need (the classifier's classes_)."""
+
+    def _labels_from_state(self, spec: dict, arrays: dict) -> None:
+        """Subclass hook: restore what ``_labels_to_state`` stored."""
+
+
+def _json_number(value):
+    """Floats, lists of floats and None as JSON (inf and nan spelled as strings)."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_json_number(v) for v in value]
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _from_json_number(value):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_from_json_number(v) for v in value]
+    if isinstance(value, str):
+        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[value]
+    return float(value)

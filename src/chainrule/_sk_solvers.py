@@ -1,0 +1,256 @@
+"""scikit-learn's MLP training rules, re-derived for the estimators (private).
+
+The estimators in :mod:`chainrule.estimators` reproduce scikit-learn's ``MLPClassifier``
+and ``MLPRegressor`` step for step, so that with the same ``random_state`` they draw the
+same initial weights, visit the batches in the same order and apply the same updates.
+This module holds those rules, written from their definitions (scikit-learn's
+``_stochastic_optimizers.py`` and ``_multilayer_perceptron.py`` document them); the
+gradients they consume come from chainrule's own backward passes.
+
+Every rule updates the parameter arrays **in place** (the layers' backward closures hold
+references to them) and uses Python floats as scalars, so float32 parameters stay
+float32 (NEP 50: a Python float never upcasts an array).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+
+def init_layer(
+    random_state: np.random.RandomState, fan_in: int, fan_out: int, activation: str, dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's initial weights and biases for one layer.
+
+    Parameters
+    ----------
+    random_state : numpy.random.RandomState
+        The estimator's random state; two draws are taken from it, W then b.
+    fan_in, fan_out : int
+        The layer's numbers of inputs and outputs.
+    activation : str
+        The hidden activation; ``"logistic"`` narrows the range (factor 2 instead of 6).
+    dtype : np.float32 or np.float64
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+    b : ndarray of shape (fan_out,)
+
+    Notes
+    -----
+    ::
+
+        bound = sqrt(factor / (fan_in + fan_out)),  factor = 2 for logistic, else 6
+        W ~ U(-bound, bound)  (fan_in, fan_out),  then  b ~ U(-bound, bound)  (fan_out,)
+
+    For factor 6 this is Glorot's uniform initialisation, with the biases drawn from
+    the same range instead of set to zero. The draws are in float64 and then cast, as
+    scikit-learn does, so float32 and float64 start from the same (rounded) values.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    bound = math.sqrt(factor / (fan_in + fan_out))
+    W = random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False)
+    b = random_state.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
+    return W, b
+
+
+def shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+    """``sample_idx`` in a new random order, drawn as ``sklearn.utils.shuffle`` draws it.
+
+    One in-place ``random_state.shuffle`` of ``arange(n)``, which then indexes
+    ``sample_idx``: the same RandomState draws give the same batch order as scikit-learn.
+    """
+    order = np.arange(sample_idx.shape[0])
+    random_state.shuffle(order)
+    return sample_idx[order]
+
+
+def batch_slices(n_samples: int, batch_size: int) -> Iterator[slice]:
+    """Consecutive slices of ``batch_size`` rows; the last one holds what is left."""
+    start = 0
+    for _ in range(n_samples // batch_size):
+        yield slice(start, start + batch_size)
+        start += batch_size
+    if start < n_samples:
+        yield slice(start, n_samples)
+
+
+class SGDRule:
+    """scikit-learn's stochastic gradient descent with (Nesterov) momentum.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update (coefficients, then intercepts); a velocity of each shape
+        and dtype starts at zero.
+    learning_rate_init : float
+        The initial learning rate lr0.
+    lr_schedule : {"constant", "invscaling", "adaptive"}
+    momentum : float
+        mu in [0, 1].
+    nesterov : bool
+    power_t : float
+        Exponent of the "invscaling" schedule.
+
+    Attributes
+    ----------
+    learning_rate : float
+        The current learning rate.
+
+    Notes
+    -----
+    For each parameter W with gradient g (V its velocity)::
+
+        V = mu * V - lr * g
+        classical momentum:  W += V
+        Nesterov momentum:   W += mu * V - lr * g      (the velocity just computed)
+
+    Schedules, applied at the end of each epoch (``iteration_ends``), t_ the number of
+    training samples seen so far:
+
+        constant:    lr = lr0
+        invscaling:  lr = lr0 / (t_ + 1) ** power_t
+        adaptive:    lr = lr / 5 each time the loss (or validation score) has not
+                     improved by tol for n_iter_no_change epochs; stop once lr <= 1e-6
+    """
+
+    def __init__(
+        self,
+        params: list[np.ndarray],
+        learning_rate_init: float,
+        lr_schedule: str,
+        momentum: float,
+        nesterov: bool,
+        power_t: float,
+    ) -> None:
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.power_t = float(power_t)
+        self.velocities = [np.zeros_like(p) for p in params]
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Update ``params`` in place; return the update added to each."""
+        mu, lr = self.momentum, self.learning_rate
+        updates = []
+        for W, g, V in zip(params, grads, self.velocities, strict=True):
+            lr_g = g * lr
+            V *= mu
+            V -= lr_g  # V = mu * V - lr * g
+            if self.nesterov:
+                U = V * mu
+                U -= lr_g  # U = mu * V - lr * g
+            else:
+                U = V
+            W += U
+            updates.append(U)
+        return updates
+
+    def iteration_ends(self, time_step: int) -> None:
+        """End of an epoch; ``time_step`` is the number of samples seen so far (t_)."""
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg: str, verbose) -> bool:
+        """No improvement for n_iter_no_change epochs: stop, or divide lr by 5."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.learning_rate:f}")
+        return False
+
+
+class AdamRule:
+    """scikit-learn's Adam (Kingma & Ba, 2014), in its bias-correction form.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update; first and second moments of each start at zero.
+    learning_rate_init : float
+        lr0.
+    beta_1, beta_2 : float
+        Decay rates of the first and second moment estimates, in [0, 1).
+    epsilon : float
+        Added to sqrt(v) in the denominator.
+
+    Attributes
+    ----------
+    t : int
+        Number of steps taken.
+    learning_rate : float
+        The step size lr_t of the last step (before the first step, lr0).
+
+    Notes
+    -----
+    For each parameter W with gradient g, at step t = 1, 2, ...::
+
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        lr_t = lr0 * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        W += -lr_t * m / (sqrt(v) + epsilon)
+
+    This folds both bias corrections into the step size, so epsilon is added to the
+    *uncorrected* sqrt(v): it equals the textbook update with epsilon replaced by
+    epsilon * sqrt(1 - beta_2**t) (PyTorch adds epsilon after the correction;
+    ``chainrule.Adam`` follows PyTorch, this rule follows scikit-learn).
+    """
+
+    def __init__(
+        self,
+        params: list[np.ndarray],
+        learning_rate_init: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+    ) -> None:
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Update ``params`` in place; return the update added to each."""
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        self.learning_rate = self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        neg_lr = -self.learning_rate
+        updates = []
+        for W, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            U = m * neg_lr
+            denom = np.sqrt(v)
+            denom += self.epsilon
+            U /= denom  # -lr_t * m / (sqrt(v) + eps)
+            W += U
+            updates.append(U)
+        return updates
+
+    def iteration_ends(self, time_step: int) -> None:
+        """Adam has no schedule: nothing changes at the end of an epoch."""
+
+    def trigger_stopping(self, msg: str, verbose) -> bool:
+        """No improvement for n_iter_no_change epochs: stop."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True

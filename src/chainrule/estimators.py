@@ -1,0 +1,793 @@
+"""scikit-learn drop-ins: ``MLPClassifier`` and ``MLPRegressor`` built on chainrule.
+
+Change one import and existing code keeps working::
+
+    from chainrule import MLPClassifier      # was: from sklearn.neural_network import ...
+
+    clf = MLPClassifier(hidden_layer_sizes=(64,), random_state=0).fit(X_train, y_train)
+    clf.score(X_test, y_test)
+    clf.network_                              # the fitted chainrule.Sequential
+    clf.history_.to_frame()                   # loss, lr, gradient norms per layer, ...
+
+Same constructor parameters and defaults, same fitted attributes, same methods, and the
+same training procedure as scikit-learn (1.9): its initialisation, batch order,
+loss definitions, Adam/SGD update rules, learning-rate schedules, stopping rules and
+early stopping, and L-BFGS through ``scipy.optimize.minimize``. With the same
+``random_state``, float64 data and ``solver="adam"`` or ``"sgd"``, the loss curve equals
+scikit-learn's to rounding. The network is a :class:`chainrule.Sequential` and every
+gradient comes from chainrule's hand-written backward passes.
+
+Deliberate differences from scikit-learn (everything else is meant to be identical):
+
+* float32 data trains in float32 throughout, L-BFGS included (scikit-learn's L-BFGS
+  turns the weights into float64); ``predict`` casts X to the model's dtype.
+* the log-loss is computed from the logits (fused, stable), not from probabilities
+  clipped at machine epsilon; the two differ only for a probability below epsilon.
+  For binary targets ``predict_proba`` computes both columns from the logit
+  (``sigmoid(-z)``, ``sigmoid(z)``), so a small probability is not rounded to 0 by
+  ``1 - p`` (nor its ``predict_log_proba`` to ``-inf``).
+* early stopping in the classifier stratifies the validation split for binary *and*
+  multiclass targets; scikit-learn 1.9 stratifies binary targets only. We fall back to
+  a plain random split (scikit-learn's) when a class is too rare to stratify, and never
+  stratify multilabel targets. For binary targets the split is scikit-learn's, draw for
+  draw; for multiclass targets with early stopping the results differ from
+  scikit-learn's by the choice of the validation rows.
+* ``sample_weight`` must be non-negative; a minibatch whose weights are all zero is
+  skipped (scikit-learn divides by zero there).
+* ``partial_fit`` exists only for ``solver="sgd"`` and ``"adam"`` in both classes
+  (scikit-learn's regressor also exposes it for "lbfgs", where it runs a full fit).
+* with ``verbose``, L-BFGS prints one "Iteration %d, loss = %.8f" line per iteration
+  (scikit-learn with SciPy >= 1.15 prints nothing for L-BFGS).
+* ``warm_start`` or ``partial_fit`` with a network that does not fit the new settings
+  (other ``hidden_layer_sizes``, other number of outputs) raises a ValueError saying
+  so; a warm start may switch between "lbfgs" and the stochastic solvers.
+
+Saving: ``chainrule.save(est, path)`` / ``chainrule.load(path)`` store the
+hyper-parameters, the fitted attributes, ``classes_`` (strings or numbers, never
+pickled) and the network in one ``.npz``; a ``random_state`` that is a RandomState
+instance is stored as None, and the dropout masks' generator is not stored. Pickle
+works too (and keeps the optimizer's state for ``partial_fit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import column_or_1d
+
+from ._sk_base import BaseMLP, validate_data
+from .layers.activations import sigmoid, softmax
+from .persistence import register_kind
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_COMMON_PARAMETERS = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The i-th element is the number of units in the i-th hidden layer; ``()`` gives
+        no hidden layer (a linear model with the output activation).
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers: ``Identity``, ``Sigmoid``, ``Tanh`` or ``ReLU``
+        in ``network_``.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        "lbfgs": full-batch L-BFGS-B (``scipy.optimize.minimize``) on the flat vector of
+        all weights, with our gradient. "sgd": minibatch SGD with (Nesterov) momentum.
+        "adam": minibatch Adam. L-BFGS often wins on small datasets, Adam on large ones.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty ``(alpha / 2) * sum ||W||^2 / n_samples`` (weights
+        only, not intercepts; ``n_samples`` is the batch size, or the sum of the batch's
+        sample weights).
+    batch_size : int or "auto", default="auto"
+        Minibatch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the step size, for "sgd" only. "constant": ``learning_rate_init``.
+        "invscaling": ``learning_rate_init / (t + 1) ** power_t`` after each epoch, t the
+        number of samples seen. "adaptive": divided by 5 whenever the training loss (or
+        validation score) has not improved by ``tol`` for ``n_iter_no_change`` epochs;
+        training stops once it falls below 1e-6.
+    learning_rate_init : float, default=0.001
+        Initial step size, for "sgd" and "adam".
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    max_iter : int, default=200
+        Maximum number of epochs ("sgd", "adam") or of iterations ("lbfgs"). Reaching
+        it raises a ``ConvergenceWarning``.
+    shuffle : bool, default=True
+        Shuffle the samples before each epoch ("sgd", "adam").
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split of early stopping, the batch
+        order and (when ``dropout > 0``) the dropout masks. The same int gives the same
+        draws as scikit-learn's MLP.
+    tol : float, default=1e-4
+        Improvement threshold: training stops when the loss (or validation score) has
+        not improved by at least ``tol`` for ``n_iter_no_change`` consecutive epochs
+        (unless ``learning_rate="adaptive"``); for "lbfgs" it is the gradient tolerance
+        ``gtol``.
+    verbose : bool or int, default=False
+        Print "Iteration %d, loss = %.8f" after each epoch (each L-BFGS iteration).
+    warm_start : bool, default=False
+        Keep the fitted weights and continue from them at the next ``fit``.
+    momentum : float, default=0.9
+        Momentum of "sgd", in [0, 1].
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum ("sgd" with momentum > 0).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when the
+        validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs;
+        the best weights are restored at the end ("sgd", "adam").
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in [0, 1).
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in [0, 1).
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's denominator offset, added to ``sqrt(v)`` (before bias correction).
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before stopping ("sgd", "adam").
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of "lbfgs".
+    dropout : float, default=0.0
+        chainrule's extra (keyword-only). Probability of dropping each hidden unit while
+        training: a :class:`chainrule.Dropout` layer after each hidden activation (0
+        adds none and keeps scikit-learn's behaviour). Off at prediction.
+    progress : bool, default=False
+        chainrule's extra (keyword-only). Show a tqdm progress bar with the current loss.
+"""
+
+_COMMON_ATTRIBUTES = """\
+    loss_ : float
+        The loss at the end of training, in scikit-learn's definition (see Notes),
+        L2 term included.
+    best_loss_ : float or None
+        The smallest ``loss_curve_`` value; None with early stopping.
+    loss_curve_ : list of float of length n_iter_
+        ``loss_`` after each epoch: the mean of the epoch's batch losses, weighted by
+        batch size (accumulates over warm-started fits). As in scikit-learn, this and
+        the validation attributes below exist only for "sgd" and "adam" (L-BFGS's
+        per-iteration losses are in ``history_``).
+    validation_scores_ : list of float or None
+        The score (accuracy or R^2) on the held-out set after each epoch, with early
+        stopping; else None.
+    validation_loss_curve_ : list of float or None
+        chainrule's extra: the training objective (L2 term included) on the held-out
+        set after each epoch, with early stopping; else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without early stopping.
+    t_ : int
+        Number of training samples seen by the solver (``n_iter_ * n_samples``).
+    coefs_ : list of ndarray of shape (n_units[i], n_units[i + 1])
+        The weights W of each layer: the very arrays of ``network_``'s Dense layers.
+    intercepts_ : list of ndarray of shape (n_units[i + 1],)
+        The biases b of each layer, likewise shared with ``network_``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X had string column names.
+    n_iter_ : int
+        Number of epochs (L-BFGS iterations) run by the last fit.
+    n_layers_ : int
+        Number of layers, input and output included (``len(hidden_layer_sizes) + 2``).
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        The output activation (fused into the loss during training).
+    network_ : chainrule.Sequential
+        chainrule's extra: the fitted network, ``Dense -> activation [-> Dropout] ->
+        ... -> Dense``. It outputs the *raw* scores Z (logits, log-means or values):
+        the output activation is applied by ``predict``/``predict_proba``. Its Dense
+        layers are built with ``init="zeros"`` and then given scikit-learn's initial
+        weights.
+    history_ : chainrule.History
+        chainrule's extra: one row per epoch (per L-BFGS iteration) since the network
+        was created; ``history_.to_frame()`` has columns "loss", "val_loss" and
+        "val_<score>" (with early stopping), "lr" ("sgd", "adam"), and for each Dense
+        layer i of ``network_.layers`` "grad_norm_<i>" (the norm of dL/dW, mean over the
+        epoch's batches) and "update_ratio_<i>" (||W_end - W_start|| / ||W_start||).
+"""
+
+_NOTES = """\
+    Training step, per minibatch (X_b, T_b) of n_b samples with weights w (all 1 by
+    default)::
+
+        Z, backward = forward through network_, training=True      Z (n_b, n_outputs)
+        value, dZ   = objective(Z, T_b, w)                         see below
+        backward(dZ)                       fills dW, db of every Dense layer (chainrule)
+        dW += alpha * W / sum(w)
+        loss = value + (alpha / 2) * sum_l ||W_l||^2 / sum(w)
+        W, b updated by Adam or SGD (scikit-learn's rules, chainrule._sk_solvers)
+
+    The epoch's ``loss_`` is ``sum_b loss_b * n_b / n``. L-BFGS minimises the same loss
+    over the whole training set.
+"""
+
+
+def _doc(summary: str, parameters: str, attributes: str, notes: str, example: str) -> str:
+    return (
+        f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n"
+        f"    Attributes\n    ----------\n{attributes}\n"
+        f"    Notes\n    -----\n{notes}\n"
+        f"    Examples\n    --------\n{example}"
+    )
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    # The docstring is assembled below from the shared parameter descriptions.
+
+    loss = "log_loss"  # as scikit-learn's MLPClassifier.loss (not a parameter)
+    _validation_metric = "accuracy"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        progress: bool = False,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.progress = progress
+
+    # ------------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None) -> MLPClassifier:
+        """Fit the network to X and the labels y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data trains a float32 network.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels (any hashable: ints, strings, ...), or a 0/1 indicator matrix
+            for multilabel classification.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None) -> MLPClassifier:
+        """One epoch over (X, y), continuing from the current weights ("sgd", "adam").
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            All the classes of the whole dataset: required at the first call (``y`` need
+            not contain all of them), optional afterwards.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Labels from ``classes_`` (an indicator matrix for multilabel targets).
+        """
+        return self._labels_from_raw(self._raw_output(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        P : ndarray of shape (n_samples, n_classes)
+            ``P[i, j]`` is the probability of ``classes_[j]``: softmax(Z) for multiclass,
+            one independent sigmoid per label for multilabel, and ``[sigmoid(-z),
+            sigmoid(z)]`` for binary targets (both columns from the logit z, so a small
+            probability keeps its precision where scikit-learn's ``1 - p`` rounds it to 0).
+        """
+        Z = self._raw_output(X)
+        if self.n_outputs_ == 1:
+            z = Z.ravel()
+            return np.vstack([sigmoid(-z), sigmoid(z)]).T
+        return self._proba_from_raw(Z)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of the class probabilities: ``log(predict_proba(X))``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_P : ndarray of shape (n_samples, n_classes)
+            ``-inf`` only where a probability underflows to exactly 0.
+        """
+        P = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(P, out=P)
+
+    # ------------------------------------------------------------------ target handling
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in "
+                        f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                        f"{classes}. Set warm_start=False to train on new classes."
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}. Pass every class in `classes` at "
+                    "the first call to partial_fit."
+                )
+        Y = self._label_binarizer.transform(y).astype(bool)
+        return X, Y
+
+    def _output_activation(self) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _objective_name(self) -> str:
+        return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
+
+    def _loss_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
+        """Class indices (n,) for softmax; 0/1 floats (n, k) for the sigmoid outputs."""
+        if self.out_activation_ == "softmax":
+            return Y.argmax(axis=1)
+        return Y.astype(dtype)
+
+    def _val_targets(self, Y_val: np.ndarray):
+        return self._label_binarizer.inverse_transform(Y_val)
+
+    def _stratify_labels(self, Y: np.ndarray, n_val: int):
+        """Class indices to stratify the early-stopping split by, or None.
+
+        Multilabel targets are not stratified; neither is a split in which some class
+        has fewer than 2 samples or cannot appear on both sides.
+        """
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return None
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        counts = np.bincount(labels)
+        counts = counts[counts > 0]
+        n_classes = counts.size
+        if counts.min() < 2 or n_val < n_classes or Y.shape[0] - n_val < n_classes:
+            return None
+        return labels
+
+    def _proba_from_raw(self, Z: np.ndarray) -> np.ndarray:
+        if self.out_activation_ == "softmax":
+            return softmax(Z.copy())
+        return sigmoid(Z)
+
+    def _labels_from_raw(self, Z: np.ndarray):
+        P = self._proba_from_raw(Z)
+        if self.n_outputs_ == 1:
+            P = P.ravel()
+        return self._label_binarizer.inverse_transform(P)
+
+    def _score_raw(self, Z, y, sample_weight) -> float:
+        y_pred = self._labels_from_raw(Z)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multilabel": True}
+
+    # ------------------------------------------------------------------ persistence
+    _SAFE_LABEL_DTYPES = (
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float32",
+        "float64",
+    )
+
+    def _labels_to_state(self, spec: dict, arrays: dict) -> None:
+        classes = np.asarray(self.classes_)
+        if classes.dtype.kind == "O":
+            values = list(classes)
+            if all(isinstance(v, str) for v in values):
+                stored, kind = np.array(values, dtype=str), "object_str"
+            elif all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+                stored, kind = np.array(values, dtype=np.int64), "object_int"
+            else:
+                raise TypeError(
+                    "cannot save classes_ that mix types or hold objects other than str and "
+                    f"int ({classes!r}); encode the labels as strings or integers."
+                )
+        elif classes.dtype.kind == "U":
+            stored, kind = classes, "str"
+        elif classes.dtype.name in self._SAFE_LABEL_DTYPES:
+            wide = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float64}
+            stored, kind = classes.astype(wide[classes.dtype.kind]), classes.dtype.name
+        else:
+            raise TypeError(f"cannot save classes_ of dtype {classes.dtype}.")
+        arrays["classes_"] = stored
+        spec["classes_kind"] = kind
+        spec["y_type"] = self._label_binarizer.y_type_
+
+    def _labels_from_state(self, spec: dict, arrays: dict) -> None:
+        stored, kind, y_type = arrays["classes_"], spec["classes_kind"], spec["y_type"]
+        if kind == "object_str" or kind == "object_int":
+            classes = np.array(stored.tolist(), dtype=object)
+        elif kind == "str":
+            classes = stored
+        elif kind in self._SAFE_LABEL_DTYPES:
+            classes = stored.astype(kind)
+        else:
+            raise ValueError(f"unknown classes_kind {kind!r}.")
+        lb = LabelBinarizer()
+        if y_type == "multilabel-indicator":
+            lb.fit(np.eye(classes.size, dtype=int))
+        else:
+            lb.fit(classes)
+        if lb.y_type_ != y_type or not np.array_equal(lb.classes_, classes):
+            raise ValueError(f"the stored classes {classes!r} do not match target type {y_type!r}.")
+        n_out = 1 if (y_type == "binary" and classes.size <= 2) else classes.size
+        if n_out != self.n_outputs_:
+            raise ValueError(
+                f"{classes.size} stored classes need {n_out} outputs, the network has "
+                f"{self.n_outputs_}."
+            )
+        self._label_binarizer = lb
+        self.classes_ = lb.classes_
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    # The docstring is assembled below from the shared parameter descriptions.
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
+    _validation_metric = "r2"
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        progress: bool = False,
+        huber_delta: float = 1.0,
+    ) -> None:
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.progress = progress
+        self.huber_delta = huber_delta
+
+    # ------------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None) -> MLPRegressor:
+        """Fit the network to X and the targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data trains a float32 network.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real targets (non-negative for ``loss="poisson"``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None) -> MLPRegressor:
+        """One epoch over (X, y), continuing from the current weights ("sgd", "adam").
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``exp(Z)`` for ``loss="poisson"``, else the network's output Z; one column
+            is returned as a 1-D array.
+        """
+        return self._predict_from_raw(self._raw_output(X))
+
+    # ------------------------------------------------------------------ target handling
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                "loss='poisson' needs non-negative targets (counts or rates), but y has a "
+                f"minimum of {y.min()}; use loss='squared_error' for signed targets."
+            )
+        return X, (y.reshape(-1, 1) if y.ndim == 1 else y)
+
+    def _output_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _objective_name(self) -> str:
+        return self.loss
+
+    def _loss_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
+        return Y.astype(dtype, copy=False)
+
+    def _val_targets(self, Y_val: np.ndarray):
+        return Y_val
+
+    def _stratify_labels(self, Y: np.ndarray, n_val: int):
+        return None
+
+    def _predict_from_raw(self, Z: np.ndarray) -> np.ndarray:
+        if self.out_activation_ == "exp":
+            Z = np.exp(Z)
+        return Z.ravel() if Z.shape[1] == 1 else Z
+
+    def _score_raw(self, Z, y, sample_weight) -> float:
+        y_pred = self._predict_from_raw(Z)
+        if not np.isfinite(y_pred).all():
+            return np.nan
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+
+MLPClassifier.__doc__ = _doc(
+    """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule.
+
+    A drop-in for ``sklearn.neural_network.MLPClassifier``: the same parameters,
+    defaults, fitted attributes, methods and training procedure (see the module
+    docstring of :mod:`chainrule.estimators` for the few deliberate differences), with
+    the network open to inspection (``network_``, ``history_``). Softmax output for
+    multiclass targets, one sigmoid per column for binary and multilabel targets.""",
+    _COMMON_PARAMETERS,
+    "    classes_ : ndarray of shape (n_classes,)\n        The class labels.\n"
+    + _COMMON_ATTRIBUTES,
+    _NOTES
+    + """
+    The objective (``loss_``), k classes, P the output probabilities::
+
+        multiclass (softmax):         value = (1/n) sum_i -log P[i, y_i]
+                                      dZ = (P - T) / n        T one-hot (n, k)
+        binary, multilabel (sigmoid): value = (1/n) sum_ij -(T log P + (1 - T) log(1 - P))
+                                      dZ = (P - T) / n
+
+    both computed from the logits Z by chainrule's fused ``CrossEntropy`` and
+    ``BinaryCrossEntropy`` (the latter rescaled by k: scikit-learn sums over labels).
+""",
+    """    >>> import numpy as np
+    >>> from chainrule import MLPClassifier
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = (X - X.mean(axis=0)) / X.std(axis=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=500,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+    >>> clf.coefs_[0].shape, clf.network_.layers[0].params["W"] is clf.coefs_[0]
+    ((4, 16), True)
+""",
+)
+
+MLPRegressor.__doc__ = _doc(
+    """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor``, on chainrule.
+
+    A drop-in for ``sklearn.neural_network.MLPRegressor``: the same parameters,
+    defaults, fitted attributes, methods and training procedure (see the module
+    docstring of :mod:`chainrule.estimators` for the few deliberate differences), with
+    the network open to inspection (``network_``, ``history_``). Identity output (or
+    ``exp`` for the Poisson loss), one unit per target column.""",
+    """\
+    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default="squared_error"
+        "squared_error": half the squared error; "poisson": half the Poisson deviance
+        with a log link (exp output, y >= 0), as scikit-learn >= 1.7. chainrule's extras:
+        "absolute_error" (mean absolute error) and "huber" (chainrule's ``Huber`` with
+        ``huber_delta``), both averaged over samples and outputs.
+"""
+    + _COMMON_PARAMETERS
+    + """\
+    huber_delta : float, default=1.0
+        chainrule's extra (keyword-only): where the Huber loss turns from quadratic to
+        linear, in the units of y.
+""",
+    _COMMON_ATTRIBUTES,
+    _NOTES
+    + """
+    The objective (``loss_``), n samples, k outputs, Z the network's output::
+
+        squared_error:  value = (1/(2 n k)) sum_ij (Z_ij - T_ij)^2,  dZ = (Z - T) / n
+        poisson:        value = (1/n) sum_ij T log(T / mu) - T + mu,  mu = exp(Z),
+                        dZ = (mu - T) / n
+        absolute_error: value = (1/(n k)) sum_ij |Z_ij - T_ij|,  dZ = sign(Z - T) / (n k)
+        huber:          value = (1/(n k)) sum_ij huber(Z_ij - T_ij),
+                        dZ = clip(Z - T, -delta, delta) / (n k)
+
+    For k > 1 scikit-learn reports the squared error averaged over outputs but follows
+    the gradient of its sum (the two agree for k = 1); we do the same, to train alike.
+""",
+    """    >>> import numpy as np
+    >>> from chainrule import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5])
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.99
+    True
+""",
+)
+
+register_kind("MLPClassifier", MLPClassifier)
+register_kind("MLPRegressor", MLPRegressor)
