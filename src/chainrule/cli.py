@@ -1,7 +1,9 @@
 """The ``chainrule`` command.
 
-Subcommands: ``explain`` (one training step traced equation by equation) and
-``gradcheck`` (analytic versus numerical gradients of a network you describe).
+Subcommands: ``train`` (a network on a bundled dataset or a CSV file, with metrics,
+plots and a saved model), ``predict`` (apply a saved model to a CSV file), ``explain``
+(one training step traced equation by equation) and ``gradcheck`` (analytic versus
+numerical gradients of a network you describe).
 
 Errors in what the user asked for are printed as one line on stderr, naming the
 problem and the fix, with exit status 2; ``--debug`` shows the traceback instead.
@@ -69,6 +71,91 @@ def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng
     return cr.Sequential(*layers)
 
 
+# ----------------------------------------------------------------------------- train
+def cmd_train(args) -> int:
+    from ._train_run import TrainOptions, run_train
+
+    if args.activation not in ("identity", "logistic", "tanh", "relu"):
+        raise UsageError(
+            f"unknown activation {args.activation!r} for train; choose one of identity, "
+            "logistic, tanh, relu"
+        )
+    for name in ("epochs", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if not (np.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if not 0 < args.test_size < 1:
+        raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
+    opts = TrainOptions(
+        data=args.data,
+        target=args.target,
+        task=args.task,
+        hidden=tuple(args.hidden),
+        activation=args.activation,
+        solver=args.solver,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        alpha=args.alpha,
+        seed=args.seed,
+        test_size=args.test_size,
+        early_stopping=not args.no_early_stopping,
+        out=args.out,
+        progress=not args.no_progress,
+        plots=not args.no_plots,
+    )
+    run_train(opts)
+    return 0
+
+
+# --------------------------------------------------------------------------- predict
+def cmd_predict(args) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from . import load
+    from .bundle import ModelBundle
+    from .datasets import read_csv
+
+    model = load(args.model)
+    if not isinstance(model, ModelBundle):
+        raise UsageError(
+            f"{args.model} holds a {type(model).__name__}, not a model saved by "
+            "`chainrule train`; load it in Python with chainrule.load instead"
+        )
+    frame = read_csv(args.data)
+    table = model.predictions_frame(frame)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a .csv file")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.resolve().parent)
+    os.close(fd)
+    try:
+        table.to_csv(tmp, index_label="row")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"{len(table)} predictions from {args.model} ({model.task}) written to {out}")
+    print(table.head(10).to_string())
+    present = [t for t in model.target if t in frame.columns]
+    if len(present) == len(model.target) and frame[present].notna().all().all():
+        truth = frame[present[0]].to_numpy() if len(present) == 1 else frame[present].to_numpy()
+        pred = model.predict(frame)
+        if model.task == "classification":
+            from sklearn.metrics import accuracy_score
+
+            print(f"\nthe file has the target column: accuracy {accuracy_score(truth, pred):.4f}")
+        else:
+            from sklearn.metrics import r2_score
+
+            print(f"\nthe file has the target column: R^2 {r2_score(truth, pred):.4f}")
+    return 0
+
+
 # --------------------------------------------------------------------------- explain
 def cmd_explain(args) -> int:
     import chainrule as cr
@@ -133,6 +220,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "train",
+        help="train a network on a bundled dataset or a CSV file",
+        description="Train an MLP on a bundled dataset (iris, wine, breast_cancer, digits, "
+        "diabetes, linnerud) or a CSV file; print metrics; write model.npz, metrics.json, "
+        "history.csv and plots to --out.",
+    )
+    p.add_argument("--data", default="iris", help="dataset name or CSV path (default: iris)")
+    p.add_argument("--target", help="the label column (default: the last column of a CSV)")
+    p.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
+    p.add_argument("--hidden", type=_parse_hidden, default=[64, 32], help="default 64,32")
+    p.add_argument("--activation", default="relu", help="relu (default), tanh, logistic, identity")
+    p.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam")
+    p.add_argument("--epochs", type=int, default=200, help="at most this many (default 200)")
+    p.add_argument("--batch-size", type=int, default=32, help="default 32")
+    p.add_argument("--lr", type=float, default=5e-3, help="learning rate (default 0.005)")
+    p.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty (default 1e-4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
+    p.add_argument(
+        "--no-early-stopping",
+        action="store_true",
+        help="train all epochs (default: stop when the validation score stalls)",
+    )
+    p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "predict",
+        help="apply a model saved by `chainrule train` to a CSV file",
+        description="Apply the model and its preprocessing to DATA.csv and write one row "
+        "of predictions (and class probabilities) per input row.",
+    )
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("data", metavar="DATA.csv")
+    p.add_argument("--out", default="predictions.csv", help="default predictions.csv")
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
         "explain",

@@ -1,0 +1,264 @@
+"""What ``chainrule train`` does, step by step, kept apart from argument parsing.
+
+load data -> split -> preprocess -> fit an estimator (with a progress bar) -> metrics
+-> write model.npz, metrics.json, history.csv and plots into the output folder.
+
+Everything is written into a hidden staging folder next to ``--out`` first and moved
+into place only when every file is complete, so a run that fails (bad data, a
+diverging network, Ctrl-C) leaves nothing half-written in ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class TrainOptions:
+    data: str = "iris"
+    target: str | None = None
+    task: str = "auto"
+    hidden: tuple[int, ...] = (64, 32)
+    activation: str = "relu"
+    solver: str = "adam"
+    epochs: int = 200
+    batch_size: int | None = 32
+    lr: float = 5e-3
+    alpha: float = 1e-4
+    seed: int = 0
+    test_size: float = 0.2
+    early_stopping: bool = True
+    out: str = "chainrule-run"
+    progress: bool = True
+    plots: bool = True
+
+
+def _say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    cells = [header, *rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def fmt(r: list[str]) -> str:
+        pairs = enumerate(zip(r, widths, strict=True))
+        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in pairs)
+
+    rule = "-" * len(fmt(header))
+    return "\n".join([fmt(header), rule, *map(fmt, rows)])
+
+
+def classification_metrics(y_true, y_pred, classes) -> dict:
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    p, r, f, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=classes, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision_macro": float(p),
+        "recall_macro": float(r),
+        "f1_macro": float(f),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
+    }
+
+
+def regression_metrics(y_true, y_pred) -> dict:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    return {
+        "mse": float(mean_squared_error(y_true, y_pred)),
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+        "r2": float(r2_score(y_true, y_pred)),
+    }
+
+
+def _metrics_report(task: str, metrics: dict, classes) -> str:
+    parts = ("train", "test")
+    if task == "classification":
+        names = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
+    else:
+        names = ("mse", "mae", "r2")
+    rows = [[n] + [f"{metrics[p][n]:.4f}" for p in parts] for n in names]
+    text = _table(rows, ["metric", *parts])
+    if task == "classification":
+        labels = [str(c) for c in classes]
+        cm = metrics["test"]["confusion_matrix"]
+        rows = [[labels[i]] + [str(v) for v in row] for i, row in enumerate(cm)]
+        text += "\n\nconfusion matrix on the test set (rows: true class, columns: predicted)\n"
+        text += _table(rows, ["", *labels])
+    return text
+
+
+def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str]:
+    from . import plotting
+
+    est = bundle.estimator
+    written = []
+
+    def save(fig, name):
+        plotting.save_figure(fig, folder / name)
+        written.append(name)
+
+    save(plotting.plot_loss(est), "loss.png")
+    if getattr(est, "history_", None) is not None and len(est.history_):
+        save(plotting.plot_gradient_norms(est.history_), "gradient_norms.png")
+    if bundle.task == "classification":
+        save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
+             "confusion_matrix.png")  # fmt: skip
+        save(
+            plotting.plot_decision_regions(est, X_test, np.asarray(y_test)), "decision_regions.png"
+        )
+    else:
+        save(plotting.plot_predictions(y_test, y_pred), "predictions.png")
+        save(plotting.plot_residuals(y_test, y_pred), "residuals.png")
+    return written
+
+
+def _publish(staging: Path, out: Path) -> list[Path]:
+    """Move every finished file from ``staging`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    moved = []
+    for f in sorted(staging.iterdir()):
+        os.replace(f, out / f.name)
+        moved.append(out / f.name)
+    return moved
+
+
+def run_train(opts: TrainOptions) -> dict:
+    """Train as ``chainrule train`` does; returns the metrics dict. Raises DataError,
+    ValueError, TypeError, OSError on bad input (the command turns them into one line)."""
+    from . import save
+    from .bundle import ModelBundle
+    from .datasets import (
+        DataError,
+        Preprocessor,
+        TargetScaler,
+        load_dataset,
+        train_test_split_dataset,
+    )
+    from .estimators import MLPClassifier, MLPRegressor
+
+    out = Path(opts.out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out} is a file; name a folder (it is created if missing).")
+    started = time.perf_counter()
+
+    # 1. Data.
+    ds = load_dataset(opts.data, target=opts.target, task=opts.task)
+    _say(ds.describe())
+    for note in ds.notes:
+        _say(f"  note: {note}")
+    train, test = train_test_split_dataset(ds, test_size=opts.test_size, rng=opts.seed)
+    _say(f"split: {train.n_samples} training rows, {test.n_samples} test rows (seed {opts.seed})")
+
+    # 2. Preprocessing, fitted on the training rows only.
+    pre = Preprocessor().fit(train.X)
+    X_train, X_test = pre.transform(train.X), pre.transform(test.X)
+    for note in pre.notes_:
+        _say(f"  preprocessing: {note}")
+    y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
+
+    # 3. The estimator.
+    common = dict(
+        hidden_layer_sizes=tuple(opts.hidden),
+        activation=opts.activation,
+        solver=opts.solver,
+        alpha=opts.alpha,
+        batch_size="auto" if opts.batch_size is None else opts.batch_size,
+        learning_rate_init=opts.lr,
+        max_iter=opts.epochs,
+        random_state=opts.seed,
+        early_stopping=opts.early_stopping,
+        progress=opts.progress,
+    )
+    scaler = None
+    if ds.task == "classification":
+        est = MLPClassifier(**common)
+        fit_y = y_train
+    else:
+        est = MLPRegressor(**common)
+        scaler = TargetScaler().fit(y_train)
+        fit_y = scaler.transform(y_train)
+        _say("  preprocessing: standardised the target for training (predictions are in its units)")
+    _say(f"\ntraining {est.__class__.__name__}(hidden_layer_sizes={tuple(opts.hidden)}, "
+         f"activation={opts.activation!r}, solver={opts.solver!r}, lr={opts.lr:g}) "
+         f"for up to {opts.epochs} epochs")  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X_train, fit_y)
+    for w in caught:
+        if w.category.__name__ == "ConvergenceWarning":
+            _say(f"  note: stopped at --epochs {opts.epochs} before the loss settled; "
+                 "more epochs or a larger --lr may help")  # fmt: skip
+    if est.n_iter_ >= opts.epochs:
+        stop = "the epoch limit"
+    elif opts.early_stopping:
+        stop = "early stopping: the validation score stopped improving"
+    else:
+        stop = "the training loss stopped improving"
+    _say(f"trained {est.n_iter_} epochs ({stop}); final training loss {est.loss_:.4f}")
+
+    bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
+
+    # 4. Metrics on train and test, in the target's own units.
+    pred_train, pred_test = bundle.predict(train.X), bundle.predict(test.X)
+    if ds.task == "classification":
+        classes = list(est.classes_)
+        metrics = {
+            "train": classification_metrics(y_train, pred_train, classes),
+            "test": classification_metrics(y_test, pred_test, classes),
+        }
+    else:
+        classes = None
+        metrics = {"train": regression_metrics(y_train, pred_train),
+                   "test": regression_metrics(y_test, pred_test)}  # fmt: skip
+    _say("\n" + _metrics_report(ds.task, metrics, classes))
+    bundle.info = {
+        "dataset": ds.name,
+        "task": ds.task,
+        "target": list(ds.target),
+        "seed": opts.seed,
+        "epochs": int(est.n_iter_),
+        "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
+    }
+
+    # 5. Files: staged, then published together.
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    try:
+        save(bundle, staging / "model.npz")
+        report = {
+            "dataset": ds.name,
+            "task": ds.task,
+            "target": list(ds.target),
+            "n_train": train.n_samples,
+            "n_test": test.n_samples,
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
+            "epochs_run": int(est.n_iter_),
+            "seconds": round(time.perf_counter() - started, 3),
+            "metrics": metrics,
+        }
+        (staging / "metrics.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        est.history_.to_frame().to_csv(staging / "history.csv")
+        plots = []
+        if opts.plots:
+            plots = _write_plots(staging, bundle, test, X_test, y_test, pred_test)
+        files = _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"
+         + (f", {', '.join(plots)}" if plots else ""))  # fmt: skip
+    _say(f"predict with: chainrule predict {out / 'model.npz'} DATA.csv")
+    return metrics
