@@ -1,0 +1,31 @@
+"""The README stays true: every Python block in it runs, in order, in one namespace."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    from sklearn.datasets import load_iris
+
+    monkeypatch.chdir(tmp_path)  # the blocks save files
+    X, y = load_iris(return_X_y=True)
+    namespace = {"X": (X - X.mean(0)) / X.std(0), "y": y}  # what a reader brings along
+    assert len(BLOCKS) >= 5
+    for i, block in enumerate(BLOCKS):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            exec(compile(block, f"README.md[block {i}]", "exec"), namespace)
+    assert (tmp_path / "model.npz").exists() and (tmp_path / "clf.npz").exists()
+
+
+def test_readme_commands_are_the_two_setup_commands():
+    text = README.read_text()
+    setup = text[text.index("## Set up") : text.index("## Where to start")]
+    commands = re.findall(r"^```bash\n(.*?)\n```", setup, flags=re.S | re.M)
+    assert len(commands) == 2
+    assert commands[0].endswith("pip install -e . && chainrule train")
+    assert commands[1].endswith('pip install -e ".[test,torch]" && python -m pytest')
