@@ -26,7 +26,7 @@ def test_default_run_trains_iris_and_writes_everything(tmp_path):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "chainrule-run"
     for words in ("iris: 150 rows", "split: 120 training rows, 30 test rows", "accuracy",
-                  "f1_macro", "confusion matrix", "wrote 7 files to chainrule-run"):  # fmt: skip
+                  "f1_macro", "confusion matrix", "wrote 8 files to chainrule-run"):  # fmt: skip
         assert words in r.stdout, words
     assert "epoch" in r.stderr and "loss=" in r.stderr  # the progress bar
     metrics = json.loads((out / "metrics.json").read_text())
@@ -36,7 +36,8 @@ def test_default_run_trains_iris_and_writes_everything(tmp_path):
     history = pd.read_csv(out / "history.csv", index_col="epoch")
     assert {"loss", "val_loss", "grad_norm_0"} <= set(history.columns)
     assert len(history) == metrics["epochs_run"]
-    for name in ("loss", "gradient_norms", "confusion_matrix", "decision_regions"):
+    for name in ("loss", "validation_accuracy", "gradient_norms", "confusion_matrix",
+                 "decision_regions"):  # fmt: skip
         data = (out / f"{name}.png").read_bytes()
         assert data.startswith(PNG) and len(data) > 5000, name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left

@@ -111,6 +111,9 @@ def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str
         written.append(name)
 
     save(plotting.plot_loss(est), "loss.png")
+    if getattr(est, "validation_scores_", None):  # early stopping: the validation score
+        metric = "accuracy" if bundle.task == "classification" else "r2"
+        save(plotting.plot_metric(est, metric), f"validation_{metric}.png")
     if getattr(est, "history_", None) is not None and len(est.history_):
         save(plotting.plot_gradient_norms(est.history_), "gradient_norms.png")
     if bundle.task == "classification":
