@@ -51,6 +51,22 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def as_array(value, name: str, where: str) -> np.ndarray:
+    """``np.asarray(value)``, with a clear message for ragged nested lists.
+
+    NumPy refuses rows of different lengths with "setting an array element with a
+    sequence ... inhomogeneous shape"; this says which argument and what to do.
+    """
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"{where}: {name} cannot be read as an array: its rows have different lengths "
+            f"(or hold sequences). Pass a rectangular array, one row per sample with the "
+            f"same number of values in every row. (NumPy: {exc.args[0].split('. ')[0]}.)"
+        ) from exc
+
+
 def check_input(X, dtype: np.dtype, where: str) -> np.ndarray:
     """Check that ``X`` is a 2-D numeric array and return it in ``dtype``.
 
@@ -62,7 +78,7 @@ def check_input(X, dtype: np.dtype, where: str) -> np.ndarray:
     if not isinstance(X, np.ndarray):
         if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # a SciPy sparse matrix
             return _check_sparse(X, dtype, where)
-        X = np.asarray(X)
+        X = as_array(X, "X", where)
     if X.dtype.kind in "OUSV":
         raise TypeError(
             f"{where}: X has dtype {X.dtype} (strings or objects); encode categorical "
@@ -75,6 +91,11 @@ def check_input(X, dtype: np.dtype, where: str) -> np.ndarray:
             "sample with X.reshape(1, -1)."
         )
     if X.dtype.kind == "f":
+        if X.dtype != dtype and X.dtype not in FLOAT_DTYPES:  # float16, longdouble
+            raise TypeError(
+                f"{where}: X is {X.dtype}, but chainrule computes in float32 or float64 and "
+                f"the parameters are {dtype}. Cast the data with X.astype(np.{dtype})."
+            )
         if X.dtype != dtype:
             raise TypeError(
                 f"{where}: X is {X.dtype} but the parameters are {dtype}. Cast the data "

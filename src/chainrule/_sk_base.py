@@ -197,13 +197,30 @@ class BaseMLP(BaseEstimator):
             self._fit_stochastic(X, Y, sw, random_state, incremental)
         else:
             self._fit_lbfgs(X, Y, sw)
+        if not math.isfinite(self.loss_):  # e.g. L-BFGS ending on a NaN loss
+            raise self._diverged(f"the training loss is {self.loss_}")
         if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed (e.g. with StandardScaler), or "
-                "the learning rate is too large."
-            )
+            raise self._diverged()
         return self
+
+    def _diverged(self, what: str = "") -> ValueError:
+        """The error of a fit whose loss or weights became NaN or inf (scikit-learn's
+        message, plus when, with which learning rate, and what happened to the model:
+        ``fit`` and ``partial_fit`` restore the estimator as it was before the call)."""
+        stochastic = self.solver in STOCHASTIC_SOLVERS
+        lr = float(self.learning_rate_init)
+        settings = f"solver={self.solver!r}"
+        fix = "Scale X"
+        if stochastic:
+            settings += f", learning_rate_init={lr:g}"
+            fix = f"Lower learning_rate_init (e.g. to {lr / 10:g}) and scale X"
+        return ValueError(
+            f"Solver produced non-finite parameter weights{f' ({what})' if what else ''} "
+            f"with {settings}. The estimator was left as it was before this call "
+            f"(unfitted, or with its earlier, finite weights). {fix} (e.g. with "
+            "sklearn.preprocessing.StandardScaler): large input values or a too large "
+            "learning rate make training diverge."
+        )
 
     def _check_sample_weight(self, sample_weight, X) -> np.ndarray | None:
         if sample_weight is None:
@@ -313,22 +330,19 @@ class BaseMLP(BaseEstimator):
     def _objective(self) -> Objective:
         return Objective(self._objective_name(), self.n_outputs_, getattr(self, "huber_delta", 1.0))
 
-    def _loss_and_grads(self, X, T, sw, sw_sum: float, objective: Objective) -> float:
+    def _loss_and_grads(
+        self, X, T, sw, sw_sum: float, objective: Objective, checked: bool = False
+    ) -> float:
         """Forward, loss, backward and the L2 term; fills the Dense layers' grads.
 
         Returns scikit-learn's loss: the objective plus (alpha / 2) sum ||W||^2 / sum(w)
         (sum(w) = n_samples without weights); dW gets the matching alpha * W / sum(w).
+        ``checked``: T comes from ``objective.check_all_targets`` (see ``Objective``).
         """
-        A = X
-        backwards = []
-        for layer in self.network_.layers:
-            A, backward = layer.forward(A, training=True)
-            backwards.append(backward)
-        value, dA = objective(A, T, sw)
+        Z, backward = self.network_.forward(X, training=True)
+        value, dZ = objective(Z, T, sw, checked=checked)
         self.network_.zero_grad()
-        for backward in reversed(backwards[1:]):
-            dA = backward(dA)
-        backwards[0](dA, need_dX=False)  # dX of the input is never needed
+        backward(dZ, need_dX=False)  # dX of the input is never needed
         alpha = float(self.alpha)
         if alpha == 0:
             return value
@@ -387,8 +401,9 @@ class BaseMLP(BaseEstimator):
             T_val = self._loss_targets(Y_val, X.dtype)
         else:
             X_train, Y_train, sw_train = X, Y, sw
-        T_train = self._loss_targets(Y_train, X.dtype)
         objective = self._objective()
+        # checked once here, not at every batch (the rows are then passed checked=True)
+        T_train = objective.check_all_targets(self._loss_targets(Y_train, X.dtype), X.dtype)
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
@@ -436,7 +451,7 @@ class BaseMLP(BaseEstimator):
                         if not sw_sum > 0:
                             continue  # every weight is zero: nothing to learn here
                     batch_loss = self._loss_and_grads(
-                        X_train[idx], T_train[idx], sw_batch, sw_sum, objective
+                        X_train[idx], T_train[idx], sw_batch, sw_sum, objective, checked=True
                     )
                     for j, dense in enumerate(denses):
                         grad_norms[j] += _norm(dense.grads["W"])
@@ -446,6 +461,10 @@ class BaseMLP(BaseEstimator):
 
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
+                if not math.isfinite(self.loss_):  # diverged: stop now, not at max_iter
+                    raise self._diverged(
+                        f"the training loss became {self.loss_} in epoch {self.n_iter_} of this fit"
+                    )
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -668,7 +687,22 @@ class BaseMLP(BaseEstimator):
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=self._dtype()
             )
         self._sync_network()
-        return self.network_.forward(X, training=False)[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = self.network_.forward(X, training=False)[0]
+        if not np.isfinite(Z).all():  # never return NaN predictions: say why instead
+            if not all(np.isfinite(p).all() for p in (*self.coefs_, *self.intercepts_)):
+                raise ValueError(
+                    "coefs_ or intercepts_ hold NaN or inf, so every prediction would be "
+                    "NaN; refit the estimator or assign finite arrays."
+                )
+            rows = np.flatnonzero(~np.isfinite(Z).all(axis=1))
+            raise ValueError(
+                f"the network's output overflows (NaN or inf) for {rows.size} of "
+                f"{Z.shape[0]} samples (the first is row {rows[0]}): their values are far "
+                "outside the range seen in training. Scale X as the training data was "
+                "scaled (e.g. with the same StandardScaler)."
+            )
+        return Z
 
     def _check_solver(self) -> bool:
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -818,5 +852,9 @@ def _from_json_number(value):
     if isinstance(value, list):
         return [_from_json_number(v) for v in value]
     if isinstance(value, str):
-        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[value]
+        if value not in ("nan", "inf", "-inf"):
+            raise ValueError(f"expected a number, 'nan', 'inf' or '-inf', got {value!r}.")
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number or a list of numbers, got {value!r}.")
     return float(value)

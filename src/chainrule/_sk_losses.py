@@ -108,10 +108,16 @@ class Objective:
             "huber": (Huber(huber_delta), 1.0, 1.0),
         }
         self.name = name
+        self.n_outputs = int(n_outputs)
         self.loss, self.value_scale, self.grad_scale = losses[name]
 
+    def check_all_targets(self, T: np.ndarray, dtype) -> np.ndarray:
+        """All the training targets, checked and converted once as each call would check
+        its batch's; pass their rows with ``checked=True`` to skip the per-call checks."""
+        return self.loss._check_all_targets(T, self.n_outputs, np.dtype(dtype))
+
     def __call__(
-        self, Z: np.ndarray, T: np.ndarray, sample_weight=None
+        self, Z: np.ndarray, T: np.ndarray, sample_weight=None, checked: bool = False
     ) -> tuple[float, np.ndarray]:
         """Return ``(value, dZ)`` for raw outputs ``Z`` (n, k) and encoded targets ``T``.
 
@@ -122,13 +128,19 @@ class Objective:
         T : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Class indices for ``log_loss``; 0/1 indicators or real targets otherwise.
         sample_weight : ndarray of shape (n_samples,), optional
+        checked : bool, default False
+            True when ``T`` comes from ``check_all_targets`` and ``sample_weight`` is
+            the estimator's checked weights (in Z's dtype, summing to more than 0).
 
         Returns
         -------
         value : float
         dZ : ndarray of shape (n_samples, n_outputs), dtype of Z
         """
-        value, dZ = self.loss(Z, T, sample_weight)
+        if checked:
+            value, dZ = self.loss._mean_and_grad(Z, T, sample_weight)
+        else:
+            value, dZ = self.loss(Z, T, sample_weight)
         if self.grad_scale != 1.0:
             dZ *= Z.dtype.type(self.grad_scale)
         return value * self.value_scale, dZ

@@ -10,6 +10,12 @@ gradients they consume come from chainrule's own backward passes.
 Every rule updates the parameter arrays **in place** (the layers' backward closures hold
 references to them) and uses Python floats as scalars, so float32 parameters stay
 float32 (NEP 50: a Python float never upcasts an array).
+
+Speed: when the parameters are views of one flat buffer (the estimators' network is a
+``Sequential``, which packs them so), a rule keeps its buffers (velocities, moments)
+flat in the same layout and applies each line of its formula once to the whole buffer:
+the same arithmetic on the same numbers as array by array, in a dozen NumPy calls per
+step instead of a dozen per array (see ``chainrule.optimizers.flat_layout``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
+
+from .optimizers import LayoutCache, flat_layout, views_like
 
 
 def init_layer(
@@ -79,6 +87,14 @@ def batch_slices(n_samples: int, batch_size: int) -> Iterator[slice]:
         yield slice(start, n_samples)
 
 
+def zeros_like_each(params: list[np.ndarray]) -> list[np.ndarray]:
+    """A zero array like each parameter; views of one flat buffer laid out as the
+    parameters' own when they are packed (so that ``flat_layout`` holds for both)."""
+    if flat_layout(params) is None:
+        return [np.zeros_like(p) for p in params]
+    return views_like(np.zeros_like(params[0].base), params)
+
+
 class SGDRule:
     """scikit-learn's stochastic gradient descent with (Nesterov) momentum.
 
@@ -133,24 +149,29 @@ class SGDRule:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.power_t = float(power_t)
-        self.velocities = [np.zeros_like(p) for p in params]
+        self.velocities = zeros_like_each(params)
+        self._layout = LayoutCache()
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
-        """Update ``params`` in place; return the update added to each."""
-        mu, lr = self.momentum, self.learning_rate
-        updates = []
-        for W, g, V in zip(params, grads, self.velocities, strict=True):
-            lr_g = g * lr
-            V *= mu
-            V -= lr_g  # V = mu * V - lr * g
-            if self.nesterov:
-                U = V * mu
-                U -= lr_g  # U = mu * V - lr * g
-            else:
-                U = V
-            W += U
-            updates.append(U)
-        return updates
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Update ``params`` in place (all at once when they are packed, see the module)."""
+        flat = self._layout(params, grads, self.velocities)
+        if flat is not None:
+            self._update(*flat)
+        else:
+            for W, g, V in zip(params, grads, self.velocities, strict=True):
+                self._update(W, g, V)
+
+    def _update(self, W: np.ndarray, g: np.ndarray, V: np.ndarray) -> None:
+        mu = self.momentum
+        lr_g = g * self.learning_rate
+        V *= mu
+        V -= lr_g  # V = mu * V - lr * g
+        if self.nesterov:
+            U = V * mu
+            U -= lr_g  # U = mu * V - lr * g
+        else:
+            U = V
+        W += U
 
     def iteration_ends(self, time_step: int) -> None:
         """End of an epoch; ``time_step`` is the number of samples seen so far (t_)."""
@@ -223,28 +244,33 @@ class AdamRule:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
+        self.ms = zeros_like_each(params)
+        self.vs = zeros_like_each(params)
+        self._layout = LayoutCache()
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
-        """Update ``params`` in place; return the update added to each."""
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Update ``params`` in place (all at once when they are packed, see the module)."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         self.learning_rate = self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        neg_lr = -self.learning_rate
-        updates = []
-        for W, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            U = m * neg_lr
-            denom = np.sqrt(v)
-            denom += self.epsilon
-            U /= denom  # -lr_t * m / (sqrt(v) + eps)
-            W += U
-            updates.append(U)
-        return updates
+        flat = self._layout(params, grads, self.ms, self.vs)
+        if flat is not None:
+            self._update(*flat)
+        else:
+            for W, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
+                self._update(W, g, m, v)
+
+    def _update(self, W: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray) -> None:
+        b1, b2 = self.beta_1, self.beta_2
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        U = m * -self.learning_rate
+        denom = np.sqrt(v)
+        denom += self.epsilon
+        U /= denom  # -lr_t * m / (sqrt(v) + eps)
+        W += U
 
     def iteration_ends(self, time_step: int) -> None:
         """Adam has no schedule: nothing changes at the end of an epoch."""

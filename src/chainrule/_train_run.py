@@ -129,12 +129,33 @@ def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str
 
 
 def _publish(staging: Path, out: Path) -> list[Path]:
-    """Move every finished file from ``staging`` into ``out``."""
+    """Move every finished file from ``staging`` into ``out``: all of them, or none.
+
+    A file of an earlier run that a new one replaces is first moved aside (into the
+    staging folder). If any move fails, the new files are taken out again and the old
+    ones put back, so ``out`` never ends up half old, half new.
+    """
+    existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
-    moved = []
-    for f in sorted(staging.iterdir()):
-        os.replace(f, out / f.name)
-        moved.append(out / f.name)
+    files = sorted(staging.iterdir())
+    aside = Path(tempfile.mkdtemp(prefix="previous-", dir=staging))
+    moved, replaced = [], []
+    try:
+        for f in files:
+            target = out / f.name
+            if target.exists():
+                os.replace(target, aside / f.name)
+                replaced.append(f.name)
+            os.replace(f, target)
+            moved.append(target)
+    except BaseException:
+        for target in moved:
+            target.unlink(missing_ok=True)
+        for name in replaced:
+            os.replace(aside / name, out / name)
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return moved
 
 
@@ -199,7 +220,16 @@ def run_train(opts: TrainOptions) -> dict:
          f"for up to {opts.epochs} epochs")  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est.fit(X_train, fit_y)
+        try:
+            est.fit(X_train, fit_y)
+        except ValueError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            what = str(exc).split(". ")[0]  # scikit-learn's words, the epoch, the rate
+            raise DataError(
+                f"training diverged: {what}. The features are already standardised, so "
+                f"lower the learning rate, e.g. --lr {opts.lr / 10:g}. Nothing was written."
+            ) from exc
     for w in caught:
         if w.category.__name__ == "ConvergenceWarning":
             _say(f"  note: stopped at --epochs {opts.epochs} before the loss settled; "

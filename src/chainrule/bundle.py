@@ -122,6 +122,8 @@ class ModelBundle:
         def part(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
+        if not isinstance(spec, dict):
+            raise ValueError(f"ModelBundle: the spec must be a JSON object, got {spec!r:.40}.")
         unknown = [k for k in arrays if not k.startswith(_PARTS)]
         if unknown:
             raise ValueError(f"ModelBundle: unexpected arrays {unknown}.")

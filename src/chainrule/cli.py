@@ -86,6 +86,8 @@ def cmd_train(args) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
     if not (np.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+        raise UsageError(f"--alpha (the L2 penalty) must be a number >= 0, got {args.alpha}")
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
     opts = TrainOptions(
@@ -131,6 +133,10 @@ def cmd_predict(args) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name a .csv file")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(
+            f"--out {out}: the folder {out.resolve().parent} does not exist; create it first"
+        )
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.resolve().parent)
     os.close(fd)
     try:

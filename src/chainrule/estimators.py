@@ -38,6 +38,15 @@ Deliberate differences from scikit-learn (everything else is meant to be identic
   (scikit-learn's regressor also exposes it for "lbfgs", where it runs a full fit).
 * with ``verbose``, L-BFGS prints one "Iteration %d, loss = %.8f" line per iteration
   (scikit-learn with SciPy >= 1.15 prints nothing for L-BFGS).
+* a ``fit`` or ``partial_fit`` that raises (bad data, bad parameters, divergence) leaves
+  the estimator exactly as it was before the call: the same attributes and
+  bit-identical weights (an unfitted estimator stays unfitted). A diverging fit stops
+  at the first epoch whose loss is NaN or inf (scikit-learn runs on to ``max_iter``),
+  with scikit-learn's "Solver produced non-finite parameter weights" ValueError, which
+  here also names the epoch and the learning rate; NumPy's overflow warnings are
+  silenced during a fit in its favour.
+* ``predict``, ``predict_proba`` and ``score`` never return NaN: if the network's output
+  overflows (inputs far outside the training range), they raise a ValueError saying so.
 * ``warm_start`` or ``partial_fit`` with a network that does not fit the new settings
   (other ``hidden_layer_sizes``, other number of outputs) raises a ValueError saying
   so; a warm start may switch between "lbfgs" and the stochastic solvers.
@@ -51,7 +60,8 @@ works too (and keeps the optimizer's state for ``partial_fit``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import ClassVar
 
@@ -66,6 +76,8 @@ from sklearn.utils.validation import column_or_1d
 
 from ._sk_base import BaseMLP, validate_data
 from .layers.activations import sigmoid, softmax
+from .layers.dropout import Dropout
+from .layers.sequential import Sequential
 from .persistence import register_kind
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -210,6 +222,116 @@ _NOTES = """\
 """
 
 
+class _Checkpoint:
+    """What a fit may change in an estimator, kept so that a failed fit can undo it.
+
+    ``fit`` and ``partial_fit`` change an estimator in three ways: they rebind
+    attributes (``n_features_in_``, ``classes_``, ``network_``, ...), update arrays in
+    place (the weights and their gradients, the optimizer's moments, the dropout
+    generators) and append to lists (``loss_curve_``, ``validation_scores_``,
+    ``history_``). A checkpoint keeps the bindings, copies of the arrays and the
+    lengths of the lists (so that many ``partial_fit`` calls do not copy a growing
+    history); :meth:`restore` undoes all three, leaving the estimator bit for bit as it
+    was.
+    """
+
+    _CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+    def __init__(self, est, incremental: bool) -> None:
+        self.est = est
+        self.attrs = dict(est.__dict__)
+        self.layers = []
+        network = self.attrs.get("network_")
+        for layer in _all_layers(network) if network is not None else ():
+            rng = layer.rng.bit_generator.state if isinstance(layer, Dropout) else None
+            values = {name: array.copy() for name, array in layer.params.items()}
+            grads = {name: array.copy() for name, array in layer.grads.items()}
+            self.layers.append((layer, dict(layer.params), values, grads, rng))
+        self.lists = [
+            (lst, list(lst))
+            for name in ("coefs_", "intercepts_")
+            if isinstance(lst := self.attrs.get(name), list)
+        ]
+        self.curves = [
+            (lst, len(lst))
+            for name in self._CURVES
+            if isinstance(lst := self.attrs.get(name), list)
+        ]
+        history = self.attrs.get("history_")
+        self.history = None
+        if history is not None:
+            saved = (len(history.epochs), list(history.history), dict(history.params))
+            self.history = (history, *saved, history.stopped_epoch)
+        # partial_fit updates the optimizer in place (fit builds a new one)
+        optimizer = self.attrs.get("_optimizer") if incremental else None
+        self.optimizer = copy.deepcopy(optimizer) if optimizer is not None else None
+
+    def restore(self) -> None:
+        est = self.est
+        est.__dict__.clear()
+        est.__dict__.update(self.attrs)
+        for layer, params, values, grads, rng in self.layers:
+            layer.params.clear()
+            layer.params.update(params)
+            for name, value in values.items():
+                params[name][...] = value  # in place: coefs_ are these very arrays
+            for name, value in grads.items():
+                layer.grads[name][...] = value
+            if rng is not None:
+                layer.rng.bit_generator.state = rng
+        for lst, contents in self.lists:
+            lst[:] = contents
+        for lst, length in self.curves:
+            del lst[length:]
+        if self.history is not None:
+            history, n, keys, params, stopped = self.history
+            del history.epochs[n:]
+            for key in list(history.history):
+                if key in keys:
+                    del history.history[key][n:]
+                else:
+                    del history.history[key]
+            history.params.clear()
+            history.params.update(params)
+            history.stopped_epoch = stopped
+        if self.optimizer is not None:
+            est._optimizer = self.optimizer
+
+
+def _all_layers(net):
+    """Every layer of ``net``, nested ``Sequential`` layers included."""
+    for layer in net.layers if isinstance(net, Sequential) else (net,):
+        yield layer
+        if isinstance(layer, Sequential):
+            yield from _all_layers(layer)
+
+
+def _check_stored_activation(est) -> None:
+    """A loaded estimator's ``out_activation_`` must be the one its targets imply."""
+    expected = est._output_activation()
+    if est.out_activation_ != expected:
+        raise ValueError(
+            f"the stored out_activation_ {est.out_activation_!r} does not match the model "
+            f"(a {type(est).__name__} of these targets uses {expected!r}): the file is "
+            "inconsistent."
+        )
+
+
+def _fit_or_restore(est, fit: Callable[[], object], incremental: bool = False):
+    """Run ``fit()``; if it raises (bad data, divergence), restore ``est`` as it was.
+
+    Floating-point warnings are silenced while it runs: an overflow during training is
+    a divergence, which ``fit`` reports as one clear error instead of NumPy warnings.
+    """
+    checkpoint = _Checkpoint(est, incremental)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fit()
+    except BaseException:
+        checkpoint.restore()
+        raise
+
+
 def _doc(summary: str, parameters: str, attributes: str, notes: str, example: str) -> str:
     return (
         f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n"
@@ -299,7 +421,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : MLPClassifier
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return _fit_or_restore(
+            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        )
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -319,13 +443,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : MLPClassifier
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+        def partial_fit():
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+        return _fit_or_restore(self, partial_fit, incremental=True)
 
     def predict(self, X) -> np.ndarray:
         """Predict class labels.
@@ -534,6 +662,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             )
         self._label_binarizer = lb
         self.classes_ = lb.classes_
+        _check_stored_activation(self)
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -623,7 +752,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         -------
         self : MLPRegressor
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return _fit_or_restore(
+            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        )
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -640,7 +771,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         -------
         self : MLPRegressor
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return _fit_or_restore(
+            self,
+            lambda: self._fit(X, y, sample_weight=sample_weight, incremental=True),
+            incremental=True,
+        )
 
     def predict(self, X) -> np.ndarray:
         """Predict the targets.
@@ -692,6 +827,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _stratify_labels(self, Y: np.ndarray, n_val: int):
         return None
+
+    def _labels_from_state(self, spec: dict, arrays: dict) -> None:
+        _check_stored_activation(self)
 
     def _predict_from_raw(self, Z: np.ndarray) -> np.ndarray:
         if self.out_activation_ == "exp":

@@ -13,10 +13,13 @@ when backprop is right in float64, about 1 when it is wrong.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
+from ._checks import as_array
 from .layers.base import Layer
 from .losses import Loss
 
@@ -161,6 +164,7 @@ def gradient_check(
     loss : Loss
         The loss whose gradient is checked.
     X : ndarray of shape (n_samples, n_features)
+        Finite numbers (any float or integer dtype: the check converts to float64).
     y : ndarray
         Targets as ``loss`` accepts them.
     eps : float, default 1e-6
@@ -176,13 +180,44 @@ def gradient_check(
     -------
     GradientCheckReport
         One entry per parameter (``"layers[0].W"``, ...) and one for ``"X"``.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty or holds NaN or inf, if a parameter of ``net`` does, or if
+        ``eps`` is not a small positive number (a non-finite input would make every
+        difference NaN and the verdict meaningless).
+    TypeError
+        If ``net`` or ``loss`` is not chainrule's, or ``X`` is not numeric.
     """
     if not isinstance(net, Layer):
         raise TypeError(f"net must be a chainrule layer or Sequential, got {type(net).__name__}.")
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a chainrule loss, got {type(loss).__name__}.")
-    if not (np.isfinite(eps) and 0 < eps < 1):
+    eps_ok = isinstance(eps, Real) and not isinstance(eps, bool) and math.isfinite(eps)
+    if not (eps_ok and 0 < eps < 1):
         raise ValueError(f"eps must be a small positive number such as 1e-6, got {eps!r}.")
+    X = as_array(X, "X", "gradient_check")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"gradient_check: X has dtype {X.dtype}; pass a numeric array (encode text "
+            "columns as numbers first)."
+        )
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(
+            f"gradient_check: X has shape {X.shape}, with no samples; pass at least one."
+        )
+    if not np.isfinite(X).all():
+        raise ValueError(
+            "gradient_check: X contains NaN or inf, so every difference would be NaN and "
+            "the verdict meaningless; check the gradient on finite inputs."
+        )
+    for label, layer, key in _named_params(net):
+        if not np.isfinite(layer.params[key]).all():
+            raise ValueError(
+                f"gradient_check: the network's parameter {label} contains NaN or inf; "
+                "rebuild the network (or reload good weights) before checking it."
+            )
     net = copy.deepcopy(net).astype(np.float64)
     X = np.array(X, dtype=np.float64)  # a copy we may perturb
 

@@ -34,11 +34,39 @@ def _check_output(Y, name: str) -> np.ndarray:
         raise ValueError(
             f"{name}: the output Y must be 2-D (n_samples, n_outputs), got shape {Y.shape}."
         )
+    if Y.shape[0] == 0:
+        raise ValueError(f"{name}: the output Y has 0 samples; a loss needs at least one.")
     return Y
 
 
+def _check_probabilities(P: np.ndarray, name: str) -> None:
+    """The unfused paths take probabilities: refuse values outside [0, 1] (e.g. logits).
+
+    NaN passes (a diverged network's NaN loss is fit's to report), inf does not.
+    """
+    if (P < 0).any() or (P > 1).any():
+        raise ValueError(
+            f"{name}(from_logits=False) takes probabilities in [0, 1] (the output of a "
+            f"Sigmoid/Softmax layer), but Y holds values from {np.nanmin(P):.4g} to "
+            f"{np.nanmax(P):.4g}. Pass raw scores (logits) to {name}() with "
+            "from_logits=True, or end the network with the Sigmoid/Softmax layer."
+        )
+
+
+def _check_from_logits(from_logits, name: str) -> bool:
+    if not isinstance(from_logits, (bool, np.bool_)):
+        raise TypeError(f"{name}: from_logits must be True or False, got {from_logits!r}.")
+    return bool(from_logits)
+
+
 def _check_finite_numeric(T, name: str) -> np.ndarray:
-    T = np.asarray(T)
+    try:
+        T = np.asarray(T)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"{name}: the targets cannot be read as an array: their rows have different "
+            "lengths. Pass one target (or one row of targets) per sample."
+        ) from exc
     if T.dtype.kind not in "biuf":
         raise TypeError(
             f"{name}: targets must be numbers, got dtype {T.dtype}; encode labels as "
@@ -115,10 +143,27 @@ class Loss:
         Y = _check_output(Y, name)
         T = self._check_target(Y, _check_finite_numeric(T, name))
         w = _check_weights(sample_weight, Y.shape[0], Y.dtype, name)
+        return self._mean_and_grad(Y, T, w)
+
+    def _check_all_targets(self, T, n_outputs: int, dtype) -> np.ndarray:
+        """Check and convert all targets at once, as each call would for its batch.
+
+        Returns T in the form ``_mean_and_grad`` takes (class indices as integers, a
+        column per output, the given float dtype). A training loop calls it once and
+        then ``_mean_and_grad`` for each batch of rows, skipping the per-call checks.
+        """
+        T = _check_finite_numeric(T, type(self).__name__)
+        return self._check_target(np.broadcast_to(dtype.type(0), (T.shape[0], n_outputs)), T)
+
+    def _mean_and_grad(
+        self, Y: np.ndarray, T: np.ndarray, w: np.ndarray | None
+    ) -> tuple[float, np.ndarray]:
+        """``(value, dY)`` as ``__call__`` returns them, for inputs it (or, for all the
+        targets at once, ``_check_all_targets``) has checked."""
         l, g = self._loss_and_grad(Y, T)
         per_sample = l.size // Y.shape[0]  # outputs averaged within each sample
         if w is None:
-            value = l.mean()
+            value = l.sum() / l.size  # l.mean(), without its Python-level overhead
             g *= Y.dtype.type(1 / l.size)
         else:
             scale = w / (w.sum() * per_sample)
@@ -192,13 +237,16 @@ class Huber(Loss):
                     = delta * (|r| - 0.5 * delta)   otherwise;     L = mean(l)
         Backward: dY = clip(r, -delta, delta) / N
 
+    The code computes l = 0.5 * c^2 + delta * (|r| - |c|) with c = clip(r, -delta,
+    delta): the same two pieces, without squaring a large r (which would overflow).
     Both pieces and their slopes meet at |r| = delta, so the gradient is continuous:
     it is the residual for small errors (like MSE) and capped at delta for outliers
     (like MAE, scaled).
     """
 
     def __init__(self, delta: float = 1.0) -> None:
-        if not (np.isfinite(delta) and delta > 0):
+        number = isinstance(delta, (int, float, np.integer, np.floating))
+        if isinstance(delta, bool) or not number or not (np.isfinite(delta) and delta > 0):
             raise ValueError(f"Huber: delta must be a positive number, got {delta!r}.")
         self.delta = float(delta)
 
@@ -206,8 +254,9 @@ class Huber(Loss):
         R = Y - T
         A = np.abs(R)
         d = self.delta
-        l = np.where(A <= d, 0.5 * R * R, d * (A - 0.5 * d))
-        return l, np.clip(R, -d, d)
+        C = np.clip(R, -d, d)  # the gradient; squaring C, not R, never overflows
+        l = 0.5 * C * C + d * (A - np.abs(C))  # 0.5 r^2 if |r| <= d, else d (|r| - d/2)
+        return l, C
 
     def get_config(self) -> dict:
         return {"delta": self.delta}
@@ -242,7 +291,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, from_logits: bool = True) -> None:
-        self.from_logits = bool(from_logits)
+        self.from_logits = _check_from_logits(from_logits, type(self).__name__)
 
     def _check_target(self, Y, T):
         T = _match_shape(Y, T, "BinaryCrossEntropy")
@@ -258,6 +307,7 @@ class BinaryCrossEntropy(Loss):
             l = np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))
             return l, sigmoid(Y) - T
         P = Y
+        _check_probabilities(P, "BinaryCrossEntropy")
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(P), LOG_FLOOR)
             log_q = np.maximum(np.log1p(-P), LOG_FLOOR)
@@ -304,7 +354,7 @@ class CrossEntropy(Loss):
     """
 
     def __init__(self, from_logits: bool = True) -> None:
-        self.from_logits = bool(from_logits)
+        self.from_logits = _check_from_logits(from_logits, type(self).__name__)
 
     def _check_target(self, Y, T):
         n, k = Y.shape
@@ -353,6 +403,7 @@ class CrossEntropy(Loss):
                 G -= T
             return l, G
         P = Y
+        _check_probabilities(P, "CrossEntropy")
         with np.errstate(divide="ignore"):
             log_P = np.maximum(np.log(P), LOG_FLOOR)
         if T.ndim == 1:

@@ -21,6 +21,13 @@ Updates are **in place** (the layers' backward closures hold references to the
 parameter arrays, so an array must never be replaced). The optimizer keeps its state
 (momentum buffers, moment estimates, step count) per parameter array, in that array's
 dtype; every scalar is cast to the parameter's dtype first, so float32 stays float32.
+
+Speed: the rules are element-wise, so when a network's parameters are views of one flat
+buffer (``Sequential`` packs them so, see ``flat_layout``) ``step`` applies each line of
+the rule once to the whole buffer instead of once per array: the same arithmetic on the
+same numbers (bit-identical results), with a dozen NumPy calls per step instead of a
+dozen per array. Otherwise it updates array by array.
+
 Plain gradient descent is ``SGD(lr)``; full-batch gradient descent is
 ``fit(..., optimizer=SGD(lr), batch_size=None)``.
 """
@@ -28,6 +35,7 @@ Plain gradient descent is ``SGD(lr)``; full-batch gradient descent is
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 from numbers import Real
 
@@ -46,6 +54,88 @@ def iter_parameters(net: Layer) -> Iterator[tuple[Layer, str, np.ndarray, np.nda
             yield net, name, param, net.grads[name]
     else:
         raise TypeError(f"step() takes a chainrule Sequential or layer, got {type(net).__name__}.")
+
+
+def _tiling(arrays: list[np.ndarray]) -> tuple[np.ndarray, list[int]] | None:
+    """``(B, offsets)`` when the arrays are C-contiguous views of one 1-D array B that
+    together cover each element of B exactly once (in any order); otherwise None."""
+    B = arrays[0].base
+    if B is None or B.ndim != 1 or not B.flags.c_contiguous:
+        return None
+    start = B.__array_interface__["data"][0]
+    offsets = []
+    for A in arrays:
+        if A.base is not B or not A.flags.c_contiguous:
+            return None
+        offsets.append((A.__array_interface__["data"][0] - start) // B.itemsize)
+    end = 0
+    for offset, size in sorted(zip(offsets, (A.size for A in arrays), strict=True)):
+        if offset != end:
+            return None
+        end += size
+    return (B, offsets) if end == B.size else None
+
+
+def flat_layout(*lists: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The flat buffers behind parallel lists of arrays, when they are laid out alike.
+
+    For ``flat_layout(params, grads)``: ``[P, G]`` when every parameter is a view of one
+    1-D array P, every gradient a view of one 1-D array G, parameter i and gradient i
+    have the same shape and start at the same offset, and the parameters cover each
+    element of P exactly once (``Sequential`` packs its parameters so). An element-wise
+    update applied once to P and G is then exactly the update applied to every pair.
+    Any number of lists (e.g. also the moment estimates); None when one is not so.
+    """
+    if not lists[0] or any(len(arrays) != len(lists[0]) for arrays in lists):
+        return None
+    tilings = [_tiling(arrays) for arrays in lists]
+    if any(tiling is None for tiling in tilings):
+        return None
+    buffers = [B for B, _ in tilings]
+    if any(offsets != tilings[0][1] for _, offsets in tilings):
+        return None
+    if len({id(B) for B in buffers}) != len(buffers) or len({B.dtype for B in buffers}) != 1:
+        return None
+    for arrays in zip(*lists, strict=True):
+        if any(A.shape != arrays[0].shape for A in arrays):
+            return None
+    return buffers
+
+
+def views_like(flat: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Views of the 1-D ``flat``, shaped and placed as ``arrays`` are in their buffer
+    (for state laid out like the parameters: ``flat_layout`` holds for both)."""
+    start = arrays[0].base.__array_interface__["data"][0]
+    views = []
+    for A in arrays:
+        offset = (A.__array_interface__["data"][0] - start) // A.itemsize
+        views.append(flat[offset : offset + A.size].reshape(A.shape))
+    return views
+
+
+class LayoutCache:
+    """``flat_layout``, remembered for the last lists of arrays (compared by identity).
+
+    A view's buffer and offset never change, so the answer holds while the arrays are
+    the same objects; a training loop asks at every step, and this makes it cheap.
+    """
+
+    def __init__(self) -> None:
+        self._key: list = []
+        self._buffers: list[np.ndarray] | None = None
+
+    def __call__(self, *lists: list[np.ndarray]) -> list[np.ndarray] | None:
+        key = [A for arrays in lists for A in (*arrays, None)]  # None ends each list
+        if len(key) != len(self._key) or not all(map(operator.is_, key, self._key)):
+            self._key, self._buffers = key, flat_layout(*lists)
+        return self._buffers
+
+    # A pickled or deep-copied view becomes an array of its own: a copy starts empty.
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
 
 
 def _check_hyper(value, name: str, low: float, high: float | None = None) -> float:
@@ -80,14 +170,20 @@ class Optimizer:
     """
 
     def __init__(self, lr: float, *, schedule: Schedule | str | None = None) -> None:
-        lr = _check_hyper(lr, "lr", 0.0)
-        if lr == 0:
-            raise ValueError("lr must be > 0; a zero learning rate never changes the weights.")
+        lr = _check_hyper(lr, "lr", -math.inf)
+        if lr <= 0:
+            raise ValueError(
+                f"lr must be > 0 (e.g. 0.01), got {lr!r}; a learning rate <= 0 never "
+                "descends the loss."
+            )
         self.lr = lr
         self.lr0 = lr
         self.schedule = get_schedule(schedule)
         # id(param) -> (param, state): holding the array keeps its id from being reused.
         self._state: dict[int, tuple[np.ndarray, dict]] = {}
+        # id(P) -> (P, state of the whole flat buffer P); see _flat_state
+        self._flat_states: dict[int, tuple[np.ndarray, dict]] = {}
+        self._layout = LayoutCache()
 
     # ----------------------------------------------------------------- the update
     def step(self, net: Layer) -> None:
@@ -96,14 +192,68 @@ class Optimizer:
         Uses the gradients currently in the layers' ``grads``; call it after
         ``backward``.
         """
+        params, grads = [], []
         for _layer, _name, param, grad in iter_parameters(net):
             if grad.shape != param.shape:
                 raise ValueError(
                     f"gradient of shape {grad.shape} for a parameter of shape {param.shape}."
                 )
+            params.append(param)
+            grads.append(grad)
+        flat = self._flat_state(params, grads)
+        if flat is not None:  # one update of the whole buffer: the same arithmetic, fewer calls
+            P, G, state, members = flat
+            state["t"] += 1
+            self._update(P, G, state, P.dtype.type)
+            for member in members:
+                member["t"] = state["t"]
+            return
+        for param, grad in zip(params, grads, strict=True):
             state = self._state_for(param)
             state["t"] += 1
             self._update(param, grad, state, param.dtype.type)
+
+    def _flat_state(self, params: list[np.ndarray], grads: list[np.ndarray]):
+        """``(P, G, state, members)`` when one update of the flat buffers can serve all.
+
+        When the parameters tile a flat buffer P (a ``Sequential``'s layout, see
+        ``flat_layout``), their state is allocated flat too: ``state`` holds arrays the
+        size of P, and each parameter's own state (``members``, what ``state_of``
+        shows) holds views of them. The flat update is used while every member is such a
+        view and has taken as many steps as the buffer; otherwise (a parameter that was
+        stepped on its own, or replaced) None, and ``step`` updates array by array.
+        """
+        buffers = self._layout(params, grads)
+        if buffers is None:
+            return None
+        P, G = buffers
+        entry = self._flat_states.get(id(P))
+        if entry is None or entry[0] is not P:
+            state = self._init_state(P)
+            arrays = [k for k, v in state.items() if isinstance(v, np.ndarray)]
+            views = {k: views_like(state[k], params) for k in arrays}
+            for i, param in enumerate(params):
+                own = {k: (views[k][i] if k in views else v) for k, v in state.items()}
+                old = self._state.get(id(param))
+                if old is not None and old[0] is param:  # keep what earlier steps learnt
+                    for k, v in old[1].items():
+                        if k in views:
+                            own[k][...] = v
+                        else:
+                            own[k] = v
+                self._state[id(param)] = (param, own)
+            entry = self._flat_states[id(P)] = (P, state)
+        state = entry[1]
+        members = []
+        for param in params:
+            own = self._state.get(id(param))
+            if own is None or own[0] is not param:
+                return None
+            member = own[1]
+            if member["t"] != state["t"] or member["scratch"].base is not state["scratch"]:
+                return None
+            members.append(member)
+        return P, G, state, members
 
     def _state_for(self, param: np.ndarray) -> dict:
         entry = self._state.get(id(param))
@@ -134,6 +284,7 @@ class Optimizer:
     def reset_state(self) -> None:
         """Forget every buffer and step count (the learning rate is left as it is)."""
         self._state.clear()
+        self._flat_states.clear()
 
     # ----------------------------------------------------------------- schedules
     def start_training(self) -> None:

@@ -398,6 +398,13 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
                 f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
                 f"array {aname!r} is {value.dtype}."
             )
+        if not np.isfinite(value).all():
+            raise _SpecError(
+                f"{where} ({name}): parameter {pname!r} (array {aname!r}) holds NaN or inf "
+                "values, so every prediction would be NaN: the model diverged before it "
+                "was saved, or the file was edited. Train it again (with a lower learning "
+                "rate)."
+            )
         if not value.flags.writeable:
             value = value.copy()  # optimizers update parameters in place
         layer.params[pname] = value
@@ -659,7 +666,11 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
         obj = kind.from_state(header["spec"], dict(arrays))
     except _SpecError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except KeyError as exc:
+        raise _SpecError(
+            f"its {kind_name} could not be rebuilt: the entry {exc} is missing."
+        ) from exc
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
         raise _SpecError(f"its {kind_name} could not be rebuilt: {exc}") from exc
     if not isinstance(obj, kind.cls):
         raise _SpecError(

@@ -6,9 +6,12 @@ One epoch is one pass over the training samples in minibatches::
     for each batch B of order (the last one may be smaller):
         Y, backward = net.forward(X[B], training=True)
         value, dY = loss(Y, y[B], sample_weight[B])      value += (l2 / 2) * sum ||W||^2
-        net.zero_grad(); backward(dY)                    dW += l2 * W
+        net.zero_grad(); backward(dY, need_dX=False)     dW += l2 * W
         optimizer.step(net)
     validation, metrics, History, schedule, callbacks, early stopping
+
+(``need_dX=False``: the first layer does not compute dL/dX, the gradient with respect
+to the data, which nobody reads; the other layers' dX are the chain rule itself.)
 
 ``batch_size=None`` puts every sample in one batch: full-batch gradient descent, e.g.
 ``fit(net, loss, X, y, optimizer=SGD(0.5), epochs=1000, batch_size=None)``.
@@ -22,7 +25,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._checks import as_rng, check_input, check_positive_int
+from ._checks import as_array, as_rng, check_input, check_positive_int
 from .callbacks import Callback, EarlyStopping, as_callback
 from .layers.base import Layer
 from .losses import Loss, get_loss
@@ -158,6 +161,13 @@ def _check_features(X, dtype: np.dtype, where: str):
     if X.shape[0] == 0:
         raise ValueError(f"{where}: X is empty (0 samples); training needs at least one.")
     values = X.data if not isinstance(X, np.ndarray) else X
+    # Fast path, no temporary the size of X: any NaN or inf makes the sum NaN or inf,
+    # and finite values give a finite sum unless it overflows. Only then is X looked at
+    # element by element (a boolean array of X's shape, to say where).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(values)
+    if np.isfinite(total):
+        return X
     bad = ~np.isfinite(values)
     if bad.any():
         where_bad = ""
@@ -172,7 +182,7 @@ def _check_features(X, dtype: np.dtype, where: str):
 
 
 def _check_targets(y, n: int, where: str, what: str = "X") -> np.ndarray:
-    y = np.asarray(y)
+    y = as_array(y, "y", where)
     if y.ndim not in (1, 2):
         raise ValueError(
             f"{where}: y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape "
@@ -209,6 +219,48 @@ def _check_sample_weight(w, n: int, dtype: np.dtype, where: str) -> np.ndarray |
     if not w.sum() > 0:
         raise ValueError(f"{where}: sample_weight sums to zero; at least one must be positive.")
     return w
+
+
+def _check_against_net(net: Layer, loss: Loss, X, y: np.ndarray, what: str = "") -> int:
+    """Find, before any weight moves, what the first epoch would otherwise trip on.
+
+    One sample goes through ``net`` in inference mode (a wrong number of features
+    raises the layer's own message; dropout draws nothing), and ``y`` is checked
+    against the loss for an output of that width, all at once, so that a class index
+    out of range in the last batch is reported with its true row and a failed fit
+    leaves the network untouched. Returns the network's output width. ``what`` (e.g.
+    "validation_data") prefixes the messages.
+    """
+    try:
+        try:
+            Y1 = net.forward(X[:1], training=False)[0]
+        except ValueError:
+            net.forward(X, training=False)  # the same error, naming X's own shape
+            raise
+        n_outputs = Y1.shape[1] if Y1.ndim == 2 else 1
+        if type(loss).__call__ is Loss.__call__:  # the standard target checks apply
+            loss._check_target(np.broadcast_to(Y1.dtype.type(0), (y.shape[0], n_outputs)), y)
+    except (ValueError, TypeError) as exc:
+        if not what:
+            raise
+        raise type(exc)(f"fit ({what}): {exc}") from exc
+    return n_outputs
+
+
+def _check_metrics(metrics, metric_fns, y: np.ndarray, n_outputs: int, dtype) -> None:
+    """Run each named metric on a dummy output of the right shape, so that one that
+    cannot be computed for these targets fails now, not after the first epoch's steps."""
+    Y = np.broadcast_to(dtype.type(0), (y.shape[0], n_outputs))
+    for given, (name, fn) in zip(metrics, metric_fns, strict=True):
+        if callable(given):
+            continue  # a user's function: nothing is known about what it accepts
+        try:
+            fn(Y, y)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(
+                f"fit: the metric {name!r} does not suit these targets and outputs "
+                f"(y of shape {y.shape}, {n_outputs} outputs): {exc}"
+            ) from exc
 
 
 def _weight_layers(net: Layer) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -324,6 +376,10 @@ def fit(
 
     Raises
     ------
+    ValueError, TypeError
+        For bad data or arguments (NaN in X, a wrong number of features, class indices
+        out of range, a metric that does not suit the targets, ...): all are found
+        before the first step, so a fit that fails them leaves the network untouched.
     TrainingDivergedError
         When the loss or a weight becomes NaN or infinite. The network is rolled back
         to the weights at the end of the last good epoch (all finite), the optimizer's
@@ -352,6 +408,9 @@ def fit(
             f"got {type(optimizer).__name__}."
         )
     epochs = check_positive_int(epochs, "epochs")
+    for flag, value in (("shuffle", shuffle), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"fit: {flag} must be True or False, got {value!r}.")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
     if isinstance(l2, bool) or not isinstance(l2, Real) or not (math.isfinite(l2) and l2 >= 0):
@@ -416,10 +475,20 @@ def fit(
     else:
         X_train, y_train, w_train = X, y, w
     has_val = X_val is not None
+    # What the first epoch would discover, found before any weight moves: X's width,
+    # targets that do not suit the loss (a failed fit leaves the network untouched).
+    n_outputs = _check_against_net(net, loss, X, y)
+    if validation_data is not None:
+        _check_against_net(net, loss, X_val, y_val, "validation_data")
 
     n_train = X_train.shape[0]
     bs = n_train if batch_size is None else min(batch_size, n_train)
     n_batches = math.ceil(n_train / bs)
+    # The loss's checks of the targets, done once for all of them: each batch then takes
+    # its rows of T_train (a loss that defines its own __call__ is called as it is).
+    T_train = None
+    if type(loss).__call__ is Loss.__call__:
+        T_train = loss._check_all_targets(y_train, n_outputs, dtype)
 
     check_pairing(net, loss)  # warns when the output layer and the loss do not match
 
@@ -430,6 +499,7 @@ def fit(
         raise ValueError(f"fit: metrics requested twice: {names}.")
     if {"loss", "lr"} & set(names):
         raise ValueError("fit: a metric may not be called 'loss' or 'lr'.")
+    _check_metrics(metrics, metric_fns, y, n_outputs, dtype)
     weights = _weight_layers(net)
     keys = ["loss", *names]
     if has_val:
@@ -524,12 +594,18 @@ def fit(
                         continue  # no sample counts: no gradient, no step
 
                     Y, backward = net.forward(Xb, training=True)
-                    value, dY = loss(Y, yb, wb)
+                    if T_train is not None and Y.ndim == 2 and Y.dtype == dtype:
+                        value, dY = loss._mean_and_grad(Y, T_train[idx], wb)  # checked
+                    else:
+                        value, dY = loss(Y, yb, wb)
                     value += penalty()
                     if not math.isfinite(value):
                         raise diverged(epoch, f"the training loss became {value} in batch {b + 1}")
                     net.zero_grad()
-                    backward(dY)
+                    if net.skips_input_gradient:
+                        backward(dY, need_dX=False)  # dL/d(data): nobody reads it
+                    else:
+                        backward(dY)
                     for j, (_, W, dW) in enumerate(weights):
                         if l2:
                             np.multiply(W, l2_f, out=scratch[j])

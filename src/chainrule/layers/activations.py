@@ -23,6 +23,14 @@ def _as_float_array(X, where: str) -> np.ndarray:
     return X
 
 
+def _check_alpha(alpha, where: str) -> float:
+    """``alpha`` as a float, or a ValueError naming the allowed range (finite, >= 0)."""
+    number = isinstance(alpha, (int, float, np.integer, np.floating))
+    if isinstance(alpha, bool) or not number or not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"{where}: alpha must be a finite number >= 0, got {alpha!r}.")
+    return float(alpha)
+
+
 def sigmoid(X: np.ndarray) -> np.ndarray:
     """Numerically stable logistic function 1 / (1 + exp(-X)).
 
@@ -130,7 +138,8 @@ class LeakyReLU(Layer):
     Parameters
     ----------
     alpha : float, default 0.01
-        Slope for negative inputs; keeps a small gradient flowing through "dead" units.
+        Slope for negative inputs (a finite number >= 0); keeps a small gradient flowing
+        through "dead" units.
 
     Notes
     -----
@@ -142,7 +151,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = _check_alpha(alpha, "LeakyReLU")
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         X = _as_float_array(X, "LeakyReLU")
@@ -165,7 +174,8 @@ class ELU(Layer):
     Parameters
     ----------
     alpha : float, default 1.0
-        The value ``-alpha`` is the limit of Y as X goes to minus infinity.
+        The value ``-alpha`` is the limit of Y as X goes to minus infinity (a finite
+        number >= 0).
 
     Notes
     -----
@@ -181,7 +191,7 @@ class ELU(Layer):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = _check_alpha(alpha, "ELU")
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         X = _as_float_array(X, "ELU")

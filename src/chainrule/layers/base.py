@@ -10,6 +10,12 @@ differentiates, holding exactly what the chain rule needs and nothing more. Call
 * **returns** dX = dL/dX, which the previous layer receives as its dY.
 
 Layers never divide by the batch size: the ``1/n`` of a mean lives in the loss, once.
+
+A layer whose class sets ``skips_input_gradient = True`` (``Dense``, ``Sequential``)
+also accepts ``backward(dY, need_dX=False)``: the parameter gradients are added as
+usual, but dX is not computed and None is returned. Training loops use it for the first
+layer of a network, whose dX would be dL/d(data), which nobody reads; for ``Dense`` it
+saves one of the three matrix products.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class Layer:
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
+    #: whether ``backward`` accepts ``need_dX=False`` (see the module docstring)
+    skips_input_gradient: bool = False
 
     def __init__(self) -> None:
         self.params = {}

@@ -45,7 +45,13 @@ class Dense(Layer):
     Each line is the chain rule dL/dtheta = sum over Y entries of dL/dY * dY/dtheta,
     with dY[k, j]/dW[i, j] = X[k, i], dY[k, j]/db[j] = 1 and dY[k, j]/dX[k, i] = W[i, j].
     The shapes check the algebra: dW must be (n_in, n_out), and X.T @ dY is exactly that.
+
+    ``backward(dY, need_dX=False)`` skips dX = dY @ W.T (and returns None): for the first
+    layer of a network it is dL/d(data), which nobody reads, and it costs as much as
+    each of the other two products.
     """
+
+    skips_input_gradient = True
 
     def __init__(
         self,
@@ -87,8 +93,8 @@ class Dense(Layer):
         Y += b
 
         def backward(dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
-            # need_dX=False (internal, used by the estimators for the first layer) skips
-            # dX = dY @ W.T, which nobody reads there and which is dense even for sparse X.
+            # need_dX=False (fit and the estimators, for the first layer) skips dX = dY @ W.T,
+            # which nobody reads there and which is dense even for sparse X.
             dY = check_gradient_shape(dY, Y.shape, "Dense")
             self.grads["W"] += X.T @ dY
             self.grads["b"] += dY.sum(axis=0)

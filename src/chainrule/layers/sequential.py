@@ -32,7 +32,21 @@ class Sequential(Layer):
     This loop *is* the chain rule: dL/dA_{l-1} = dL/dA_l * dA_l/dA_{l-1}, each factor
     applied by the layer that knows its own derivative. Every backward_l also adds its
     parameter gradients into its layer's ``grads`` on the way.
+
+    ``backward(dY, need_dX=False)`` returns None and stops early: at the first layer
+    with parameters (which skips its own dX if it can), since the layers below it have
+    no gradients to fill and dX itself is not wanted. ``fit`` trains this way.
+
+    Memory layout: the constructor moves the parameters of all its layers into one
+    contiguous buffer, and their gradients into another, laid out alike (each
+    ``layer.params[name]`` becomes a view of it; the values do not change). An optimizer
+    then updates every parameter with one vectorised operation per step of its formula
+    instead of one per array. Hold parameter arrays through ``net.layers`` after building
+    the network. Replacing an array later (``astype`` re-packs; a user's assignment does
+    not) only means the optimizers fall back to updating array by array.
     """
+
+    skips_input_gradient = True
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
@@ -46,6 +60,32 @@ class Sequential(Layer):
                 )
         self.layers: list[Layer] = list(layers)
         self._check_chain()
+        self._pack_parameters()
+
+    def _pack_parameters(self) -> None:
+        """Make every parameter (and gradient) a view of one flat buffer; see Notes.
+
+        Done when all parameters share one dtype (otherwise nothing changes). The order
+        is that of ``parameters()``; a layer that appears twice is packed once.
+        """
+        entries, seen = [], set()
+        for layer, name, param, grad in self.parameters():
+            if (id(layer), name) not in seen:
+                seen.add((id(layer), name))
+                entries.append((layer, name, param, grad))
+        if not entries or len({param.dtype for _, _, param, _ in entries}) != 1:
+            return
+        size = sum(param.size for _, _, param, _ in entries)
+        flat_params = np.empty(size, dtype=entries[0][2].dtype)
+        flat_grads = np.empty_like(flat_params)
+        start = 0
+        for layer, name, param, grad in entries:
+            stop = start + param.size
+            layer.params[name] = flat_params[start:stop].reshape(param.shape)
+            layer.params[name][...] = param
+            layer.grads[name] = flat_grads[start:stop].reshape(param.shape)
+            layer.grads[name][...] = grad
+            start = stop
 
     def _check_chain(self) -> None:
         n = None
@@ -57,15 +97,26 @@ class Sequential(Layer):
             n = layer.output_dim(n)
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        layers = list(self.layers)
         backwards = []
-        for layer in self.layers:
+        for layer in layers:
             X, backward = layer.forward(X, training)
             backwards.append(backward)
 
-        def backward(dY: np.ndarray) -> np.ndarray:
-            for layer_backward in reversed(backwards):
+        def backward(dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+            if need_dX:
+                for layer_backward in reversed(backwards):
+                    dY = layer_backward(dY)
+                return dY
+            first = next((i for i, layer in enumerate(layers) if layer.n_params), len(layers))
+            for layer_backward in reversed(backwards[first + 1 :]):
                 dY = layer_backward(dY)
-            return dY
+            if first < len(layers):
+                if layers[first].skips_input_gradient:
+                    backwards[first](dY, need_dX=False)
+                else:
+                    backwards[first](dY)
+            return None
 
         return X, backward
 
@@ -101,6 +152,7 @@ class Sequential(Layer):
         dtype = as_float_dtype(dtype)
         for layer in self.layers:
             layer.astype(dtype)
+        self._pack_parameters()  # the layers made new arrays
         return self
 
     def output_dim(self, n_in: int) -> int:
