@@ -87,6 +87,21 @@ def batch_slices(n_samples: int, batch_size: int) -> Iterator[slice]:
         yield slice(start, n_samples)
 
 
+class _Rule:
+    """What both rules share: work arrays for the flat update, kept between steps (the
+    same memory, warm in cache, serves every step), and left out of pickles and copies
+    (working memory, not state)."""
+
+    def _work_arrays(self, A: np.ndarray) -> list[np.ndarray]:
+        work = getattr(self, "_work", None)
+        if work is None or work[0].shape != A.shape or work[0].dtype != A.dtype:
+            work = self._work = [np.empty_like(A), np.empty_like(A)]
+        return work
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_work"}
+
+
 def zeros_like_each(params: list[np.ndarray]) -> list[np.ndarray]:
     """A zero array like each parameter; views of one flat buffer laid out as the
     parameters' own when they are packed (so that ``flat_layout`` holds for both)."""
@@ -95,7 +110,7 @@ def zeros_like_each(params: list[np.ndarray]) -> list[np.ndarray]:
     return views_like(np.zeros_like(params[0].base), params)
 
 
-class SGDRule:
+class SGDRule(_Rule):
     """scikit-learn's stochastic gradient descent with (Nesterov) momentum.
 
     Parameters
@@ -156,18 +171,19 @@ class SGDRule:
         """Update ``params`` in place (all at once when they are packed, see the module)."""
         flat = self._layout(params, grads, self.velocities)
         if flat is not None:
-            self._update(*flat)
+            self._update(*flat, *self._work_arrays(flat[0]))
         else:
             for W, g, V in zip(params, grads, self.velocities, strict=True):
-                self._update(W, g, V)
+                self._update(W, g, V, np.empty_like(W), np.empty_like(W))
 
-    def _update(self, W: np.ndarray, g: np.ndarray, V: np.ndarray) -> None:
+    def _update(self, W, g, V, lr_g: np.ndarray, U: np.ndarray) -> None:
+        """One step for one array (or for the flat buffer of all); lr_g, U: work arrays."""
         mu = self.momentum
-        lr_g = g * self.learning_rate
+        np.multiply(g, self.learning_rate, out=lr_g)
         V *= mu
         V -= lr_g  # V = mu * V - lr * g
         if self.nesterov:
-            U = V * mu
+            np.multiply(V, mu, out=U)
             U -= lr_g  # U = mu * V - lr * g
         else:
             U = V
@@ -194,7 +210,7 @@ class SGDRule:
         return False
 
 
-class AdamRule:
+class AdamRule(_Rule):
     """scikit-learn's Adam (Kingma & Ba, 2014), in its bias-correction form.
 
     Parameters
@@ -255,21 +271,25 @@ class AdamRule:
         self.learning_rate = self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         flat = self._layout(params, grads, self.ms, self.vs)
         if flat is not None:
-            self._update(*flat)
+            self._update(*flat, *self._work_arrays(flat[0]))
         else:
             for W, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
-                self._update(W, g, m, v)
+                self._update(W, g, m, v, np.empty_like(W), np.empty_like(W))
 
-    def _update(self, W: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray) -> None:
+    def _update(self, W, g, m, v, U: np.ndarray, tmp: np.ndarray) -> None:
+        """One step for one array (or for the flat buffer of all); U, tmp: work arrays."""
         b1, b2 = self.beta_1, self.beta_2
         m *= b1
-        m += (1 - b1) * g
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp  # m = b1 * m + (1 - b1) * g
         v *= b2
-        v += (1 - b2) * (g * g)
-        U = m * -self.learning_rate
-        denom = np.sqrt(v)
-        denom += self.epsilon
-        U /= denom  # -lr_t * m / (sqrt(v) + eps)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp  # v = b2 * v + (1 - b2) * g**2
+        np.multiply(m, -self.learning_rate, out=U)
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        U /= tmp  # -lr_t * m / (sqrt(v) + eps)
         W += U
 
     def iteration_ends(self, time_step: int) -> None:

@@ -242,6 +242,9 @@ class Optimizer:
                         else:
                             own[k] = v
                 self._state[id(param)] = (param, own)
+            steps = {self._state[id(param)][1]["t"] for param in params}
+            if len(steps) == 1:  # all stepped alike so far (array by array): carry on flat
+                state["t"] = steps.pop()
             entry = self._flat_states[id(P)] = (P, state)
         state = entry[1]
         members = []

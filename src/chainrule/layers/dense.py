@@ -98,7 +98,11 @@ class Dense(Layer):
             dY = check_gradient_shape(dY, Y.shape, "Dense")
             self.grads["W"] += X.T @ dY
             self.grads["b"] += dY.sum(axis=0)
-            return dY @ W.T if need_dX else None
+            if not need_dX:
+                return None
+            if W.shape[1] == 1:  # one output: dY @ W.T is an outer product, which sums
+                return dY * W.T  # nothing; broadcasting gives the same numbers, faster
+            return dY @ W.T
 
         return Y, backward
 
