@@ -21,11 +21,15 @@ For each: seconds per epoch (per fit for small data), the ratios to scikit-learn
 PyTorch, the held-out accuracy or R^2, achieved GFLOP/s (2mnk per matrix product: the
 forward products, the weight gradients and the input gradients of every layer but the
 first) against the float32/float64 GEMM peak this script measures on the same machine,
-and the peak memory that ``fit`` allocates (tracemalloc: see ``peak_fit_memory``).
+and the peak memory that ``fit`` allocates (tracemalloc: see ``peak_fit_memory``). The
+row "matrix products alone" times just the epoch's products (``gemm_floor``), and each
+workload reports how much CPU other processes used meanwhile (``OtherLoad``): trust a
+run only when that is near zero. docs/benchmarks.md holds the latest results.
 
-Run:    python benchmarks/compare.py                 # the full run, ~5 minutes on 2 cores
+Run:    python benchmarks/compare.py                 # the full run, ~4 minutes on 2 cores
         python benchmarks/compare.py --quick         # a smoke run: n = 6000, 2 repetitions
         python benchmarks/compare.py --only clf-f32-b512,breast_cancer --reps 7
+        python benchmarks/compare.py --threads 1     # one BLAS/PyTorch thread
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/compare.py
 
 It prints Markdown tables (machine, BLAS, peaks, results, targets) and writes the numbers
@@ -658,7 +662,7 @@ def main(argv: list[str] | None = None) -> None:
         "float32": gemm_peak(np.float32, args.quick),
         "float64": gemm_peak(np.float64, args.quick),
     }
-    print(f"- GEMM peak (square, best of several): float32 {peaks['float32']:.0f} GFLOP/s, "
+    print(f"- GEMM peak at the start (square): float32 {peaks['float32']:.0f} GFLOP/s, "
           f"float64 {peaks['float64']:.0f} GFLOP/s")  # fmt: skip
     print(f"- load average before: {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min)\n")
 
@@ -685,7 +689,10 @@ def main(argv: list[str] | None = None) -> None:
     peaks = {k: max(v, peaks_after[k]) for k, v in peaks.items()}  # the best seen, either end
     load_after = os.getloadavg()
 
-    print()
+    print(
+        f"\nGEMM peak (the best of the measurements at the start and at the end): float32 "
+        f"{peaks['float32']:.0f} GFLOP/s, float64 {peaks['float64']:.0f} GFLOP/s\n"
+    )
     rows = report(results, peaks, n_train, floors)
     targets = check_targets(rows, data_bytes, floors, args.quick)
     print("\nTargets:\n")
