@@ -864,6 +864,14 @@ def _output_label(j: int, k: int, T: np.ndarray, P: np.ndarray) -> str | None:
     return f"output {j}" + ("" if math.isnan(r2) else f" (R² = {r2:.3f})")
 
 
+def _scatter_outputs(ax: Axes, A: np.ndarray, B: np.ndarray, labels: list[str]) -> None:
+    """One scatter per output column j of (A, B), coloured C0, C1, ... with ``labels``."""
+    size = 18 if len(A) <= 1000 else 6
+    for j, label in enumerate(labels):
+        ax.scatter(A[:, j], B[:, j], s=size, alpha=0.6, color=f"C{j % 10}",
+                   edgecolors="none", label=label)  # fmt: skip
+
+
 def plot_predictions(y_true, y_pred, ax: Axes | None = None) -> Figure:
     """Predicted versus actual values, with the identity line ``predicted = actual``.
 
@@ -888,17 +896,7 @@ def plot_predictions(y_true, y_pred, ax: Axes | None = None) -> Figure:
     T, P = _regression_pair(y_true, y_pred)
     k = T.shape[1]
     fig, ax = _new_axes(ax, _SQUARE)
-    size = 18 if len(T) <= 1000 else 6
-    for j in range(k):
-        ax.scatter(
-            T[:, j],
-            P[:, j],
-            s=size,
-            alpha=0.6,
-            color=f"C{j % 10}",
-            edgecolors="none",
-            label=_output_label(j, k, T, P) or "samples",
-        )
+    _scatter_outputs(ax, T, P, [_output_label(j, k, T, P) or "samples" for j in range(k)])
     finite = np.concatenate([T[np.isfinite(T)], P[np.isfinite(P)]])
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if hi == lo:
@@ -942,17 +940,7 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
     R = T - P
     k = T.shape[1]
     fig, ax = _new_axes(ax, _FIGSIZE)
-    size = 18 if len(T) <= 1000 else 6
-    for j in range(k):
-        ax.scatter(
-            P[:, j],
-            R[:, j],
-            s=size,
-            alpha=0.6,
-            color=f"C{j % 10}",
-            edgecolors="none",
-            label=f"output {j}" if k > 1 else "samples",
-        )
+    _scatter_outputs(ax, P, R, [f"output {j}" if k > 1 else "samples" for j in range(k)])
     ax.axhline(0.0, color="0.3", linestyle="--", linewidth=1.2, label="zero")
     ax.set_xlabel("predicted")
     ax.set_ylabel("residual (actual - predicted)")
