@@ -3,7 +3,8 @@
 The fast paths are: ``Sequential`` packing its parameters and gradients into one flat
 buffer each, so that an optimizer (``cr.Adam``, ``cr.SGD``, ``cr.RMSProp``, and the
 estimators' scikit-learn rules) applies every line of its rule once to the whole buffer;
-``backward(dY, need_dX=False)`` skipping the first layer's dX; ``fit`` and the estimators
+``backward(dY, need_dX=False)`` skipping the first layer's dX; ``accumulate=False``
+setting the gradients instead of zeroing and adding to them; ``fit`` and the estimators
 checking the targets once instead of at every batch; ``Dense`` computing a one-output
 layer's dX as a broadcast product. Each is checked here against the simple path:
 
@@ -297,6 +298,66 @@ def test_sequential_backward_without_dX_fills_the_same_gradients():
     assert backward(dY, need_dX=False) is None  # and no dX was computed for Dense(4, 5)
     for g, h in zip(full, (g for _, _, _, g in net.parameters()), strict=True):
         np.testing.assert_array_equal(g, h)
+
+
+class Scale(cr.Layer):
+    """A layer with a parameter that knows nothing of the fast backward options."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.params = {"s": np.linspace(0.5, 1.5, n)}
+        self.grads = {"s": np.zeros(n)}
+
+    def forward(self, X, training=False):
+        s = self.params["s"]
+
+        def backward(dY):
+            self.grads["s"] += (dY * X).sum(axis=0)
+            return dY * s
+
+        return X * s, backward
+
+
+def accumulated_and_set(net, X, dY, junk=7.0, **options):
+    """The grads from zero_grad() + backward(dY), and from backward(dY, accumulate=False)
+    called on grads full of junk (which setting must overwrite, never add to)."""
+    _, backward = net.forward(X, training=True)
+    net.zero_grad()
+    backward(dY, **options)
+    accumulated = [g.copy() for _, _, _, g in net.parameters()]
+    for _, _, _, g in net.parameters():
+        g.fill(junk)
+    backward(dY, accumulate=False, **options)
+    return accumulated, [g.copy() for _, _, _, g in net.parameters()]
+
+
+@pytest.mark.parametrize("need_dX", [True, False])
+def test_setting_gradients_equals_zeroing_then_accumulating(need_dX):
+    rng = np.random.default_rng(1)
+    shared = cr.Dense(5, 5, rng=rng)  # used twice: its gradient is a sum of two terms
+    inner = cr.Sequential(cr.Dense(5, 5, rng=rng), cr.Tanh())
+    net = cr.Sequential(
+        cr.Dense(4, 5, rng=rng), Scale(5), shared, cr.ReLU(), shared, inner,
+        cr.Sequential(cr.Dense(5, 3, rng=rng)),
+    )  # fmt: skip
+    X, dY = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    accumulated, written = accumulated_and_set(net, X, dY, need_dX=need_dX)
+    assert len(accumulated) == 11  # parameters() lists the shared layer twice
+    for a, w in zip(accumulated, written, strict=True):
+        np.testing.assert_array_equal(a, w)
+    assert np.abs(accumulated[3]).max() > 0  # the shared layer did get a gradient
+
+
+def test_a_dense_layer_sets_its_gradients_for_sparse_X_too():
+    sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(2)
+    X = sparse.random(8, 6, density=0.3, format="csr", random_state=3)
+    dense = cr.Dense(6, 2, rng=rng)
+    dY = rng.normal(size=(8, 2))
+    accumulated, written = accumulated_and_set(cr.Sequential(dense), X, dY, need_dX=False)
+    np.testing.assert_allclose(written[0], X.T @ dY, rtol=1e-14)
+    for a, w in zip(accumulated, written, strict=True):
+        np.testing.assert_array_equal(a, w)
 
 
 # ----------------------------------------------------------------- memory

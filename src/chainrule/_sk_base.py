@@ -341,8 +341,7 @@ class BaseMLP(BaseEstimator):
         """
         Z, backward = self.network_.forward(X, training=True)
         value, dZ = objective(Z, T, sw, checked=checked)
-        self.network_.zero_grad()
-        backward(dZ, need_dX=False)  # dX of the input is never needed
+        backward(dZ, need_dX=False, accumulate=False)  # grads set; dX of the input unused
         alpha = float(self.alpha)
         if alpha == 0:
             return value

@@ -422,9 +422,12 @@ class Adam(Optimizer):
         v_hat = v / (1 - beta2**t)                 zero start (t = steps taken)
         W -= lr * m_hat / (sqrt(v_hat) + eps)
 
-    computed as PyTorch does: W -= (lr / (1 - beta1**t)) * m / (sqrt(v) /
-    sqrt(1 - beta2**t) + eps). Each parameter's step is about lr in size whatever the
-    scale of its gradient, because m_hat / sqrt(v_hat) is scale-free.
+    Each parameter's step is about lr in size whatever the scale of its gradient,
+    because m_hat / sqrt(v_hat) is scale-free. Multiplying the fraction's numerator and
+    denominator by s = sqrt(1 - beta2**t) leaves the bias corrections in two scalars,
+    one pass over the parameters fewer::
+
+        W -= (lr * s / (1 - beta1**t)) * m / (sqrt(v) + eps * s)
     """
 
     def __init__(
@@ -456,13 +459,11 @@ class Adam(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= f(1.0 - self.beta2)
         v += tmp
-        bias_correction1 = 1.0 - self.beta1**t
-        bias_correction2 = 1.0 - self.beta2**t
+        s = math.sqrt(1.0 - self.beta2**t)
         np.sqrt(v, out=tmp)
-        tmp /= f(math.sqrt(bias_correction2))
-        tmp += f(self.eps)
+        tmp += f(self.eps * s)
         np.divide(m, tmp, out=tmp)
-        tmp *= f(self.lr / bias_correction1)
+        tmp *= f(self.lr * s / (1.0 - self.beta1**t))
         W -= tmp
 
     def get_config(self) -> dict:

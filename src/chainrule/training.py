@@ -6,12 +6,13 @@ One epoch is one pass over the training samples in minibatches::
     for each batch B of order (the last one may be smaller):
         Y, backward = net.forward(X[B], training=True)
         value, dY = loss(Y, y[B], sample_weight[B])      value += (l2 / 2) * sum ||W||^2
-        net.zero_grad(); backward(dY, need_dX=False)     dW += l2 * W
+        backward(dY, need_dX=False, accumulate=False)    dW += l2 * W
         optimizer.step(net)
     validation, metrics, History, schedule, callbacks, early stopping
 
 (``need_dX=False``: the first layer does not compute dL/dX, the gradient with respect
-to the data, which nobody reads; the other layers' dX are the chain rule itself.)
+to the data, which nobody reads; the other layers' dX are the chain rule itself.
+``accumulate=False``: the gradients are set, not added, as if after ``net.zero_grad()``.)
 
 ``batch_size=None`` puts every sample in one batch: full-batch gradient descent, e.g.
 ``fit(net, loss, X, y, optimizer=SGD(0.5), epochs=1000, batch_size=None)``.
@@ -601,10 +602,10 @@ def fit(
                     value += penalty()
                     if not math.isfinite(value):
                         raise diverged(epoch, f"the training loss became {value} in batch {b + 1}")
-                    net.zero_grad()
-                    if net.skips_input_gradient:
-                        backward(dY, need_dX=False)  # dL/d(data): nobody reads it
+                    if net.fast_backward:  # set the grads; skip dL/d(data), nobody reads it
+                        backward(dY, need_dX=False, accumulate=False)
                     else:
+                        net.zero_grad()
                         backward(dY)
                     for j, (_, W, dW) in enumerate(weights):
                         if l2:

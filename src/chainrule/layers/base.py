@@ -11,11 +11,16 @@ differentiates, holding exactly what the chain rule needs and nothing more. Call
 
 Layers never divide by the batch size: the ``1/n`` of a mean lives in the loss, once.
 
-A layer whose class sets ``skips_input_gradient = True`` (``Dense``, ``Sequential``)
-also accepts ``backward(dY, need_dX=False)``: the parameter gradients are added as
-usual, but dX is not computed and None is returned. Training loops use it for the first
-layer of a network, whose dX would be dL/d(data), which nobody reads; for ``Dense`` it
-saves one of the three matrix products.
+A layer whose class sets ``fast_backward = True`` (``Dense``, ``Sequential``) also
+accepts two keyword options that training loops use:
+
+* ``backward(dY, need_dX=False)``: dX is not computed and None is returned. For the
+  first layer of a network dX would be dL/d(data), which nobody reads; for ``Dense`` it
+  saves one of the three matrix products.
+* ``backward(dY, accumulate=False)``: the parameter gradients are *set* to this
+  backward's gradients instead of added, exactly as if ``zero_grad()`` had come first.
+  A training step starts from zero gradients anyway; writing dW = X.T @ dY straight
+  into ``grads["W"]`` saves zeroing it, a temporary and an addition.
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ class Layer:
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
-    #: whether ``backward`` accepts ``need_dX=False`` (see the module docstring)
-    skips_input_gradient: bool = False
+    #: whether ``backward`` accepts ``need_dX`` and ``accumulate`` (see the module docstring)
+    fast_backward: bool = False
 
     def __init__(self) -> None:
         self.params = {}

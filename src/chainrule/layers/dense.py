@@ -48,10 +48,12 @@ class Dense(Layer):
 
     ``backward(dY, need_dX=False)`` skips dX = dY @ W.T (and returns None): for the first
     layer of a network it is dL/d(data), which nobody reads, and it costs as much as
-    each of the other two products.
+    each of the other two products. ``backward(dY, accumulate=False)`` writes dW and db
+    into ``grads`` instead of adding them (as if after ``zero_grad()``), with no
+    temporary: the training loops' form.
     """
 
-    skips_input_gradient = True
+    fast_backward = True
 
     def __init__(
         self,
@@ -92,12 +94,22 @@ class Dense(Layer):
         Y = X @ W
         Y += b
 
-        def backward(dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        def backward(
+            dY: np.ndarray, need_dX: bool = True, accumulate: bool = True
+        ) -> np.ndarray | None:
             # need_dX=False (fit and the estimators, for the first layer) skips dX = dY @ W.T,
             # which nobody reads there and which is dense even for sparse X.
             dY = check_gradient_shape(dY, Y.shape, "Dense")
-            self.grads["W"] += X.T @ dY
-            self.grads["b"] += dY.sum(axis=0)
+            dW, db = self.grads["W"], self.grads["b"]
+            if accumulate:
+                dW += X.T @ dY
+                db += dY.sum(axis=0)
+            else:
+                if isinstance(X, np.ndarray):
+                    np.matmul(X.T, dY, out=dW)
+                else:  # scipy.sparse X: its product makes its own array
+                    dW[...] = X.T @ dY
+                np.sum(dY, axis=0, out=db)
             if not need_dX:
                 return None
             if W.shape[1] == 1:  # one output: dY @ W.T is an outer product, which sums

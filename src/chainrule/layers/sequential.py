@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
@@ -35,7 +36,10 @@ class Sequential(Layer):
 
     ``backward(dY, need_dX=False)`` returns None and stops early: at the first layer
     with parameters (which skips its own dX if it can), since the layers below it have
-    no gradients to fill and dX itself is not wanted. ``fit`` trains this way.
+    no gradients to fill and dX itself is not wanted. ``backward(dY, accumulate=False)``
+    sets the gradients instead of adding to them: each layer that can write its own
+    (``fast_backward``, used once in the network) does so, the others are zeroed first.
+    ``fit`` trains with both.
 
     Memory layout: the constructor moves the parameters of all its layers into one
     contiguous buffer, and their gradients into another, laid out alike (each
@@ -46,7 +50,7 @@ class Sequential(Layer):
     not) only means the optimizers fall back to updating array by array.
     """
 
-    skips_input_gradient = True
+    fast_backward = True
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
@@ -103,20 +107,21 @@ class Sequential(Layer):
             X, backward = layer.forward(X, training)
             backwards.append(backward)
 
-        def backward(dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
-            if need_dX:
-                for layer_backward in reversed(backwards):
-                    dY = layer_backward(dY)
-                return dY
-            first = next((i for i, layer in enumerate(layers) if layer.n_params), len(layers))
-            for layer_backward in reversed(backwards[first + 1 :]):
-                dY = layer_backward(dY)
-            if first < len(layers):
-                if layers[first].skips_input_gradient:
-                    backwards[first](dY, need_dX=False)
-                else:
-                    backwards[first](dY)
-            return None
+        def backward(
+            dY: np.ndarray, need_dX: bool = True, accumulate: bool = True
+        ) -> np.ndarray | None:
+            start = 0
+            if not need_dX:  # the layers below the first with parameters have no grads
+                start = next((i for i, layer in enumerate(layers) if layer.n_params), len(layers))
+            setters = set() if accumulate else _prepare_to_set(layers, start)
+            for i in reversed(range(start, len(layers))):
+                options = {}
+                if i in setters:
+                    options["accumulate"] = False
+                if i == start and not need_dX and layers[i].fast_backward:
+                    options["need_dX"] = False
+                dY = backwards[i](dY, **options)
+            return dY if need_dX else None
 
         return X, backward
 
@@ -190,3 +195,34 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
         return f"Sequential(\n{inner},\n)" if self.layers else "Sequential()"
+
+
+def _layer_tree(layer: Layer) -> Iterator[Layer]:
+    """The layer and, for a ``Sequential``, every layer inside it (each occurrence)."""
+    yield layer
+    if isinstance(layer, Sequential):
+        for inner in layer.layers:
+            yield from _layer_tree(inner)
+
+
+def _prepare_to_set(layers: list[Layer], start: int) -> set[int]:
+    """For ``backward(dY, accumulate=False)``: the positions (>= start) of the layers that
+    will set their own gradients; zero the gradients of every other layer with any.
+
+    A layer may set (overwrite) its gradients only if it can (``fast_backward``) and it,
+    and every layer inside it, occurs once in the whole network: a shared layer's
+    gradient is the sum over its occurrences, so it is zeroed and accumulated instead.
+    """
+    counts = Counter(id(inner) for layer in layers for inner in _layer_tree(layer))
+    setters = {
+        i
+        for i in range(start, len(layers))
+        if layers[i].fast_backward
+        and all(counts[id(inner)] == 1 for inner in _layer_tree(layers[i]))
+    }
+    zeroed: set[int] = set()
+    for i in range(start, len(layers)):
+        if i not in setters and id(layers[i]) not in zeroed and layers[i].n_params:
+            layers[i].zero_grad()
+            zeroed.add(id(layers[i]))
+    return setters
