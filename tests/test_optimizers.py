@@ -35,10 +35,13 @@ def run_ours(opt, net, n_steps=N_STEPS):
 
 
 # --------------------------------------------------------------------------- by hand
-def reference(rule, params, n_steps=N_STEPS, **hp):
-    """The update formulas recomputed plainly (no in-place tricks), textbook form."""
+def reference(rule, params, n_steps=N_STEPS, states=None, **hp):
+    """The update formulas recomputed plainly (no in-place tricks), textbook form.
+    ``states``, if a list, receives each parameter's final state (``m``, ``v``, ...)."""
     params = [p.copy() for p in params]
     state = [{} for _ in params]
+    if states is not None:
+        states.extend(state)
     for t in range(1, n_steps + 1):
         for k, p in enumerate(params):
             g = fake_gradient(p, t, k)
@@ -252,6 +255,31 @@ def test_state_is_per_parameter_and_reset_state_forgets_it():
     assert opt.state_of(W) == {}
     opt.step(net)
     assert opt.state_of(W)["t"] == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_shows_the_textbook_moments(dtype):
+    # Adam keeps m / (1 - beta1) and v / (1 - beta2) internally; state_of shows m and v.
+    hp = {"lr": 0.05, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3}
+    net = make_net(dtype)
+    start = [p.astype(np.float64) for _, _, p, _ in net.parameters()]
+    opt = cr.Adam(**hp)
+    run_ours(opt, net)
+    expected = []
+    reference("adam", start, states=expected, **hp)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for (_, _, p, _), s in zip(net.parameters(), expected, strict=True):
+        shown = opt.state_of(p)
+        assert shown["t"] == N_STEPS and shown["m"].dtype == shown["v"].dtype == dtype
+        np.testing.assert_allclose(shown["m"], s["m"], rtol=tol, atol=tol)
+        np.testing.assert_allclose(shown["v"], s["v"], rtol=tol, atol=tol)
+
+
+def test_adam_betas_are_fixed_at_construction():
+    opt = cr.Adam(beta1=0.8)
+    assert (opt.beta1, opt.beta2) == (0.8, 0.999)
+    with pytest.raises(AttributeError, match="beta1"):
+        opt.beta1 = 0.5
 
 
 def test_no_momentum_sgd_keeps_no_buffer():

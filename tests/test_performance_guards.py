@@ -246,8 +246,8 @@ def test_the_fast_paths_are_taken():
     assert all(g.base is net.layers[0].grads["W"].base for _, _, _, g in net.parameters())
     opt = cr.Adam()
     cr.fit(net, cr.CrossEntropy(), X, y, optimizer=opt, epochs=1, batch_size=16, rng=0)
-    m = opt.state_of(net.layers[0].params["W"])["m"]
-    assert m.base is not None and m.base.size == net.n_params  # state kept flat too
+    ((P, state),) = opt._flat_states.values()  # one flat state, updated as a whole
+    assert P is flat and state["M"].size == net.n_params and state["t"] == 4
     est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -282,7 +282,11 @@ class Optimizer:
         entry = self._state.get(id(param))
         if entry is None or entry[0] is not param:
             return {}
-        return {k: v for k, v in entry[1].items() if k != "scratch"}
+        return self._shown_state(entry[1])
+
+    def _shown_state(self, state: dict) -> dict:
+        """What ``state_of`` shows of one parameter's state (a rule may keep another form)."""
+        return {k: v for k, v in state.items() if k != "scratch"}
 
     def reset_state(self) -> None:
         """Forget every buffer and step count (the learning rate is left as it is)."""
@@ -423,11 +427,19 @@ class Adam(Optimizer):
         W -= lr * m_hat / (sqrt(v_hat) + eps)
 
     Each parameter's step is about lr in size whatever the scale of its gradient,
-    because m_hat / sqrt(v_hat) is scale-free. Multiplying the fraction's numerator and
-    denominator by s = sqrt(1 - beta2**t) leaves the bias corrections in two scalars,
-    one pass over the parameters fewer::
+    because m_hat / sqrt(v_hat) is scale-free.
 
-        W -= (lr * s / (1 - beta1**t)) * m / (sqrt(v) + eps * s)
+    Computed with fewer passes over the parameters (10 array operations instead of
+    13; the same numbers up to rounding): the state holds the sums M = m / (1 - beta1)
+    and V = v / (1 - beta2), which need no multiplication by (1 - beta) at each step,
+    and the constants gather into two scalars::
+
+        M = beta1 * M + g,   V = beta2 * V + g * g            (M, V start at 0)
+        sqrt(v_hat) = s * sqrt(V),   s = sqrt((1 - beta2) / (1 - beta2**t))
+        W -= (lr * (1 - beta1) / ((1 - beta1**t) * s)) * M / (sqrt(V) + eps / s)
+
+    ``state_of`` shows m and v. So that M and V stay consistent, beta1 and beta2 are
+    fixed at construction (make a new optimizer to change them).
     """
 
     def __init__(
@@ -440,31 +452,48 @@ class Adam(Optimizer):
         schedule: Schedule | str | None = None,
     ) -> None:
         super().__init__(lr, schedule=schedule)
-        self.beta1 = _check_hyper(beta1, "beta1", 0.0, 1.0)
-        self.beta2 = _check_hyper(beta2, "beta2", 0.0, 1.0)
+        self._beta1 = _check_hyper(beta1, "beta1", 0.0, 1.0)
+        self._beta2 = _check_hyper(beta2, "beta2", 0.0, 1.0)
         self.eps = _check_hyper(eps, "eps", 0.0)
+
+    @property
+    def beta1(self) -> float:
+        """Decay of m (read-only: the state is kept as m / (1 - beta1))."""
+        return self._beta1
+
+    @property
+    def beta2(self) -> float:
+        """Decay of v (read-only: the state is kept as v / (1 - beta2))."""
+        return self._beta2
 
     def _init_state(self, param):
         state = super()._init_state(param)
-        state["m"] = np.zeros_like(param)
-        state["v"] = np.zeros_like(param)
+        state["M"] = np.zeros_like(param)  # m / (1 - beta1)
+        state["V"] = np.zeros_like(param)  # v / (1 - beta2)
         return state
 
     def _update(self, W, g, state, f):
-        m, v, tmp, t = state["m"], state["v"], state["scratch"], state["t"]
-        m *= f(self.beta1)
-        np.multiply(g, f(1.0 - self.beta1), out=tmp)
-        m += tmp
-        v *= f(self.beta2)
+        M, V, tmp, t = state["M"], state["V"], state["scratch"], state["t"]
+        b1, b2 = self._beta1, self._beta2
+        M *= f(b1)
+        M += g  # M = beta1 * M + g
         np.multiply(g, g, out=tmp)
-        tmp *= f(1.0 - self.beta2)
-        v += tmp
-        s = math.sqrt(1.0 - self.beta2**t)
-        np.sqrt(v, out=tmp)
-        tmp += f(self.eps * s)
-        np.divide(m, tmp, out=tmp)
-        tmp *= f(self.lr * s / (1.0 - self.beta1**t))
+        V *= f(b2)
+        V += tmp  # V = beta2 * V + g * g
+        s = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        np.sqrt(V, out=tmp)
+        tmp += f(self.eps / s)
+        np.divide(M, tmp, out=tmp)
+        tmp *= f(self.lr * (1.0 - b1) / ((1.0 - b1**t) * s))
         W -= tmp
+
+    def _shown_state(self, state: dict) -> dict:
+        f = state["M"].dtype.type
+        return {
+            "t": state["t"],
+            "m": state["M"] * f(1.0 - self._beta1),
+            "v": state["V"] * f(1.0 - self._beta2),
+        }
 
     def get_config(self) -> dict:
         return {"lr": self.lr0, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -109,7 +109,7 @@ class Dense(Layer):
                     np.matmul(X.T, dY, out=dW)
                 else:  # scipy.sparse X: its product makes its own array
                     dW[...] = X.T @ dY
-                np.sum(dY, axis=0, out=db)
+                np.add.reduce(dY, axis=0, out=db)  # db = dY.sum(axis=0)
             if not need_dX:
                 return None
             if W.shape[1] == 1:  # one output: dY @ W.T is an outer product, which sums

@@ -207,22 +207,21 @@ def _layer_tree(layer: Layer) -> Iterator[Layer]:
 
 def _prepare_to_set(layers: list[Layer], start: int) -> set[int]:
     """For ``backward(dY, accumulate=False)``: the positions (>= start) of the layers that
-    will set their own gradients; zero the gradients of every other layer with any.
+    will set their own gradients; zero the gradients of the others.
 
     A layer may set (overwrite) its gradients only if it can (``fast_backward``) and it,
     and every layer inside it, occurs once in the whole network: a shared layer's
     gradient is the sum over its occurrences, so it is zeroed and accumulated instead.
     """
-    counts = Counter(id(inner) for layer in layers for inner in _layer_tree(layer))
-    setters = {
-        i
-        for i in range(start, len(layers))
-        if layers[i].fast_backward
-        and all(counts[id(inner)] == 1 for inner in _layer_tree(layers[i]))
-    }
-    zeroed: set[int] = set()
+    tree = [id(inner) for layer in layers for inner in _layer_tree(layer)]
+    counts = Counter(tree) if len(set(tree)) < len(tree) else None  # None: nothing shared
+    setters = set()
     for i in range(start, len(layers)):
-        if i not in setters and id(layers[i]) not in zeroed and layers[i].n_params:
-            layers[i].zero_grad()
-            zeroed.add(id(layers[i]))
+        layer = layers[i]
+        if layer.fast_backward and (
+            counts is None or all(counts[id(inner)] == 1 for inner in _layer_tree(layer))
+        ):
+            setters.add(i)
+        else:
+            layer.zero_grad()  # all zeroing happens before any backward: twice is harmless
     return setters
