@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers.activations import sigmoid
-
 # PyTorch clamps log-probabilities at -100 in BCELoss so that log(0) never reaches the
 # loss; we do the same for the probability (unfused) paths.
 LOG_FLOOR = -100.0
@@ -304,8 +302,11 @@ class BinaryCrossEntropy(Loss):
 
     def _loss_and_grad(self, Y, T):
         if self.from_logits:
-            l = np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))
-            return l, sigmoid(Y) - T
+            E = np.exp(-np.abs(Y))  # in (0, 1]: never overflows; shared by l and P
+            l = np.maximum(Y, 0) - Y * T + np.log1p(E)
+            G = np.where(Y >= 0, 1, E) / (1 + E)  # P = sigmoid(Y), stably as sigmoid() does
+            G -= T
+            return l, G
         P = Y
         _check_probabilities(P, "BinaryCrossEntropy")
         with np.errstate(divide="ignore"):
