@@ -22,11 +22,12 @@ PyTorch, the held-out accuracy or R^2, achieved GFLOP/s (2mnk per matrix product
 forward products, the weight gradients and the input gradients of every layer but the
 first) against the float32/float64 GEMM peak this script measures on the same machine,
 and the peak memory that ``fit`` allocates (tracemalloc: see ``peak_fit_memory``). The
-row "matrix products alone" times just the epoch's products (``gemm_floor``), and each
+row "matrix products alone" times just the epoch's products (``gemm_floor``), the row
+"numpy floor" the same training as the shortest NumPy loop (``numpy_floor``), and each
 workload reports how much CPU other processes used meanwhile (``OtherLoad``): trust a
 run only when that is near zero. docs/benchmarks.md holds the latest results.
 
-Run:    python benchmarks/compare.py                 # the full run, ~4 minutes on 2 cores
+Run:    python benchmarks/compare.py                 # the full run, ~6 minutes on 2 cores
         python benchmarks/compare.py --quick         # a smoke run: n = 6000, 2 repetitions
         python benchmarks/compare.py --only clf-f32-b512,breast_cancer --reps 7
         python benchmarks/compare.py --threads 1     # one BLAS/PyTorch thread
