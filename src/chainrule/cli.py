@@ -169,9 +169,7 @@ def cmd_explain(args) -> int:
     rng = np.random.default_rng(args.seed)
     X = np.round(rng.normal(size=(args.samples, 2)), 2)
     if args.task == "classification":
-        net = build_network(2, [3], 2, "sigmoid", rng)
-        net.layers.pop()  # 2-3-2: sigmoid hidden layer, softmax output fused in the loss
-        net.layers.append(cr.Dense(3, 2, rng=rng))
+        net = build_network(2, [3], 2, "sigmoid", rng)  # the softmax is fused in the loss
         y = (X[:, 0] + X[:, 1] > 0).astype(int)
         loss = cr.CrossEntropy()
         what = "a 2-3-2 network (sigmoid hidden layer, softmax + cross-entropy)"
