@@ -277,7 +277,8 @@ class Optimizer:
         """The optimizer's state for one parameter array (empty before its first step).
 
         Keys: ``"t"`` (steps applied) and the rule's buffers (``"momentum_buffer"``;
-        ``"m"``, ``"v"``; ``"v"``), each an array of the parameter's shape and dtype.
+        ``"m"``, ``"v"``; ``"v"``), each an array of the parameter's shape and dtype
+        (``Adam``'s m and v are computed from the sums it keeps: copies, not views).
         """
         entry = self._state.get(id(param))
         if entry is None or entry[0] is not param:
