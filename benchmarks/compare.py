@@ -67,6 +67,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import chainrule as cr
+from chainrule.optimizers import adam_step
 
 try:
     import torch
@@ -270,8 +271,9 @@ def pytorch_loop(w: Workload, d: Data) -> Trainer:
 def numpy_floor(w: Workload, d: Data) -> Trainer:
     """The same training as ``chainrule fit`` written as the shortest NumPy loop: every
     buffer preallocated, every element-wise step in place, no checks, no history, and
-    Adam in the form with the fewest passes (``cr.Adam``'s). A reference for what any
-    NumPy implementation of this algorithm can reach here, not a usable trainer."""
+    Adam in the form with the fewest passes (``adam_step``, as in ``cr.Adam``). A
+    reference for what any NumPy implementation of this algorithm can reach here, not a
+    usable trainer."""
     rng = np.random.default_rng(0)
     dt = np.dtype(w.dtype).type
     dims = list(pairwise(w.sizes))
@@ -325,17 +327,8 @@ def numpy_floor(w: Workload, d: Data) -> Trainer:
                     g[i] *= a[i] > 0
             step[0] += 1
             t = step[0]
-            np.multiply(M, dt(b1), out=M)  # M = b1 * M + G (M = m / (1 - b1))
-            np.add(M, G, out=M)
-            np.multiply(G, G, out=tmp)  # V = b2 * V + G^2 (V = v / (1 - b2))
-            np.multiply(V, dt(b2), out=V)
-            np.add(V, tmp, out=V)
-            r = math.sqrt((1 - b2) / (1 - b2**t))
-            np.sqrt(V, out=tmp)
-            np.add(tmp, dt(eps / r), out=tmp)
-            np.divide(M, tmp, out=tmp)
-            np.multiply(tmp, dt(lr * (1 - b1) / ((1 - b1**t) * r)), out=tmp)
-            np.subtract(P, tmp, out=P)
+            r = math.sqrt((1 - b2) / (1 - b2**t))  # cr.Adam's scalars, its array work
+            adam_step(P, G, M, V, tmp, b1, b2, lr * (1 - b1) / ((1 - b1**t) * r), eps / r)
 
     def predict(X_test):
         Y = X_test

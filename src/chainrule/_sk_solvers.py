@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .optimizers import LayoutCache, flat_layout, views_like
+from .optimizers import LayoutCache, adam_step, flat_layout, views_like
 
 
 def init_layer(
@@ -279,25 +279,16 @@ class AdamRule(_Rule):
         self.learning_rate = self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         flat = self._layout(params, grads, self.ms, self.vs)
         if flat is not None:
-            self._update(*flat, *self._work_arrays(flat[0]))
+            self._update(*flat, self._work_arrays(flat[0])[0])
         else:
             for W, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
-                self._update(W, g, m, v, np.empty_like(W), np.empty_like(W))
+                self._update(W, g, m, v, np.empty_like(W))
 
-    def _update(self, W, g, m, v, U: np.ndarray, tmp: np.ndarray) -> None:
-        """One step for one array (or for the flat buffer of all); U, tmp: work arrays."""
-        b1, b2 = self.beta_1, self.beta_2
-        r = math.sqrt(1 - b2)
-        m *= b1
-        m += g  # M = b1 * M + g
-        np.multiply(g, g, out=tmp)
-        v *= b2
-        v += tmp  # V = b2 * V + g**2
-        np.multiply(m, -self.learning_rate * (1 - b1) / r, out=U)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon / r
-        U /= tmp  # -lr_t * m / (sqrt(v) + eps)
-        W += U
+    def _update(self, W, g, M, V, tmp: np.ndarray) -> None:
+        """One step for one array (or for the flat buffer of all); tmp: work array."""
+        r = math.sqrt(1 - self.beta_2)  # sqrt(v) = r * sqrt(V)
+        step = self.learning_rate * (1 - self.beta_1) / r
+        adam_step(W, g, M, V, tmp, self.beta_1, self.beta_2, step, self.epsilon / r)
 
     def iteration_ends(self, time_step: int) -> None:
         """Adam has no schedule: nothing changes at the end of an epoch."""

@@ -403,6 +403,29 @@ class SGD(Optimizer):
         return {"lr": self.lr0, "momentum": self.momentum, "nesterov": self.nesterov}
 
 
+def adam_step(W, g, M, V, tmp, beta1: float, beta2: float, step: float, eps: float) -> None:
+    """Adam's update in place, in the form both Adams use (``Adam``, the estimators')::
+
+        M = beta1 * M + g,   V = beta2 * V + g * g,   W -= step * M / (sqrt(V) + eps)
+
+    M = m / (1 - beta1) and V = v / (1 - beta2) are the moment estimates without their
+    constant factors; each rule folds those and its bias corrections into ``step`` and
+    ``eps``. ``tmp`` is work memory like W. Ten passes over the arrays; the scalars are
+    cast to W's dtype so that float32 stays float32.
+    """
+    f = W.dtype.type
+    M *= f(beta1)
+    M += g
+    np.multiply(g, g, out=tmp)
+    V *= f(beta2)
+    V += tmp
+    np.sqrt(V, out=tmp)
+    tmp += f(eps)
+    np.divide(M, tmp, out=tmp)
+    tmp *= f(step)
+    W -= tmp
+
+
 class Adam(Optimizer):
     """Adam: momentum on the gradient, scaled by a running root-mean-square.
 
@@ -474,19 +497,10 @@ class Adam(Optimizer):
         return state
 
     def _update(self, W, g, state, f):
-        M, V, tmp, t = state["M"], state["V"], state["scratch"], state["t"]
-        b1, b2 = self._beta1, self._beta2
-        M *= f(b1)
-        M += g  # M = beta1 * M + g
-        np.multiply(g, g, out=tmp)
-        V *= f(b2)
-        V += tmp  # V = beta2 * V + g * g
+        b1, b2, t = self._beta1, self._beta2, state["t"]
         s = math.sqrt((1.0 - b2) / (1.0 - b2**t))
-        np.sqrt(V, out=tmp)
-        tmp += f(self.eps / s)
-        np.divide(M, tmp, out=tmp)
-        tmp *= f(self.lr * (1.0 - b1) / ((1.0 - b1**t) * s))
-        W -= tmp
+        step = self.lr * (1.0 - b1) / ((1.0 - b1**t) * s)
+        adam_step(W, g, state["M"], state["V"], state["scratch"], b1, b2, step, self.eps / s)
 
     def _shown_state(self, state: dict) -> dict:
         f = state["M"].dtype.type
