@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layers.activations import sigmoid_from
+
 # PyTorch clamps log-probabilities at -100 in BCELoss so that log(0) never reaches the
 # loss; we do the same for the probability (unfused) paths.
 LOG_FLOOR = -100.0
@@ -304,7 +306,7 @@ class BinaryCrossEntropy(Loss):
         if self.from_logits:
             E = np.exp(-np.abs(Y))  # in (0, 1]: never overflows; shared by l and P
             l = np.maximum(Y, 0) - Y * T + np.log1p(E)
-            G = np.where(Y >= 0, 1, E) / (1 + E)  # P = sigmoid(Y), stably as sigmoid() does
+            G = sigmoid_from(Y, E)  # P, then P - T in place
             G -= T
             return l, G
         P = Y

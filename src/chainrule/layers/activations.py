@@ -37,8 +37,13 @@ def sigmoid(X: np.ndarray) -> np.ndarray:
     For X >= 0 it computes 1 / (1 + e) and for X < 0 it computes e / (1 + e), with
     e = exp(-|X|) <= 1 in both cases, so exp never overflows (not even at X = -1e4).
     """
-    E = np.exp(-np.abs(X))
-    return np.where(X >= 0, 1 / (1 + E), E / (1 + E))
+    return sigmoid_from(X, np.exp(-np.abs(X)))
+
+
+def sigmoid_from(X: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """``sigmoid(X)`` given ``E = exp(-|X|)`` (for callers that need E too, such as the
+    binary cross-entropy from logits): 1 / (1 + E) where X >= 0, E / (1 + E) elsewhere."""
+    return np.where(X >= 0, 1, E) / (1 + E)
 
 
 class Identity(Layer):
