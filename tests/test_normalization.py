@@ -482,3 +482,32 @@ def test_early_stopping_restores_the_running_statistics_of_the_best_epoch():
     assert best < len(history["loss"])  # training went on after the best epoch
     np.testing.assert_array_equal(bn.buffers["running_mean"], seen[best][0])
     np.testing.assert_array_equal(net.predict(X_val), seen[best][1])
+
+
+def test_batch_norm_lets_a_deep_sigmoid_network_train_where_the_plain_one_stalls():
+    # eight Dense(., 16) + Sigmoid layers on wine (178 samples, 3 classes), plain SGD:
+    # the plain network's early layers get vanishing gradients and it stays at chance
+    # (measured: loss 1.146 -> 1.095, accuracy 0.33); with batch norm before every
+    # sigmoid it fits the data (loss 0.83 -> 0.21, accuracy 1.0)
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+
+    def train(batch_norm):
+        rng, layers, width = np.random.default_rng(0), [], X.shape[1]
+        for _ in range(8):
+            layers.append(cr.Dense(width, 16, rng=rng))
+            layers += [cr.BatchNorm(16)] if batch_norm else []
+            layers.append(cr.Sigmoid())
+            width = 16
+        net = cr.Sequential(*layers, cr.Dense(16, 3, rng=rng))
+        h = cr.fit(
+            net, cr.CrossEntropy(), X, y, optimizer=cr.SGD(0.1), epochs=30, batch_size=16, rng=0
+        )
+        return h.history["loss"], np.mean(net.predict(X).argmax(axis=1) == y)
+
+    plain_loss, plain_accuracy = train(batch_norm=False)
+    bn_loss, bn_accuracy = train(batch_norm=True)
+    assert plain_loss[-1] > 0.95 * plain_loss[0] and plain_accuracy < 0.45  # stalled
+    assert bn_loss[-1] < 0.3 * bn_loss[0] and bn_accuracy > 0.97
