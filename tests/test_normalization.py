@@ -511,3 +511,17 @@ def test_batch_norm_lets_a_deep_sigmoid_network_train_where_the_plain_one_stalls
     bn_loss, bn_accuracy = train(batch_norm=True)
     assert plain_loss[-1] > 0.95 * plain_loss[0] and plain_accuracy < 0.45  # stalled
     assert bn_loss[-1] < 0.3 * bn_loss[0] and bn_accuracy > 0.97
+
+
+def test_a_divergence_rolls_the_running_statistics_back_with_the_weights():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(64, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    net = cr.Sequential(cr.Dense(3, 8, rng=rng), cr.BatchNorm(8), cr.Dense(8, 1, rng=rng))
+    cr.fit(net, cr.MeanSquaredError(), X, y, optimizer=cr.SGD(0.01), epochs=2, rng=0)
+    before = {k: B.copy() for k, B in net.layers[1].buffers.items()}
+    with pytest.raises(cr.TrainingDivergedError):
+        cr.fit(net, cr.MeanSquaredError(), X, y * 1e150, optimizer=cr.SGD(1e3), epochs=5, rng=0)
+    for k, B in net.layers[1].buffers.items():
+        np.testing.assert_array_equal(B, before[k])  # finite, as before the failed run
+    assert np.isfinite(net.predict(X)).all()
