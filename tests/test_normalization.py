@@ -583,3 +583,12 @@ def test_gradient_check_of_a_float32_network_converts_its_buffers():
         assert report.max_rel_error < TOL, str(report)
     assert net.layers[2].buffers["running_var"].dtype == np.float32  # the original is untouched
     assert net.layers[3].forward(np.ones((2, 4), np.float32))[0].dtype == np.float32
+
+
+def test_sparse_input_is_normalised_like_dense():
+    sparse = pytest.importorskip("scipy.sparse")
+    X = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    for layer in (cr.BatchNorm(3), cr.LayerNorm(3)):
+        Y = layer.forward(sparse.csr_matrix(X), training=True)[0]
+        assert isinstance(Y, np.ndarray)
+        np.testing.assert_array_equal(Y, layer.forward(X, training=True)[0])

@@ -110,6 +110,8 @@ class _Normalization(Layer):
     def _check_X(self, X) -> np.ndarray:
         where = type(self).__name__
         X = _as_float_array(X, where) if self.dtype is None else check_input(X, self.dtype, where)
+        if not isinstance(X, np.ndarray):  # scipy.sparse: centring makes it dense anyway
+            X = X.toarray()
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
                 f"{where}({self.n_features}) expects X of shape (n_samples, {self.n_features}), "
