@@ -588,7 +588,7 @@ def test_gradient_check_of_a_float32_network_converts_its_buffers():
 def test_sparse_input_is_normalised_like_dense():
     sparse = pytest.importorskip("scipy.sparse")
     X = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
-    for layer in (cr.BatchNorm(3), cr.LayerNorm(3)):
+    for layer in (cr.BatchNorm(3), cr.LayerNorm(3), cr.LayerNorm(3, affine=False)):
         Y = layer.forward(sparse.csr_matrix(X), training=True)[0]
         assert isinstance(Y, np.ndarray)
         np.testing.assert_array_equal(Y, layer.forward(X, training=True)[0])

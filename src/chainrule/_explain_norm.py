@@ -44,7 +44,7 @@ def trace_forward(layer, X, inp: str, l: int, steps: list, records: list):
     s = out[1:]
     label = f"{type(layer).__name__}({layer.n_features})"
     batch = isinstance(layer, BatchNorm)
-    axis = 0 if batch else 1
+    axis = layer.axis
     over = "each feature over the batch" if batch else "each sample over its features"
     Y, layer_backward = layer.forward(X, training=True)
     X_hat, mu, var, inv_std = normalize(X, axis, layer.eps)

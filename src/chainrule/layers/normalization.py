@@ -109,9 +109,9 @@ class _Normalization(Layer):
 
     def _check_X(self, X) -> np.ndarray:
         where = type(self).__name__
-        X = _as_float_array(X, where) if self.dtype is None else check_input(X, self.dtype, where)
-        if not isinstance(X, np.ndarray):  # scipy.sparse: centring makes it dense anyway
+        if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse: centring densifies it
             X = X.toarray()
+        X = _as_float_array(X, where) if self.dtype is None else check_input(X, self.dtype, where)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
                 f"{where}({self.n_features}) expects X of shape (n_samples, {self.n_features}), "
