@@ -592,3 +592,34 @@ def test_sparse_input_is_normalised_like_dense():
         Y = layer.forward(sparse.csr_matrix(X), training=True)[0]
         assert isinstance(Y, np.ndarray)
         np.testing.assert_array_equal(Y, layer.forward(X, training=True)[0])
+
+
+# ------------------------------------------------------------------ properties
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+hnp = pytest.importorskip("hypothesis.extra.numpy")
+
+
+@hypothesis.settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@hypothesis.given(data=st.data(), n=st.integers(2, 6), d=st.integers(1, 4), batch=st.booleans())
+def test_output_is_standardised_and_dX_is_orthogonal_to_1_and_X_hat(data, n, d, batch):
+    axis = 0 if batch else 1
+    X = data.draw(hnp.arrays(np.float64, (n, d), elements=st.floats(-100, 100)))
+    R = data.draw(hnp.arrays(np.float64, (n, d), elements=st.floats(-3, 3)))
+    layer = cr.BatchNorm(d) if batch else cr.LayerNorm(d)
+    Y, backward = layer.forward(X, training=True)
+    dX = backward(R)
+    var, eps = X.var(axis=axis), 1e-5
+    s = 1 / np.sqrt(var + eps)
+    # mean 0 and variance var / (var + eps) <= 1 along the axis of the statistics
+    np.testing.assert_allclose(Y.mean(axis=axis), 0, atol=1e-9)
+    np.testing.assert_allclose(Y.var(axis=axis), var / (var + eps), atol=1e-9)
+    # dX has no component along 1 (shifting X along the axis changes nothing), and along
+    # X_hat (= Y here) only what eps leaves: sum dX * X_hat = s * eps / (var + eps) *
+    # sum R * X_hat, from the compact form and sum X_hat**2 = count * var / (var + eps)
+    scale = s * (np.abs(R).sum(axis=axis) + 1e-300)  # the size of the terms that cancel
+    assert np.all(np.abs(dX.sum(axis=axis)) <= 1e-12 * scale)
+    along = (dX * Y).sum(axis=axis)
+    expected = s * eps / (var + eps) * (R * Y).sum(axis=axis)
+    assert np.all(np.abs(along - expected) <= 1e-12 * scale)

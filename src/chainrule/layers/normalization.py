@@ -166,6 +166,11 @@ class BatchNorm(_Normalization):
     buffers : {"running_mean": ndarray (n_features,), "running_var": ndarray (n_features,)}
         Start at 0 and 1; updated by every training forward, used by inference.
 
+    Raises
+    ------
+    ValueError
+        From ``forward(X, training=True)`` when X has one row (no variance to estimate).
+
     Notes
     -----
     Training (``forward(X, training=True)``), per feature j over the n rows of X::
