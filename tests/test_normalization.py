@@ -594,6 +594,29 @@ def test_sparse_input_is_normalised_like_dense():
         np.testing.assert_array_equal(Y, layer.forward(X, training=True)[0])
 
 
+def test_fit_refuses_a_last_batch_of_one_before_any_step():
+    rng = np.random.default_rng(13)
+    X, y = rng.normal(size=(33, 3)), rng.integers(0, 2, 33)
+    net = cr.Sequential(cr.Dense(3, 4, rng=rng), cr.Sequential(cr.BatchNorm(4)), cr.Dense(4, 2))
+    before = [p.copy() for _, _, p, _ in net.parameters()]
+    with pytest.raises(ValueError) as err:
+        cr.fit(net, cr.CrossEntropy(), X, y, optimizer=cr.SGD(0.1), epochs=1, batch_size=32, rng=0)
+    assert str(err.value) == (
+        "the network has a BatchNorm layer, which needs at least 2 samples per training "
+        "batch, but 33 training samples in batches of 32 leave a last batch of 1 sample. "
+        "Use e.g. batch_size=33."
+    )
+    for p, q in zip(before, [p for _, _, p, _ in net.parameters()], strict=True):
+        np.testing.assert_array_equal(p, q)  # nothing moved
+    np.testing.assert_array_equal(net.layers[1].layers[0].buffers["running_var"], 1)
+    cr.fit(net, cr.CrossEntropy(), X, y, optimizer=cr.SGD(0.1), batch_size=31, epochs=2, rng=0)
+    with pytest.raises(ValueError, match="Train on at least 2 samples"):
+        cr.fit(net, cr.CrossEntropy(), X[:1], y[:1], optimizer=cr.SGD(0.1), epochs=1, rng=0)
+    # without batch norm a batch of one is fine
+    plain = cr.Sequential(cr.Dense(3, 2))
+    cr.fit(plain, cr.CrossEntropy(), X, y, optimizer=cr.SGD(0.1), epochs=1, batch_size=32, rng=0)
+
+
 # ------------------------------------------------------------------ properties
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -66,6 +66,39 @@ def normalize_paths(dX_hat: np.ndarray, X_hat: np.ndarray, inv_std: np.ndarray, 
     return direct, via_mu.copy(), via_var
 
 
+def check_training_batches(net: Layer, n_samples: int, batch_size: int) -> None:
+    """Refuse, before any step, minibatches that would give a ``BatchNorm`` one sample.
+
+    ``n_samples`` rows cut into batches of ``batch_size`` leave a last batch of
+    ``n_samples % batch_size`` rows (or ``batch_size`` when it divides evenly); a batch
+    of one has no batch variance, and training would stop there halfway through an epoch.
+
+    Raises
+    ------
+    ValueError
+        Naming the sizes and a batch_size that works.
+    """
+    stack, has_batch_norm = [net], False
+    while stack and not has_batch_norm:
+        layer = stack.pop()
+        has_batch_norm = isinstance(layer, BatchNorm)
+        stack.extend(getattr(layer, "layers", ()))
+    smallest = n_samples % batch_size or batch_size
+    if not has_batch_norm or smallest != 1:
+        return
+    if n_samples == 1:
+        fix = "Train on at least 2 samples"
+    else:
+        sizes = (b for k in range(1, n_samples) for b in (batch_size + k, batch_size - k))
+        good = next(b for b in sizes if 2 <= b <= n_samples and n_samples % b != 1)
+        fix = f"Use e.g. batch_size={good}"
+    raise ValueError(
+        f"the network has a BatchNorm layer, which needs at least 2 samples per training "
+        f"batch, but {n_samples} training samples in batches of {batch_size} leave a last "
+        f"batch of 1 sample. {fix}."
+    )
+
+
 def _check_eps(eps, where: str) -> float:
     if isinstance(eps, bool) or not isinstance(eps, Real) or not (math.isfinite(eps) and eps > 0):
         raise ValueError(
