@@ -358,6 +358,17 @@ def test_save_load_round_trip_with_running_statistics(tmp_path, dtype):
     )
 
 
+def test_a_single_float32_batch_norm_without_affine_round_trips(tmp_path):
+    bn = cr.BatchNorm(3, momentum=0.5, affine=False, dtype=np.float32)
+    bn.forward(np.arange(12, dtype=np.float32).reshape(4, 3), training=True)
+    back = cr.load(cr.save(bn, tmp_path / "bn"))
+    assert repr(back) == repr(bn) and back.params == {}
+    # running_mean = 0.5 * [4.5, 5.5, 6.5]; running_var = 0.5 + 0.5 * 15 (unbiased: 45 / 3)
+    np.testing.assert_array_equal(back.buffers["running_mean"], [2.25, 2.75, 3.25])
+    np.testing.assert_array_equal(back.buffers["running_var"], [8.0, 8.0, 8.0])
+    assert back.dtype == np.float32 and back(np.ones((2, 3), np.float32)).dtype == np.float32
+
+
 @pytest.mark.parametrize(
     "damage, words",
     [
