@@ -47,6 +47,7 @@ def trace_forward(layer, X, inp: str, l: int, steps: list, records: list):
     axis = layer.axis
     over = "each feature over the batch" if batch else "each sample over its features"
     Y, layer_backward = layer.forward(X, training=True)
+    X = layer._check_X(X)  # as the layer read it (a list or integers become floats)
     X_hat, mu, var, inv_std = normalize(X, axis, layer.eps)
     xh, t_in, t_xh = f"{inp}_hat", _sub(inp), rf"\hat{{{_sub(inp)}}}"
 
