@@ -290,6 +290,28 @@ def test_optimizers_never_touch_buffers(opt):
     assert not any(np.shares_memory(B, flat) for B in bn.buffers.values())
 
 
+def test_fits_backward_options_give_the_same_gradients():
+    # fit calls backward(dY, need_dX=False, accumulate=False) on stale gradients: the
+    # normalisation layers (no fast options) are zeroed and accumulate, Dense sets
+    rng = np.random.default_rng(14)
+    net = cr.Sequential(
+        random_affine(cr.BatchNorm(3), rng),
+        cr.Dense(3, 4, rng=rng),
+        random_affine(cr.LayerNorm(4), rng),
+        cr.Tanh(),
+        cr.Dense(4, 2, rng=rng),
+    )
+    X, dY = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    net.zero_grad()
+    net.forward(X, training=True)[1](dY)
+    expected = [g.copy() for _, _, _, g in net.parameters()]
+    for _, _, _, g in net.parameters():
+        g += 5.0  # stale
+    assert net.forward(X, training=True)[1](dY, need_dX=False, accumulate=False) is None
+    for want, (_, name, _, got) in zip(expected, net.parameters(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=name)
+
+
 def test_iter_buffers_and_n_buffers():
     from chainrule.layers.base import iter_buffers
 
