@@ -10,10 +10,12 @@ from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
+    BatchNorm,
     Dense,
     Dropout,
     Identity,
     Layer,
+    LayerNorm,
     LeakyReLU,
     ReLU,
     Sequential,
@@ -40,6 +42,7 @@ __all__ = [
     "ELU",
     "SGD",
     "Adam",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",
     "ConstantLR",
@@ -54,6 +57,7 @@ __all__ = [
     "Identity",
     "InverseScalingLR",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Loss",
     "MLPClassifier",

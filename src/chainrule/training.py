@@ -28,7 +28,8 @@ import numpy as np
 
 from ._checks import as_array, as_rng, check_input, check_positive_int
 from .callbacks import Callback, EarlyStopping, as_callback
-from .layers.base import Layer
+from .layers.base import Layer, iter_buffers
+from .layers.normalization import check_training_batches
 from .losses import Loss, get_loss
 from .metrics import get_metric
 from .optimizers import Optimizer, iter_parameters
@@ -484,6 +485,7 @@ def fit(
 
     n_train = X_train.shape[0]
     bs = n_train if batch_size is None else min(batch_size, n_train)
+    check_training_batches(net, n_train, bs)  # no batch of one for a BatchNorm
     n_batches = math.ceil(n_train / bs)
     # The loss's checks of the targets, done once for all of them: each batch then takes
     # its rows of T_train (a loss that defines its own __call__ is called as it is).
@@ -527,6 +529,7 @@ def fit(
 
     # --------------------------------------------------------------- buffers
     params = [p for _, _, p, _ in iter_parameters(net)]
+    params += [B for _, _, B in iter_buffers(net)]  # rolled back with the weights too
     snapshot = [p.copy() for p in params]  # weights at the start of the epoch
     weight_snapshots = [snapshot[_index_of(params, W)] for _, W, _ in weights]
     scratch = [np.empty_like(W) for _, W, _ in weights]
