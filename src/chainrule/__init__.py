@@ -7,6 +7,7 @@ by hand, written next to its derivation, and checked against central differences
 from . import initializers, losses, metrics, sanity, schedules
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
+from .export import ExportError, from_torch, to_onnx, to_torch
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
@@ -51,6 +52,7 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "Explanation",
+    "ExportError",
     "GradientCheckReport",
     "History",
     "Huber",
@@ -79,6 +81,7 @@ __all__ = [
     "__version__",
     "explain",
     "fit",
+    "from_torch",
     "gradient_check",
     "initializers",
     "load",
@@ -87,6 +90,8 @@ __all__ = [
     "sanity",
     "save",
     "schedules",
+    "to_onnx",
+    "to_torch",
 ]
 
 

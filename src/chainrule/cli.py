@@ -215,6 +215,17 @@ def cmd_gradcheck(args) -> int:
     return 0 if report.ok else 1
 
 
+# ---------------------------------------------------------------------------- export
+def cmd_export(args) -> int:
+    from .export import export_file
+
+    path, notes = export_file(args.model, args.to, args.out)
+    print(f"{args.model} exported to {path} ({args.to})")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -294,6 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=float, default=1e-6)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser(
+        "export",
+        help="convert a saved model to ONNX or PyTorch",
+        description="Convert MODEL.npz (from chainrule.save or `chainrule train`) to an ONNX "
+        "graph (with a bundle's preprocessing) or a PyTorch program (torch.export, .pt2).",
+    )
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("--to", choices=("onnx", "torch"), required=True, help="the target format")
+    p.add_argument("--out", help="default: MODEL with the suffix .onnx or .pt2")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -1,0 +1,300 @@
+"""Export to PyTorch and ONNX, import from PyTorch: the other engine computes the same
+numbers (1e-12 in float64, 1e-6 in float32), and what cannot be converted is named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+
+import chainrule as cr
+from chainrule.export import ExportError, from_torch, to_onnx, to_torch
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+TOL = {np.float64: 1e-12, np.float32: 1e-6}
+
+
+def every_layer_net(dtype=np.float64) -> cr.Sequential:
+    rng = np.random.default_rng(0)
+    return cr.Sequential(
+        cr.Dense(4, 6, rng=rng, dtype=dtype),
+        cr.ReLU(),
+        cr.Dense(6, 6, rng=rng, dtype=dtype),
+        cr.LeakyReLU(0.2),
+        cr.Dropout(0.3, rng=1),
+        cr.Dense(6, 5, rng=rng, dtype=dtype),
+        cr.ELU(0.7),
+        cr.Sequential(cr.Dense(5, 5, rng=rng, dtype=dtype), cr.Tanh()),
+        cr.Dense(5, 4, rng=rng, dtype=dtype),
+        cr.Sigmoid(),
+        cr.Identity(),
+        cr.Dense(4, 3, rng=rng, dtype=dtype),
+        cr.Softmax(),
+    )
+
+
+def onnx_run(path, feeds):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_to_torch_and_to_onnx_compute_what_the_network_computes(dtype, tmp_path):
+    net = every_layer_net(dtype)
+    X = (np.random.default_rng(1).normal(size=(9, 4)) * 3).astype(dtype)
+    expected = net.predict(X)
+    module = to_torch(net)
+    assert not module.training, "exported in evaluation mode: dropout off"
+    with torch.no_grad():
+        got = module(torch.from_numpy(X)).numpy()
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL[dtype])
+    path = to_onnx(net, tmp_path / "net")  # ".onnx" is appended
+    assert path.name == "net.onnx"
+    (Y,) = onnx_run(path, {"X": X})
+    assert Y.dtype == dtype
+    np.testing.assert_allclose(Y, expected, rtol=0, atol=TOL[dtype])
+
+
+def test_linear_weight_is_W_transposed():
+    net = cr.Sequential(cr.Dense(3, 2, rng=0))
+    linear = to_torch(net)[0]
+    np.testing.assert_array_equal(linear.weight.detach().numpy(), net.layers[0].params["W"].T)
+    np.testing.assert_array_equal(linear.bias.detach().numpy(), net.layers[0].params["b"])
+
+
+def test_from_torch_round_trip_and_gradients_equal_torch_autograd():
+    """A student's PyTorch model, imported: same outputs, and one backward step of
+    chainrule gives torch's gradients (so explain() shows torch's numbers)."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 5),
+        torch.nn.Tanh(),
+        torch.nn.Sequential(torch.nn.Linear(5, 5), torch.nn.LeakyReLU(0.05)),
+        torch.nn.Linear(5, 3),
+    ).double()
+    net = from_torch(module)
+    assert isinstance(net.layers[2], cr.Sequential)
+    X = np.random.default_rng(2).normal(size=(6, 4))
+    y = np.array([0, 1, 2, 2, 1, 0])
+    Xt = torch.from_numpy(X)
+    loss_t = torch.nn.functional.cross_entropy(module(Xt), torch.from_numpy(y))
+    loss_t.backward()
+    Y, backward = net.forward(X, training=True)
+    value, dY = cr.CrossEntropy()(Y, y)
+    net.zero_grad()
+    backward(dY)
+    assert abs(value - loss_t.item()) < 1e-12
+    dense = [layer for layer, name, _, _ in net.parameters() if name == "W"]
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    for d, lin in zip(dense, linears, strict=True):
+        np.testing.assert_allclose(d.grads["W"], lin.weight.grad.numpy().T, atol=1e-12)
+        np.testing.assert_allclose(d.grads["b"], lin.bias.grad.numpy(), atol=1e-12)
+    trace = cr.explain(net, cr.CrossEntropy(), X[:2], y[:2])
+    assert "dW" in str(trace)
+
+
+def test_from_torch_keeps_float32_and_a_missing_bias_becomes_zeros():
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False), torch.nn.Softmax(dim=-1))
+    net = from_torch(module)
+    assert net.dtype == np.float32
+    assert not net.layers[0].params["b"].any()
+    X = np.random.default_rng(3).normal(size=(4, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(net.predict(X), expected, atol=1e-6)
+
+
+def test_from_torch_names_every_unsupported_module():
+    module = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Conv1d(1, 1, 1), torch.nn.Softmax(dim=0)
+    )
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    message = str(info.value)
+    assert "module 1 (Conv1d)" in message
+    assert "module 2 (Softmax with dim=0)" in message
+    assert "Supported modules: Linear" in message
+
+
+def fitted(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of a short fit
+        return estimator.fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_classifier_exports_label_and_probabilities(dtype, tmp_path):
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(dtype)
+    clf = fitted(cr.MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0), X, y)
+    path = to_onnx(clf, tmp_path / "clf.onnx")
+    label, P = onnx_run(path, {"X": X})
+    np.testing.assert_allclose(P, clf.predict_proba(X), rtol=0, atol=TOL[dtype])
+    np.testing.assert_array_equal(label, clf.predict(X))
+    with torch.no_grad():
+        Pt = to_torch(clf)(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(Pt, clf.predict_proba(X), rtol=0, atol=TOL[dtype])
+
+
+def test_a_binary_classifier_with_string_labels(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    labels = np.where(y == 1, "benign", "malignant")
+    clf = fitted(cr.MLPClassifier(hidden_layer_sizes=(6,), max_iter=30, random_state=0), X, labels)
+    label, P = onnx_run(to_onnx(clf, tmp_path / "b.onnx"), {"X": X})
+    np.testing.assert_allclose(P, clf.predict_proba(X), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(label, clf.predict(X))
+    with torch.no_grad():
+        p = to_torch(clf)(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(p[:, 0], clf.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+
+
+def test_a_multilabel_classifier(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0], axis=1).astype(int)
+    clf = fitted(cr.MLPClassifier(hidden_layer_sizes=(5,), max_iter=40, random_state=0), X, Y)
+    label, P = onnx_run(to_onnx(clf, tmp_path / "m.onnx"), {"X": X})
+    np.testing.assert_allclose(P, clf.predict_proba(X), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(label, clf.predict(X))
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_a_regressor_exports_variable(loss, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.exp(0.5 * X[:, 0]) + 0.1 * X[:, 1] ** 2
+    reg = fitted(
+        cr.MLPRegressor(loss=loss, hidden_layer_sizes=(7,), max_iter=40, random_state=0), X, y
+    )
+    (variable,) = onnx_run(to_onnx(reg, tmp_path / "r.onnx"), {"X": X})
+    np.testing.assert_allclose(variable[:, 0], reg.predict(X), rtol=1e-12, atol=1e-12)
+    if loss == "poisson":
+        with pytest.raises(ExportError, match=r"'exp' has no torch\.nn module"):
+            to_torch(reg)
+    else:
+        with torch.no_grad():
+            got = to_torch(reg)(torch.from_numpy(X)).numpy()[:, 0]
+        np.testing.assert_allclose(got, reg.predict(X), rtol=0, atol=1e-12)
+
+
+def test_an_unfitted_estimator_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(ExportError, match=r"not fitted yet; call fit\(X, y\) before exporting"):
+        to_onnx(cr.MLPClassifier(), tmp_path / "x.onnx")
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_skl2onnx_converts_a_pipeline_holding_chainrules_classifier():
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from chainrule.export import register_skl2onnx
+
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    pipe = make_pipeline(
+        StandardScaler(), cr.MLPClassifier(hidden_layer_sizes=(8,), max_iter=60, random_state=0)
+    )
+    fitted(pipe, X, y)
+    register_skl2onnx()
+    proto = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, P = session.run(None, {session.get_inputs()[0].name: X})
+    np.testing.assert_allclose(P, pipe.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(label, pipe.predict(X))
+
+
+# ---------------------------------------------------------------- chainrule export
+def run(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def messy_frame(n=160, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n) * 10 + 3,
+            "color": rng.choice(["red", "green", "blue"], n),
+            "size": rng.choice(["S", "M"], n),
+        }
+    )
+    df.loc[[3, 17], "a"] = np.nan
+    df.loc[[5, 40], "color"] = np.nan
+    return df
+
+
+def onnx_feeds(bundle, frame) -> dict:
+    pre = bundle.preprocessor
+    feeds = {c: frame[[c]].to_numpy(np.float64) for c in pre.numeric_columns_}
+    for c in pre.categorical_columns_:  # missing text is passed as ""
+        feeds[c] = frame[[c]].fillna("").astype(str).to_numpy(object)
+    return feeds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_chainrule_export_includes_the_preprocessing(task, tmp_path):
+    df = messy_frame()
+    if task == "classification":
+        df["label"] = np.where(df.a.fillna(0) + (df.color == "red") > 0.3, "yes", "no")
+    else:
+        df["label"] = 2 * df.b + 5 * (df.color == "red") + 100
+    df.to_csv(tmp_path / "data.csv", index=False)
+    train = run("train", "--data", "data.csv", "--target", "label", "--epochs", "20",
+                "--no-plots", "--no-progress", "--out", "run", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    bundle = cr.load(tmp_path / "run" / "model.npz")
+
+    done = run("export", "run/model.npz", "--to", "onnx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "exported to run/model.onnx (onnx)" in done.stdout
+    outputs = onnx_run(tmp_path / "run" / "model.onnx", onnx_feeds(bundle, df))
+    if task == "classification":
+        label, P = outputs
+        np.testing.assert_allclose(P, bundle.predict_proba(df), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(label, bundle.predict(df))
+    else:
+        np.testing.assert_allclose(outputs[0][:, 0], bundle.predict(df), rtol=1e-12, atol=1e-9)
+
+    done = run("export", "run/model.npz", "--to", "torch", "--out", "m.pt2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "note: the module takes the preprocessed features" in done.stdout
+    module = torch.export.load(str(tmp_path / "m.pt2")).module()
+    with torch.no_grad():
+        got = module(torch.from_numpy(bundle.transform(df))).numpy()
+    X = bundle.transform(df)
+    if task == "regression":  # the standardised target: the scaling is left out
+        expected = bundle.estimator.predict(X)[:, None]
+    else:  # binary: the positive class's probability
+        expected = bundle.estimator.predict_proba(X)[:, 1:]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_chainrule_export_errors_are_one_line(tmp_path):
+    cr.save(cr.Sequential(cr.Dense(2, 1, rng=0)), tmp_path / "net.npz")
+    same = run("export", "net.npz", "--to", "onnx", "--out", "net.npz", cwd=tmp_path)
+    assert same.returncode == 2
+    assert same.stderr.strip() == (
+        "chainrule export: error: --out net.npz is the model file itself; name another file"
+    )
+    ok = run("export", "net.npz", "--to", "onnx", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    (Y,) = onnx_run(tmp_path / "net.onnx", {"X": np.ones((3, 2))})
+    np.testing.assert_allclose(Y, cr.load(tmp_path / "net.npz").predict(np.ones((3, 2))))
