@@ -5,6 +5,7 @@ by hand, written next to its derivation, and checked against central differences
 """
 
 from . import initializers, losses, metrics, sanity, schedules
+from .backward_check import BackwardCheckReport, check_backward
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
@@ -40,6 +41,7 @@ __all__ = [
     "ELU",
     "SGD",
     "Adam",
+    "BackwardCheckReport",
     "BinaryCrossEntropy",
     "Callback",
     "ConstantLR",
@@ -73,6 +75,7 @@ __all__ = [
     "Tanh",
     "TrainingDivergedError",
     "__version__",
+    "check_backward",
     "explain",
     "fit",
     "gradient_check",
