@@ -4,7 +4,7 @@ Every forward pass returns its own backward closure; every backward pass is deri
 by hand, written next to its derivation, and checked against central differences.
 """
 
-from . import initializers, losses, metrics, sanity, schedules
+from . import initializers, losses, metrics, quiz, sanity, schedules
 from .backward_check import BackwardCheckReport, check_backward
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
@@ -83,6 +83,7 @@ __all__ = [
     "load",
     "losses",
     "metrics",
+    "quiz",
     "sanity",
     "save",
     "schedules",
