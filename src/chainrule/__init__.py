@@ -11,10 +11,12 @@ from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
+    BatchNorm,
     Dense,
     Dropout,
     Identity,
     Layer,
+    LayerNorm,
     LeakyReLU,
     ReLU,
     Sequential,
@@ -42,6 +44,7 @@ __all__ = [
     "SGD",
     "Adam",
     "BackwardCheckReport",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",
     "ConstantLR",
@@ -56,6 +59,7 @@ __all__ = [
     "Identity",
     "InverseScalingLR",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Loss",
     "MLPClassifier",

@@ -22,7 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .layers.base import Layer
+from .layers.base import Layer, iter_buffers
 from .optimizers import iter_parameters
 
 
@@ -102,9 +102,9 @@ class EarlyStopping(Callback):
                        value > best + min_delta      (mode "max")
         wait = 0 at an improvement, else wait += 1;  stop when wait >= patience.
 
-    The weights are copied at every improvement, so the restored weights are exactly
-    those at the end of ``best_epoch``, whether training stopped early or ran out of
-    epochs.
+    The weights (and buffers, such as batch norm's running statistics) are copied at
+    every improvement, so the restored weights are exactly those at the end of
+    ``best_epoch``, whether training stopped early or ran out of epochs.
     """
 
     def __init__(
@@ -162,7 +162,9 @@ class EarlyStopping(Callback):
                 f"log; it logs {list(keys)}.{hint}"
             )
         self._reset()
+        # the running statistics too: the best gamma, beta go with the best statistics
         self._params = [p for _, _, p, _ in iter_parameters(net)]
+        self._params += [B for _, _, B in iter_buffers(net)]
         self._best = [np.empty_like(p) for p in self._params] if self.restore_best else []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._explain_norm import is_normalization
+from ._explain_norm import trace_forward as trace_norm_forward
 from .layers.activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layers.base import Layer
 from .layers.dense import Dense
@@ -295,6 +297,9 @@ def explain(
     A, name, l = X, "A0", 0
     records = []  # (layer, label, input name, output name, l, backward)
     for layer in layers:
+        if is_normalization(layer):  # batch/layer norm: its statistics traced too
+            A, name = trace_norm_forward(layer, A, name, l, steps, records)
+            continue
         if isinstance(layer, Dense):
             l += 1
             out = f"Z{l}"
@@ -344,6 +349,8 @@ def explain(
     d = dY
     for layer, label, inp, out, l, backward in reversed(records):
         d = backward(d)
+        if is_normalization(layer):
+            continue  # its backward added its own steps (see _explain_norm)
         if isinstance(layer, Dense):
             steps.append(
                 Step(

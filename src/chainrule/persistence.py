@@ -28,7 +28,10 @@ For a ``Sequential`` the header reads::
 
 Each layer is its class name, the keyword arguments of its constructor
 (``layer.get_config()``) and a map from its parameter names to array names; a
-``Sequential`` lists its layers. The file can be read with plain NumPy::
+``Sequential`` lists its layers. A layer with buffers (state that is not a parameter,
+such as ``BatchNorm``'s running statistics) has one more field, ``"buffers"``, mapping
+their names to array names in the same way: ``{"running_mean": "layers.1.running_mean",
+...}``. The file can be read with plain NumPy::
 
     import json
     import numpy as np
@@ -290,6 +293,11 @@ def _layer_node(layer, prefix, arrays, classes, where, depth) -> dict:
     for pname, value in layer.params.items():
         node["params"][pname] = prefix + pname
         arrays[prefix + pname] = value
+    if getattr(layer, "buffers", None):  # written only when there are some
+        node["buffers"] = {}
+        for bname, value in layer.buffers.items():
+            node["buffers"][bname] = prefix + bname
+            arrays[prefix + bname] = value
     if isinstance(layer, Sequential):
         node["layers"] = [
             _layer_node(
@@ -346,9 +354,10 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
     cls = classes[name]
     is_seq = cls is Sequential
     expected = {"class", "config", "params"} | ({"layers"} if is_seq else set())
-    if set(node) != expected:
+    if set(node) - {"buffers"} != expected:
         raise _SpecError(
-            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)}."
+            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)} "
+            "(and 'buffers' for a layer with buffers)."
         )
     config, params = node["config"], node["params"]
     if not isinstance(config, dict):
@@ -375,6 +384,20 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
         raise _SpecError(
             f"{where} ({name}) stores parameters {sorted(params)}, but a {name} has "
             f"{sorted(layer.params)}."
+        )
+    buffers = node.get("buffers", {})
+    if not isinstance(buffers, dict) or not all(isinstance(v, str) for v in buffers.values()):
+        raise _SpecError(
+            f"{where} ({name}): 'buffers' must map buffer names to array names (strings)."
+        )
+    if set(buffers) != set(layer.buffers):
+        raise _SpecError(
+            f"{where} ({name}) stores buffers {sorted(buffers)}, but a {name} has "
+            f"{sorted(layer.buffers)}."
+        )
+    for bname, aname in buffers.items():
+        layer.buffers[bname] = _stored_array(
+            arrays, aname, layer.buffers[bname], f"{where} ({name}): buffer {bname!r}", used
         )
     for pname, aname in params.items():
         if aname not in arrays:
@@ -409,7 +432,35 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
             value = value.copy()  # optimizers update parameters in place
         layer.params[pname] = value
         layer.grads[pname] = np.zeros_like(value)
+    dtypes = {str(A.dtype) for A in (*layer.params.values(), *layer.buffers.values())}
+    if layer.buffers and len(dtypes) > 1:
+        raise _SpecError(
+            f"{where} ({name}) mixes precisions in its parameters and buffers "
+            f"({sorted(dtypes)}); a layer holds one. The file is inconsistent."
+        )
     return layer
+
+
+def _stored_array(arrays, aname: str, fresh: np.ndarray, what: str, used: set) -> np.ndarray:
+    """The array ``aname`` to replace ``fresh`` (a buffer), checked: present, used once,
+    of ``fresh``'s shape, float32 or float64, finite; a writeable copy if read-only."""
+    if aname not in arrays:
+        raise _SpecError(f"{what} names array {aname!r}, which is missing.")
+    if aname in used:
+        raise _SpecError(f"array {aname!r} is used by more than one parameter or buffer.")
+    used.add(aname)
+    value = arrays[aname]
+    if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
+        shape = getattr(value, "shape", None)
+        raise _SpecError(f"{what} must have shape {fresh.shape}, but {aname!r} has {shape}.")
+    if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
+        raise _SpecError(f"{what} must be float32 or float64, but {aname!r} is {value.dtype}.")
+    if not np.isfinite(value).all():
+        raise _SpecError(
+            f"{what} (array {aname!r}) holds NaN or inf values: the model diverged before "
+            "it was saved, or the file was edited. Train it again."
+        )
+    return value if value.flags.writeable else value.copy()  # updated in place in training
 
 
 def _layer_kind_to_state(obj: Layer) -> tuple[dict, dict[str, np.ndarray]]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._checks import as_array, as_rng, check_input, check_positive_int
 from .callbacks import Callback, EarlyStopping, as_callback
-from .layers.base import Layer
+from .layers.base import Layer, iter_buffers
 from .losses import Loss, get_loss
 from .metrics import get_metric
 from .optimizers import Optimizer, iter_parameters
@@ -527,6 +527,7 @@ def fit(
 
     # --------------------------------------------------------------- buffers
     params = [p for _, _, p, _ in iter_parameters(net)]
+    params += [B for _, _, B in iter_buffers(net)]  # rolled back with the weights too
     snapshot = [p.copy() for p in params]  # weights at the start of the epoch
     weight_snapshots = [snapshot[_index_of(params, W)] for _, W, _ in weights]
     scratch = [np.empty_like(W) for _, W, _ in weights]

@@ -25,7 +25,7 @@ accepts two keyword options that training loops use:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -41,16 +41,23 @@ class Layer:
         The trainable arrays, by name (``"W"``, ``"b"``). Empty for activations.
     grads : dict[str, ndarray]
         dL/dparam for each entry of ``params``, same shapes and dtypes.
+    buffers : dict[str, ndarray]
+        State that is not a parameter, by name: ``BatchNorm``'s ``"running_mean"`` and
+        ``"running_var"``. Empty for most layers. A training forward may update a buffer
+        (in place); optimizers never touch buffers, and they have no gradients.
+        ``save``/``load``, ``astype`` and ``summary()`` include them.
     """
 
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]
     #: whether ``backward`` accepts ``need_dX`` and ``accumulate`` (see the module docstring)
     fast_backward: bool = False
 
     def __init__(self) -> None:
         self.params = {}
         self.grads = {}
+        self.buffers = {}
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         """Return ``(Y, backward)``; see the module docstring for the contract."""
@@ -74,11 +81,18 @@ class Layer:
         """The number of output columns for ``n_in`` input columns (shape inference)."""
         return n_in
 
+    @property
+    def n_buffers(self) -> int:
+        """The number of scalars held in buffers (state that is not trained)."""
+        return int(sum(B.size for B in self.buffers.values()))
+
     def astype(self, dtype) -> Layer:
-        """Convert parameters and gradients to ``dtype`` in place; return ``self``."""
+        """Convert parameters, gradients and buffers to ``dtype`` in place; return ``self``."""
         for name in self.params:
             self.params[name] = self.params[name].astype(dtype)
             self.grads[name] = np.zeros_like(self.params[name])
+        for name in self.buffers:
+            self.buffers[name] = self.buffers[name].astype(dtype)
         return self
 
     def get_config(self) -> dict:
@@ -88,3 +102,15 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def iter_buffers(layer: Layer) -> Iterator[tuple[Layer, str, np.ndarray]]:
+    """Yield ``(layer, name, buffer)`` for ``layer`` and, for a network, every inner layer.
+
+    Buffers change in place during training (``BatchNorm``'s running statistics), so
+    the arrays yielded stay the layer's own until ``astype`` or ``load`` replaces them.
+    """
+    for name, B in layer.buffers.items():
+        yield layer, name, B
+    for inner in getattr(layer, "layers", ()):
+        yield from iter_buffers(inner)

@@ -148,6 +148,10 @@ class Sequential(Layer):
         return sum(layer.n_params for layer in self.layers)
 
     @property
+    def n_buffers(self) -> int:
+        return sum(layer.n_buffers for layer in self.layers)
+
+    @property
     def dtype(self) -> np.dtype | None:
         for _, _, p, _ in self.parameters():
             return p.dtype
@@ -168,29 +172,36 @@ class Sequential(Layer):
     def summary(self, n_features: int | None = None) -> str:
         """A table of the layers with their output shapes and parameter counts.
 
+        A network with buffers (``BatchNorm``'s running statistics) gets a "buffers"
+        column and a second total: the scalars it keeps but does not train.
+
         Parameters
         ----------
         n_features : int, optional
             Number of input features; inferred from the first ``Dense`` when omitted.
         """
         n = n_features if n_features is not None else getattr(self.layers[0], "n_in", None)
-        rows = [("#", "layer", "output shape", "params")]
+        with_buffers = self.n_buffers > 0
+        rows = [("#", "layer", "output shape", "params") + (("buffers",) if with_buffers else ())]
         for i, layer in enumerate(self.layers):
             if n is not None:
                 n = layer.output_dim(n)
             shape = f"(n, {n})" if n is not None else "?"
-            rows.append((str(i), repr(layer), shape, f"{layer.n_params:,}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+            row = (str(i), repr(layer), shape, f"{layer.n_params:,}")
+            rows.append(row + ((f"{layer.n_buffers:,}",) if with_buffers else ()))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         lines = [
             "  ".join(
-                cell.rjust(w) if c in (0, 3) else cell.ljust(w)
+                cell.rjust(w) if c in (0, 3, 4) else cell.ljust(w)
                 for c, (cell, w) in enumerate(zip(row, widths, strict=True))
             )
             for row in rows
         ]
         rule = "-" * len(lines[0])
-        total = f"total trainable parameters: {self.n_params:,}"
-        return "\n".join([lines[0], rule, *lines[1:], rule, total])
+        totals = [f"total trainable parameters: {self.n_params:,}"]
+        if with_buffers:
+            totals.append(f"buffers (running statistics, not trained): {self.n_buffers:,}")
+        return "\n".join([lines[0], rule, *lines[1:], rule, *totals])
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
