@@ -46,6 +46,28 @@ def two_layer(slip: str = ""):
     return backward
 
 
+def batchnorm(slip: str = ""):
+    """A student's batch-norm backward pass (training mode), with an optional slip."""
+
+    def backward(X, dY, gamma, eps):
+        mu = X.mean(axis=0)
+        var = X.var(axis=0, ddof=1 if slip == "unbiased" else 0)
+        sigma = np.sqrt(var + eps)
+        Xhat = (X - mu) / sigma
+        dXhat = dY * gamma
+        through_mu = 0 if slip == "no mu path" else dXhat.mean(axis=0)
+        through_var = 0 if slip == "no var path" else Xhat * (dXhat * Xhat).mean(axis=0)
+        dX = dXhat / sigma if slip == "direct only" else (dXhat - through_mu - through_var) / sigma
+        dgamma = (dY * (X if slip == "dgamma with X" else Xhat)).sum(axis=0)
+        return dX, dgamma, dY.sum(axis=0)
+
+    return backward
+
+
+BN = cr.BatchNorm(3)
+BN.params["gamma"][...] = [1.5, 0.5, 2.0]
+XB = X * 2 + 1
+
 NET = cr.Sequential(cr.Dense(3, 4, rng=1), cr.Sigmoid(), cr.Dense(4, 4, rng=2))
 
 
@@ -60,6 +82,8 @@ def test_right_answers_are_right_for_a_loss_a_layer_and_a_network():
     assert report.ok, str(report)
     assert [v.name for v in report.verdicts] == ["dW1", "db1", "dW2", "db2"]
     assert "4 of 4 right - well done." in str(report)
+    report = cr.check_backward(batchnorm(), BN, XB)
+    assert report.ok and report.reference_error < 1e-7, str(report)
 
 
 SLIPS = [
@@ -88,6 +112,11 @@ SLIPS = [
     (two_layer("derivative at Z"), NET, (X, y), "db1", "you used the input Z"),
     (two_layer("no 1/n"), NET, (X, y), "dW2", "factor n = 5"),
     (two_layer("transpose"), NET, (X, y), "dW2", "transposed"),
+    (batchnorm("direct only"), BN, (XB,), "dX", "only the direct path"),
+    (batchnorm("no mu path"), BN, (XB,), "dX", "path through the batch mean mu is missing"),
+    (batchnorm("no var path"), BN, (XB,), "dX", "path through the batch variance"),
+    (batchnorm("unbiased"), BN, (XB,), "dX", "unbiased variance"),
+    (batchnorm("dgamma with X"), BN, (XB,), "dgamma", "needs the normalised x_hat"),
 ]  # fmt: skip
 
 

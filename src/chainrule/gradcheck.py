@@ -263,3 +263,4 @@ def gradient_check(
             )
         )
     return GradientCheckReport(entries=entries, loss_value=value, eps=eps)
+
