@@ -184,3 +184,60 @@ def test_the_report_reads_as_a_marking():
     assert "diagnosis: the derivative of the Tanh is missing" in text
     assert text.splitlines()[-2] == "0 of 1 right."
     assert "| `dX` | wrong values" in report._repr_markdown_()
+
+
+# ------------------------------------------------------------------ check_step
+W0 = np.random.default_rng(4).normal(size=(3, 2))
+
+
+def momentum(dampened: bool = False):
+    def step(w, dw, config):
+        mu = config["momentum"]
+        v = mu * config.get("velocity", np.zeros_like(w)) + (1 - mu if dampened else 1) * dw
+        config["velocity"] = v
+        return w - config["learning_rate"] * v, config
+
+    return step
+
+
+def adam(correct: bool = True, eps_inside: bool = False, add: bool = False):
+    def step(w, dw, config):
+        t = config["t"] = config.get("t", 0) + 1
+        b1, b2, eps = config["beta1"], config["beta2"], config["epsilon"]
+        m = config["m"] = b1 * config.get("m", 0) + (1 - b1) * dw
+        v = config["v"] = b2 * config.get("v", 0) + (1 - b2) * dw * dw
+        if correct:
+            m, v = m / (1 - b1**t), v / (1 - b2**t)
+        update = (
+            config["learning_rate"] * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+        )
+        return (w + update if add else w - update), config
+
+    return step
+
+
+def test_check_step_passes_right_updates_and_names_the_slips():
+    report = cr.check_step(momentum(), cr.SGD(0.1, momentum=0.9), W0)
+    assert report.ok and len(report.verdicts) == 3, str(report)
+    assert str(report).startswith("check_step: 3 steps of SGD(lr=0.1, momentum=0.9")
+    assert cr.check_step(adam(), cr.Adam(0.01), W0).ok
+    cases = [
+        (momentum(dampened=True), cr.SGD(0.1, momentum=0.9), "an exponential average"),
+        (adam(correct=False), cr.Adam(0.01), "the bias correction is missing"),
+        (adam(eps_inside=True), cr.Adam(0.01, eps=1e-1), "eps inside the square root"),
+        (adam(add=True), cr.Adam(0.01), "the gradient was added"),
+    ]
+    for step, optimizer, words in cases:
+        report = cr.check_step(step, optimizer, W0)
+        assert not report.ok
+        assert words in report["W after step 2"].diagnosis, str(report)
+
+
+def test_check_step_reports_a_crash_and_refuses_other_optimizers():
+    def broken(w, dw, config):
+        return w - config["lr"] * dw, config  # CS231n's key is learning_rate
+
+    report = cr.check_step(broken, cr.SGD(0.1, momentum=0.5), W0)
+    assert report.problem == "your function raised KeyError: 'lr' (at w after step 1)."
+    with pytest.raises(TypeError, match=r"takes cr\.SGD \(without nesterov\), cr\.Adam"):
+        cr.check_step(broken, cr.SGD(0.1, momentum=0.5, nesterov=True), W0)

@@ -5,7 +5,7 @@ by hand, written next to its derivation, and checked against central differences
 """
 
 from . import initializers, losses, metrics, quiz, sanity, schedules
-from .backward_check import BackwardCheckReport, check_backward
+from .backward_check import BackwardCheckReport, check_backward, check_step
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
@@ -80,6 +80,7 @@ __all__ = [
     "TrainingDivergedError",
     "__version__",
     "check_backward",
+    "check_step",
     "explain",
     "fit",
     "gradient_check",

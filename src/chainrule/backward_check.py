@@ -86,6 +86,7 @@ class BackwardCheckReport:
     verdicts: list[TensorVerdict]
     reference_error: float | None
     problem: str | None = None
+    title: str = "check_backward"
 
     @property
     def ok(self) -> bool:
@@ -98,7 +99,7 @@ class BackwardCheckReport:
         raise KeyError(f"no array {name!r}; the arrays are {[v.name for v in self.verdicts]}")
 
     def __str__(self) -> str:
-        lines = [f"check_backward: {self.what}"]
+        lines = [f"{self.title}: {self.what}"]
         if self.problem:
             lines.append(f"  problem: {self.problem}")
         width = max(len(v.name) for v in self.verdicts)
@@ -118,7 +119,7 @@ class BackwardCheckReport:
     def _repr_markdown_(self) -> str:
         rows = ["| array | verdict |", "|---|---|"]
         rows += [f"| `{v.name}` | {v.describe().replace(chr(10), '<br>')} |" for v in self.verdicts]
-        head = f"**check_backward**: {self.what}" + (f"\n\n{self.problem}" if self.problem else "")
+        head = f"**{self.title}**: {self.what}" + (f"\n\n{self.problem}" if self.problem else "")
         return head + "\n\n" + "\n".join(rows)
 
 
@@ -391,3 +392,132 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
     )  # fmt: skip
     what = f"a {len(net.layers)}-layer network with {loss!r}, on {X.shape[0]} samples"
     return what, available, expected, _slips.net_slips(net, gradients_of), error
+
+
+# ------------------------------------------------------------ optimizer updates
+def _config_of(optimizer) -> dict:
+    """The hyper-parameters in the names of CS231n's ``config`` dicts."""
+    from .optimizers import SGD, Adam, RMSProp
+
+    if isinstance(optimizer, Adam):
+        return {"learning_rate": optimizer.lr, "beta1": optimizer.beta1,
+                "beta2": optimizer.beta2, "epsilon": optimizer.eps}  # fmt: skip
+    if isinstance(optimizer, RMSProp):
+        return {"learning_rate": optimizer.lr, "decay_rate": optimizer.rho,
+                "epsilon": optimizer.eps}  # fmt: skip
+    if isinstance(optimizer, SGD) and not optimizer.nesterov:
+        return {"learning_rate": optimizer.lr, "momentum": optimizer.momentum}
+    raise TypeError(
+        f"check_step: takes cr.SGD (without nesterov), cr.Adam or cr.RMSProp, got {optimizer!r}."
+    )
+
+
+def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+    """Weight sequences of classic update slips: (story, [W after step 1, 2, ...])."""
+    c, slips = _config_of(optimizer), []
+    lr = c["learning_rate"]
+
+    def run(update) -> list[np.ndarray]:
+        W, state, out = W0.copy(), {}, []
+        for t, g in enumerate(gradients, 1):
+            W = update(W, g, state, t)
+            out.append(W.copy())
+        return out
+
+    if "momentum" in c:
+        mu = c["momentum"]
+
+        def damped(W, g, s, t):
+            s["v"] = mu * s.get("v", 0) + (1 - mu) * g
+            return W - lr * s["v"]
+
+        story = (
+            "an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
+            "momentum sums the gradients, v = mu*v + g"
+        )
+        slips.append((story, run(damped)))
+    if "beta1" in c:
+        b1, b2, eps = c["beta1"], c["beta2"], c["epsilon"]
+
+        def adam(correct: bool, eps_inside: bool):
+            def update(W, g, s, t):
+                s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
+                s["v"] = b2 * s.get("v", 0) + (1 - b2) * g * g
+                m, v = (s["m"] / (1 - b1**t), s["v"] / (1 - b2**t)) if correct else (s["m"], s["v"])
+                return W - lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+
+            return update
+
+        slips += [
+            ("the bias correction is missing: m_hat = m / (1 - beta1**t), v_hat = v / "
+             "(1 - beta2**t), with t counting from 1", run(adam(False, False))),
+            ("eps inside the square root: Adam divides by sqrt(v_hat) + eps",
+             run(adam(True, True))),
+        ]  # fmt: skip
+    slips.append(("the gradient was added: descent subtracts the step", [
+        2 * W0 - W for W in _reference_updates(optimizer, W0, gradients)
+    ]))  # fmt: skip
+    return slips
+
+
+def _reference_updates(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+    """chainrule's optimizer applied to W0 with each gradient in turn."""
+    holder = Layer()
+    holder.params, holder.grads = {"W": W0.copy()}, {"W": np.zeros_like(W0)}
+    opt, out = copy.deepcopy(optimizer), []
+    opt.reset_state()
+    for g in gradients:
+        holder.grads["W"][...] = g
+        opt.step(holder)
+        out.append(holder.params["W"].copy())
+    return out
+
+
+def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheckReport:
+    """Judge a hand-written optimizer update against chainrule's, step by step.
+
+    The update has the form of CS231n's assignments: ``my_step(w, dw, config)`` returns
+    ``(next_w, config)``, where ``config`` holds the hyper-parameters
+    (``learning_rate``, ``momentum``; or ``beta1``, ``beta2``, ``epsilon`` for Adam;
+    ``decay_rate``, ``epsilon`` for RMSProp) and whatever state the update keeps
+    between calls (``velocity``; ``m``, ``v``, ``t``), which the function sets up itself
+    on the first call.
+
+    Parameters
+    ----------
+    my_step : callable
+    optimizer : cr.SGD (momentum, not nesterov), cr.Adam or cr.RMSProp
+        The reference, with the hyper-parameters to use.
+    W : ndarray
+        The starting weights; ``steps`` random gradients (from ``rng``) are applied.
+
+    Returns
+    -------
+    BackwardCheckReport
+        One verdict per step (``"W after step 1"``, ...), with the slip named where it
+        fits (no bias correction, eps inside the square root, a dampened average, the
+        gradient added).
+    """
+    W0 = np.array(as_array(W, "W", "check_step"), dtype=np.float64)
+    gen = np.random.default_rng([rng, 0x5EED]) if isinstance(rng, (int, np.integer)) else rng
+    gradients = [as_rng(gen).standard_normal(W0.shape) for _ in range(steps)]
+    config, expected = _config_of(optimizer), _reference_updates(optimizer, W0, gradients)
+    names = [f"W after step {t}" for t in range(1, steps + 1)]
+    got, problem, w = {}, None, W0.copy()
+    for name, g in zip(names, gradients, strict=True):
+        try:
+            w, config = my_step(w.copy(), g.copy(), config)
+            got[name] = w
+        except Exception as exc:  # a student's bug is a verdict
+            problem = f"your function raised {type(exc).__name__}: {exc} (at {name.lower()})."
+            break
+        if not isinstance(config, dict):
+            problem = "your function must return (next_w, config), config a dict."
+            break
+    slips = _update_slips(optimizer, W0, gradients)
+    verdicts = [
+        _judge(name, got.get(name), exp, [(story, seq[t]) for story, seq in slips], 1, 1)
+        for t, (name, exp) in enumerate(zip(names, expected, strict=True))
+    ]
+    what = f"{steps} steps of {optimizer!r} from W of shape {W0.shape}, random gradients"
+    return BackwardCheckReport(what, verdicts, None, problem, title="check_step")
