@@ -263,4 +263,3 @@ def gradient_check(
             )
         )
     return GradientCheckReport(entries=entries, loss_value=value, eps=eps)
-
