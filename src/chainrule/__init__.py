@@ -4,7 +4,8 @@ Every forward pass returns its own backward closure; every backward pass is deri
 by hand, written next to its derivation, and checked against central differences.
 """
 
-from . import initializers, losses, metrics, sanity, schedules
+from . import initializers, losses, metrics, quiz, sanity, schedules
+from .backward_check import BackwardCheckReport, check_backward, check_step
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .export import ExportError, from_torch, to_onnx, to_torch
@@ -43,6 +44,7 @@ __all__ = [
     "ELU",
     "SGD",
     "Adam",
+    "BackwardCheckReport",
     "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",
@@ -79,6 +81,8 @@ __all__ = [
     "Tanh",
     "TrainingDivergedError",
     "__version__",
+    "check_backward",
+    "check_step",
     "explain",
     "fit",
     "from_torch",
@@ -87,6 +91,7 @@ __all__ = [
     "load",
     "losses",
     "metrics",
+    "quiz",
     "sanity",
     "save",
     "schedules",

@@ -226,6 +226,29 @@ def cmd_export(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ quiz
+def cmd_quiz(args) -> int:
+    from .quiz import Drill, answers_from
+
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 10**6)
+    drill = Drill(seed, args.topic, args.count)
+    print(f"chainrule quiz, seed {seed} (`chainrule quiz --seed {seed}` repeats this drill)")
+    print("Answer to 3 significant figures; an empty line skips a question.\n")
+    if args.answers:
+        with open(args.answers, encoding="utf-8") as f:
+            ask = answers_from(f.readlines())
+    else:
+
+        def ask(prompt: str) -> str | None:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+
+    drill.run(ask)
+    return 0
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -316,6 +339,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", choices=("onnx", "torch"), required=True, help="the target format")
     p.add_argument("--out", help="default: MODEL with the suffix .onnx or .pt2")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "quiz",
+        help="practise one training step by hand: forward, loss, backward, update",
+        description="A numeric drill: a small network with short decimals; compute one "
+        "quantity at a time; a wrong answer gets the worked solution and the likely slip.",
+    )
+    p.add_argument(
+        "--topic",
+        choices=("forward", "loss", "backward", "update", "all"),
+        default="all",
+        help="which part of the step to drill (default all)",
+    )
+    p.add_argument("--count", type=int, default=5, help="number of questions (default 5)")
+    p.add_argument("--seed", type=int, help="the same seed gives the same drill")
+    p.add_argument("--answers", metavar="FILE", help="read answers from FILE, one per line")
+    p.set_defaults(func=cmd_quiz)
     return parser
 
 

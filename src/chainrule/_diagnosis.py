@@ -1,0 +1,104 @@
+"""What a wrong gradient most likely got wrong (private; see ``check_backward``).
+
+Two kinds of evidence, tried in order:
+
+* **Slips replayed.** For the layer or network being checked, chainrule recomputes the
+  gradients with one classic slip made on purpose (an activation's derivative left out,
+  or evaluated at the wrong tensor; a path through the batch statistics dropped; logits
+  used where probabilities belong). If the student's array equals one of these, that
+  slip is the diagnosis.
+* **Shape and scale.** The student's array compared with the right one: transposed,
+  not summed over the batch, or a constant multiple of it (-1: a sign; n: the 1/n of
+  the mean missing; 1/n: divided twice; 2 or 1/2: the factor of a square; k: a mean
+  over n·k entries taken over n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: two arrays are "the same" below this relative error
+SAME = 1e-6
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b|| / (||a|| + ||b||), 0 for two zero arrays."""
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def _factors(n: int, k: int) -> list[tuple[float, str]]:
+    """The constant factors that classic slips multiply a gradient by, with their story."""
+    return [
+        (-1.0, "sign flipped: your array is -1 times the right one (prediction minus "
+               "target, not target minus prediction)"),
+        (float(n), f"too large by a factor n = {n}: the 1/n of the mean over the batch is "
+                   "missing (it belongs in the loss's gradient, once)"),
+        (1.0 / n, f"too small by a factor n = {n}: the 1/n of the mean was applied twice "
+                  "(once in the loss's gradient is enough; layers never divide by n)"),
+        (2.0, "too large by a factor 2: the 1/2 of a half squared error cancels the 2 "
+              "of the derivative"),
+        (0.5, "too small by a factor 2: the derivative of a square brings down a 2 "
+              "(d(y-t)^2/dy = 2(y-t))"),
+        (float(k), f"too large by a factor k = {k}: the mean is over all n*k entries, not "
+                   f"over the n rows"),
+    ]  # fmt: skip
+
+
+def _factor_story(c: float, n: int, k: int) -> str | None:
+    """Words for a gradient that is ``c`` times the right one: one slip, or two at once."""
+    factors = [(f, story) for f, story in _factors(n, k) if f != 1.0]
+
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) <= SAME * max(1.0, abs(b))
+
+    for f, story in factors:
+        if close(c, f):
+            return story
+    for i, (f, first) in enumerate(factors):
+        for g, second in factors[i + 1 :]:
+            if close(c, f * g):
+                return f"two slips at once: {first}; and {second}"
+    return None
+
+
+def scale_and_shape(got: np.ndarray, expected: np.ndarray, n: int, k: int) -> str | None:
+    """A diagnosis from the arrays alone, or None."""
+    if got.shape == expected.T.shape and got.ndim == 2 and rel_error(got.T, expected) < SAME:
+        return (
+            "transposed: your array is the transpose of the right one (for a weight, "
+            "dW = X.T @ dY has the shape of W: (n_in, n_out))"
+        )
+    if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape:
+        if rel_error(got.sum(axis=0), expected) < SAME:
+            return (
+                "not summed over the batch: a bias is added to every row, so its "
+                "gradient sums the rows, db = dY.sum(axis=0)"
+            )
+        if rel_error(got.mean(axis=0), expected) < SAME:
+            return "averaged over the batch: sum the rows instead, db = dY.sum(axis=0)"
+    if got.shape != expected.shape:
+        return None
+    dot = float(np.vdot(expected, expected))
+    if dot == 0:
+        return None
+    c = float(np.vdot(got, expected)) / dot
+    if rel_error(got, c * expected) < SAME:
+        return _factor_story(c, n, k) or (
+            f"off by a constant factor: your array is {c:.6g} times the right one"
+        )
+    return None
+
+
+def from_slips(got: np.ndarray, expected: np.ndarray, slips: list[tuple[str, np.ndarray]]):
+    """The description of the first replayed slip that ``got`` equals, or None."""
+    for story, candidate in slips:
+        if candidate.shape == got.shape and rel_error(candidate, expected) >= SAME:
+            if rel_error(got, candidate) < SAME:
+                return story
+    return None
+
+
+def diagnose(got, expected, slips, n: int, k: int) -> str | None:
+    """The most likely slip behind ``got``, in words, or None when nothing fits."""
+    return from_slips(got, expected, slips) or scale_and_shape(got, expected, n, k)

@@ -1,0 +1,523 @@
+"""``check_backward``: a backward pass written by hand, judged array by array.
+
+A student writes the backward pass of a loss, a layer or a whole network as a plain
+function. chainrule computes the same gradients itself (and checks its own against
+central differences), then says for each array the student returned: right, wrong
+shape (expected versus got), wrong values (the relative error and the worst entry) or
+missing, and names the slip when it recognises one (see :mod:`chainrule._diagnosis`
+and :mod:`chainrule._slips`). A wrong answer never raises: even an exception inside the
+student's function becomes part of the report.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _diagnosis, _slips
+from ._checks import as_array, as_rng
+from .layers.base import Layer
+from .layers.sequential import Sequential
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError
+
+# check_backward: a student's own backward pass, judged tensor by tensor
+#: a student's array is right below this relative error against chainrule's
+RIGHT = 1e-6
+#: numerical checks of chainrule's own gradient are skipped above this many entries
+NUMERIC_LIMIT = 20_000
+
+
+@dataclass
+class TensorVerdict:
+    """The verdict on one array the student's function returned.
+
+    ``status`` is ``"right"``, ``"wrong shape"``, ``"wrong values"``, ``"missing"`` (not
+    returned) or ``"not an array"``; ``diagnosis`` names the slip when one fits.
+    """
+
+    name: str
+    status: str
+    expected: np.ndarray = field(repr=False)
+    got: np.ndarray | None = field(default=None, repr=False)
+    rel_error: float | None = None
+    worst_index: tuple | None = None
+    diagnosis: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "right"
+
+    def describe(self) -> str:
+        """One or two lines: the status and what is known about it."""
+        exp = self.expected
+        if self.status == "right":
+            return f"right (relative error {self.rel_error:.1e})"
+        if self.status == "missing":
+            return "missing: your function did not return it"
+        if self.status == "not an array":
+            return "not an array: return a NumPy array"
+        if self.status == "wrong shape":
+            text = f"wrong shape: expected {exp.shape}, got {self.got.shape}"
+            if self.name.startswith("d") and self.name[1:2].isalpha():
+                text += f" ({self.name} always has the shape of {self.name[1:]})"
+        else:
+            i = self.worst_index
+            text = (
+                f"wrong values: relative error {self.rel_error:.2g}; worst entry {list(i)}: "
+                f"expected {exp[i]:.6g}, got {self.got[i]:.6g}"
+            )
+        if self.diagnosis:
+            text += f"\n    diagnosis: {self.diagnosis}"
+        return text
+
+
+@dataclass
+class BackwardCheckReport:
+    """What ``check_backward`` found: one :class:`TensorVerdict` per expected array.
+
+    ``report.ok`` is True when every array is right; ``report["dW"]`` is one verdict;
+    ``str(report)`` reads as a teacher's marking.
+    """
+
+    what: str
+    verdicts: list[TensorVerdict]
+    reference_error: float | None
+    problem: str | None = None
+    title: str = "check_backward"
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and all(v.ok for v in self.verdicts)
+
+    def __getitem__(self, name: str) -> TensorVerdict:
+        for v in self.verdicts:
+            if v.name == name:
+                return v
+        raise KeyError(f"no array {name!r}; the arrays are {[v.name for v in self.verdicts]}")
+
+    def __str__(self) -> str:
+        lines = [f"{self.title}: {self.what}"]
+        if self.problem:
+            lines.append(f"  problem: {self.problem}")
+        width = max(len(v.name) for v in self.verdicts)
+        for v in self.verdicts:
+            lines.append(f"  {v.name:<{width}}  " + v.describe().replace("\n", "\n" + " " * width))
+        right = sum(v.ok for v in self.verdicts)
+        lines.append(
+            f"{right} of {len(self.verdicts)} right" + (" - well done." if self.ok else ".")
+        )
+        if self.reference_error is not None:
+            lines.append(
+                f"(chainrule's own gradients agree with central differences: relative error "
+                f"{self.reference_error:.1e})"
+            )
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        rows = ["| array | verdict |", "|---|---|"]
+        rows += [f"| `{v.name}` | {v.describe().replace(chr(10), '<br>')} |" for v in self.verdicts]
+        head = f"**{self.title}**: {self.what}" + (f"\n\n{self.problem}" if self.problem else "")
+        return head + "\n\n" + "\n".join(rows)
+
+
+def check_backward(
+    my_backward,
+    model,
+    X,
+    y=None,
+    *,
+    loss: Loss | None = None,
+    dY: np.ndarray | None = None,
+    rng=0,
+) -> BackwardCheckReport:
+    """Judge a backward pass written by hand, array by array, and say what went wrong.
+
+    The function is called with the arrays it names as parameters (any of those listed
+    below, in any order) and returns the gradients as a tuple in the listed order, a
+    dict by name, or a single array when one is expected.
+
+    ========================  =============================  ==========================
+    ``model``                 your function may take         and returns
+    ========================  =============================  ==========================
+    a loss (``cr.MeanSqua-    ``Y`` (= ``Z``, the output     ``dY``: dL/dY of the mean
+    redError()``, ...)        given as ``X``), ``y``, ``T``  loss
+                              (targets shaped like Y;
+                              one-hot for CrossEntropy),
+                              ``n``, ``k``
+    a layer (``Dense``,       ``X``, ``Y``, ``dY`` (random   ``dX`` then one gradient
+    an activation,            unless given), its params      per parameter: ``dW,
+    ``BatchNorm``, ...)       (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``)
+                              ``eps``, ``alpha``, ``n``
+    a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
+                              ``W1, b1, W2, b2, ...``        (layers with parameters
+                              (``params``: all as a dict)    numbered from 1)
+    ========================  =============================  ==========================
+
+    Parameters
+    ----------
+    my_backward : callable
+    model : Loss, Layer or Sequential
+    X : ndarray (n_samples, n_features)
+        The input (for a loss: the network's output Y, logits for a fused loss).
+    y : ndarray, optional
+        Targets; needed for a loss and a network.
+    loss : Loss, optional
+        The network's loss; by default ``CrossEntropy()`` for integer class labels with
+        more than one output, ``BinaryCrossEntropy()`` for 0/1 labels and one output,
+        ``MeanSquaredError()`` otherwise.
+    dY : ndarray, optional
+        The upstream gradient for a layer (default: standard normal, from ``rng``).
+    rng : Generator or int, default 0
+
+    Returns
+    -------
+    BackwardCheckReport
+        Per array: right, wrong shape (expected vs got), wrong values (relative error,
+        worst entry) or missing, with a diagnosis where one fits: off by a factor n,
+        transposed, sign flipped, not summed over the batch, an activation's derivative
+        missing or evaluated at the wrong tensor, a path of batch norm missing. It never
+        raises for a wrong answer: an exception inside your function is reported too.
+    """
+    if not callable(my_backward):
+        raise TypeError(
+            f"check_backward: my_backward must be your function, got {type(my_backward).__name__}."
+        )
+    X = np.array(as_array(X, "X", "check_backward"), dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"check_backward: X must be 2-D (n_samples, n_features), got {X.shape}.")
+    if isinstance(model, Loss):
+        case = _loss_case(model, X, y)
+    elif isinstance(model, Sequential):
+        case = _net_case(model, X, y, loss)
+    elif isinstance(model, Layer):
+        # an int seed is mixed with a constant, so that dY is not the very draws that
+        # made X when both come from the same seed (batch norm would project them out)
+        gen = np.random.default_rng([rng, 0x5EED]) if isinstance(rng, (int, np.integer)) else rng
+        case = _layer_case(model, X, dY, as_rng(gen))
+    else:
+        raise TypeError(
+            "check_backward: model must be a chainrule loss, layer or Sequential, got "
+            f"{type(model).__name__}."
+        )
+    what, available, expected, slips, reference_error = case
+    got, problem = _call_student(my_backward, available, list(expected))
+    n, k = X.shape[0], next(iter(expected.values())).shape[-1]
+    verdicts = [
+        _judge(name, got.get(name), exp, [(s, a[name]) for s, a in slips if name in a], n, k)
+        for name, exp in expected.items()
+    ]
+    return BackwardCheckReport(what, verdicts, reference_error, problem)
+
+
+# ------------------------------------------------------------- calling the student
+def _call_student(fn, available: dict, names: list[str]) -> tuple[dict, str | None]:
+    """Call ``fn`` with the arrays it asks for; its answer as {name: value}, and a
+    problem in words (an exception, a missing ``return``, a wrong count) or None."""
+    try:
+        wanted = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        wanted = []
+    kwargs, unknown = {}, []
+    for p in wanted:
+        if p.kind is p.VAR_KEYWORD:
+            kwargs.update({k: copy.deepcopy(v) for k, v in available.items()})
+        elif p.kind is not p.VAR_POSITIONAL and p.name in available:
+            kwargs[p.name] = copy.deepcopy(available[p.name])  # the student may write into it
+        elif p.kind is not p.VAR_POSITIONAL and p.default is p.empty:
+            unknown.append(p.name)
+    if unknown:
+        return {}, (
+            f"your function asks for {', '.join(map(repr, unknown))}, which check_backward "
+            f"does not give; name your parameters after these: {', '.join(available)}."
+        )
+    try:
+        answer = fn(**kwargs)
+    except Exception as exc:  # a student's bug is a verdict, not a crash
+        hint = ""
+        if "broadcast" in str(exc) or "matmul" in str(exc) or "shapes" in str(exc):
+            hint = (
+                " That is a shape mismatch inside your function: write each array's shape "
+                "next to each line (X is (n, n_in), W (n_in, n_out), dY (n, n_out)) and "
+                "check every product."
+            )
+        return {}, f"your function raised {type(exc).__name__}: {exc}.{hint}"
+    return _as_named(answer, names)
+
+
+def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
+    order = f"({', '.join(names)})"
+    if answer is None:
+        return {}, f"your function returned None: did you forget `return {', '.join(names)}`?"
+    if isinstance(answer, dict):
+        aliases = {name: name for name in names}
+        aliases.update({name[1:]: name for name in names if name.startswith("d")})
+        if names == ["dY"]:
+            aliases["dZ"] = "dY"
+        got = {aliases[k]: v for k, v in answer.items() if k in aliases}
+        extra = [k for k in answer if k not in aliases]
+        return got, (f"ignored the keys {extra}; expected {order}." if extra else None)
+    if isinstance(answer, (tuple, list)) and not (
+        len(names) == 1 and np.ndim(answer) > 0 and not isinstance(answer[0], np.ndarray)
+    ):
+        problem = None
+        if len(answer) != len(names):
+            problem = (
+                f"your function returned {len(answer)} values; expected {order}, in that order."
+            )
+        return dict(zip(names, answer, strict=False)), problem
+    problem = None if len(names) == 1 else f"your function returned one array; expected {order}."
+    return {names[0]: answer}, problem
+
+
+def _judge(name, value, expected, slips, n: int, k: int) -> TensorVerdict:
+    if value is None:
+        return TensorVerdict(name, "missing", expected)
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return TensorVerdict(name, "not an array", expected)
+    diagnosis = _diagnosis.diagnose(got, expected, slips, n, k)
+    if got.shape != expected.shape:
+        return TensorVerdict(name, "wrong shape", expected, got, diagnosis=diagnosis)
+    error = _diagnosis.rel_error(got, expected)
+    if error < RIGHT:
+        return TensorVerdict(name, "right", expected, got, error)
+    diff = np.abs(got - expected)
+    diff[np.isnan(diff)] = np.inf
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    return TensorVerdict(name, "wrong values", expected, got, error, tuple(int(i) for i in worst),
+                         diagnosis)  # fmt: skip
+
+
+# ------------------------------------------------------- chainrule's own answers
+def _numeric_error(f, arrays: list[np.ndarray], analytic: list[np.ndarray], eps=1e-6):
+    """Relative error of ``analytic`` against central differences of the scalar ``f()``
+    with respect to each array (perturbed in place), or None when too large to check."""
+    if sum(a.size for a in arrays) > NUMERIC_LIMIT:
+        return None
+    worst = 0.0
+    for A, G in zip(arrays, analytic, strict=True):
+        numeric = np.zeros_like(A)
+        flat, num = A.reshape(-1), numeric.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            plus = f()
+            flat[i] = old - eps
+            num[i] = (plus - f()) / (2 * eps)
+            flat[i] = old
+        worst = max(worst, _diagnosis.rel_error(G, numeric))
+    return worst
+
+
+def _targets(loss: Loss, Y: np.ndarray, y) -> np.ndarray:
+    """The targets T shaped like Y: one-hot rows for class indices."""
+    y = np.asarray(y)
+    if isinstance(loss, CrossEntropy) and y.ndim == 1:
+        return np.eye(Y.shape[1])[y.astype(int)]
+    return np.asarray(y, dtype=np.float64).reshape(Y.shape)
+
+
+def _loss_case(loss: Loss, Y: np.ndarray, y):
+    if y is None:
+        raise ValueError("check_backward: a loss needs the targets y as its fourth argument.")
+    value, dY = loss(Y, y)
+    y, T = np.asarray(y), _targets(loss, Y, y)
+    n, k = Y.shape
+    available = {"Y": Y, "Z": Y, "y": y, "T": T, "n": n, "k": k}
+    error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
+    what = f"the gradient of {loss!r} on {n} samples (mean loss {value:.6g})"
+    return what, available, {"dY": dY}, _slips.loss_slips(loss, Y, T), error
+
+
+def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
+    layer = copy.deepcopy(layer).astype(np.float64)
+    Y, backward = layer.forward(X, training=True)
+    dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
+    if dY.shape != Y.shape:
+        raise ValueError(f"check_backward: dY must have the shape of Y, {Y.shape}; got {dY.shape}.")
+    layer.zero_grad()
+    expected = {"dX": backward(dY)}
+    expected.update({f"d{k}": g.copy() for k, g in layer.grads.items()})
+    available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params}
+    available.update({a: getattr(layer, a) for a in ("eps", "alpha") if hasattr(layer, a)})
+    params = list(layer.params.values())
+    error = _numeric_error(
+        lambda: float(np.sum(layer.forward(X, training=True)[0] * dY)),
+        [X, *params], list(expected.values()),
+    )  # fmt: skip
+    what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), random dY)"
+    return what, available, expected, _slips.layer_slips(layer, X, Y, dY), error
+
+
+def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
+    n_out = net.output_dim(X.shape[1])
+    if y.dtype.kind in "iub" or (y.dtype.kind == "f" and np.array_equal(y, np.round(y))):
+        if n_out > 1 and y.ndim == 1:
+            return CrossEntropy()
+        if n_out == 1 and set(np.unique(y)) <= {0, 1}:
+            return BinaryCrossEntropy()
+    return MeanSquaredError()
+
+
+def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
+    if y is None:
+        raise ValueError("check_backward: a network needs the targets y as its fourth argument.")
+    y = np.asarray(y)
+    net = copy.deepcopy(net).astype(np.float64)
+    loss = loss or _default_loss(net, X, y)
+    names, counter, params = {}, 0, {}
+    for layer, key, param, _ in net.parameters():
+        if id(layer) not in names:
+            counter += 1
+            names[id(layer)] = counter
+        params[f"{key}{names[id(layer)]}"] = param
+
+    def gradients_of(network: Sequential) -> dict[str, np.ndarray]:
+        Y, backward = network.forward(X, training=True)
+        network.zero_grad()
+        backward(loss(Y, y)[1])
+        grads = [g.copy() for _, _, _, g in network.parameters()]
+        return {f"d{name}": g for name, g in zip(params, grads, strict=True)}
+
+    expected = gradients_of(net)
+    T = _targets(loss, net.forward(X, training=True)[0], y)
+    available = {"X": X, "y": y, "T": T, "n": X.shape[0], **params, "params": dict(params)}
+    error = _numeric_error(
+        lambda: loss(net.forward(X, training=True)[0], y)[0],
+        list(params.values()), list(expected.values()),
+    )  # fmt: skip
+    what = f"a {len(net.layers)}-layer network with {loss!r}, on {X.shape[0]} samples"
+    return what, available, expected, _slips.net_slips(net, gradients_of), error
+
+
+# ------------------------------------------------------------ optimizer updates
+def _config_of(optimizer) -> dict:
+    """The hyper-parameters in the names of CS231n's ``config`` dicts."""
+    from .optimizers import SGD, Adam, RMSProp
+
+    if isinstance(optimizer, Adam):
+        return {"learning_rate": optimizer.lr, "beta1": optimizer.beta1,
+                "beta2": optimizer.beta2, "epsilon": optimizer.eps}  # fmt: skip
+    if isinstance(optimizer, RMSProp):
+        return {"learning_rate": optimizer.lr, "decay_rate": optimizer.rho,
+                "epsilon": optimizer.eps}  # fmt: skip
+    if isinstance(optimizer, SGD) and not optimizer.nesterov:
+        return {"learning_rate": optimizer.lr, "momentum": optimizer.momentum}
+    raise TypeError(
+        f"check_step: takes cr.SGD (without nesterov), cr.Adam or cr.RMSProp, got {optimizer!r}."
+    )
+
+
+def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+    """Weight sequences of classic update slips: (story, [W after step 1, 2, ...])."""
+    c, slips = _config_of(optimizer), []
+    lr = c["learning_rate"]
+
+    def run(update) -> list[np.ndarray]:
+        W, state, out = W0.copy(), {}, []
+        for t, g in enumerate(gradients, 1):
+            W = update(W, g, state, t)
+            out.append(W.copy())
+        return out
+
+    if "momentum" in c:
+        mu = c["momentum"]
+
+        def damped(W, g, s, t):
+            s["v"] = mu * s.get("v", 0) + (1 - mu) * g
+            return W - lr * s["v"]
+
+        story = (
+            "an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
+            "momentum sums the gradients, v = mu*v + g"
+        )
+        slips.append((story, run(damped)))
+    if "beta1" in c:
+        b1, b2, eps = c["beta1"], c["beta2"], c["epsilon"]
+
+        def adam(correct: bool, eps_inside: bool):
+            def update(W, g, s, t):
+                s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
+                s["v"] = b2 * s.get("v", 0) + (1 - b2) * g * g
+                m, v = (s["m"] / (1 - b1**t), s["v"] / (1 - b2**t)) if correct else (s["m"], s["v"])
+                return W - lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+
+            return update
+
+        slips += [
+            ("the bias correction is missing: m_hat = m / (1 - beta1**t), v_hat = v / "
+             "(1 - beta2**t), with t counting from 1", run(adam(False, False))),
+            ("eps inside the square root: Adam divides by sqrt(v_hat) + eps",
+             run(adam(True, True))),
+        ]  # fmt: skip
+    slips.append(("the gradient was added: descent subtracts the step", [
+        2 * W0 - W for W in _reference_updates(optimizer, W0, gradients)
+    ]))  # fmt: skip
+    return slips
+
+
+def _reference_updates(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+    """chainrule's optimizer applied to W0 with each gradient in turn."""
+    holder = Layer()
+    holder.params, holder.grads = {"W": W0.copy()}, {"W": np.zeros_like(W0)}
+    opt, out = copy.deepcopy(optimizer), []
+    opt.reset_state()
+    for g in gradients:
+        holder.grads["W"][...] = g
+        opt.step(holder)
+        out.append(holder.params["W"].copy())
+    return out
+
+
+def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheckReport:
+    """Judge a hand-written optimizer update against chainrule's, step by step.
+
+    The update has the form of CS231n's assignments: ``my_step(w, dw, config)`` returns
+    ``(next_w, config)``, where ``config`` holds the hyper-parameters
+    (``learning_rate``, ``momentum``; or ``beta1``, ``beta2``, ``epsilon`` for Adam;
+    ``decay_rate``, ``epsilon`` for RMSProp) and whatever state the update keeps
+    between calls (``velocity``; ``m``, ``v``, ``t``), which the function sets up itself
+    on the first call.
+
+    Parameters
+    ----------
+    my_step : callable
+    optimizer : cr.SGD (momentum, not nesterov), cr.Adam or cr.RMSProp
+        The reference, with the hyper-parameters to use.
+    W : ndarray
+        The starting weights; ``steps`` random gradients (from ``rng``) are applied.
+
+    Returns
+    -------
+    BackwardCheckReport
+        One verdict per step (``"W after step 1"``, ...), with the slip named where it
+        fits (no bias correction, eps inside the square root, a dampened average, the
+        gradient added).
+    """
+    W0 = np.array(as_array(W, "W", "check_step"), dtype=np.float64)
+    gen = np.random.default_rng([rng, 0x5EED]) if isinstance(rng, (int, np.integer)) else rng
+    gradients = [as_rng(gen).standard_normal(W0.shape) for _ in range(steps)]
+    config, expected = _config_of(optimizer), _reference_updates(optimizer, W0, gradients)
+    names = [f"W after step {t}" for t in range(1, steps + 1)]
+    got, problem, w = {}, None, W0.copy()
+    for name, g in zip(names, gradients, strict=True):
+        try:
+            w, config = my_step(w.copy(), g.copy(), config)
+            got[name] = w
+        except Exception as exc:  # a student's bug is a verdict
+            problem = f"your function raised {type(exc).__name__}: {exc} (at {name.lower()})."
+            break
+        if not isinstance(config, dict):
+            problem = "your function must return (next_w, config), config a dict."
+            break
+    slips = _update_slips(optimizer, W0, gradients)
+    verdicts = [
+        _judge(name, got.get(name), exp, [(story, seq[t]) for story, seq in slips], 1, 1)
+        for t, (name, exp) in enumerate(zip(names, expected, strict=True))
+    ]
+    what = f"{steps} steps of {optimizer!r} from W of shape {W0.shape}, random gradients"
+    return BackwardCheckReport(what, verdicts, None, problem, title="check_step")

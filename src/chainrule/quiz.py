@@ -1,0 +1,465 @@
+"""Numeric drills of one training step: ``chainrule quiz`` and ``cr.quiz.Drill``.
+
+A drill draws a small network (2-2-1 up to 3-4-3) with short decimals for its inputs,
+targets and weights, states the task, and asks for one number at a time: an entry of
+Z or A, the loss, dL/dZ, an entry of dW or db, a weight after one gradient-descent step.
+An answer is right when it agrees with the engine's value to 3 significant figures. A
+wrong one gets the worked solution (the equation, the numbers substituted, the result,
+all from the engine's own trace, :func:`chainrule.explain`) and, when the answer equals
+what a classic slip gives, the slip by name.
+
+From Python (a notebook can embed one)::
+
+    drill = cr.quiz.Drill(seed=3, topic="backward", count=3)
+    print(drill.statement())
+    q = drill.questions[0]
+    print(q.prompt)
+    print(q.grade(0.125))        # right or wrong, the working, the slip
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .explain import explain
+from .layers import Dense, ReLU, Sequential, Sigmoid, Tanh
+from .layers.activations import sigmoid, softmax
+from .losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
+
+TOPICS = ("forward", "loss", "backward", "update")
+
+#: the hidden activations: the function, its derivative at z, and its name in formulas
+ACTIVATIONS = {
+    "sigmoid": (Sigmoid, sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z)), "sigmoid"),
+    "tanh": (Tanh, np.tanh, lambda z: 1 - np.tanh(z) ** 2, "tanh"),
+    "relu": (ReLU, lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0, "relu"),
+}
+DERIVATIVE_TEXT = {
+    "sigmoid": "sigmoid'(z) = a (1 - a)",
+    "tanh": "tanh'(z) = 1 - a^2",
+    "relu": "relu'(z) = 1 if z > 0 else 0",
+}
+#: the output and loss pairs, with the fused output gradient in words
+OUTPUTS = {
+    "softmax": (CrossEntropy, "softmax + cross-entropy", "dZ2 = (P - T) / n"),
+    "sigmoid": (BinaryCrossEntropy, "sigmoid + binary cross-entropy", "dZ2 = (P - T) / (n k)"),
+    "linear": (MeanSquaredError, "linear output + mean squared error",
+               "dZ2 = 2 (Z2 - T) / (n k)"),
+}  # fmt: skip
+
+
+def same_to_3_figures(given: float, answer: float) -> bool:
+    """True when ``given`` rounds to ``answer`` at 3 significant figures (a little
+    slack for answers that were themselves rounded): |given - answer| <= half a unit in
+    the third figure."""
+    if not math.isfinite(given):
+        return False
+    if answer == 0:
+        return abs(given) < 5e-4
+    unit = 10 ** (math.floor(math.log10(abs(answer))) - 2)
+    return abs(given - answer) <= 0.5 * unit * (1 + 1e-9) + 1e-12
+
+
+def plain(v: float) -> str:
+    """A number as a student would write it: 4 significant figures."""
+    return f"{float(v):.4g}"
+
+
+def fmt(v: float) -> str:
+    """The same inside a sum or product: negative numbers in brackets."""
+    text = plain(v)
+    return f"({text})" if text.startswith("-") else text
+
+
+@dataclass
+class Grade:
+    """The marking of one answer."""
+
+    correct: bool
+    given: float | None
+    answer: float
+    working: str
+    slip: str | None = None
+
+    def __str__(self) -> str:
+        if self.correct:
+            return f"right: {plain(self.answer)}"
+        head = "no answer" if self.given is None else f"not quite: you gave {self.given:.6g}"
+        lines = [f"{head}; the answer is {self.answer:.4g}", f"  working: {self.working}"]
+        if self.slip:
+            lines.append(f"  likely slip: {self.slip}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Question:
+    """One quantity to compute, its value, the worked solution, and known slips."""
+
+    topic: str
+    symbol: str
+    prompt: str
+    answer: float
+    working: str
+    slips: list[tuple[str, float]] = field(default_factory=list)
+
+    def grade(self, given: float | None) -> Grade:
+        if given is not None and same_to_3_figures(given, self.answer):
+            return Grade(True, given, self.answer, self.working)
+        slip = None
+        if given is not None:
+            slip = next(
+                (story for story, wrong in self.slips
+                 if not same_to_3_figures(wrong, self.answer) and same_to_3_figures(given, wrong)),
+                None,
+            )  # fmt: skip
+        return Grade(False, given, self.answer, self.working, slip)
+
+
+# ----------------------------------------------------------------- the problem
+@dataclass
+class Problem:
+    """The network, data and learning rate of a drill, with the engine's trace."""
+
+    X: np.ndarray
+    y: np.ndarray
+    T: np.ndarray
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+    activation: str
+    output: str
+    lr: float
+    trace: object = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.W2.shape[1]
+
+
+def _decimals(rng, shape, low: int, high: int) -> np.ndarray:
+    """Short decimals: integers in [low, high] divided by 10, never -0.0."""
+    return rng.integers(low, high + 1, size=shape) / 10 + 0.0
+
+
+def draw_problem(rng: np.random.Generator) -> Problem:
+    """A random small network, data and learning rate, traced by the engine."""
+    output = str(rng.choice(list(OUTPUTS)))
+    activation = str(rng.choice(list(ACTIVATIONS)))
+    n_in, n_hidden = int(rng.integers(2, 4)), int(rng.integers(2, 5))
+    k = {"softmax": int(rng.integers(2, 4)), "sigmoid": 1, "linear": int(rng.integers(1, 3))}[
+        output
+    ]
+    n = int(rng.integers(1, 3))
+    X = _decimals(rng, (n, n_in), -10, 10)
+    W1, W2 = _decimals(rng, (n_in, n_hidden), -10, 10), _decimals(rng, (n_hidden, k), -10, 10)
+    b1, b2 = _decimals(rng, n_hidden, -5, 5), _decimals(rng, k, -5, 5)
+    if output == "softmax":
+        y = rng.integers(0, k, size=n)
+        T = np.eye(k)[y]
+    elif output == "sigmoid":
+        y = rng.integers(0, 2, size=(n, 1)).astype(float)
+        T = y
+    else:
+        y = _decimals(rng, (n, k), -10, 10)
+        T = y
+    lr = float(rng.choice([0.1, 0.5, 1.0]))
+    layers = [Dense(n_in, n_hidden, init="zeros"), ACTIVATIONS[activation][0](),
+              Dense(n_hidden, k, init="zeros")]  # fmt: skip
+    for dense, W, b in ((layers[0], W1, b1), (layers[2], W2, b2)):
+        dense.params["W"][...], dense.params["b"][...] = W, b
+    net = Sequential(*layers)
+    trace = explain(net, OUTPUTS[output][0](), X, y, lr=lr)
+    return Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
+
+
+# ------------------------------------------------------------------ the questions
+def _dot_working(left: str, right: str, s_row, w_col, bias: float | None) -> str:
+    terms = " + ".join(f"{fmt(a)}*{fmt(w)}" for a, w in zip(s_row, w_col, strict=True))
+    if bias is not None:
+        terms += f" + {fmt(bias)}"
+    return f"{left} = {right} = {terms}"
+
+
+def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
+    t = p.trace
+    name = ACTIVATIONS[p.activation][3]
+    Z1, A1, Z2 = t["Z1"], t["A1"], t["Z2"]
+    qs = [
+        Question("forward", f"Z1[{s}, {j}]",
+                 f"Compute Z1[{s}, {j}]: the input to hidden unit {j} for sample {s}.",
+                 Z1[s, j], _dot_working(f"Z1[{s}, {j}]", f"sum_i X[{s}, i] W1[i, {j}] + b1[{j}]",
+                                        p.X[s], p.W1[:, j], p.b1[j]) + f" = {plain(Z1[s, j])}",
+                 [("the bias b1 is missing: Z = X W + b", Z1[s, j] - p.b1[j])]),
+        Question("forward", f"A1[{s}, {j}]",
+                 f"Compute A1[{s}, {j}] = {name}(Z1[{s}, {j}]).", A1[s, j],
+                 f"A1[{s}, {j}] = {name}({fmt(Z1[s, j])}) = {plain(A1[s, j])}",
+                 [("the activation was not applied: that is Z1", Z1[s, j])]
+                 + [(f"{other} was used; this hidden layer is {name}", g(Z1[s, j]))
+                    for other, (_, g, _, _) in ACTIVATIONS.items() if other != p.activation]),
+        Question("forward", f"Z2[{s}, {o}]",
+                 f"Compute Z2[{s}, {o}]: the output layer's pre-activation.", Z2[s, o],
+                 _dot_working(f"Z2[{s}, {o}]", f"sum_j A1[{s}, j] W2[j, {o}] + b2[{o}]",
+                              A1[s], p.W2[:, o], p.b2[o]) + f" = {plain(Z2[s, o])}",
+                 [("Z1 was used where the activations A1 belong",
+                   float(Z1[s] @ p.W2[:, o] + p.b2[o])),
+                  ("the bias b2 is missing", Z2[s, o] - p.b2[o])]),
+    ]  # fmt: skip
+    if p.output != "linear":
+        P = softmax(Z2) if p.output == "softmax" else sigmoid(Z2)
+        formula = (f"exp(Z2[{s}, {o}]) / sum_c exp(Z2[{s}, c])" if p.output == "softmax"
+                   else f"sigmoid(Z2[{s}, {o}])")  # fmt: skip
+        slips = [("the sigmoid of one score; a softmax normalises over the row",
+                  float(sigmoid(Z2[s, o])))] if p.output == "softmax" else []  # fmt: skip
+        prompt = f"Compute the predicted probability P[{s}, {o}] = {formula}."
+        working = f"P[{s}, {o}] = {formula} = {plain(P[s, o])}"
+        qs.append(Question("forward", f"P[{s}, {o}]", prompt, P[s, o], working, slips))
+    return qs
+
+
+def loss_question(p: Problem) -> Question:
+    L, n, k, Z2 = float(p.trace["L"]), p.n, p.k, p.trace["Z2"]
+    if p.output == "softmax":
+        P = softmax(Z2)
+        picked = [P[s, int(p.y[s])] for s in range(n)]
+        terms = " + ".join(f"log {fmt(v)}" for v in picked)
+        working = f"L = -(1/n) sum_s log P[s, y_s] = -(1/{n}) ({terms}) = {plain(L)}"
+        slips = [
+            ("the 1/n of the mean is missing", L * n),
+            ("the minus sign is missing", -L),
+            ("log base 10 was used; the loss uses the natural log", L / math.log(10)),
+        ]
+    elif p.output == "sigmoid":
+        P = sigmoid(Z2)
+        working = (
+            f"L = -(1/(n k)) sum [T log P + (1 - T) log(1 - P)] with P = "
+            f"{np.round(P.ravel(), 4).tolist()} = {plain(L)}"
+        )
+        slips = [("the 1/n of the mean is missing", L * n), ("the minus sign is missing", -L)]
+    else:
+        R = Z2 - p.T
+        terms = " + ".join(f"{fmt(r)}^2" for r in R.ravel())
+        working = f"L = (1/(n k)) sum (Z2 - T)^2 = (1/{n * k}) ({terms}) = {plain(L)}"
+        slips = [("half the squared error (scikit-learn's convention); PyTorch's and "
+                  "chainrule's MSE has no 1/2", L / 2),
+                 ("the mean is over all n*k entries, not over the n rows", L * k),
+                 ("the 1/(n k) of the mean is missing", L * n * k)]  # fmt: skip
+    return Question("loss", "L", "Compute the loss L (the mean over the batch).", L,
+                    working, [s for s in slips if not math.isclose(s[1], L)])  # fmt: skip
+
+
+def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Question]:
+    t, n, k = p.trace, p.n, p.k
+    Z1, A1, dZ2, dW2, db2, dZ1, dW1 = (t[q] for q in
+                                       ("Z1", "A1", "dZ2", "dW2", "db2", "dZ1", "dW1"))  # fmt: skip
+    dA1 = dZ2 @ p.W2.T
+    P = {"softmax": softmax, "sigmoid": sigmoid}.get(p.output, lambda Z: Z)(t["Z2"])
+    fused = {
+        "softmax": f"(P[{s}, {o}] - T[{s}, {o}]) / n = ({plain(P[s, o])} - {fmt(p.T[s, o])}) / {n}",
+        "sigmoid": f"(P[{s}, {o}] - T[{s}, {o}]) / (n k) = ({plain(P[s, o])} - {fmt(p.T[s, o])})"
+                   f" / {n * k}",
+        "linear": f"2 (Z2[{s}, {o}] - T[{s}, {o}]) / (n k) = 2 ({plain(t['Z2'][s, o])} - "
+                  f"{fmt(p.T[s, o])}) / {n * k}",
+    }[p.output]  # fmt: skip
+    d_act, name = ACTIVATIONS[p.activation][2], p.activation
+    scale = n if p.output == "softmax" else n * k
+    dz2_slips = [
+        (
+            f"the 1/{'n' if p.output == 'softmax' else '(n k)'} of the mean is missing",
+            dZ2[s, o] * scale,
+        ),
+        ("sign flipped: prediction minus target", -dZ2[s, o]),
+    ]
+    if p.output == "linear":
+        dz2_slips.append(("the 2 of the square's derivative is missing", dZ2[s, o] / 2))
+    wrong_at = {"sigmoid": lambda z: z * (1 - z), "tanh": lambda z: 1 - z**2}.get(name)
+    dz1_slips = [(f"the derivative {DERIVATIVE_TEXT[name]} is missing", dA1[s, j])]
+    if wrong_at is not None:
+        dz1_slips.append(
+            (
+                f"the derivative was evaluated at Z1 with the output form: "
+                f"{DERIVATIVE_TEXT[name]} uses a = A1",
+                dA1[s, j] * wrong_at(Z1[s, j]),
+            )
+        )
+    return [
+        Question("backward", f"dZ2[{s}, {o}]",
+                 f"Compute dZ2[{s}, {o}] = dL/dZ2 for sample {s}, output {o}.", dZ2[s, o],
+                 f"dZ2[{s}, {o}] = {fused} = {plain(dZ2[s, o])} (output activation and loss "
+                 "fused)",
+                 dz2_slips),
+        Question("backward", f"dW2[{j}, {o}]", f"Compute dW2[{j}, {o}] = dL/dW2[{j}, {o}].",
+                 dW2[j, o], _dot_working(f"dW2[{j}, {o}]", f"sum_s A1[s, {j}] dZ2[s, {o}]",
+                                         A1[:, j], dZ2[:, o], None) + f" = {plain(dW2[j, o])}",
+                 [("Z1 was used where A1 belongs: dW2 = A1.T @ dZ2",
+                   float(Z1[:, j] @ dZ2[:, o]))]),
+        Question("backward", f"db2[{o}]", f"Compute db2[{o}] = dL/db2[{o}].", db2[o],
+                 f"db2[{o}] = sum_s dZ2[s, {o}] = {plain(db2[o])}",
+                 [("averaged over the batch; the bias gradient sums the rows",
+                   db2[o] / n)]),
+        Question("backward", f"dZ1[{s}, {j}]",
+                 f"Compute dZ1[{s}, {j}], the gradient at hidden unit {j}'s input.", dZ1[s, j],
+                 f"dA1[{s}, {j}] = sum_o dZ2[{s}, o] W2[{j}, o] = {plain(dA1[s, j])}; "
+                 f"dZ1 = dA1 * {name}'(Z1), with {DERIVATIVE_TEXT[name]}: {fmt(dA1[s, j])} * "
+                 f"{fmt(d_act(Z1[s, j]))} = {plain(dZ1[s, j])}", dz1_slips),
+        Question("backward", f"dW1[{i}, {j}]", f"Compute dW1[{i}, {j}] = dL/dW1[{i}, {j}].",
+                 dW1[i, j], _dot_working(f"dW1[{i}, {j}]", f"sum_s X[s, {i}] dZ1[s, {j}]",
+                                         p.X[:, i], dZ1[:, j], None) + f" = {plain(dW1[i, j])}",
+                 [(f"the derivative {DERIVATIVE_TEXT[name]} is missing (dZ1 = dA1 * act')",
+                   float(p.X[:, i] @ dA1[:, j]))]),
+    ]  # fmt: skip
+
+
+def update_questions(p: Problem) -> list[Question]:
+    """W - lr * dW for the entry of each weight matrix that the step moves most (a step
+    too small to show at 3 significant figures would make the question moot)."""
+    t, lr = p.trace, p.lr
+    out = []
+    for sym, W, dW in (("W2", p.W2, t["dW2"]), ("W1", p.W1, t["dW1"])):
+        a, b = (int(x) for x in np.unravel_index(np.argmax(np.abs(dW)), dW.shape))
+        new = W[a, b] - lr * dW[a, b]
+        out.append(Question(
+            "update", f"{sym}_new[{a}, {b}]",
+            f"After one gradient-descent step with learning rate {lr:g}, what is {sym}[{a}, {b}]?",
+            new, f"{sym}[{a}, {b}] - lr * d{sym}[{a}, {b}] = {fmt(W[a, b])} - {lr:g} * "
+                 f"{fmt(dW[a, b])} = {plain(new)}",
+            [("the gradient was added; descent subtracts it", W[a, b] + lr * dW[a, b]),
+             ("the learning rate is missing", W[a, b] - dW[a, b])],
+        ))  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------------- a drill
+class Drill:
+    """A seeded drill: one problem and ``count`` questions on ``topic``.
+
+    Parameters
+    ----------
+    seed : int
+        The same seed gives the same drill.
+    topic : {"forward", "loss", "backward", "update", "all"}
+    count : int
+        How many questions (at most as many as the topic has).
+    """
+
+    def __init__(self, seed: int = 0, topic: str = "all", count: int = 5) -> None:
+        if topic not in (*TOPICS, "all"):
+            raise ValueError(f"topic must be one of {', '.join(TOPICS)} or all, got {topic!r}.")
+        if not (isinstance(count, int) and count >= 1):
+            raise ValueError(f"count must be a positive integer, got {count!r}.")
+        rng = np.random.default_rng(seed)
+        self.seed, self.topic = seed, topic
+        self.problem = p = draw_problem(rng)
+        s, i = int(rng.integers(p.n)), int(rng.integers(p.X.shape[1]))
+        j, o = int(rng.integers(p.W1.shape[1])), int(rng.integers(p.k))
+        pool = [
+            *forward_questions(p, s, j, o),
+            loss_question(p),
+            *backward_questions(p, s, i, j, o),
+            *update_questions(p),
+        ]
+        pool = [q for q in pool if topic in ("all", q.topic)]
+        if topic == "all" and count < len(pool):  # spread the questions over the step
+            keep = np.unique(np.linspace(0, len(pool) - 1, count).round().astype(int))
+            pool = [pool[int(x)] for x in keep]
+        self.questions = pool[:count]
+
+    def statement(self) -> str:
+        """The task, as a student reads it on paper."""
+        p = self.problem
+        act, (_, what, _) = p.activation, OUTPUTS[p.output]
+        shape = f"{p.X.shape[1]}-{p.W1.shape[1]}-{p.k}"
+        lines = [
+            f"A {shape} network: Z1 = X W1 + b1, A1 = {act}(Z1), Z2 = A1 W2 + b2; "
+            f"output: {what}.",
+            f"n = {p.n} sample(s), rows are samples. Indices start at 0.",
+            f"X  = {p.X.tolist()}",
+            f"{'y ' if p.output == 'softmax' else 'T '} = {p.y.tolist()}"
+            + ("  (class indices)" if p.output == "softmax" else ""),
+            f"W1 = {p.W1.tolist()}",
+            f"b1 = {p.b1.tolist()}",
+            f"W2 = {p.W2.tolist()}",
+            f"b2 = {p.b2.tolist()}",
+            f"learning rate {p.lr:g}; the loss is the mean over the batch"
+            + (" and over the k outputs" if p.output != "softmax" else "") + ".",
+        ]  # fmt: skip
+        return "\n".join(lines)
+
+    def run(self, ask: Callable[[str], str | None], say: Callable[[str], None] = print):
+        """Ask each question through ``ask(prompt) -> text`` (None: no answer), print
+        each marking through ``say``; return the :class:`Score`."""
+        say(self.statement())
+        grades = []
+        for number, q in enumerate(self.questions, 1):
+            say(f"\nQ{number} ({q.topic}). {q.prompt}")
+            text = ask("> ")
+            given = parse_answer(text)
+            if given is None and text and text.strip():
+                say(f"could not read {text.strip()!r} as a number (write e.g. -0.125 or 1/8)")
+            grade = q.grade(given)
+            say(str(grade))
+            grades.append((q, grade))
+        score = Score(grades)
+        say("\n" + str(score))
+        return score
+
+
+def parse_answer(text: str | None) -> float | None:
+    """A number typed by a student ("0.25", "-1.5e-2", "1/4"), or None."""
+    if text is None:
+        return None
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+@dataclass
+class Score:
+    """Right answers, and the topics to revise."""
+
+    grades: list[tuple[Question, Grade]]
+
+    @property
+    def right(self) -> int:
+        return sum(g.correct for _, g in self.grades)
+
+    def to_revise(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for q, g in self.grades:
+            if not g.correct:
+                out.setdefault(q.topic, []).append(q.symbol)
+        return out
+
+    def __str__(self) -> str:
+        total = len(self.grades)
+        text = f"score: {self.right}/{total}"
+        revise = self.to_revise()
+        if not revise:
+            return text + ". Every answer right."
+        topics = "; ".join(f"{t} ({', '.join(syms)})" for t, syms in revise.items())
+        return f"{text}. Revise: {topics}."
+
+
+def answers_from(lines: Iterable[str]):
+    """An ``ask`` function that reads answers from lines (a file), skipping comments."""
+    it = (line.rstrip("\n") for line in lines if not line.lstrip().startswith("#"))
+
+    def ask(prompt: str) -> str | None:
+        return next(it, None)
+
+    return ask
