@@ -27,26 +27,52 @@ Deliberate differences from scikit-learn (everything else is meant to be identic
   (``sigmoid(-z)``, ``sigmoid(z)``), so a small probability is not rounded to 0 by
   ``1 - p`` (nor its ``predict_log_proba`` to ``-inf``).
 * early stopping in the classifier stratifies the validation split for binary *and*
-  multiclass targets; scikit-learn 1.9 stratifies binary targets only. We fall back to
-  a plain random split (scikit-learn's) when a class is too rare to stratify, and never
-  stratify multilabel targets. For binary targets the split is scikit-learn's, draw for
-  draw; for multiclass targets with early stopping the results differ from
-  scikit-learn's by the choice of the validation rows.
+  multiclass targets; scikit-learn 1.9 stratifies binary targets only. For binary
+  targets the split is scikit-learn's, draw for draw, and a class with a single sample
+  raises scikit-learn's error ("The least populated class in y has only 1 member").
+  For multiclass targets we fall back to a plain random split (scikit-learn's) when a
+  class is too rare to stratify, so the results differ from scikit-learn's only by the
+  choice of the validation rows. Multilabel targets are never stratified.
 * ``sample_weight`` must be non-negative; a minibatch whose weights are all zero is
-  skipped (scikit-learn divides by zero there).
+  skipped (scikit-learn divides by zero there). The weights are scaled by a power of
+  two (exact: training is bit for bit the same) so that extreme magnitudes work:
+  weights of 1e307, whose sum overflows, train as the limit of scikit-learn's objective
+  (its L2 term ``alpha / sum(w)`` tends to 0; scikit-learn raises), and subnormal
+  weights train too; weights whose L2 term ``alpha / sum(w)`` overflows, or whose range
+  the data's dtype cannot hold, are refused with the reason.
+* ``class_weight`` (classifier, keyword-only, default None): "balanced" or a
+  ``{label: weight}`` dict, multiplied into ``sample_weight``; scikit-learn's MLP has
+  none.
 * ``partial_fit`` exists only for ``solver="sgd"`` and ``"adam"`` in both classes
   (scikit-learn's regressor also exposes it for "lbfgs", where it runs a full fit).
 * with ``verbose``, L-BFGS prints one "Iteration %d, loss = %.8f" line per iteration
   (scikit-learn with SciPy >= 1.15 prints nothing for L-BFGS).
 * a ``fit`` or ``partial_fit`` that raises (bad data, bad parameters, divergence) leaves
   the estimator exactly as it was before the call: the same attributes and
-  bit-identical weights (an unfitted estimator stays unfitted). A diverging fit stops
-  at the first epoch whose loss is NaN or inf (scikit-learn runs on to ``max_iter``),
-  with scikit-learn's "Solver produced non-finite parameter weights" ValueError, which
-  here also names the epoch and the learning rate; NumPy's overflow warnings are
-  silenced during a fit in its favour.
-* ``predict``, ``predict_proba`` and ``score`` never return NaN: if the network's output
-  overflows (inputs far outside the training range), they raise a ValueError saying so.
+  bit-identical weights (an unfitted estimator stays unfitted), and a RandomState
+  passed as ``random_state`` in the state it had. A diverging fit stops at the first
+  epoch whose loss is NaN or inf (scikit-learn runs on to ``max_iter``), with
+  scikit-learn's "Solver produced non-finite parameter weights. The input data may
+  contain large values and need to be preprocessed." ValueError, followed here by the
+  epoch and the learning rate; NumPy's overflow warnings are silenced during a fit in
+  its favour. With ``early_stopping=True`` a diverging fit does not raise (as in
+  scikit-learn, issue 29504): it stops at that epoch (its loss and a NaN validation
+  score end ``loss_curve_`` and ``validation_scores_``), keeps the weights with the
+  best validation score, and warns (``ConvergenceWarning``) saying so; it raises only
+  if no epoch ever gave a finite validation score.
+* every error message begins with scikit-learn's own words where scikit-learn has a
+  message for the case (so code matching on them keeps working); chainrule's advice
+  follows. scikit-learn's ``sklearn/neural_network/tests/test_mlp.py`` passes against
+  these classes (tests/test_sklearn_mlp_suite.py), but for two tests of its private
+  internals.
+* ``predict``, ``predict_proba`` and ``score`` never return NaN or inf: if the network's
+  output overflows (inputs far outside the training range), or the Poisson
+  regressor's ``exp(Z)`` does, they raise a ValueError saying so.
+* estimators are not thread-safe. A ``fit``/``partial_fit`` of an estimator while it is
+  being fitted in another thread, or a ``predict`` meanwhile, raises a RuntimeError at
+  once and leaves the running fit undisturbed (give each thread its own estimator:
+  ``sklearn.base.clone(est)``). Predicting from many threads with a fitted estimator is
+  safe.
 * ``warm_start`` or ``partial_fit`` with a network that does not fit the new settings
   (other ``hidden_layer_sizes``, other number of outputs) raises a ValueError saying
   so; a warm start may switch between "lbfgs" and the stochastic solvers.
@@ -959,7 +985,17 @@ MLPClassifier.__doc__ = _doc(
     docstring of :mod:`chainrule.estimators` for the few deliberate differences), with
     the network open to inspection (``network_``, ``history_``). Softmax output for
     multiclass targets, one sigmoid per column for binary and multilabel targets.""",
-    _COMMON_PARAMETERS,
+    _COMMON_PARAMETERS
+    + """\
+    class_weight : None, "balanced" or dict, default=None
+        chainrule's extra (keyword-only). Weights of the classes in the loss, multiplied
+        into ``sample_weight`` (None: every class weighs 1, scikit-learn's behaviour).
+        "balanced": ``n_samples / (n_classes * count(class))``, as
+        ``sklearn.utils.class_weight.compute_class_weight("balanced", ...)`` on y (not
+        supported by ``partial_fit``: pass the dict it computes). A dict ``{label:
+        weight}`` with finite weights >= 0; classes it omits weigh 1. Not for
+        multilabel targets (use ``sample_weight``).
+""",
     "    classes_ : ndarray of shape (n_classes,)\n        The class labels.\n"
     + _COMMON_ATTRIBUTES,
     _NOTES
