@@ -36,7 +36,7 @@ from helpers import numeric_grad, rel_error
 no_convergence_warning = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 PAIRS = [(MLPClassifier, SkMLPClassifier), (MLPRegressor, SkMLPRegressor)]
 EXTRAS = {
-    MLPClassifier: {"dropout": 0.0, "progress": False},
+    MLPClassifier: {"dropout": 0.0, "progress": False, "class_weight": None},
     MLPRegressor: {"dropout": 0.0, "progress": False, "huber_delta": 1.0},
 }
 

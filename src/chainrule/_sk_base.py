@@ -24,6 +24,7 @@ adopted by the network before the next prediction or fit.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from itertools import pairwise
 from numbers import Integral, Real
@@ -54,8 +55,20 @@ except ImportError:  # pragma: no cover - scikit-learn 1.5
     _sk_validate_data = None
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+# scikit-learn's words for a diverged fit; our errors begin with them, so that code
+# matching on scikit-learn's message keeps working.
+SKLEARN_DIVERGED = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
 HIDDEN_ACTIVATIONS = {"identity": Identity, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
 _ACTIVATION_NAMES = {cls: name for name, cls in HIDDEN_ACTIVATIONS.items()}
+
+
+# ids of the estimators being fitted now, in any thread: estimators are not
+# thread-safe, so a second fit, or a prediction, of one of them is refused meanwhile.
+_FITTING: set[int] = set()
+_FITTING_LOCK = threading.Lock()
 
 
 def validate_data(estimator, *args, **kwargs):
@@ -118,7 +131,7 @@ class BaseMLP(BaseEstimator):
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, Integral) or s <= 0:
                 raise ValueError(
-                    f"hidden_layer_sizes must be > 0, got {sizes}: give one positive "
+                    f"hidden_layer_sizes must be > 0, got {sizes}. Give one positive "
                     "integer per hidden layer, e.g. hidden_layer_sizes=(100,) or (64, 32)."
                 )
         return [int(s) for s in sizes]
@@ -183,7 +196,7 @@ class BaseMLP(BaseEstimator):
                 X = X.astype(dtype)
         if sp.issparse(X) and X.format != "csr" and self.solver in STOCHASTIC_SOLVERS:
             X = X.tocsr()  # minibatches are row slices; a CSC copy of them would be slow
-        sw = self._check_sample_weight(sample_weight, X)
+        sw = self._check_sample_weight(sample_weight, X, self._class_weights(Y, incremental))
         n_features = X.shape[1]
         self.n_outputs_ = Y.shape[1]
         layer_units = [n_features, *hidden, self.n_outputs_]
@@ -193,20 +206,21 @@ class BaseMLP(BaseEstimator):
         else:
             self._continue(layer_units, random_state)
         self.out_activation_ = self._output_activation()
+        recovered = False
         if self.solver in STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sw, random_state, incremental)
+            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental)
         else:
             self._fit_lbfgs(X, Y, sw)
-        if not math.isfinite(self.loss_):  # e.g. L-BFGS ending on a NaN loss
+        if not recovered and not math.isfinite(self.loss_):  # e.g. L-BFGS ending on NaN
             raise self._diverged(f"the training loss is {self.loss_}")
         if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
             raise self._diverged()
         return self
 
     def _diverged(self, what: str = "") -> ValueError:
-        """The error of a fit whose loss or weights became NaN or inf (scikit-learn's
-        message, plus when, with which learning rate, and what happened to the model:
-        ``fit`` and ``partial_fit`` restore the estimator as it was before the call)."""
+        """The error of a fit whose loss or weights became NaN or inf: scikit-learn's
+        message word for word, then when, with which learning rate, and what happened
+        to the model (``fit`` and ``partial_fit`` restore the estimator as it was)."""
         stochastic = self.solver in STOCHASTIC_SOLVERS
         lr = float(self.learning_rate_init)
         settings = f"solver={self.solver!r}"
@@ -215,45 +229,110 @@ class BaseMLP(BaseEstimator):
             settings += f", learning_rate_init={lr:g}"
             fix = f"Lower learning_rate_init (e.g. to {lr / 10:g}) and scale X"
         return ValueError(
-            f"Solver produced non-finite parameter weights{f' ({what})' if what else ''} "
-            f"with {settings}. The estimator was left as it was before this call "
-            f"(unfitted, or with its earlier, finite weights). {fix} (e.g. with "
+            f"{SKLEARN_DIVERGED} Training diverged{f': {what},' if what else ''} with "
+            f"{settings}. The estimator was left as it was before this call (unfitted, "
+            f"or with its earlier, finite weights). {fix} (e.g. with "
             "sklearn.preprocessing.StandardScaler): large input values or a too large "
             "learning rate make training diverge."
         )
 
-    def _check_sample_weight(self, sample_weight, X) -> np.ndarray | None:
-        if sample_weight is None:
+    def _class_weights(self, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
+        """Per-sample weights from the classifier's ``class_weight`` (None here)."""
+        return None
+
+    def _check_sample_weight(self, sample_weight, X, class_w=None) -> np.ndarray | None:
+        """The weights (times ``class_w``, the per-sample class weights, if given), checked
+        and scaled by a power of two so that the largest is in [0.5, 1); the power is
+        kept in ``_sample_weight_exp``.
+
+        Only the weights' ratios matter to the weighted mean of the loss, and a power of
+        two scales every product and sum exactly, so training is bit for bit what it is
+        with the weights as given; but weights such as 1e307 (whose sum overflows) or
+        1e-320 (subnormal) stay trainable. ``_weight_sum`` gives back the true sum of
+        the weights, on which the L2 term depends (``alpha * W / sum(w)``).
+        """
+        self._sample_weight_exp = 0
+        if sample_weight is None and class_w is None:
             return None
         n = X.shape[0]
-        if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
-            sw = np.full(n, sample_weight, dtype=X.dtype)
+        if sample_weight is None:
+            sw = np.ones(n)
+        elif isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+            sw = np.full(n, sample_weight, dtype=np.float64)
         else:
-            sw = np.asarray(sample_weight)
-            if sw.dtype.kind not in "biuf":
-                try:
-                    sw = sw.astype(np.float64)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"sample_weight must be numeric, got dtype {sw.dtype}."
-                    ) from None
-            if sw.ndim != 1 or sw.shape[0] != n:
+            try:
+                sw = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(
+                    f"{exc}. sample_weight must be numeric: one number per sample."
+                ) from None
+            if sw.ndim != 1:
                 raise ValueError(
-                    f"sample_weight.shape == {sw.shape}, expected ({n},): one weight per sample."
+                    f"Sample weights must be 1D array or scalar, got {sw.ndim}D array. "
+                    f"Expected either a scalar value or a 1D array of length {n}."
                 )
-            sw = sw.astype(X.dtype)
-        if not np.isfinite(sw).all():
-            raise ValueError("sample_weight contains NaN or inf; give finite weights.")
+            if sw.shape[0] != n:
+                raise ValueError(
+                    f"sample_weight.shape == {sw.shape}, expected {(n,)}! Give one weight "
+                    "per sample."
+                )
+        if np.isnan(sw).any():
+            raise ValueError(
+                "Input sample_weight contains NaN. Give every sample a finite weight >= 0."
+            )
+        if np.isinf(sw).any():
+            raise ValueError(
+                "Input sample_weight contains infinity or a value too large for "
+                "dtype('float64'). Give every sample a finite weight >= 0."
+            )
         if (sw < 0).any():
             raise ValueError(
                 "sample_weight must be non-negative (a negative weight would reward errors); "
                 f"got a minimum of {sw.min()}."
             )
+        if class_w is not None:
+            with np.errstate(over="ignore"):
+                sw = sw * class_w
+            if not np.isfinite(sw).all():
+                raise ValueError(
+                    "sample_weight times class_weight overflows float64; scale down "
+                    "sample_weight or class_weight (only their ratios matter)."
+                )
         if not sw.any():
             raise ValueError(
-                "Sample weights must contain at least one non-zero number; all are zero."
+                "Sample weights must contain at least one non-zero number. All are zero"
+                + (" after multiplying by class_weight." if class_w is not None else ".")
             )
-        return sw
+        exp = math.frexp(float(sw.max()))[1]
+        scaled = np.ldexp(sw, -exp).astype(X.dtype)
+        lost = (scaled == 0) & (sw > 0)
+        if lost.any():
+            i = int(np.flatnonzero(lost)[0])
+            raise ValueError(
+                f"sample_weight spans too many orders of magnitude for {X.dtype}: the "
+                f"weight of sample {i} ({sw[i]:g}) is below {X.dtype}'s smallest number "
+                f"relative to the largest weight ({sw.max():g}). Set such weights to 0, "
+                "or clip the weights to a narrower range."
+            )
+        alpha = float(self.alpha)
+        total = self._weight_sum(scaled, exp)
+        if alpha > 0 and not math.isfinite(alpha / total if total > 0 else math.inf):
+            raise ValueError(
+                f"sample_weight sums to {total:g}, so the L2 term alpha / sum(sample_weight) "
+                f"= {alpha:g} / {total:g} overflows. Multiply the weights by a large constant "
+                "(their ratios are what weighs the samples; alpha acts per unit of weight) "
+                "or set alpha=0."
+            )
+        self._sample_weight_exp = exp
+        return scaled
+
+    def _weight_sum(self, sw: np.ndarray | None, exp: int | None = None) -> float:
+        """The true sum of the weights that ``_check_sample_weight`` scaled (inf if it
+        overflows float64, which makes the L2 term 0, its limit)."""
+        if exp is None:
+            exp = self._sample_weight_exp
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(float(sw.sum(dtype=np.float64)), exp))
 
     def _initialize(self, layer_units: list[int], dtype, random_state) -> None:
         """First fit: draw the weights as scikit-learn does and build ``network_``."""
@@ -366,7 +445,9 @@ class BaseMLP(BaseEstimator):
             )
         return AdamRule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
-    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool) -> None:
+    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool) -> bool:
+        """Epochs of minibatch SGD or Adam; True if training diverged and early stopping
+        kept its best finite weights (scikit-learn issue 29504), else False."""
         denses = self._dense_layers()
         params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
         grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
@@ -374,7 +455,7 @@ class BaseMLP(BaseEstimator):
             self._optimizer = self._make_optimizer(params)
         if self.early_stopping and incremental:
             raise ValueError(
-                "partial_fit does not support early_stopping=True; set early_stopping=False "
+                "partial_fit does not support early_stopping=True. Set early_stopping=False "
                 "(partial_fit sees one batch of data at a time, with no held-out set)."
             )
         early_stopping = self.early_stopping
@@ -383,12 +464,23 @@ class BaseMLP(BaseEstimator):
             n_val = math.ceil(self.validation_fraction * X.shape[0])
             stratify = self._stratify_labels(Y, n_val)
             arrays = [X, Y] if sw is None else [X, Y, sw]
-            parts = train_test_split(
-                *arrays,
-                random_state=random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
+            try:
+                parts = train_test_split(
+                    *arrays,
+                    random_state=random_state,
+                    test_size=self.validation_fraction,
+                    stratify=stratify,
+                )
+            except ValueError as exc:
+                if stratify is None:
+                    raise
+                raise ValueError(
+                    f"{exc} (early_stopping=True holds out a validation set stratified by "
+                    "class, as scikit-learn does for binary targets: every class needs at "
+                    "least 2 samples, and validation_fraction must leave room for each "
+                    "class on both sides. Set early_stopping=False, or add samples of "
+                    "the rare class.)"
+                ) from None
             X_train, X_val, Y_train, Y_val = parts[:4]
             sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
             if X_val.shape[0] < 2:
@@ -429,6 +521,7 @@ class BaseMLP(BaseEstimator):
             str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
         ]
         bar = self._progress_bar(1 if incremental else self.max_iter)
+        diverged = ""
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -446,7 +539,7 @@ class BaseMLP(BaseEstimator):
                     sw_batch = None if sw_train is None else sw_train[idx]
                     sw_sum = float(batch.stop - batch.start)
                     if sw_batch is not None:
-                        sw_sum = float(sw_batch.sum())
+                        sw_sum = self._weight_sum(sw_batch)
                         if not sw_sum > 0:
                             continue  # every weight is zero: nothing to learn here
                     batch_loss = self._loss_and_grads(
@@ -461,9 +554,18 @@ class BaseMLP(BaseEstimator):
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
                 if not math.isfinite(self.loss_):  # diverged: stop now, not at max_iter
-                    raise self._diverged(
-                        f"the training loss became {self.loss_} in epoch {self.n_iter_} of this fit"
-                    )
+                    what = f"the training loss became {self.loss_} in epoch {self.n_iter_}"
+                    if not early_stopping or self.best_validation_score_ == -np.inf:
+                        raise self._diverged(f"{what} of this fit")
+                    diverged = what  # keep the best finite weights, as scikit-learn does
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    self.validation_scores_.append(math.nan)
+                    self.validation_loss_curve_.append(math.nan)
+                    logs = {"loss": self.loss_, "val_loss": math.nan, "lr": lr}
+                    logs[f"val_{self._validation_metric}"] = math.nan
+                    self._log_epoch(logs, bar)
+                    break
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -522,6 +624,18 @@ class BaseMLP(BaseEstimator):
             for dense, W, b in zip(denses, self._best_coefs, self._best_intercepts, strict=True):
                 dense.params["W"][...] = W
                 dense.params["b"][...] = b
+        if diverged:
+            lr = float(self.learning_rate_init)
+            warnings.warn(
+                f"Training diverged: {diverged}, with solver={self.solver!r}, "
+                f"learning_rate_init={lr:g}. early_stopping=True kept the weights with the "
+                f"best validation score so far ({self.best_validation_score_:.6g}); loss_ "
+                f"is the diverged epoch's. Lower learning_rate_init (e.g. to {lr / 10:g}) "
+                "and scale X to train further.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return bool(diverged)
 
     def _update_no_improvement_count(self, early_stopping, X_val, y_val, T_val, sw_val, objective):
         """scikit-learn's stopping bookkeeping; returns the validation loss (or None)."""
@@ -557,7 +671,7 @@ class BaseMLP(BaseEstimator):
         if not np.isfinite(Z).all() or (sw is not None and not sw.sum() > 0):
             return math.nan
         value, _ = objective(Z, T, sw)
-        sw_sum = float(n if sw is None else sw.sum())
+        sw_sum = float(n) if sw is None else self._weight_sum(sw)
         penalty = sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
         return value + (0.5 * float(self.alpha)) * penalty / sw_sum
 
@@ -573,7 +687,7 @@ class BaseMLP(BaseEstimator):
         grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
         bounds = np.cumsum([0] + [p.size for p in params])
         T = self._loss_targets(Y, X.dtype)
-        sw_sum = float(X.shape[0] if sw is None else sw.sum())
+        sw_sum = float(X.shape[0]) if sw is None else self._weight_sum(sw)
         objective = self._objective()
         labels = [
             str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
@@ -681,6 +795,12 @@ class BaseMLP(BaseEstimator):
     def _raw_output(self, X, check_input: bool = True) -> np.ndarray:
         """The network's raw output Z (logits, log-means or values), shape (n, k)."""
         check_is_fitted(self)
+        if id(self) in _FITTING:
+            raise RuntimeError(
+                f"this {type(self).__name__} is being fitted (by another thread), so its "
+                "weights are changing: estimators are not thread-safe. Predict after fit "
+                "returns, or fit a copy (sklearn.base.clone(est)) in the other thread."
+            )
         if check_input:
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=self._dtype()
@@ -707,7 +827,7 @@ class BaseMLP(BaseEstimator):
         if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. {self.solver} is "
-                "not stochastic; use solver='sgd' or 'adam'."
+                "not stochastic. Use solver='sgd' or 'adam'."
             )
         return True
 
@@ -747,6 +867,8 @@ class BaseMLP(BaseEstimator):
                 value = sizes if hasattr(value, "__iter__") else sizes[0]
             elif name == "random_state" and not (value is None or isinstance(value, Integral)):
                 value = None
+            elif name == "class_weight" and isinstance(value, dict):
+                value = _class_weight_to_json(value)
             elif isinstance(value, Integral) and not isinstance(value, bool):
                 value = int(value)
             elif isinstance(value, Real) and not isinstance(value, bool):
@@ -788,6 +910,8 @@ class BaseMLP(BaseEstimator):
             params["n_iter_no_change"] = np.inf
         if isinstance(params.get("hidden_layer_sizes"), list):
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        if isinstance(params.get("class_weight"), list):
+            params["class_weight"] = _class_weight_from_json(params["class_weight"])
         est = cls(**params)
         est._validate_params()
         network_arrays = {k: v for k, v in arrays.items() if k.startswith("network.")}
@@ -831,6 +955,32 @@ class BaseMLP(BaseEstimator):
 
     def _labels_from_state(self, spec: dict, arrays: dict) -> None:
         """Subclass hook: restore what ``_labels_to_state`` stored."""
+
+
+def _class_weight_to_json(class_weight: dict) -> list:
+    """A ``class_weight`` dict as JSON: ``[[label, weight], ...]`` (JSON object keys
+    would turn integer labels into strings)."""
+    pairs = []
+    for label, weight in class_weight.items():
+        label = label.item() if isinstance(label, np.generic) else label
+        if not isinstance(label, (str, int, float)):
+            raise TypeError(
+                f"cannot save class_weight with the key {label!r}: use str or int labels."
+            )
+        pairs.append([label, float(weight)])
+    return pairs
+
+
+def _class_weight_from_json(pairs: list) -> dict:
+    if not all(
+        isinstance(p, list)
+        and len(p) == 2
+        and isinstance(p[0], (str, int, float))
+        and isinstance(p[1], (int, float))
+        for p in pairs
+    ):
+        raise ValueError(f"class_weight must be stored as [[label, weight], ...], got {pairs!r}.")
+    return {label: weight for label, weight in pairs}
 
 
 def _json_number(value):

@@ -27,26 +27,52 @@ Deliberate differences from scikit-learn (everything else is meant to be identic
   (``sigmoid(-z)``, ``sigmoid(z)``), so a small probability is not rounded to 0 by
   ``1 - p`` (nor its ``predict_log_proba`` to ``-inf``).
 * early stopping in the classifier stratifies the validation split for binary *and*
-  multiclass targets; scikit-learn 1.9 stratifies binary targets only. We fall back to
-  a plain random split (scikit-learn's) when a class is too rare to stratify, and never
-  stratify multilabel targets. For binary targets the split is scikit-learn's, draw for
-  draw; for multiclass targets with early stopping the results differ from
-  scikit-learn's by the choice of the validation rows.
+  multiclass targets; scikit-learn 1.9 stratifies binary targets only. For binary
+  targets the split is scikit-learn's, draw for draw, and a class with a single sample
+  raises scikit-learn's error ("The least populated class in y has only 1 member").
+  For multiclass targets we fall back to a plain random split (scikit-learn's) when a
+  class is too rare to stratify, so the results differ from scikit-learn's only by the
+  choice of the validation rows. Multilabel targets are never stratified.
 * ``sample_weight`` must be non-negative; a minibatch whose weights are all zero is
-  skipped (scikit-learn divides by zero there).
+  skipped (scikit-learn divides by zero there). The weights are scaled by a power of
+  two (exact: training is bit for bit the same) so that extreme magnitudes work:
+  weights of 1e307, whose sum overflows, train as the limit of scikit-learn's objective
+  (its L2 term ``alpha / sum(w)`` tends to 0; scikit-learn raises), and subnormal
+  weights train too; weights whose L2 term ``alpha / sum(w)`` overflows, or whose range
+  the data's dtype cannot hold, are refused with the reason.
+* ``class_weight`` (classifier, keyword-only, default None): "balanced" or a
+  ``{label: weight}`` dict, multiplied into ``sample_weight``; scikit-learn's MLP has
+  none.
 * ``partial_fit`` exists only for ``solver="sgd"`` and ``"adam"`` in both classes
   (scikit-learn's regressor also exposes it for "lbfgs", where it runs a full fit).
 * with ``verbose``, L-BFGS prints one "Iteration %d, loss = %.8f" line per iteration
   (scikit-learn with SciPy >= 1.15 prints nothing for L-BFGS).
 * a ``fit`` or ``partial_fit`` that raises (bad data, bad parameters, divergence) leaves
   the estimator exactly as it was before the call: the same attributes and
-  bit-identical weights (an unfitted estimator stays unfitted). A diverging fit stops
-  at the first epoch whose loss is NaN or inf (scikit-learn runs on to ``max_iter``),
-  with scikit-learn's "Solver produced non-finite parameter weights" ValueError, which
-  here also names the epoch and the learning rate; NumPy's overflow warnings are
-  silenced during a fit in its favour.
-* ``predict``, ``predict_proba`` and ``score`` never return NaN: if the network's output
-  overflows (inputs far outside the training range), they raise a ValueError saying so.
+  bit-identical weights (an unfitted estimator stays unfitted), and a RandomState
+  passed as ``random_state`` in the state it had. A diverging fit stops at the first
+  epoch whose loss is NaN or inf (scikit-learn runs on to ``max_iter``), with
+  scikit-learn's "Solver produced non-finite parameter weights. The input data may
+  contain large values and need to be preprocessed." ValueError, followed here by the
+  epoch and the learning rate; NumPy's overflow warnings are silenced during a fit in
+  its favour. With ``early_stopping=True`` a diverging fit does not raise (as in
+  scikit-learn, issue 29504): it stops at that epoch (its loss and a NaN validation
+  score end ``loss_curve_`` and ``validation_scores_``), keeps the weights with the
+  best validation score, and warns (``ConvergenceWarning``) saying so; it raises only
+  if no epoch ever gave a finite validation score.
+* every error message begins with scikit-learn's own words where scikit-learn has a
+  message for the case (so code matching on them keeps working); chainrule's advice
+  follows. scikit-learn's ``sklearn/neural_network/tests/test_mlp.py`` passes against
+  these classes (tests/test_sklearn_mlp_suite.py), but for two tests of its private
+  internals.
+* ``predict``, ``predict_proba`` and ``score`` never return NaN or inf: if the network's
+  output overflows (inputs far outside the training range), or the Poisson
+  regressor's ``exp(Z)`` does, they raise a ValueError saying so.
+* estimators are not thread-safe. A ``fit``/``partial_fit`` of an estimator while it is
+  being fitted in another thread, or a ``predict`` meanwhile, raises a RuntimeError at
+  once and leaves the running fit undisturbed (give each thread its own estimator:
+  ``sklearn.base.clone(est)``). Predicting from many threads with a fitted estimator is
+  safe.
 * ``warm_start`` or ``partial_fit`` with a network that does not fit the new settings
   (other ``hidden_layer_sizes``, other number of outputs) raises a ValueError saying
   so; a warm start may switch between "lbfgs" and the stochastic solvers.
@@ -61,6 +87,7 @@ works too (and keeps the optimizer's state for ``partial_fit``).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import ClassVar
@@ -70,11 +97,12 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from ._sk_base import BaseMLP, validate_data
+from ._sk_base import _FITTING, _FITTING_LOCK, BaseMLP, validate_data
 from .layers.activations import sigmoid, softmax
 from .layers.dropout import Dropout
 from .layers.sequential import Sequential
@@ -265,6 +293,11 @@ class _Checkpoint:
         # partial_fit updates the optimizer in place (fit builds a new one)
         optimizer = self.attrs.get("_optimizer") if incremental else None
         self.optimizer = copy.deepcopy(optimizer) if optimizer is not None else None
+        # a RandomState passed as random_state is the caller's object, advanced in place
+        random_state = self.attrs.get("random_state")
+        self.random_state = None
+        if isinstance(random_state, np.random.RandomState):
+            self.random_state = (random_state, random_state.get_state())
 
     def restore(self) -> None:
         est = self.est
@@ -296,6 +329,9 @@ class _Checkpoint:
             history.stopped_epoch = stopped
         if self.optimizer is not None:
             est._optimizer = self.optimizer
+        if self.random_state is not None:
+            random_state, state = self.random_state
+            random_state.set_state(state)
 
 
 def _all_layers(net):
@@ -322,14 +358,31 @@ def _fit_or_restore(est, fit: Callable[[], object], incremental: bool = False):
 
     Floating-point warnings are silenced while it runs: an overflow during training is
     a divergence, which ``fit`` reports as one clear error instead of NumPy warnings.
+
+    Estimators are not thread-safe: a second ``fit``/``partial_fit`` of the same
+    estimator while one runs (from another thread) raises a RuntimeError at once, and
+    leaves the running fit undisturbed.
     """
-    checkpoint = _Checkpoint(est, incremental)
+    with _FITTING_LOCK:
+        if id(est) in _FITTING:
+            raise RuntimeError(
+                f"this {type(est).__name__} is already being fitted (by another thread): "
+                "estimators are not thread-safe, and two fits of one estimator would mix "
+                "their weights. Give each thread its own estimator, e.g. "
+                "sklearn.base.clone(est)."
+            )
+        _FITTING.add(id(est))
     try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return fit()
-    except BaseException:
-        checkpoint.restore()
-        raise
+        checkpoint = _Checkpoint(est, incremental)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return fit()
+        except BaseException:
+            checkpoint.restore()
+            raise
+    finally:
+        with _FITTING_LOCK:
+            _FITTING.discard(id(est))
 
 
 def _doc(summary: str, parameters: str, attributes: str, notes: str, example: str) -> str:
@@ -344,6 +397,10 @@ def _doc(summary: str, parameters: str, attributes: str, notes: str, example: st
 class MLPClassifier(ClassifierMixin, BaseMLP):
     # The docstring is assembled below from the shared parameter descriptions.
 
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
     loss = "log_loss"  # as scikit-learn's MLPClassifier.loss (not a parameter)
     _validation_metric = "accuracy"
 
@@ -375,6 +432,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         max_fun: int = 15000,
         dropout: float = 0.0,
         progress: bool = False,
+        class_weight: str | dict | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -401,6 +459,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.max_fun = max_fun
         self.dropout = dropout
         self.progress = progress
+        self.class_weight = class_weight
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
@@ -415,7 +474,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Class labels (any hashable: ints, strings, ...), or a 0/1 indicator matrix
             for multilabel classification.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the loss.
+            Non-negative weight of each sample in the loss (multiplied by the weight of
+            its class when ``class_weight`` is set).
 
         Returns
         -------
@@ -541,6 +601,40 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Y = self._label_binarizer.transform(y).astype(bool)
         return X, Y
 
+    def _class_weights(self, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
+        """Each sample's class weight (n_samples,) from ``class_weight``, or None.
+
+        "balanced": ``n_samples / (n_classes * count(class))`` of the classes in y, as
+        ``sklearn.utils.class_weight.compute_class_weight("balanced", ...)``; a dict:
+        its weight for each class it names, 1 for the others.
+        """
+        class_weight = self.class_weight
+        if class_weight is None:
+            return None
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                f"class_weight={class_weight!r} needs one class per sample, but y is "
+                "multilabel. Pass per-sample weights through sample_weight instead."
+            )
+        index = Y[:, 0].astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
+        classes = self.classes_
+        if isinstance(class_weight, str):  # "balanced" (the only string allowed)
+            if incremental:
+                raise ValueError(
+                    "class_weight='balanced' is not supported for partial_fit: one batch "
+                    "does not show the class frequencies. Compute them once with "
+                    "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                    "classes=classes, y=y) on enough of the training targets and pass "
+                    "class_weight=dict(zip(classes, weights))."
+                )
+            present = np.unique(index)
+            weights = np.ones(len(classes))
+            weights[present] = compute_class_weight(
+                "balanced", classes=classes[present], y=classes[index]
+            )
+            return weights[index]
+        return _class_weight_dict(class_weight, classes)[index]
+
     def _output_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
@@ -557,14 +651,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(Y_val)
 
     def _stratify_labels(self, Y: np.ndarray, n_val: int):
-        """Class indices to stratify the early-stopping split by, or None.
+        """What to stratify the early-stopping split by, or None.
 
-        Multilabel targets are not stratified; neither is a split in which some class
-        has fewer than 2 samples or cannot appear on both sides.
+        Binary targets: the 0/1 column, as scikit-learn does (so a class with one
+        sample raises scikit-learn's error). Multiclass targets (chainrule's extension):
+        the class indices, unless some class has fewer than 2 samples or cannot appear
+        on both sides, where the split falls back to scikit-learn's plain random split.
+        Multilabel targets are not stratified.
         """
         if self._label_binarizer.y_type_.startswith("multilabel"):
             return None
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        if Y.shape[1] == 1:
+            return Y
+        labels = Y.argmax(axis=1)
         counts = np.bincount(labels)
         counts = counts[counts > 0]
         n_classes = counts.size
@@ -663,6 +762,28 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self._label_binarizer = lb
         self.classes_ = lb.classes_
         _check_stored_activation(self)
+
+
+def _class_weight_dict(class_weight: dict, classes: np.ndarray) -> np.ndarray:
+    """The weight of each of ``classes`` from a ``{label: weight}`` dict (1 if absent)."""
+    position = {label: i for i, label in enumerate(classes.tolist())}
+    weights = np.ones(len(classes))
+    for label, weight in class_weight.items():
+        key = label.item() if isinstance(label, np.generic) else label
+        if key not in position:
+            raise ValueError(
+                f"class_weight has a weight for {label!r}, which is not a class of y (the "
+                f"classes are {classes.tolist()}). Use the labels of y as keys, e.g. "
+                f"class_weight={{{classes.tolist()[0]!r}: 2.0}}."
+            )
+        is_number = isinstance(weight, Real) and not isinstance(weight, bool)
+        if not is_number or not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(
+                f"class_weight[{label!r}] = {weight!r} is not a valid weight: give each "
+                f"class a finite number >= 0, e.g. class_weight={{{label!r}: 2.0}}."
+            )
+        weights[position[key]] = float(weight)
+    return weights
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -788,9 +909,22 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``exp(Z)`` for ``loss="poisson"``, else the network's output Z; one column
-            is returned as a 1-D array.
+            is returned as a 1-D array. Never inf or NaN: a ValueError says which
+            samples' predictions overflow instead.
         """
-        return self._predict_from_raw(self._raw_output(X))
+        Z = self._raw_output(X)
+        with np.errstate(over="ignore"):
+            Y = self._predict_from_raw(Z)
+        if not np.isfinite(Y).all():  # exp(Z) of the Poisson loss, for Z > ~709
+            rows = np.flatnonzero(~np.isfinite(Y.reshape(Z.shape)).all(axis=1))
+            raise ValueError(
+                f"the predicted mean exp(Z) overflows {Y.dtype} for {rows.size} of "
+                f"{Z.shape[0]} samples (the first is row {rows[0]}, where Z = "
+                f"{Z[rows[0]].max():.4g} > log(max {Y.dtype}) = "
+                f"{math.log(np.finfo(Y.dtype).max):.4g}): their values are far outside "
+                "the range seen in training. Scale X as the training data was scaled."
+            )
+        return Y
 
     # ------------------------------------------------------------------ target handling
     def _validate_input(self, X, y, incremental, reset):
@@ -851,7 +985,17 @@ MLPClassifier.__doc__ = _doc(
     docstring of :mod:`chainrule.estimators` for the few deliberate differences), with
     the network open to inspection (``network_``, ``history_``). Softmax output for
     multiclass targets, one sigmoid per column for binary and multilabel targets.""",
-    _COMMON_PARAMETERS,
+    _COMMON_PARAMETERS
+    + """\
+    class_weight : None, "balanced" or dict, default=None
+        chainrule's extra (keyword-only). Weights of the classes in the loss, multiplied
+        into ``sample_weight`` (None: every class weighs 1, scikit-learn's behaviour).
+        "balanced": ``n_samples / (n_classes * count(class))``, as
+        ``sklearn.utils.class_weight.compute_class_weight("balanced", ...)`` on y (not
+        supported by ``partial_fit``: pass the dict it computes). A dict ``{label:
+        weight}`` with finite weights >= 0; classes it omits weigh 1. Not for
+        multilabel targets (use ``sample_weight``).
+""",
     "    classes_ : ndarray of shape (n_classes,)\n        The class labels.\n"
     + _COMMON_ATTRIBUTES,
     _NOTES
