@@ -298,3 +298,44 @@ def test_chainrule_export_errors_are_one_line(tmp_path):
     assert ok.returncode == 0, ok.stderr
     (Y,) = onnx_run(tmp_path / "net.onnx", {"X": np.ones((3, 2))})
     np.testing.assert_allclose(Y, cr.load(tmp_path / "net.npz").predict(np.ones((3, 2))))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalization_layers_export_with_their_running_statistics(dtype, tmp_path):
+    rng = np.random.default_rng(5)
+    net = cr.Sequential(
+        cr.Dense(4, 6, rng=rng, dtype=dtype),
+        cr.BatchNorm(6, momentum=0.3, dtype=dtype),
+        cr.Tanh(),
+        cr.Dense(6, 5, rng=rng, dtype=dtype),
+        cr.LayerNorm(5, dtype=dtype),
+        cr.Dense(5, 2, rng=rng, dtype=dtype),
+        cr.LayerNorm(2, affine=False, dtype=dtype),
+    )
+    for _ in range(4):  # running statistics away from their start (0 and 1)
+        net.forward((rng.normal(size=(16, 4)) * 3 + 1).astype(dtype), training=True)
+    for layer in (net.layers[1], net.layers[4]):
+        layer.params["gamma"][...] = rng.uniform(0.5, 2, layer.n_features)
+        layer.params["beta"][...] = rng.normal(size=layer.n_features)
+    X = rng.normal(size=(7, 4)).astype(dtype)
+    expected = net.predict(X)  # inference: BatchNorm uses its running statistics
+    with torch.no_grad():
+        got = to_torch(net)(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL[dtype] * 10)
+    (Y,) = onnx_run(to_onnx(net, tmp_path / "norm.onnx"), {"X": X})
+    np.testing.assert_allclose(Y, expected, rtol=0, atol=TOL[dtype] * 10)
+    back = from_torch(to_torch(net))
+    np.testing.assert_array_equal(
+        back.layers[1].buffers["running_var"], net.layers[1].buffers["running_var"]
+    )
+    np.testing.assert_allclose(back.predict(X), expected, rtol=0, atol=TOL[dtype])
+
+
+def test_from_torch_refuses_normalisation_it_cannot_hold():
+    module = torch.nn.Sequential(torch.nn.BatchNorm1d(3, momentum=None), torch.nn.LayerNorm([2, 3]))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert "module 0 (BatchNorm1d without running statistics or with momentum=None" in str(
+        info.value
+    )
+    assert "module 1 (LayerNorm over (2, 3)" in str(info.value)

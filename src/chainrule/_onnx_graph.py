@@ -15,7 +15,19 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .export import ONNX_OPSET, ExportError, _dtype, _flat_layers, _n_features, network_and_head
-from .layers import ELU, Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    ELU,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 
 _ELEM = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 
@@ -84,8 +96,29 @@ def add_network(g: Graph, X: str, net) -> str:
             expm1 = g.op("Sub", g.op("Exp", X), g.const(1.0, "one"))
             negative = g.op("Mul", expm1, g.const(layer.alpha, "alpha"))
             X = g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
+        elif isinstance(layer, (BatchNorm, LayerNorm)):
+            X = add_normalization(g, X, layer)
         else:
             raise ExportError(f"to_onnx: no ONNX form for chainrule's {type(layer).__name__}.")
+    return X
+
+
+def add_normalization(g: Graph, X: str, layer) -> str:
+    """Inference: (X - mean) / sqrt(var + eps) * gamma + beta, with BatchNorm's running
+    statistics, or each row's own mean and variance for LayerNorm."""
+    if isinstance(layer, BatchNorm):
+        mean = g.const(layer.buffers["running_mean"], "running_mean")
+        std = g.const(np.sqrt(layer.buffers["running_var"] + layer.eps), "running_std")
+        D = g.op("Sub", X, mean)
+    else:
+        axis = g.const(np.array([1], dtype=np.int64), "axis")
+        D = g.op("Sub", X, g.op("ReduceMean", X, axis, keepdims=1))
+        var = g.op("ReduceMean", g.op("Mul", D, D), axis, keepdims=1)
+        std = g.op("Sqrt", g.op("Add", var, g.const(layer.eps, "eps")))
+    X = g.op("Div", D, std)
+    if layer.affine:
+        X = g.op("Add", g.op("Mul", X, g.const(layer.params["gamma"], "gamma")),
+                 g.const(layer.params["beta"], "beta"))  # fmt: skip
     return X
 
 

@@ -18,6 +18,8 @@ the same numbers (1e-12 in float64, 1e-6 in float32).
     Softmax              Softmax(dim=1)                Softmax(axis=1)
     Identity             Identity                      Identity
     Dropout(p)           Dropout(p)                    (nothing: inference)
+    BatchNorm            BatchNorm1d (running stats)   (X - mean) / sqrt(var + eps) * gamma + beta
+    LayerNorm            LayerNorm(n_features)         the same with ReduceMean over each row
 
 The leaky and exponential units are written out in ONNX because onnxruntime has no
 float64 kernel for ``LeakyRelu``/``Elu``. torch and onnx are imported on first use: they
@@ -34,9 +36,11 @@ import numpy as np
 
 from .layers import (
     ELU,
+    BatchNorm,
     Dense,
     Dropout,
     Identity,
+    LayerNorm,
     LeakyReLU,
     ReLU,
     Sequential,
@@ -169,7 +173,27 @@ def _torch_module(layer: Layer, torch, dtype):
         return nn.Softmax(dim=1)
     if isinstance(layer, Dropout):
         return nn.Dropout(p=layer.p)
+    if isinstance(layer, (BatchNorm, LayerNorm)):
+        return _torch_norm(layer, nn, torch, dtype)
     raise ExportError(f"to_torch: no PyTorch module for chainrule's {type(layer).__name__}.")
+
+
+def _torch_norm(layer, nn, torch, dtype):
+    """BatchNorm1d (running statistics in its buffers) or LayerNorm, same gamma and beta."""
+    if isinstance(layer, BatchNorm):
+        m = nn.BatchNorm1d(layer.n_features, eps=layer.eps, momentum=layer.momentum,
+                           affine=layer.affine, dtype=dtype)  # fmt: skip
+        with torch.no_grad():
+            m.running_mean.copy_(torch.from_numpy(layer.buffers["running_mean"]))
+            m.running_var.copy_(torch.from_numpy(layer.buffers["running_var"]))
+    else:
+        m = nn.LayerNorm(layer.n_features, eps=layer.eps, elementwise_affine=layer.affine,
+                         dtype=dtype)  # fmt: skip
+    if layer.affine:
+        with torch.no_grad():
+            m.weight.copy_(torch.from_numpy(layer.params["gamma"]))
+            m.bias.copy_(torch.from_numpy(layer.params["beta"]))
+    return m
 
 
 def from_torch(module) -> Sequential:
@@ -183,7 +207,9 @@ def from_torch(module) -> Sequential:
     module : torch.nn.Sequential or a single supported module
         Supported: ``Linear`` (with or without bias; without, chainrule's ``b`` starts
         at zero and is trainable), ``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU``,
-        ``ELU``, ``Softmax(dim=1 or -1)``, ``Identity``, ``Dropout``. Parameters must be
+        ``ELU``, ``Softmax(dim=1 or -1)``, ``Identity``, ``Dropout``, ``BatchNorm1d``
+        (with running statistics and a momentum), ``LayerNorm`` over the last dimension
+        (without its optional bias=False). Parameters must be
         float32 or float64 (the chainrule network keeps that precision).
 
     Raises
@@ -198,7 +224,7 @@ def from_torch(module) -> Sequential:
         raise ExportError(
             "from_torch: cannot convert " + "; ".join(problems) + ". Supported modules: "
             "Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, Softmax(dim=1), Identity, "
-            "Dropout and nested Sequential."
+            "Dropout, BatchNorm1d, LayerNorm and nested Sequential."
         )
     return Sequential(*layers)
 
@@ -241,9 +267,44 @@ def _from_torch_module(m, torch, where: str, problems: list[str]) -> Layer | Non
         return ELU(alpha=m.alpha)
     if isinstance(m, nn.Dropout):
         return Dropout(m.p)
+    if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)):
+        return _from_torch_norm(m, nn, where, problems)
     detail = f" with dim={m.dim}" if isinstance(m, nn.Softmax) else ""
     problems.append(f"module {where} ({type(m).__name__}{detail})")
     return None
+
+
+def _from_torch_norm(m, nn, where: str, problems: list[str]) -> Layer | None:
+    if isinstance(m, nn.BatchNorm1d):
+        if not m.track_running_stats or m.momentum is None:
+            problems.append(
+                f"module {where} (BatchNorm1d without running statistics or with "
+                "momentum=None: chainrule's BatchNorm keeps an exponential average)"
+            )
+            return None  # fmt: skip
+        affine, n, dtype = m.affine, m.num_features, m.running_mean.dtype
+        layer = BatchNorm(n, momentum=m.momentum, eps=m.eps, affine=affine,
+                          dtype=_numpy_dtype(dtype))  # fmt: skip
+        layer.buffers["running_mean"][...] = m.running_mean.detach().cpu().numpy()
+        layer.buffers["running_var"][...] = m.running_var.detach().cpu().numpy()
+    else:
+        shape, affine = tuple(m.normalized_shape), m.elementwise_affine
+        if len(shape) != 1 or (affine and m.bias is None):
+            problems.append(
+                f"module {where} (LayerNorm over {shape}: chainrule's normalises "
+                "the last dimension, with gamma and beta)"
+            )
+            return None  # fmt: skip
+        dtype = m.weight.dtype if affine else None
+        layer = LayerNorm(shape[0], eps=m.eps, affine=affine, dtype=_numpy_dtype(dtype))
+    if affine:
+        layer.params["gamma"][...] = m.weight.detach().cpu().numpy()
+        layer.params["beta"][...] = m.bias.detach().cpu().numpy()
+    return layer
+
+
+def _numpy_dtype(torch_dtype) -> type:
+    return np.float32 if str(torch_dtype) == "torch.float32" else np.float64
 
 
 # -------------------------------------------------------------------------- ONNX
