@@ -36,6 +36,13 @@ def new(client, config=None):
     return sid
 
 
+def test_page_and_static_files_are_served(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "<canvas" in r.text
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
 @pytest.mark.parametrize("name", list(TOY_SETS))
 def test_every_toy_set_is_seeded_and_shaped(name):
     X, y = make_toy(name, 100, 0.1, seed=3)
