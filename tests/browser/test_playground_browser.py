@@ -79,6 +79,9 @@ def test_step_through_shows_cr_explain_numbers(page, tmp_path):
             page.click("#st-next")
         assert page.inner_text("#st-name") == step.name
         assert page.inner_text("#st-text") == step.text
+        # the same equation typeset by the vendored KaTeX, without a parse error
+        assert page.locator("#st-latex .katex").count() == 1
+        assert page.locator("#st-latex .katex-error").count() == 0
         assert page.inner_text("#st-progress") == f"stage {i + 1} of {len(expected.steps)}"
         shown = [float(t) for t in page.locator("#st-value td").all_inner_texts()]
         np.testing.assert_allclose(shown, np.ravel(step.value), atol=5.1e-5, rtol=0)
@@ -176,3 +179,25 @@ def test_data_from_the_command_line_is_on_the_page(browser, iris_server):
     assert js(tab, "window.playground.view.network.sizes") == [2, 4, 4, 3]
     tab.close()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("data", "output", "loss"),
+    [("blobs", "softmax", "cross_entropy"), ("reg2d", "linear", "mse"), ("reg1d", "linear", "mse")],
+)
+def test_other_tasks_draw_and_typeset_every_stage(page, data, output, loss):
+    page.select_option("#data-name", data)  # the page picks the output and loss that suit it
+    page.wait_for_function(f"window.playground.view.data.name === '{data}'")
+    assert js(page, "window.playground.config.network.output") == output
+    assert js(page, "window.playground.config.network.loss") == loss
+    assert page.is_hidden("#pairing-warning")
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.click("#st-begin")
+    page.wait_for_function("window.playground.stage === 0")
+    n = len(js(page, "window.playground.trace.stages"))
+    for i in range(n):
+        if i:
+            page.click("#st-next")
+        assert page.locator("#st-latex .katex-error").count() == 0, page.inner_text("#st-text")
+    shot(page, f"06-{data}")

@@ -16,6 +16,7 @@ const TOY = {circles: "circles", xor: "XOR", blobs: "Gaussian blobs (3 classes)"
 const TOY_REGRESSION = ["reg1d", "reg2d"];
 const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "linear"];
 const MAX_LAYERS = 6, MAX_NEURONS = 16;
+const LOSS_SHORT = {cross_entropy: "CE", bce: "BCE", mse: "MSE"};
 
 const state = {id: null, config: null, view: null, playing: false, busy: false,
                trace: null, stage: -1};
@@ -438,6 +439,7 @@ function drawNetwork() {
     for (let i = 0; i < n; i++) {
       const x = colX(c), y = nodeY(c, i);
       if (c === 0 && d.X[0].length === 2) drawTile(ctx, x, y, S, inputTile(i));
+      else if (c === 0) drawTile(ctx, x, y, S, {values: [0, 1]}); // x1 itself: a ramp
       else if (c > 0 && c < last && hidden[c - 1]) drawTile(ctx, x, y, S, hidden[c - 1][i]);
       else if (c === last && n === 1) drawTile(ctx, x, y, S, tick.surfaces.output);
       else { ctx.fillStyle = c === last ? PALETTE[i % 10] : "#eee"; ctx.fillRect(x, y, S, S); }
@@ -455,7 +457,7 @@ function drawNetwork() {
     ctx.fillStyle = "#445"; ctx.font = "11px system-ui"; ctx.textAlign = "center";
     const acts = state.config.network.activations;
     const label = c === 0 ? d.features.join(", ")
-      : c === last ? `${state.config.network.output} → ${state.config.network.loss}`
+      : c === last ? `${state.config.network.output} + ${LOSS_SHORT[state.config.network.loss]}`
       : `${sizes[c]} × ${acts[c - 1]}`;
     ctx.fillText(label, colX(c) + S / 2, H - 10);
   });
@@ -540,6 +542,7 @@ function renderStage() {
   $("st-phase").textContent = s.phase;
   $("st-layer").textContent = s.layer;
   $("st-text").textContent = s.text;
+  if (window.katex) katex.render(s.latex, $("st-latex"), {throwOnError: false, displayMode: true});
   $("st-words").textContent = s.words;
   $("st-name").textContent = s.name;
   $("st-shape").textContent = `(${s.shape.join(", ")})`;
