@@ -318,3 +318,42 @@ def test_command_line_has_the_playground():
 
     args = build_parser().parse_args(["playground", "--no-browser", "--port", "9001"])
     assert (args.port, args.host, args.no_browser, args.data) == (9001, "127.0.0.1", True, None)
+
+
+def test_only_the_allowed_hosts_are_answered():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
+    good = TestClient(app, base_url="http://127.0.0.1:8000")
+    assert good.get("/").status_code == 200
+    evil = TestClient(app, base_url="http://attacker.example:8000")
+    assert evil.post("/api/session").status_code == 400
+
+
+def _playground_command(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", "playground", "--no-browser", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_command_refuses_a_missing_data_file(tmp_path):
+    r = _playground_command("--data", str(tmp_path / "nope.csv"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("chainrule playground: error: no such file:")
+    assert "Traceback" not in r.stderr
+
+
+def test_command_refuses_a_port_in_use():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = _playground_command("--port", str(port))
+    assert r.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr

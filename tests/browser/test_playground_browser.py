@@ -6,6 +6,9 @@ that logged any console error. See conftest.py for how the server and Chromium s
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote, unquote
+
 import numpy as np
 import pytest
 from playground_server import shot, start_server, stop_server
@@ -201,3 +204,38 @@ def test_other_tasks_draw_and_typeset_every_stage(page, data, output, loss):
             page.click("#st-next")
         assert page.locator("#st-latex .katex-error").count() == 0, page.inner_text("#st-text")
     shot(page, f"06-{data}")
+
+
+def test_the_address_holds_the_state(page, server):
+    config = {"network": {"hidden": [3], "activations": ["relu"], "optimizer": "sgd"}}
+    page.goto("about:blank")  # a new document: only the address's #state differs
+    page.goto(server + "#" + quote(json.dumps(config)))
+    page.wait_for_function("window.playground.view.network.sizes.length === 3")
+    assert js(page, "window.playground.view.network.sizes") == [2, 3, 1]
+    assert page.input_value("#optimizer") == "sgd"
+    saved = json.loads(unquote(js(page, "location.hash").lstrip("#")))
+    assert saved == js(page, "window.playground.config")
+    page.expected_errors.append("the server responded with a status of 400")
+    page.goto("about:blank")
+    page.goto(
+        server + "#" + quote(json.dumps({"network": {"hidden": [99], "activations": ["relu"]}}))
+    )
+    page.wait_for_selector("#message:not([hidden])")
+    assert "could not be used (hidden layer 1 must have 1 to 16 neurons" in page.inner_text(
+        "#message"
+    )
+
+
+def test_clicking_a_training_point_steps_through_it(page):
+    data = js(page, "window.playground.view.data")
+    row = data["train"][11]
+    x0, x1, y0, y1 = data["extent"]
+    box = page.locator("#surface").bounding_box()
+    x, y = data["X"][row]
+    page.mouse.click(
+        box["x"] + (x - x0) / (x1 - x0) * box["width"],
+        box["y"] + (y1 - y) / (y1 - y0) * box["height"],
+    )
+    page.wait_for_function("window.playground.stage === 0")
+    assert js(page, "window.playground.trace.rows") == [row]
+    assert page.input_value("#st-start") == "11"

@@ -40,9 +40,29 @@ def serve(
 
         tables["file"] = load_dataset(data)
         table_data(tables["file"], "pca", 0.5, 0)  # refuse now what the page could not show
-    app = create_app(tables)
+    _check_port(host, port)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(
+        tables, allowed_hosts=["127.0.0.1", "localhost", "[::1]"] if loopback else None
+    )
     url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/"
     print(f"chainrule playground: {url}  (Ctrl-C stops it)", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse, with a clear message, a host and port that cannot be listened on."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        raise OSError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another port "
+            "with --port (or another --host)"
+        ) from None

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -145,7 +147,12 @@ def _errors(handler):
     return wrapped
 
 
-def create_app(tables: dict | None = None, max_sessions: int = 16, ttl: float = 1800.0):
+def create_app(
+    tables: dict | None = None,
+    max_sessions: int = 16,
+    ttl: float = 1800.0,
+    allowed_hosts: list[str] | None = None,
+):
     """The Starlette app.
 
     Parameters
@@ -156,6 +163,10 @@ def create_app(tables: dict | None = None, max_sessions: int = 16, ttl: float = 
         How many sessions may live at once.
     ttl : float
         Seconds after which an unused session expires.
+    allowed_hosts : list of str, optional
+        Answer only requests whose Host header is one of these (``serve`` passes the
+        loopback names when it listens on loopback, so that a web page elsewhere cannot
+        reach the server through DNS rebinding). Default: any host.
     """
     store = SessionStore(max_sessions, ttl, tables)
 
@@ -279,7 +290,10 @@ def create_app(tables: dict | None = None, max_sessions: int = 16, ttl: float = 
         Route("/api/export/{what}", export),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
+    middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.store = store
     return app
 

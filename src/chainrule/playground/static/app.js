@@ -88,6 +88,8 @@ function chooseData(name) {
 function applyFull(view) {
   state.view = view;
   state.config = view.config;
+  // the whole state in the address, so that a link (or a reload) restores it
+  history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(view.config)));
   state.trace = null; state.stage = -1;
   renderControls();
   renderStage();
@@ -554,10 +556,43 @@ function renderStage() {
     `after the update ${fmt(tr.loss_after, 6)} (learning rate ${tr.lr})`;
 }
 
+// A click on the surface picks the nearest training point for the step-through.
+function pickSample(e) {
+  const canvas = $("surface"), rect = canvas.getBoundingClientRect(), d = state.view.data;
+  const cx = ((e.clientX - rect.left) * canvas.width) / rect.width;
+  const cy = ((e.clientY - rect.top) * canvas.height) / rect.height;
+  const [x0, x1, y0, y1] = d.extent, W = canvas.width, H = canvas.height;
+  let lo = y0, hi = y1;
+  if (d.X[0].length === 1) {
+    const all = [...d.y, ...state.view.tick.surfaces.output.values];
+    lo = Math.min(...all) - 0.1; hi = Math.max(...all) + 0.1;
+  }
+  let best = 0, bestDist = Infinity;
+  d.train.forEach((row, k) => {
+    const vy = d.X[0].length === 1 ? d.y[row] : d.X[row][1];
+    const px = ((d.X[row][0] - x0) / (x1 - x0)) * W, py = ((hi - vy) / (hi - lo)) * H;
+    const dist = (px - cx) ** 2 + (py - cy) ** 2;
+    if (dist < bestDist) { best = k; bestDist = dist; }
+  });
+  $("st-start").value = best;
+  beginStepThrough();
+}
+
 // ------------------------------------------------------------------ start
 bindControls();
+$("surface").onclick = pickSample;
 guarded(async () => {
+  const saved = location.hash.length > 1 ? location.hash.slice(1) : null;
   const view = await api("/api/session", {});
   state.id = view.id;
   applyFull(view);
+  if (!saved) return;
+  let config;
+  try { config = JSON.parse(decodeURIComponent(saved)); } catch (e) {
+    showMessage("the address holds settings that are not valid JSON; starting from the defaults.");
+    return;
+  }
+  try { applyFull(await api("/api/config", {config})); } catch (e) {
+    showMessage(`the settings in the address could not be used (${e.message}); starting from the defaults.`);
+  }
 });
