@@ -315,7 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start a local web page that trains chainrule networks on toy data or a "
         "CSV file and shows every step of backpropagation.",
     )
-    p.add_argument("--data", help="a bundled dataset name or a CSV path to offer on the page")
+    p.add_argument(
+        "--data",
+        metavar="NAME|PATH.csv",
+        help="a bundled dataset or a CSV file to offer on the page",
+    )
     p.add_argument("--port", type=int, default=8000, help="default 8000")
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")

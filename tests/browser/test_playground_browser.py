@@ -6,6 +6,7 @@ that logged any console error. See conftest.py for how the server and Chromium s
 
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote, unquote
 
@@ -14,7 +15,7 @@ import pytest
 from playground_server import shot, start_server, stop_server
 
 import chainrule as cr
-from chainrule.playground.session import GRID, _b64
+from chainrule.playground.session import GRID
 
 LOSSES = {
     "cross_entropy": cr.CrossEntropy,
@@ -156,8 +157,11 @@ def test_export_gives_a_model_cr_load_reads_with_identical_predictions(page, tmp
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y1, y0, GRID))
     out = net.predict(np.c_[gx.ravel(), gy.ravel()])
     P = 0.5 * (1 + np.tanh(0.5 * out[:, 0]))  # sigmoid: the page's output is sigmoid + BCE
-    # the page's surface, byte for byte, from the reloaded model
-    assert _b64(P, 0.0, 1.0) == js(page, "window.playground.view.tick.surfaces.output.b64")
+    # the page's surface (P quantised to bytes 0..255), byte for byte, from the reloaded model
+    shown = np.frombuffer(
+        base64.b64decode(js(page, "window.playground.view.tick.surfaces.output.b64")), np.uint8
+    )
+    assert np.array_equal(shown, np.rint(P * 255.0).astype(np.uint8))
     history = _download(page, "#export-history", tmp_path / "h.csv").read_text().splitlines()
     assert history[0].startswith("step,epoch,train_loss,test_loss") and len(history) == 3
     snippet = _download(page, "#export-snippet", tmp_path / "s.py").read_text()

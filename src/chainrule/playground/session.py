@@ -29,20 +29,6 @@ GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
 
 
-def _b64(values: np.ndarray, lo: float, hi: float) -> str:
-    """Quantise ``values`` from [lo, hi] to bytes 0..255, base64-encoded."""
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    q = np.clip(np.rint((values - lo) * scale), 0, 255).astype(np.uint8)
-    return base64.b64encode(q.tobytes()).decode("ascii")
-
-
-def _surface(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> dict:
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=1e30, neginf=-1e30)
-    lo = float(values.min()) if lo is None else lo
-    hi = float(values.max()) if hi is None else hi
-    return {"lo": lo, "hi": hi, "b64": _b64(values, lo, hi)}
-
-
 def _thin(values: list, n: int = MAX_CURVE) -> list:
     if len(values) <= n:
         return values
@@ -155,19 +141,15 @@ class Session:
                     self.step(record=i == steps - 1)
             self._log()
 
-    def _loss_on(self, rows: np.ndarray) -> float:
-        Y = self.net.forward(self.data.X[rows], training=False)[0]
-        return float(self.loss(Y, self.T[rows])[0])
-
     def _log(self) -> None:
+        """Append the losses (data loss, no L2 term), metrics and dW norms to the history."""
         with np.errstate(all="ignore"):
-            row = {
-                "step": self.steps,
-                "epoch": self.epoch,
-                "train_loss": self._loss_on(self.data.train),
-                "test_loss": self._loss_on(self.data.test),
-            }
-            row.update(self._metrics())
+            Y = self.net.forward(self.data.X, training=False)[0]  # one pass over all rows
+            row = {"step": self.steps, "epoch": self.epoch}
+            for part in ("train", "test"):
+                rows = getattr(self.data, part)
+                row[f"{part}_loss"] = float(self.loss(Y[rows], self.T[rows])[0])
+            row.update(self._metrics(self.probabilities(Y)))
         for l, g in enumerate(self.grad_norms, start=1):
             row[f"grad_norm_W{l}"] = g
         self.history.append(row)
@@ -183,7 +165,10 @@ class Session:
     # ------------------------------------------------------------------ predictions
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities (m, k) for classification; values (m,) for regression."""
-        out = self.net.forward(X, training=False)[0]
+        return self.probabilities(self.net.forward(X, training=False)[0])
+
+    def probabilities(self, out: np.ndarray) -> np.ndarray:
+        """The network's output ``out`` (m, n_out) read as :meth:`scores` returns it."""
         if self.data.task == "regression":
             return out[:, 0]
         ends_with_probs = type(self.net.layers[-1]).__name__ in ("Softmax", "Sigmoid")
@@ -201,11 +186,12 @@ class Session:
             P = np.c_[1 - P, P]
         return P
 
-    def _metrics(self) -> dict:
+    def _metrics(self, S: np.ndarray) -> dict:
+        """Accuracy or R^2 of the train and test parts, from ``S = scores(X)``."""
         out = {}
         for part in ("train", "test"):
             rows = getattr(self.data, part)
-            s = self.scores(self.data.X[rows])
+            s = S[rows]
             y = self.data.y[rows]
             if self.data.task == "classification":
                 out[f"{part}_accuracy"] = float(np.mean(s.argmax(axis=1) == y))
@@ -226,41 +212,48 @@ class Session:
         return np.c_[gx.ravel(), gy.ravel()]
 
     def surfaces(self) -> dict:
-        """The output surface and each hidden neuron's, on the grid."""
-        G = self.grid()
+        """The output surface and each hidden neuron's (its activation A_l), on the grid."""
+        A = self.grid()
+        hidden = []
         with np.errstate(all="ignore"):
-            neurons, A, l = [], G, 0
-            for layer in self.net.layers[:-1]:
+            for layer in self.net.layers:
                 A = layer.forward(A, training=False)[0]
-                if hasattr(layer, "n_in"):
-                    l += 1
-                elif l and type(layer).__name__ != "Dropout":
-                    if len(neurons) < l:
-                        neurons.append([])
-                    neurons[l - 1] = A  # the activation's output A_l
-            hidden = []
-            for A in neurons[: len(self.config["network"]["hidden"])]:
-                hidden.append([self._tile(A[:, j]) for j in range(A.shape[1])])
-            S = self.scores(G)
+                is_act = not hasattr(layer, "n_in") and type(layer).__name__ != "Dropout"
+                if is_act and len(hidden) < len(self.dense) - 1:  # not the output's
+                    hidden.append(self._tiles(A))
+            S = self.probabilities(A)
         if self.data.task == "regression":
             y = self.data.y
             lo, hi = float(min(y.min(), S.min())), float(max(y.max(), S.max()))
-            output = self._tile(S, lo, hi)
+            output = self._tiles(S[:, None], lo, hi)[0]
         elif S.shape[1] == 2:
-            output = {**_surface(S[:, 1], 0.0, 1.0), "kind": "binary"}
+            output = {**self._tiles(S[:, 1:], 0.0, 1.0)[0], "kind": "binary"}
         else:
             output = {
-                **_surface(S.max(axis=1), 0.0, 1.0),
+                **self._tiles(S.max(axis=1)[:, None], 0.0, 1.0)[0],
                 "kind": "multi",
-                "cls": _b64(S.argmax(axis=1), 0, 255),
+                "cls": base64.b64encode(S.argmax(axis=1).astype(np.uint8).tobytes()).decode(),
             }
         return {"output": output, "hidden": hidden}
 
-    def _tile(self, values: np.ndarray, lo=None, hi=None) -> dict:
+    def _tiles(self, A: np.ndarray, lo=None, hi=None) -> list[dict]:
+        """One tile per column of A (m, n): 1-D curves as numbers, 2-D surfaces as bytes.
+
+        A 2-D tile is ``{"lo", "hi", "b64"}``: the column quantised from [lo, hi] (its own
+        minimum and maximum unless given) to bytes 0..255, base64-encoded.
+        """
+        A = np.nan_to_num(np.asarray(A, dtype=np.float64), posinf=1e30, neginf=-1e30)
         if self.data.n_features == 1:
-            v = np.nan_to_num(values)
-            return {"values": [round(float(a), 5) for a in v]}
-        return _surface(values, lo, hi)
+            return [{"values": col.round(5).tolist()} for col in A.T]
+        lo = A.min(axis=0) if lo is None else np.full(A.shape[1], lo)
+        hi = A.max(axis=0) if hi is None else np.full(A.shape[1], hi)
+        width = hi - lo
+        scale = np.divide(255.0, width, out=np.zeros_like(width), where=width > 0)
+        Q = np.clip(np.rint((A - lo) * scale), 0, 255).astype(np.uint8).T.copy()
+        return [
+            {"lo": float(a), "hi": float(b), "b64": base64.b64encode(q.tobytes()).decode()}
+            for a, b, q in zip(lo, hi, Q, strict=True)
+        ]
 
     def weights(self) -> list[dict]:
         return [
