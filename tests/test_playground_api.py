@@ -137,7 +137,11 @@ def test_step_through_is_cr_explain_on_the_same_network(client):
         client,
         {"data": {"name": "blobs"}, "network": {"output": "softmax", "loss": "cross_entropy"}},
     )
-    client.post("/api/train", json={"id": sid, "steps": 3})
+    tick = client.post("/api/train", json={"id": sid, "steps": 3}).json()
+    out = tick["surfaces"]["output"]
+    assert out["kind"] == "multi" and len(out["classes"]) == 3  # one tile per class
+    P = np.array([np.frombuffer(base64.b64decode(t["b64"]), np.uint8) for t in out["classes"]])
+    assert np.abs(P.astype(int).sum(axis=0) - 255).max() <= 2  # softmax: sums to 1
     r = client.post("/api/explain", json={"id": sid, "start": 5, "size": 3}).json()
     session = client.app.state.store.get(sid)[0]
     rows = session.data.train[5:8]

@@ -233,6 +233,7 @@ class Session:
                 **self._tiles(S.max(axis=1)[:, None], 0.0, 1.0)[0],
                 "kind": "multi",
                 "cls": base64.b64encode(S.argmax(axis=1).astype(np.uint8).tobytes()).decode(),
+                "classes": self._tiles(S, 0.0, 1.0),  # each class's probability
             }
         return {"output": output, "hidden": hidden}
 

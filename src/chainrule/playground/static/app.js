@@ -317,6 +317,7 @@ function surfaceImage(tile, kind) {
   for (let i = 0; i < values.length; i++) {
     let rgb;
     if (kind === "binary") rgb = mix(WHITE, values[i] >= 0.5 ? POS : NEG, 0.75 * Math.abs(2 * values[i] - 1));
+    else if (kind.startsWith("class")) rgb = mix(WHITE, hex(PALETTE[Number(kind.slice(5))]), values[i]);
     else if (kind === "multi") rgb = mix(WHITE, hex(PALETTE[cls[i]]), 0.75 * Math.max(0, (values[i] - 1 / k) / (1 - 1 / k)));
     else rgb = diverging(values[i], scale);
     img.data.set([...rgb, 255], 4 * i);
@@ -444,6 +445,9 @@ function drawNetwork() {
       else if (c === 0) drawTile(ctx, x, y, S, {values: [0, 1]}); // x1 itself: a ramp
       else if (c > 0 && c < last && hidden[c - 1]) drawTile(ctx, x, y, S, hidden[c - 1][i]);
       else if (c === last && n === 1) drawTile(ctx, x, y, S, tick.surfaces.output);
+      else if (c === last && tick.surfaces.output.classes) {
+        ctx.drawImage(surfaceImage(tick.surfaces.output.classes[i], "class" + i), x, y, S, S);
+      }
       else { ctx.fillStyle = c === last ? PALETTE[i % 10] : "#eee"; ctx.fillRect(x, y, S, S); }
       const lit = hl && (hl.kind === "nodes" || hl.kind === "output") && hl.column === c;
       ctx.strokeStyle = lit ? "#f2c200" : "#999";
