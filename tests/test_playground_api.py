@@ -361,3 +361,50 @@ def test_command_refuses_a_port_in_use():
         r = _playground_command("--port", str(port))
     assert r.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
+
+
+def _csv(n=60, seed=0, regression=False):
+    X = np.random.default_rng(seed).normal(size=(n, 3))
+    target = [f"{p - q:.4f}" if regression else ("yes" if p + q > 0 else "no") for p, q, _ in X]
+    rows = ["a,b,c,label"] + [f"{p},{q},{s},{t}" for (p, q, s), t in zip(X, target, strict=True)]
+    return "\n".join(rows).encode()
+
+
+def test_snippet_rebuilds_the_same_weights_on_an_uploaded_table(client, tmp_path):
+    sid = new(client)
+    r = client.post(
+        "/api/upload", params={"id": sid, "name": "r.csv"}, content=_csv(regression=True)
+    )
+    assert r.json()["config"]["network"]["loss"] == "mse"
+    client.post("/api/train", json={"id": sid, "steps": 25})
+    script = tmp_path / "snippet.py"
+    code = client.get("/api/export/snippet.py", params={"id": sid}).text
+    script.write_text(code + "\ncr.save(net, 'rebuilt.npz')\n")
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
+    rebuilt = cr.load(tmp_path / "rebuilt.npz")
+    session = client.app.state.store.get(sid)[0]
+    np.testing.assert_array_equal(
+        rebuilt.predict(session.grid()), session.net.predict(session.grid())
+    )
+
+
+def test_a_refused_upload_keeps_the_previous_table(client):
+    sid = new(client)
+    client.post("/api/upload", params={"id": sid, "name": "ok.csv"}, content=_csv())
+    many = "x,y,c\n" + "".join(f"{i},{i % 7},c{i % 12}\n" for i in range(120))
+    r = client.post("/api/upload", params={"id": sid, "name": "many.csv"}, content=many.encode())
+    assert r.status_code == 400
+    r = client.post("/api/config", json={"id": sid, "config": {"data": {"name": "upload"}}})
+    assert r.status_code == 200 and r.json()["tables"]["upload"]["name"] == "ok.csv"
+
+
+def test_a_long_history_is_thinned(client, monkeypatch):
+    from chainrule.playground import session as session_module
+
+    monkeypatch.setattr(session_module, "MAX_HISTORY", 50)
+    sid = new(client)
+    for _ in range(120):
+        tick = client.post("/api/train", json={"id": sid, "steps": 1}).json()
+    steps = tick["curve"]["step"]
+    assert steps[0] == 0 and steps[-1] == 120 and len(steps) <= 50
+    assert steps == sorted(steps)

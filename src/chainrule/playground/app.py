@@ -241,6 +241,7 @@ def create_app(
         def fn():
             with lock:
                 dataset = _read_upload(bytes(body), name)
+                previous = session.tables.get("upload")
                 session.tables["upload"] = dataset
                 numeric = numeric_columns(dataset)
                 features = numeric[:2] if len(numeric) >= 2 else "pca"
@@ -254,8 +255,11 @@ def create_app(
                 config["network"] = net
                 try:
                     session.configure(config)
-                except ValueError:
-                    del session.tables["upload"]
+                except ValueError:  # keep what the session had, table included
+                    if previous is None:
+                        del session.tables["upload"]
+                    else:
+                        session.tables["upload"] = previous
                     raise
                 return session.full_view()
 

@@ -208,10 +208,9 @@ def build_network(net_config: dict, n_in: int, n_out: int):
         "mse": cr.MeanSquaredError,
     }[loss_name]()
     net = cr.Sequential(*layers)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():  # the page shows the reason instead of a warning
+        warnings.simplefilter("ignore")
         reason = check_pairing(net, loss)
-    del caught
     return net, loss, reason
 
 

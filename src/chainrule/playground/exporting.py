@@ -41,12 +41,9 @@ def _data_code(session) -> list[str]:
     d = session.config["data"]
     data = session.data
     if d["name"] in session.tables:  # a table: its projected points, written out
-        np.set_printoptions(precision=17, threshold=10**7)
-        try:
-            X = np.array2string(data.X, separator=", ", floatmode="unique")
-            y = np.array2string(data.y, separator=", ", floatmode="unique")
-        finally:
-            np.set_printoptions(precision=8, threshold=1000)
+        # floatmode="unique": the shortest digits that read back as the same float
+        X = np.array2string(data.X, separator=", ", floatmode="unique", threshold=data.X.size)
+        y = np.array2string(data.y, separator=", ", floatmode="unique", threshold=data.y.size)
         return [
             f"# {data.name}: features {data.feature_names}, standardised as on the page",
             f"X = np.array({X})",

@@ -27,13 +27,14 @@ from .data import PlayData, table_data, toy_data
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
+MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
 
 
-def _thin(values: list, n: int = MAX_CURVE) -> list:
-    if len(values) <= n:
-        return values
-    idx = np.linspace(0, len(values) - 1, n).round().astype(int)
-    return [values[i] for i in idx]
+def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
+    """At most ``n`` row indices spread evenly over ``range(n_rows)``, first and last kept."""
+    if n_rows <= n:
+        return list(range(n_rows))
+    return np.unique(np.linspace(0, n_rows - 1, n).round().astype(int)).tolist()
 
 
 class Session:
@@ -153,6 +154,8 @@ class Session:
         for l, g in enumerate(self.grad_norms, start=1):
             row[f"grad_norm_W{l}"] = g
         self.history.append(row)
+        if len(self.history) > MAX_HISTORY:  # an hour of play: drop every other old row
+            self.history = [*self.history[:-1:2], self.history[-1]]
         params_finite = all(np.isfinite(p).all() for _, _, p, _ in self.net.parameters())
         if not (math.isfinite(row["train_loss"]) and params_finite):
             lr = self.config["network"]["lr"]
@@ -265,6 +268,7 @@ class Session:
     def tick_view(self) -> dict:
         """What the page redraws after training: surfaces, weights, curves, numbers."""
         last = self.history[-1]
+        rows = _thin(len(self.history))
         return {
             "step": self.steps,
             "epoch": self.epoch,
@@ -273,7 +277,7 @@ class Session:
             "weights": self.weights(),
             "surfaces": self.surfaces(),
             "curve": {
-                key: _thin([h[key] for h in self.history])
+                key: [self.history[i][key] for i in rows]
                 for key in ("step", "train_loss", "test_loss")
             },
             "message": self.message,
