@@ -41,8 +41,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .data import numeric_columns
+from . import exporting
+from .config import MAX_STEPS_PER_TICK, ConfigError
 from .session import Session
+from .stepthrough import stages
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD = 1_000_000  # bytes of CSV text
@@ -147,12 +149,122 @@ def _errors(handler):
     return wrapped
 
 
+def _store(request: Request) -> SessionStore:
+    return request.app.state.store
+
+
+async def _call(request: Request, fn):
+    """Run ``fn(session, body)`` under the session's lock, off the event loop."""
+    body = await _json(request)
+    session, lock = _store(request).get(body.get("id"))
+
+    def locked():
+        with lock:
+            return fn(session, body)
+
+    return JSONResponse(finite(await run_in_threadpool(locked)))
+
+
+async def index(request: Request):
+    return FileResponse(STATIC / "index.html")
+
+
+@_errors
+async def new_session(request: Request):
+    sid, session = await run_in_threadpool(_store(request).create)
+    return JSONResponse(finite({"id": sid, **session.full_view()}))
+
+
+def _configure(session, body) -> dict:
+    session.configure(body.get("config", {}))
+    return session.full_view()
+
+
+def _train(session, body) -> dict:
+    steps, epochs = body.get("steps", 1), body.get("epochs", 0)
+    for key, v, hi in (("steps", steps, MAX_STEPS_PER_TICK), ("epochs", epochs, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
+            raise ConfigError(f"{key} must be a whole number from 0 to {hi}, got {v!r}.")
+    session.train(steps, epochs)
+    return session.tick_view()
+
+
+def _reset(session, body) -> dict:
+    session.reset()
+    return session.full_view()
+
+
+def _explain(session, body) -> dict:
+    return stages(session, body.get("start", 0), body.get("size", 1))
+
+
+@_errors
+async def upload(request: Request):
+    """The body is the CSV text; ``?id=`` the session, ``?name=`` the file's name."""
+    session, lock = _store(request).get(request.query_params.get("id"))
+    name = Path(request.query_params.get("name") or "upload.csv").name[:100]
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD:
+            raise RequestError(
+                f"{name} is larger than {MAX_UPLOAD // 1000} kB; the playground takes "
+                "small tables (use `chainrule train` for large ones)."
+            )
+
+    def adopt():
+        dataset = _read_upload(bytes(body), name)
+        with lock:
+            session.adopt_table("upload", dataset)
+            return session.full_view()
+
+    return JSONResponse(finite(await run_in_threadpool(adopt)))
+
+
+@_errors
+async def export(request: Request):
+    session, lock = _store(request).get(request.query_params.get("id"))
+    what = request.path_params["what"]
+    with lock:
+        if what == "model.npz":
+            content, media = exporting.model_bytes(session), "application/octet-stream"
+        elif what == "history.csv":
+            content, media = exporting.history_csv(session), "text/csv"
+        elif what == "snippet.py":
+            content, media = exporting.snippet(session), "text/x-python"
+        else:
+            raise RequestError(f"nothing to export as {what!r}.", 404)
+    headers = {"Content-Disposition": f'attachment; filename="playground-{what}"'}
+    return Response(content, media_type=media, headers=headers)
+
+
+def _post(path: str, fn) -> Route:
+    @_errors
+    async def endpoint(request: Request):
+        return await _call(request, fn)
+
+    return Route(path, endpoint, methods=["POST"])
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/api/session", new_session, methods=["POST"]),
+    _post("/api/config", _configure),
+    _post("/api/train", _train),
+    _post("/api/reset", _reset),
+    _post("/api/explain", _explain),
+    Route("/api/upload", upload, methods=["POST"]),
+    Route("/api/export/{what}", export),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+
 def create_app(
     tables: dict | None = None,
     max_sessions: int = 16,
     ttl: float = 1800.0,
     allowed_hosts: list[str] | None = None,
-):
+) -> Starlette:
     """The Starlette app.
 
     Parameters
@@ -168,137 +280,11 @@ def create_app(
         loopback names when it listens on loopback, so that a web page elsewhere cannot
         reach the server through DNS rebinding). Default: any host.
     """
-    store = SessionStore(max_sessions, ttl, tables)
-
-    async def call(request: Request, fn):
-        """Run ``fn(session, body)`` under the session's lock, off the event loop."""
-        body = await _json(request)
-        session, lock = store.get(body.get("id"))
-
-        def locked():
-            with lock:
-                return fn(session, body)
-
-        return JSONResponse(finite(await run_in_threadpool(locked)))
-
-    async def index(request: Request):
-        return FileResponse(STATIC / "index.html")
-
-    @_errors
-    async def new_session(request: Request):
-        sid, session = await run_in_threadpool(store.create)
-        return JSONResponse({"id": sid, **session.full_view()})
-
-    @_errors
-    async def config(request: Request):
-        def fn(session, body):
-            session.configure(body.get("config", {}))
-            return session.full_view()
-
-        return await call(request, fn)
-
-    @_errors
-    async def train(request: Request):
-        def fn(session, body):
-            from .config import MAX_STEPS_PER_TICK, ConfigError
-
-            steps, epochs = body.get("steps", 1), body.get("epochs", 0)
-            for key, v, hi in (("steps", steps, MAX_STEPS_PER_TICK), ("epochs", epochs, 1)):
-                if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
-                    raise ConfigError(f"{key} must be a whole number from 0 to {hi}, got {v!r}.")
-            session.train(steps, epochs)
-            return session.tick_view()
-
-        return await call(request, fn)
-
-    @_errors
-    async def reset(request: Request):
-        def fn(session, body):
-            session.reset()
-            return session.full_view()
-
-        return await call(request, fn)
-
-    @_errors
-    async def explain(request: Request):
-        from .stepthrough import stages
-
-        return await call(request, lambda s, b: stages(s, b.get("start", 0), b.get("size", 1)))
-
-    @_errors
-    async def upload(request: Request):
-        session, lock = store.get(request.query_params.get("id"))
-        name = Path(request.query_params.get("name") or "upload.csv").name[:100]
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_UPLOAD:
-                raise RequestError(
-                    f"{name} is larger than {MAX_UPLOAD // 1000} kB; the playground takes "
-                    "small tables (use `chainrule train` for large ones)."
-                )
-
-        def fn():
-            with lock:
-                dataset = _read_upload(bytes(body), name)
-                previous = session.tables.get("upload")
-                session.tables["upload"] = dataset
-                numeric = numeric_columns(dataset)
-                features = numeric[:2] if len(numeric) >= 2 else "pca"
-                config = {**session.config}
-                config["data"] = {**config["data"], "name": "upload", "features": features}
-                net = dict(config["network"])
-                if dataset.task == "regression":
-                    net.update(output="linear", loss="mse")
-                elif net["loss"] == "mse" and net["output"] == "linear":
-                    net.update(output="softmax", loss="cross_entropy")
-                config["network"] = net
-                try:
-                    session.configure(config)
-                except ValueError:  # keep what the session had, table included
-                    if previous is None:
-                        del session.tables["upload"]
-                    else:
-                        session.tables["upload"] = previous
-                    raise
-                return session.full_view()
-
-        return JSONResponse(finite(await run_in_threadpool(fn)))
-
-    @_errors
-    async def export(request: Request):
-        from . import exporting
-
-        session, lock = store.get(request.query_params.get("id"))
-        what = request.path_params["what"]
-        with lock:
-            if what == "model.npz":
-                content, media = exporting.model_bytes(session), "application/octet-stream"
-            elif what == "history.csv":
-                content, media = exporting.history_csv(session), "text/csv"
-            elif what == "snippet.py":
-                content, media = exporting.snippet(session), "text/x-python"
-            else:
-                raise RequestError(f"nothing to export as {what!r}.", 404)
-        headers = {"Content-Disposition": f'attachment; filename="playground-{what}"'}
-        return Response(content, media_type=media, headers=headers)
-
-    routes = [
-        Route("/", index),
-        Route("/api/session", new_session, methods=["POST"]),
-        Route("/api/config", config, methods=["POST"]),
-        Route("/api/train", train, methods=["POST"]),
-        Route("/api/reset", reset, methods=["POST"]),
-        Route("/api/explain", explain, methods=["POST"]),
-        Route("/api/upload", upload, methods=["POST"]),
-        Route("/api/export/{what}", export),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
     middleware = []
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
-    app = Starlette(routes=routes, middleware=middleware)
-    app.state.store = store
+    app = Starlette(routes=ROUTES, middleware=middleware)
+    app.state.store = SessionStore(max_sessions, ttl, tables)
     return app
 
 

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .config import build_network, build_optimizer, check_task, clean_config, output_width
-from .data import PlayData, table_data, toy_data
+from .data import PlayData, numeric_columns, table_data, toy_data
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
@@ -38,7 +38,8 @@ def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
 
 
 class Session:
-    """The state of one tab. ``configure`` (re)builds; ``train`` advances; ``view`` draws."""
+    """The state of one tab: ``configure`` (re)builds, ``train`` advances, and
+    ``full_view`` / ``tick_view`` give the page everything it draws."""
 
     def __init__(self, tables: dict | None = None) -> None:
         self.tables = dict(tables or {})  # "file" (--data) and/or "upload" -> Dataset
@@ -64,6 +65,29 @@ class Session:
         check_task(config["network"], data.task)
         self.data, self.config = data, config
         self.reset()
+
+    def adopt_table(self, name: str, dataset) -> None:
+        """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
+        columns (or PCA), with an output and loss that suit its task. If it cannot be
+        shown, the session keeps what it had, the previous table of that name included."""
+        previous = self.tables.get(name)
+        self.tables[name] = dataset
+        numeric = numeric_columns(dataset)
+        net = dict(self.config["network"])
+        if dataset.task == "regression":
+            net.update(output="linear", loss="mse")
+        elif net["loss"] == "mse" and net["output"] == "linear":
+            net.update(output="softmax", loss="cross_entropy")
+        features = numeric[:2] if len(numeric) >= 2 else "pca"
+        data = {**self.config["data"], "name": name, "features": features}
+        try:
+            self.configure({"data": data, "network": net})
+        except ValueError:
+            if previous is None:
+                del self.tables[name]
+            else:
+                self.tables[name] = previous
+            raise
 
     def _make_data(self, d: dict) -> PlayData:
         if d["name"] in self.tables:
@@ -113,8 +137,8 @@ class Session:
         self.net.zero_grad()
         backward(dY)
         l2 = self.config["network"]["l2"]
-        for layer in self.dense:
-            if l2:
+        if l2:
+            for layer in self.dense:
                 layer.grads["W"] += l2 * layer.params["W"]
         if record:
             self.grad_norms = self._grad_norms()
@@ -320,8 +344,6 @@ class Session:
 
 def table_info(dataset) -> dict:
     """What the page shows of a table: its name, shape, numeric columns, task."""
-    from .data import numeric_columns
-
     return {
         "name": dataset.name,
         "describe": dataset.describe(),
