@@ -243,3 +243,19 @@ def test_clicking_a_training_point_steps_through_it(page):
     page.wait_for_function("window.playground.stage === 0")
     assert js(page, "window.playground.trace.rows") == [row]
     assert page.input_value("#st-start") == "11"
+
+
+def test_no_hidden_layer_is_logistic_regression(page):
+    page.click("#remove-layer")
+    page.wait_for_function("window.playground.view.network.sizes.length === 3")
+    page.click("#remove-layer")
+    page.wait_for_function("window.playground.view.network.sizes.length === 2")
+    assert page.is_disabled("#remove-layer")
+    assert js(page, "window.playground.view.network.layers") == ["Dense"]
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    assert js(page, "window.playground.view.tick.surfaces.hidden") == []
+    page.click("#st-begin")
+    page.wait_for_function("window.playground.stage === 0")
+    names = [s["name"] for s in js(page, "window.playground.trace.stages")]
+    assert names == ["Z1", "L", "dZ1", "dW1", "db1", "dA0", "W1_new", "b1_new"]
