@@ -249,6 +249,20 @@ def cmd_quiz(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------ playground
+def cmd_playground(args) -> int:
+    try:
+        from .playground import serve  # needs the playground extra (starlette, uvicorn)
+    except ImportError as exc:
+        raise UsageError(
+            f"the playground needs {exc.name}; install it with pip install 'chainrule[playground]'"
+        ) from exc
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    serve(args.data, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
+
+
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -356,6 +370,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="the same seed gives the same drill")
     p.add_argument("--answers", metavar="FILE", help="read answers from FILE, one per line")
     p.set_defaults(func=cmd_quiz)
+
+    p = sub.add_parser(
+        "playground",
+        help="watch backpropagation happen in a local web page",
+        description="Start a local web page that trains chainrule networks on toy data or a "
+        "CSV file and shows every step of backpropagation.",
+    )
+    p.add_argument(
+        "--data",
+        metavar="NAME|PATH.csv",
+        help="a bundled dataset or a CSV file to offer on the page",
+    )
+    p.add_argument("--port", type=int, default=8000, help="default 8000")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_playground)
     return parser
 
 

@@ -1,0 +1,216 @@
+"""The playground's data: seeded 2-D toy sets, two regression surfaces, or a CSV table.
+
+Every set is returned as a :class:`PlayData`: inputs ``X`` of shape (n, 1) or (n, 2),
+already on a scale near [-1, 1], targets ``y`` (class indices 0..k-1, or real values for
+regression), and the split into train and test rows. The toy sets are generated here,
+from the seed alone, so the exported Python snippet can rebuild them with
+``make_toy(name, n_points, noise, seed)``.
+
+A CSV goes through :func:`chainrule.datasets.read_csv` and ``dataset_from_frame`` (the
+same checks as ``chainrule train``), then two numeric columns are picked, or the whole
+table is projected on its first two principal components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOY_SETS = {
+    "circles": "classification",
+    "xor": "classification",
+    "blobs": "classification",
+    "spiral": "classification",
+    "moons": "classification",
+    "reg1d": "regression",
+    "reg2d": "regression",
+}
+MAX_CLASSES = 10
+MAX_POINTS = 2000
+
+
+@dataclass
+class PlayData:
+    """Inputs, targets and a train/test split, ready for the network and the page."""
+
+    name: str
+    task: str  # "classification" or "regression"
+    X: np.ndarray  # (n, d), d = 1 or 2, float64
+    y: np.ndarray  # (n,) int class indices, or float values
+    train: np.ndarray  # row indices of the training part
+    test: np.ndarray  # row indices of the test part
+    classes: list[str]
+    feature_names: list[str]
+    notes: list[str]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def extent(self) -> list[float]:
+        """[xmin, xmax, ymin, ymax] of the drawn square (padded, at least [-1, 1])."""
+        lo = np.minimum(self.X.min(axis=0), -1.0)
+        hi = np.maximum(self.X.max(axis=0), 1.0)
+        pad = 0.05 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
+        if self.n_features == 1:
+            return [float(lo[0]), float(hi[0]), 0.0, 0.0]
+        return [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
+
+
+def make_toy(name: str, n_points: int = 400, noise: float = 0.1, seed: int = 0):
+    """Generate a toy set: ``(X, y)`` with X of shape (n_points, 2) (or (n, 1) for reg1d).
+
+    Parameters
+    ----------
+    name : one of ``TOY_SETS``
+    n_points : int
+    noise : float
+        Standard deviation of the Gaussian noise, in units of the set's [-1, 1] scale.
+    seed : int
+
+    Returns
+    -------
+    X : ndarray (n_points, 2) or (n_points, 1)
+    y : ndarray (n_points,), int for classification, float for regression
+    """
+    rng = np.random.default_rng(seed)
+    n = n_points
+    half = n // 2
+    if name == "circles":
+        r = np.concatenate([rng.uniform(0.0, 0.45, half), rng.uniform(0.65, 1.0, n - half)])
+        t = rng.uniform(0, 2 * np.pi, n)
+        X = np.c_[r * np.cos(t), r * np.sin(t)]
+        y = (np.arange(n) >= half).astype(np.int64)
+    elif name == "xor":
+        X = rng.uniform(-1, 1, (n, 2))
+        X += np.sign(X) * 0.05  # a small gap along the axes
+        y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(np.int64)
+    elif name == "blobs":
+        centres = np.array([[-0.5, -0.45], [0.5, -0.45], [0.0, 0.5]])
+        y = np.arange(n) % 3
+        X = centres[y] + rng.normal(0, 0.2, (n, 2))
+    elif name == "spiral":
+        y = (np.arange(n) >= half).astype(np.int64)
+        s = np.concatenate([np.linspace(0, 1, half), np.linspace(0, 1, n - half)])
+        t = 1.75 * s * 2 * np.pi + np.pi * y
+        X = np.c_[s * np.cos(t), s * np.sin(t)] * 0.95
+    elif name == "moons":
+        t = rng.uniform(0, np.pi, n)
+        y = (np.arange(n) >= half).astype(np.int64)
+        upper = np.c_[np.cos(t), np.sin(t)]
+        lower = np.c_[1 - np.cos(t), 0.5 - np.sin(t)]
+        X = np.where(y[:, None] == 0, upper, lower)
+        X = (X - [0.5, 0.25]) / 1.5
+    elif name == "reg1d":
+        X = rng.uniform(-1, 1, (n, 1))
+        y = np.sin(3 * X[:, 0]) * 0.8
+    elif name == "reg2d":
+        X = rng.uniform(-1, 1, (n, 2))
+        y = np.sin(2.5 * X[:, 0]) * np.cos(2.0 * X[:, 1])
+    else:
+        raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOY_SETS)}.")
+    if TOY_SETS[name] == "classification":
+        X = X + rng.normal(0, noise, X.shape)
+    else:
+        y = y + rng.normal(0, noise, y.shape)
+    return X.astype(np.float64), y
+
+
+def split(n: int, train_ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded permutation of ``range(n)`` cut at ``round(train_ratio * n)``."""
+    perm = np.random.default_rng(seed + 1).permutation(n)
+    n_train = min(max(round(train_ratio * n), 1), n - 1)
+    return np.sort(perm[:n_train]), np.sort(perm[n_train:])
+
+
+def toy_data(name: str, n_points: int, noise: float, train_ratio: float, seed: int) -> PlayData:
+    """A toy set with its split (see :func:`make_toy` and :func:`split`)."""
+    X, y = make_toy(name, n_points, noise, seed)
+    train, test = split(n_points, train_ratio, seed)
+    task = TOY_SETS[name]
+    k = int(y.max()) + 1 if task == "classification" else 0
+    names = ["x1"] if X.shape[1] == 1 else ["x1", "x2"]
+    return PlayData(name, task, X, y, train, test, [str(c) for c in range(k)], names, [])
+
+
+def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
+    """Project a :class:`chainrule.datasets.Dataset` on two numeric columns or on PCA.
+
+    Parameters
+    ----------
+    dataset : chainrule.datasets.Dataset
+        One target column; at most ``MAX_CLASSES`` classes.
+    features : list of two column names, or "pca"
+    train_ratio : float
+    seed : int
+
+    Returns
+    -------
+    PlayData
+        Each input column standardised (mean 0, standard deviation 0.5).
+    """
+    from ..datasets import DataError, LabelEncoder, Preprocessor
+
+    if len(dataset.target) != 1:
+        raise DataError("the playground takes one target column; the table has several.")
+    n = dataset.n_samples
+    if n < 4:
+        raise DataError(f"the table has {n} rows; the playground needs at least 4.")
+    if n > MAX_POINTS:
+        raise DataError(f"the table has {n} rows; the playground takes at most {MAX_POINTS}.")
+    notes = list(dataset.notes)
+    if features == "pca":
+        from sklearn.decomposition import PCA
+
+        Z = Preprocessor().fit_transform(dataset.X)
+        if Z.shape[1] < 2:
+            raise DataError("PCA needs at least two feature columns; the table has one.")
+        X = PCA(n_components=2, random_state=seed).fit_transform(Z)
+        names = ["PC1", "PC2"]
+    else:
+        names = [str(f) for f in features]
+        numeric = numeric_columns(dataset)
+        bad = [f for f in names if f not in numeric]
+        if len(names) != 2 or len(set(names)) != 2 or bad:
+            raise DataError(
+                f"pick two different numeric feature columns (got {names}); the numeric "
+                f"columns are {numeric}, or choose the PCA projection."
+            )
+        X = Preprocessor().fit_transform(dataset.X[names])
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    X = 0.5 * (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    if dataset.task == "classification":
+        enc = LabelEncoder().fit(dataset.y)
+        classes = [str(c) for c in enc.classes_]
+        if len(classes) > MAX_CLASSES:
+            raise DataError(
+                f"the target {dataset.target[0]!r} has {len(classes)} classes; the playground "
+                f"draws at most {MAX_CLASSES}. Choose a CSV with fewer classes."
+            )
+        y = np.asarray(enc.transform(dataset.y), dtype=np.int64)
+    else:
+        classes = []
+        y = dataset.y.to_numpy(dtype=np.float64)
+        notes.append("regression target standardised to mean 0, standard deviation 0.5")
+        sd = y.std()
+        y = 0.5 * (y - y.mean()) / (sd if sd > 0 else 1.0)
+    train, test = split(n, train_ratio, seed)
+    return PlayData(dataset.name, dataset.task, X, y, train, test, classes, names, notes)
+
+
+def numeric_columns(dataset) -> list[str]:
+    """The dataset's numeric feature columns (the ones a user may pick as an axis)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return [
+        c
+        for c in dataset.feature_names
+        if is_numeric_dtype(dataset.frame[c].dtype) and not is_bool_dtype(dataset.frame[c].dtype)
+    ]

@@ -1,0 +1,134 @@
+"""Downloads: the trained network as chainrule's .npz, the history as CSV, a Python snippet.
+
+The snippet rebuilds the same data, network and optimizer and runs the same training
+loop as the session (``session.py``), for the same number of steps, so running it gives
+the same weights as the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+
+import numpy as np
+
+from .config import ACTIVATIONS
+
+
+def model_bytes(session) -> bytes:
+    """``cr.save(net)`` written to a temporary file and read back."""
+    import chainrule as cr
+
+    with tempfile.TemporaryDirectory(prefix="chainrule-playground-") as tmp:
+        path = cr.save(session.net, os.path.join(tmp, "model.npz"))
+        return path.read_bytes()
+
+
+def history_csv(session) -> str:
+    """One row per logged tick: step, epoch, losses, metrics, gradient norms."""
+    buf = io.StringIO()
+    keys = list(session.history[0])
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for row in session.history:
+        writer.writerow({k: row.get(k, "") for k in keys})
+    return buf.getvalue()
+
+
+def _data_code(session) -> list[str]:
+    d = session.config["data"]
+    data = session.data
+    if d["name"] in session.tables:  # a table: its projected points, written out
+        # floatmode="unique": the shortest digits that read back as the same float
+        X = np.array2string(data.X, separator=", ", floatmode="unique", threshold=data.X.size)
+        y = np.array2string(data.y, separator=", ", floatmode="unique", threshold=data.y.size)
+        return [
+            f"# {data.name}: features {data.feature_names}, standardised as on the page",
+            f"X = np.array({X})",
+            f"y = np.array({y})",
+            f"train = np.array({data.train.tolist()})",
+        ]
+    return [
+        "from chainrule.playground.data import make_toy, split",
+        "",
+        f"X, y = make_toy({d['name']!r}, n_points={d['n_points']}, noise={d['noise']!r}, "
+        f"seed={d['seed']})",
+        f"train, test = split(len(X), {d['train_ratio']!r}, seed={d['seed']})",
+    ]
+
+
+def _layers_code(session) -> list[str]:
+    n = session.config["network"]
+    lines, width = [], session.data.n_features
+    for h, a in zip(n["hidden"], n["activations"], strict=True):
+        init = "he" if a in ("relu", "leaky_relu", "elu") else "glorot"
+        lines.append(f"    cr.Dense({width}, {h}, init={init!r}, rng=rng), cr.{ACTIVATIONS[a]}(),")
+        if n["dropout"] > 0:
+            lines.append(f"    cr.Dropout({n['dropout']!r}, rng=rng),")
+        width = h
+    lines.append(f"    cr.Dense({width}, {session.n_out}, init='glorot', rng=rng),")
+    last = type(session.net.layers[-1]).__name__
+    if last in ("Softmax", "Sigmoid"):
+        lines.append(f"    cr.{last}(),  # chainrule warns: this output does not suit the loss")
+    return lines
+
+
+def snippet(session) -> str:
+    """Python code that rebuilds the network and repeats the session's training."""
+    n = session.config["network"]
+    loss = {"cross_entropy": "CrossEntropy", "bce": "BinaryCrossEntropy", "mse": "MeanSquaredError"}
+    opt = {
+        "sgd": f"cr.SGD({n['lr']!r})",
+        "momentum": f"cr.SGD({n['lr']!r}, momentum=0.9)",
+        "adam": f"cr.Adam({n['lr']!r})",
+        "rmsprop": f"cr.RMSProp({n['lr']!r})",
+    }[n["optimizer"]]
+    if session.data.task == "regression":
+        target = "T = y.reshape(-1, 1).astype(float)"
+    elif n["loss"] == "cross_entropy":
+        target = "T = y  # class indices"
+    elif session.n_out == 1:
+        target = "T = y.reshape(-1, 1).astype(float)  # 0/1 labels"
+    else:
+        target = f"T = np.eye({session.n_out})[y]  # one-hot"
+    lines = [
+        '"""Rebuild the chainrule playground\'s network and training (generated)."""',
+        "",
+        "import numpy as np",
+        "",
+        "import chainrule as cr",
+        "",
+        *_data_code(session),
+        target,
+        "",
+        f"rng = np.random.default_rng({n['seed']})",
+        "net = cr.Sequential(",
+        *_layers_code(session),
+        ")",
+        f"loss = cr.{loss[n['loss']]}()",
+        f"optimizer = {opt}",
+        f"batch_size, l2, steps = {n['batch_size']}, {n['l2']!r}, {session.steps}",
+        "",
+        f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",
+        "order, pos = np.empty(0, dtype=int), 0",
+        "for _ in range(steps):",
+        "    if pos >= len(order):  # a new epoch",
+        "        order, pos = order_rng.permutation(len(train)), 0",
+        "    B = train[order[pos : pos + batch_size]]",
+        "    pos += batch_size",
+        "    Y, backward = net.forward(X[B], training=True)  # forward",
+        "    value, dY = loss(Y, T[B])  # the loss and dL/dY",
+        "    net.zero_grad()",
+        "    backward(dY)  # backward: fills every dW, db",
+        "    for layer in net.layers:",
+        "        if isinstance(layer, cr.Dense) and l2:",
+        "            layer.grads['W'] += l2 * layer.params['W']  # L2: dW += l2 * W",
+        "    optimizer.step(net)  # the update",
+        "",
+        "print(net.summary())",
+        "print('training loss:', loss(net.forward(X[train])[0], T[train])[0])",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,352 @@
+"""One browser tab's playground: its data, network, optimizer and training history.
+
+The training loop is written out here step by step (the exported snippet repeats it
+line for line, so it rebuilds the same weights)::
+
+    at the start of an epoch: order = rng.permutation(n_train)
+    B = train[order[pos:pos + batch_size]]
+    Y, backward = net.forward(X[B], training=True)
+    value, dY = loss(Y, T[B])
+    net.zero_grad(); backward(dY)
+    dW += l2 * W            (every Dense layer; the biases are not penalised)
+    optimizer.step(net)
+
+Everything the page draws is computed here: the output surface on a grid, each hidden
+neuron's own surface, the weights, the losses and the gradient norms.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+
+import numpy as np
+
+from .config import build_network, build_optimizer, check_task, clean_config, output_width
+from .data import PlayData, numeric_columns, table_data, toy_data
+
+GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
+MAX_CURVE = 400  # points of each loss curve sent to the page
+MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
+
+
+def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
+    """At most ``n`` row indices spread evenly over ``range(n_rows)``, first and last kept."""
+    if n_rows <= n:
+        return list(range(n_rows))
+    return np.unique(np.linspace(0, n_rows - 1, n).round().astype(int)).tolist()
+
+
+class Session:
+    """The state of one tab: ``configure`` (re)builds, ``train`` advances, and
+    ``full_view`` / ``tick_view`` give the page everything it draws."""
+
+    def __init__(self, tables: dict | None = None) -> None:
+        self.tables = dict(tables or {})  # "file" (--data) and/or "upload" -> Dataset
+        self.config: dict = {}
+        self.data = None
+        self.configure(self.first_config())
+
+    def first_config(self) -> dict:
+        """The toy circles, or the ``--data`` table ("file") when the command was given one."""
+        if "file" not in self.tables:
+            return {}
+        regression = self.tables["file"].task == "regression"
+        output, loss = ("linear", "mse") if regression else ("softmax", "cross_entropy")
+        return {"data": {"name": "file"}, "network": {"output": output, "loss": loss}}
+
+    # ------------------------------------------------------------------ building
+    def configure(self, config: dict) -> None:
+        """Check ``config``; rebuild the data (if it changed) and the network."""
+        config = clean_config(config, tables=tuple(self.tables))
+        data = self.data
+        if config["data"] != self.config.get("data"):
+            data = self._make_data(config["data"])
+        check_task(config["network"], data.task)
+        self.data, self.config = data, config
+        self.reset()
+
+    def adopt_table(self, name: str, dataset) -> None:
+        """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
+        columns (or PCA), with an output and loss that suit its task. If it cannot be
+        shown, the session keeps what it had, the previous table of that name included."""
+        previous = self.tables.get(name)
+        self.tables[name] = dataset
+        numeric = numeric_columns(dataset)
+        net = dict(self.config["network"])
+        if dataset.task == "regression":
+            net.update(output="linear", loss="mse")
+        elif net["loss"] == "mse" and net["output"] == "linear":
+            net.update(output="softmax", loss="cross_entropy")
+        features = numeric[:2] if len(numeric) >= 2 else "pca"
+        data = {**self.config["data"], "name": name, "features": features}
+        try:
+            self.configure({"data": data, "network": net})
+        except ValueError:
+            if previous is None:
+                del self.tables[name]
+            else:
+                self.tables[name] = previous
+            raise
+
+    def _make_data(self, d: dict) -> PlayData:
+        if d["name"] in self.tables:
+            return table_data(self.tables[d["name"]], d["features"], d["train_ratio"], d["seed"])
+        return toy_data(d["name"], d["n_points"], d["noise"], d["train_ratio"], d["seed"])
+
+    def reset(self) -> None:
+        """A fresh network from the seed, a fresh optimizer, an empty history."""
+        n = self.config["network"]
+        data = self.data
+        self.n_out = output_width(n, data.task, data.n_classes)
+        self.net, self.loss, self.warning = build_network(n, data.n_features, self.n_out)
+        self.optimizer = build_optimizer(n)
+        self.dense = [layer for layer in self.net.layers if hasattr(layer, "n_in")]
+        self.T = self._targets(data.y)
+        self.rng = np.random.default_rng(n["seed"])
+        self.order = np.empty(0, dtype=np.int64)
+        self.pos = 0
+        self.steps = 0
+        self.epoch = 0
+        self.grad_norms = [0.0] * len(self.dense)
+        self.message = None
+        self.history: list[dict] = []
+        self._log()
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        """Targets as the loss takes them: class indices, (n, 1) 0/1, one-hot or values."""
+        if self.data.task == "regression":
+            return y.reshape(-1, 1).astype(np.float64)
+        if self.config["network"]["loss"] == "cross_entropy":
+            return y
+        if self.n_out == 1:
+            return y.reshape(-1, 1).astype(np.float64)
+        return np.eye(self.n_out)[y]
+
+    # ------------------------------------------------------------------ training
+    def step(self, record: bool = True) -> None:
+        """One mini-batch step (see the module docstring); ``record`` keeps the dW norms."""
+        train, bs = self.data.train, self.config["network"]["batch_size"]
+        if self.pos >= len(self.order):
+            self.order = self.rng.permutation(len(train))
+            self.pos = 0
+        B = train[self.order[self.pos : self.pos + bs]]
+        self.pos += bs
+        Y, backward = self.net.forward(self.data.X[B], training=True)
+        _, dY = self.loss(Y, self.T[B])
+        self.net.zero_grad()
+        backward(dY)
+        l2 = self.config["network"]["l2"]
+        if l2:
+            for layer in self.dense:
+                layer.grads["W"] += l2 * layer.params["W"]
+        if record:
+            self.grad_norms = self._grad_norms()
+        self.optimizer.step(self.net)
+        self.steps += 1
+        if self.pos >= len(train):
+            self.epoch += 1
+
+    def _grad_norms(self) -> list[float]:
+        """||dW|| of each Dense layer at the last step (L2 term included)."""
+        return [float(np.linalg.norm(layer.grads["W"])) for layer in self.dense]
+
+    def train(self, steps: int = 1, epochs: int = 0) -> None:
+        """``steps`` steps, or to the end of the current epoch (``epochs=1``)."""
+        if self.message:  # diverged: wait for a reset
+            return
+        with np.errstate(all="ignore"):
+            if epochs:
+                target = self.epoch + epochs
+                while self.epoch < target:
+                    self.step(record=False)
+                self.grad_norms = self._grad_norms()
+            else:
+                for i in range(steps):
+                    self.step(record=i == steps - 1)
+            self._log()
+
+    def _log(self) -> None:
+        """Append the losses (data loss, no L2 term), metrics and dW norms to the history."""
+        with np.errstate(all="ignore"):
+            Y = self.net.forward(self.data.X, training=False)[0]  # one pass over all rows
+            row = {"step": self.steps, "epoch": self.epoch}
+            for part in ("train", "test"):
+                rows = getattr(self.data, part)
+                row[f"{part}_loss"] = float(self.loss(Y[rows], self.T[rows])[0])
+            row.update(self._metrics(self.probabilities(Y)))
+        for l, g in enumerate(self.grad_norms, start=1):
+            row[f"grad_norm_W{l}"] = g
+        self.history.append(row)
+        if len(self.history) > MAX_HISTORY:  # an hour of play: drop every other old row
+            self.history = [*self.history[:-1:2], self.history[-1]]
+        params_finite = all(np.isfinite(p).all() for _, _, p, _ in self.net.parameters())
+        if not (math.isfinite(row["train_loss"]) and params_finite):
+            lr = self.config["network"]["lr"]
+            self.message = (
+                f"training diverged at step {self.steps} (the loss or a gradient is no longer "
+                f"finite) with learning rate {lr:g}; press reset and try a smaller one, e.g. "
+                f"{lr / 10:g}."
+            )
+
+    # ------------------------------------------------------------------ predictions
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (m, k) for classification; values (m,) for regression."""
+        return self.probabilities(self.net.forward(X, training=False)[0])
+
+    def probabilities(self, out: np.ndarray) -> np.ndarray:
+        """The network's output ``out`` (m, n_out) read as :meth:`scores` returns it."""
+        if self.data.task == "regression":
+            return out[:, 0]
+        ends_with_probs = type(self.net.layers[-1]).__name__ in ("Softmax", "Sigmoid")
+        loss = self.config["network"]["loss"]
+        if ends_with_probs:
+            P = out
+        elif loss == "cross_entropy":
+            E = np.exp(out - out.max(axis=1, keepdims=True))
+            P = E / E.sum(axis=1, keepdims=True)
+        elif loss == "bce":
+            P = 0.5 * (1 + np.tanh(0.5 * out))  # the sigmoid, without overflow
+        else:
+            P = np.clip(out, 0.0, 1.0)
+        if P.shape[1] == 1:
+            P = np.c_[1 - P, P]
+        return P
+
+    def _metrics(self, S: np.ndarray) -> dict:
+        """Accuracy or R^2 of the train and test parts, from ``S = scores(X)``."""
+        out = {}
+        for part in ("train", "test"):
+            rows = getattr(self.data, part)
+            s = S[rows]
+            y = self.data.y[rows]
+            if self.data.task == "classification":
+                out[f"{part}_accuracy"] = float(np.mean(s.argmax(axis=1) == y))
+            else:
+                ss = float(np.sum((y - y.mean()) ** 2))
+                out[f"{part}_r2"] = 1 - float(np.sum((y - s) ** 2)) / ss if ss > 0 else 0.0
+        return out
+
+    # ------------------------------------------------------------------ views
+    def grid(self) -> np.ndarray:
+        """The points where the surfaces are evaluated: (GRID**2, 2) rows, or (2*GRID, 1)."""
+        x0, x1, y0, y1 = self.data.extent()
+        if self.data.n_features == 1:
+            return np.linspace(x0, x1, 2 * GRID).reshape(-1, 1)
+        xs = np.linspace(x0, x1, GRID)
+        ys = np.linspace(y1, y0, GRID)  # top row first, as a canvas draws
+        gx, gy = np.meshgrid(xs, ys)
+        return np.c_[gx.ravel(), gy.ravel()]
+
+    def surfaces(self) -> dict:
+        """The output surface and each hidden neuron's (its activation A_l), on the grid."""
+        A = self.grid()
+        hidden = []
+        with np.errstate(all="ignore"):
+            for layer in self.net.layers:
+                A = layer.forward(A, training=False)[0]
+                is_act = not hasattr(layer, "n_in") and type(layer).__name__ != "Dropout"
+                if is_act and len(hidden) < len(self.dense) - 1:  # not the output's
+                    hidden.append(self._tiles(A))
+            S = self.probabilities(A)
+        if self.data.task == "regression":
+            y = self.data.y
+            lo, hi = float(min(y.min(), S.min())), float(max(y.max(), S.max()))
+            output = self._tiles(S[:, None], lo, hi)[0]
+        elif S.shape[1] == 2:
+            output = {**self._tiles(S[:, 1:], 0.0, 1.0)[0], "kind": "binary"}
+        else:
+            output = {
+                **self._tiles(S.max(axis=1)[:, None], 0.0, 1.0)[0],
+                "kind": "multi",
+                "cls": base64.b64encode(S.argmax(axis=1).astype(np.uint8).tobytes()).decode(),
+                "classes": self._tiles(S, 0.0, 1.0),  # each class's probability
+            }
+        return {"output": output, "hidden": hidden}
+
+    def _tiles(self, A: np.ndarray, lo=None, hi=None) -> list[dict]:
+        """One tile per column of A (m, n): 1-D curves as numbers, 2-D surfaces as bytes.
+
+        A 2-D tile is ``{"lo", "hi", "b64"}``: the column quantised from [lo, hi] (its own
+        minimum and maximum unless given) to bytes 0..255, base64-encoded.
+        """
+        A = np.nan_to_num(np.asarray(A, dtype=np.float64), posinf=1e30, neginf=-1e30)
+        if self.data.n_features == 1:
+            return [{"values": col.round(5).tolist()} for col in A.T]
+        lo = A.min(axis=0) if lo is None else np.full(A.shape[1], lo)
+        hi = A.max(axis=0) if hi is None else np.full(A.shape[1], hi)
+        width = hi - lo
+        scale = np.divide(255.0, width, out=np.zeros_like(width), where=width > 0)
+        Q = np.clip(np.rint((A - lo) * scale), 0, 255).astype(np.uint8).T.copy()
+        return [
+            {"lo": float(a), "hi": float(b), "b64": base64.b64encode(q.tobytes()).decode()}
+            for a, b, q in zip(lo, hi, Q, strict=True)
+        ]
+
+    def weights(self) -> list[dict]:
+        return [
+            {"W": layer.params["W"].round(5).tolist(), "b": layer.params["b"].round(5).tolist()}
+            for layer in self.dense
+        ]
+
+    def tick_view(self) -> dict:
+        """What the page redraws after training: surfaces, weights, curves, numbers."""
+        last = self.history[-1]
+        rows = _thin(len(self.history))
+        return {
+            "step": self.steps,
+            "epoch": self.epoch,
+            "last": last,
+            "grad_norms": self.grad_norms,
+            "weights": self.weights(),
+            "surfaces": self.surfaces(),
+            "curve": {
+                key: [self.history[i][key] for i in rows]
+                for key in ("step", "train_loss", "test_loss")
+            },
+            "message": self.message,
+        }
+
+    def data_view(self) -> dict:
+        d = self.data
+        return {
+            "name": d.name,
+            "task": d.task,
+            "X": d.X.round(5).tolist(),
+            "y": d.y.round(5).tolist() if d.task == "regression" else d.y.tolist(),
+            "train": d.train.tolist(),
+            "test": d.test.tolist(),
+            "classes": d.classes,
+            "features": d.feature_names,
+            "extent": d.extent(),
+            "grid": GRID,
+            "notes": d.notes,
+        }
+
+    def network_view(self) -> dict:
+        return {
+            "sizes": [self.data.n_features, *self.config["network"]["hidden"], self.n_out],
+            "layers": [type(layer).__name__ for layer in self.net.layers],
+            "summary": self.net.summary(self.data.n_features),
+            "warning": self.warning,
+        }
+
+    def full_view(self) -> dict:
+        """Everything the page needs after a (re)configuration."""
+        return {
+            "config": self.config,
+            "tables": {name: table_info(t) for name, t in self.tables.items()},
+            "data": self.data_view(),
+            "network": self.network_view(),
+            "tick": self.tick_view(),
+        }
+
+
+def table_info(dataset) -> dict:
+    """What the page shows of a table: its name, shape, numeric columns, task."""
+    return {
+        "name": dataset.name,
+        "describe": dataset.describe(),
+        "numeric": numeric_columns(dataset),
+        "task": dataset.task,
+    }
