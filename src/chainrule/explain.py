@@ -109,7 +109,7 @@ _BACKWARD = {
     ),
     Softmax: (
         "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
-        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {o}_j {o}_j)",
+        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {{{o}}}_j {{{o}}}_j)",
         "softmax Jacobian applied row by row",
     ),
     Identity: (
@@ -139,7 +139,7 @@ _LOSS = {
     ),
     BinaryCrossEntropy: (
         "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid(Y)",
-        r"L = -\frac{1}{N}\sum T\log P + (1-T)\log(1-P)",
+        r"L = -\frac{1}{N}\sum \left[T\log P + (1-T)\log(1-P)\right]",
         "dY = (P - T) / N",
         r"\partial Y = \frac{1}{N}(P - T)",
     ),
@@ -153,7 +153,7 @@ _LOSS = {
 _LOSS_PROBS = {
     BinaryCrossEntropy: (
         "L = -mean(T log Y + (1 - T) log(1 - Y))",
-        r"L = -\frac{1}{N}\sum T\log Y + (1-T)\log(1-Y)",
+        r"L = -\frac{1}{N}\sum \left[T\log Y + (1-T)\log(1-Y)\right]",
         "dY = (Y - T) / (Y (1 - Y)) / N",
         r"\partial Y = \frac{Y - T}{N\,Y(1 - Y)}",
     ),
@@ -322,7 +322,7 @@ def explain(
             type(loss).__name__,
             "L",
             ltext.replace("Y", Y),
-            llatex.replace("Y", _tex(Y)),
+            llatex.replace("Y", "{" + _tex(Y) + "}"),
             "mean loss over the batch",
             np.asarray(value),
         )
@@ -333,7 +333,7 @@ def explain(
             type(loss).__name__,
             f"d{Y}",
             gtext.replace("Y", Y),
-            glatex.replace("Y", _tex(Y)),
+            glatex.replace("Y", "{" + _tex(Y) + "}"),
             "gradient of the mean loss",
             dY.copy(),
         )
