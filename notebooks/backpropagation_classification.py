@@ -54,6 +54,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from sklearn.datasets import load_wine
 from sklearn.model_selection import train_test_split
 
@@ -92,8 +93,9 @@ pd.DataFrame({"cultivar": wine.target_names, "wines": counts, "share": shares})
 #
 # The features live on very different scales: proline is in the hundreds to
 # thousands, hue around 1. A weight update $\Delta W_1 = -\eta\, X^\top dZ_1$ is
-# proportional to the inputs, so unscaled features would get steps a thousand
-# times larger than others and no single learning rate would suit them all.
+# proportional to the inputs, so unscaled features would get steps in proportion to
+# their scale (the cell prints the largest column's spread over the smallest's) and
+# no single learning rate would suit them all.
 # Standardising each column,
 #
 # $$x'_{ij} = \frac{x_{ij} - \mu_j}{\sigma_j},$$
@@ -115,6 +117,10 @@ mu = X_train_raw.mean(axis=0)
 sigma = X_train_raw.std(axis=0)
 X_train = (X_train_raw - mu) / sigma
 X_test = (X_test_raw - mu) / sigma  # the training mu and sigma, on purpose
+
+spread = sigma.max() / sigma.min()
+print(f"largest column std / smallest: {spread:,.0f}")
+assert spread > 1000  # the prose above says "a thousand times"
 
 print("X_train", X_train.shape, "  X_test", X_test.shape)
 print("largest |column mean| after scaling:", np.abs(X_train.mean(axis=0)).max())
@@ -661,8 +667,8 @@ plt.show()
 # enough step decreases it at every epoch. The test loss follows it closely: on
 # this easy dataset the network does not over-fit within 300 epochs (a test
 # loss that turned upwards would mean over-fitting; the regression lesson shows
-# one). The accuracy, logged by `cr.fit` with `metrics=["accuracy"]`, reaches
-# 1 within about a hundred epochs.
+# one). The accuracy is logged by `cr.fit` with `metrics=["accuracy"]`; the cell
+# under the plot reads the numbers off both curves.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -678,6 +684,20 @@ axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy (from cr.fit)")
 axes[1].legend()
 fig.tight_layout()
 plt.show()
+
+# %%
+train_loss, test_loss = np.array(history["train_loss"]), np.array(history["test_loss"])
+best_test = int(np.argmin(test_loss))
+first_perfect = int(np.argmax(frame["accuracy"].to_numpy() == 1.0))  # 0-based epoch
+assert (np.diff(train_loss) < 0).all()  # falls at every epoch
+assert frame["accuracy"].iloc[first_perfect] == 1.0
+assert test_loss[-1] <= 1.1 * test_loss[best_test]  # no upturn worth the name
+Markdown(
+    f"The training loss falls at every one of the {epochs} epochs. The test loss is "
+    f"lowest at epoch {best_test + 1} ({test_loss[best_test]:.4f}) and ends at "
+    f"{test_loss[-1]:.4f}. The training accuracy first reaches 1 at epoch "
+    f"{first_perfect + 1}; the test accuracy ends at {frame['val_accuracy'].iloc[-1]:.3f}."
+)
 
 # %% [markdown]
 # ### 5.2 Confusion matrix
@@ -744,11 +764,11 @@ plt.show()
 #
 # In a deep network the backward signal is multiplied, layer after layer, by
 # $W^\top$ and by the activation's derivative. The sigmoid's derivative
-# $\sigma(z)(1 - \sigma(z))$ is **at most $1/4$**, so each sigmoid layer shrinks
-# the gradient by a factor of 4 or more, and the first layers of a deep sigmoid
-# network barely learn. ReLU's derivative is exactly 1 wherever the unit is
-# active, and He initialisation keeps the signal's scale, so its gradients
-# arrive at the first layer about as large as at the last.
+# $\sigma(z)(1 - \sigma(z))$ is **at most $1/4$**. That bounds one of the two
+# factors, not the product: $W^\top$ can make the signal larger, so the bound alone
+# does not say by how much a sigmoid layer shrinks the gradient. Measure it.
+# ReLU's derivative is exactly 1 wherever the unit is active, and He initialisation
+# is scaled to keep the signal's size from layer to layer.
 #
 # Below, two networks of 8 hidden layers of 32 units, at initialisation; for
 # each `Dense` layer we read the gradient `layer.grads["W"]` after one backward
@@ -794,7 +814,29 @@ ax.set_title("Gradient norm per layer at initialisation")
 ax.legend()
 plt.show()
 ratio = norms_sigmoid[-1] / norms_sigmoid[0]
-print(f"sigmoid: the last layer's gradient is {ratio:,.0f} times the first layer's")
+shrink_sigmoid = norms_sigmoid[1:] / norms_sigmoid[:-1]  # layer l+1 over layer l
+shrink_relu = norms_relu[1:] / norms_relu[:-1]
+relu_ratio = norms_relu[-1] / norms_relu[0]
+hidden = slice(0, len(shrink_sigmoid) - 1)  # between hidden Dense layers
+below_4 = int(np.sum(shrink_sigmoid[hidden] < 4))
+assert (shrink_sigmoid[hidden] > 1).all() and 0 < below_4
+assert 1 < relu_ratio < ratio / 100
+pd.DataFrame(
+    {"sigmoid": shrink_sigmoid, "ReLU": shrink_relu},
+    index=[f"{l + 1} -> {l}" for l in range(1, len(norms_relu))],
+).T.rename_axis(columns="norm ratio, Dense layer")
+
+# %%
+Markdown(
+    f"Measured here: going one sigmoid layer back towards the input, the gradient "
+    f"norm shrinks by a factor between {shrink_sigmoid[hidden].min():.1f} and "
+    f"{shrink_sigmoid[hidden].max():.1f} ({below_4} of the {len(shrink_sigmoid) - 1} "
+    "factors are below 4: a bound on the derivative is not a bound on the shrinkage), "
+    f"and it compounds: the first layer's gradient is **{ratio:,.0f} times** smaller "
+    f"than the last layer's. With ReLU and He initialisation it is {relu_ratio:.1f} times "
+    f"smaller: not equal, but {ratio / relu_ratio:,.0f} times less shrinkage, so "
+    "the first layers of the ReLU network still get a gradient they can learn from."
+)
 
 # %% [markdown]
 # ## 6. Classification vs regression: one backward pass, two outputs
@@ -826,12 +868,14 @@ print(f"sigmoid: the last layer's gradient is {ratio:,.0f} times the first layer
 # It is not a coincidence. Cross-entropy is the negative log-likelihood of a
 # categorical distribution whose parameters come from a softmax, and MSE is (up
 # to constants) the negative log-likelihood of a Gaussian whose mean is the
-# linear output. Each output activation is the *canonical link* of its
-# distribution, and for those pairs the derivative of the negative
+# linear output. Each output activation is the *inverse* of its distribution's
+# canonical link (it maps $Z_2$ to the mean; the canonical link maps the mean back
+# to the natural parameter), and for those pairs the derivative of the negative
 # log-likelihood with respect to $Z_2$ is always mean minus observation. Mix
 # the pairs (softmax + MSE, or a sigmoid output + MSE) and an extra factor
-# such as $\sigma'(Z_2)$ appears, which goes to zero exactly when the network
-# is confidently wrong.
+# such as $\sigma'(Z_2)$ appears, which goes to zero whenever the output
+# saturates, including when the network is confidently wrong, just when the
+# gradient is needed most (computed at the end of the cell below).
 #
 # The same fact, checked numerically on random numbers:
 
@@ -842,9 +886,9 @@ Z_demo = rng_demo.normal(size=(n_demo, k_demo))  # raw outputs Z2 of some networ
 T_class = np.eye(k_demo)[rng_demo.integers(0, k_demo, size=n_demo)]  # one-hot
 T_real = rng_demo.normal(size=(n_demo, k_demo))  # real-valued targets
 
-ce, mse = cr.CrossEntropy(), cr.MeanSquaredError()
-dZ_ce = numeric_gradient(lambda Z: ce(Z, T_class)[0], Z_demo)
-dZ_mse = numeric_gradient(lambda Z: mse(Z, T_real)[0], Z_demo)
+ce_demo, mse_demo = cr.CrossEntropy(), cr.MeanSquaredError()  # new names: the
+dZ_ce = numeric_gradient(lambda Z: ce_demo(Z, T_class)[0], Z_demo)  # lesson's
+dZ_mse = numeric_gradient(lambda Z: mse_demo(Z, T_real)[0], Z_demo)  # stay
 
 E = np.exp(Z_demo - Z_demo.max(axis=1, keepdims=True))
 P_demo = E / E.sum(axis=1, keepdims=True)  # softmax
@@ -859,6 +903,15 @@ print("Y_hat - T:")
 print(Z_demo - T_real)
 np.testing.assert_allclose(dZ_ce, (P_demo - T_class) / n_demo, atol=1e-9)
 np.testing.assert_allclose(dZ_mse, 2 * (Z_demo - T_real) / N_demo, atol=1e-9)
+
+# Confidently wrong: target 1, output logit -8 (sigmoid output 0.0003).
+z_wrong, t_wrong = np.array([[-8.0]]), np.array([[1.0]])
+p_wrong = 1 / (1 + np.exp(-z_wrong))
+grad_bce = cr.BinaryCrossEntropy()(z_wrong, t_wrong)[1]  # sigmoid fused: p - t
+grad_sigmoid_mse = 2 * (p_wrong - t_wrong) * p_wrong * (1 - p_wrong)  # chain rule
+print(f"sigmoid + BCE: dL/dz = {grad_bce.item():.4f}")
+print(f"sigmoid + MSE: dL/dz = {grad_sigmoid_mse.item():.6f}")
+assert abs(grad_sigmoid_mse.item()) < abs(grad_bce.item()) / 1000
 
 # %% [markdown]
 # ## 7. Exercises (with checked answers)

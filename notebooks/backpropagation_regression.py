@@ -54,6 +54,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 
@@ -105,10 +106,12 @@ df.corr()["target"].drop("target").sort_values().to_frame("correlation with targ
 #
 # with the mean and standard deviation of the **training set only**: the test set
 # plays the role of future data. In regression the **target** is worth
-# standardising as well: the MSE gradient is proportional to the error, and
-# errors in the hundreds would need a learning rate a thousand times smaller than
-# errors around 1. The network learns $t' = (t - \mu_t)/\sigma_t$, and a
-# prediction is mapped back with $\hat y = \hat y' \sigma_t + \mu_t$.
+# standardising as well: the MSE gradient is proportional to the error, and with
+# errors in the hundreds the first updates are so large that they push the tanh
+# units into saturation, where their derivative is near 0 and they stop learning
+# (section 2.6 runs it and counts them). The network learns
+# $t' = (t - \mu_t)/\sigma_t$, and a prediction is mapped back with
+# $\hat y = \hat y' \sigma_t + \mu_t$.
 
 # %%
 feature_names = diabetes.feature_names
@@ -391,6 +394,57 @@ for epoch in (0, 10, 50, 100, 200, epochs - 1):
 y_pred_test = to_original_units(forward(X_test, params)[0])
 rmse = np.sqrt(np.mean((y_pred_test - y_test) ** 2))
 print(f"test set: R^2 {r2_score(y_test, y_pred_test):.3f}, RMSE {rmse:.1f}")
+
+# %% [markdown]
+# ### Why the target was standardised: the same training on the raw target
+#
+# The same network, initialisation, learning rate and epochs, but trained on the
+# target in its own units (25 to 346). The cell measures the share of hidden
+# activations that end up **saturated**, $|A_1| > 0.99$, where
+# $\tanh' = 1 - A_1^2 < 0.02$ and the gradient through the unit all but vanishes. It
+# also tries the remedy "a much smaller learning rate" on the raw target.
+
+# %%
+def saturated_share(params, X):
+    """The share of hidden activations in the flat tails of tanh, |A1| > 0.99."""
+    return float(np.mean(np.abs(forward(X, params)[1]["A1"]) > 0.99))
+
+
+T_train_raw = y_train.reshape(-1, 1)  # the target in its own units
+runs = {
+    "standardised target, lr 0.05": (params, to_original_units),
+    "raw target, lr 0.05": (train(params0, X_train, T_train_raw, lr, epochs)[0], np.ravel),
+    "raw target, lr 0.00005": (
+        train(params0, X_train, T_train_raw, lr / 1000, epochs)[0],
+        np.ravel,
+    ),
+}
+target_runs = pd.DataFrame(
+    {
+        run: {
+            "saturated share of A1": saturated_share(run_params, X_train),
+            "test R^2": r2_score(y_test, back(forward(X_test, run_params)[0])),
+        }
+        for run, (run_params, back) in runs.items()
+    }
+).T
+target_runs
+
+# %%
+sat = target_runs["saturated share of A1"].to_numpy()
+r2_runs = target_runs["test R^2"].to_numpy()
+assert sat[1] > 0.5 > 0.1 > sat[0]
+assert r2_runs[1] < r2_runs[0] - 0.05 and r2_runs[2] < 0 < r2_runs[0]
+Markdown(
+    f"On the raw target, **{sat[1]:.0%} of the hidden activations are saturated** "
+    f"(against {sat[0]:.0%} with the standardised target) and the test $R^2$ is "
+    f"{r2_runs[1]:.3f} instead of {r2_runs[0]:.3f}: the first steps, proportional to "
+    "errors in the hundreds, throw the hidden units into the flat tails of tanh, and "
+    "the output layer alone does what it can. A learning rate 1000 times smaller keeps "
+    f"them unsaturated ({sat[2]:.0%}) but barely moves in {epochs} epochs: test "
+    f"$R^2$ {r2_runs[2]:.3f}, worse than always predicting the mean. Standardising "
+    "the target fixes both at once."
+)
 
 # %% [markdown]
 # How good is that? A baseline first: ordinary linear regression on the same
@@ -759,12 +813,12 @@ print(f"R^2 {r2_score(y_test, y_pred_test):.3f}; mean residual {residuals.mean()
 #
 # In a deep network the backward signal is multiplied, layer after layer, by
 # $W^\top$ and by the activation's derivative. The sigmoid's derivative
-# $\sigma(z)(1 - \sigma(z))$ is **at most $1/4$**, so each sigmoid layer shrinks
-# the gradient by a factor of 4 or more, and the first layers of a deep sigmoid
-# network barely learn. (Tanh, used above, has derivative up to 1 and is centred
-# at 0, which is why it fares much better.) ReLU's derivative is exactly 1
-# wherever the unit is active, and He initialisation keeps the signal's scale,
-# so its gradients arrive at the first layer about as large as at the last.
+# $\sigma(z)(1 - \sigma(z))$ is **at most $1/4$**. That bounds one of the two
+# factors, not the product: $W^\top$ can make the signal larger, so the bound alone
+# does not say by how much a sigmoid layer shrinks the gradient. Measure it.
+# (Tanh, used above, has derivative up to 1 and is centred at 0.)
+# ReLU's derivative is exactly 1 wherever the unit is active, and He initialisation
+# is scaled to keep the signal's size from layer to layer.
 #
 # Below, two networks of 8 hidden layers of 32 units, at initialisation; for
 # each `Dense` layer we read the gradient `layer.grads["W"]` after one backward
@@ -805,7 +859,29 @@ ax.set_title("Gradient norm per layer at initialisation")
 ax.legend()
 plt.show()
 ratio = norms_sigmoid[-1] / norms_sigmoid[0]
-print(f"sigmoid: the last layer's gradient is {ratio:,.0f} times the first layer's")
+shrink_sigmoid = norms_sigmoid[1:] / norms_sigmoid[:-1]  # layer l+1 over layer l
+shrink_relu = norms_relu[1:] / norms_relu[:-1]
+relu_ratio = norms_relu[-1] / norms_relu[0]
+hidden = slice(0, len(shrink_sigmoid) - 1)  # between hidden Dense layers
+below_4 = int(np.sum(shrink_sigmoid[hidden] < 4))
+assert (shrink_sigmoid[hidden] > 1).all() and 0 < below_4
+assert 1 < relu_ratio < ratio / 100
+pd.DataFrame(
+    {"sigmoid": shrink_sigmoid, "ReLU": shrink_relu},
+    index=[f"{l + 1} -> {l}" for l in range(1, len(norms_relu))],
+).T.rename_axis(columns="norm ratio, Dense layer")
+
+# %%
+Markdown(
+    f"Measured here: going one sigmoid layer back towards the input, the gradient "
+    f"norm shrinks by a factor between {shrink_sigmoid[hidden].min():.1f} and "
+    f"{shrink_sigmoid[hidden].max():.1f} ({below_4} of the {len(shrink_sigmoid) - 1} "
+    "factors are below 4: a bound on the derivative is not a bound on the shrinkage), "
+    f"and it compounds: the first layer's gradient is **{ratio:,.0f} times** smaller "
+    f"than the last layer's. With ReLU and He initialisation it is {relu_ratio:.1f} times "
+    f"smaller: not equal, but {ratio / relu_ratio:,.0f} times less shrinkage, so "
+    "the first layers of the ReLU network still get a gradient they can learn from."
+)
 
 # %% [markdown]
 # ## 6. Classification vs regression: one backward pass, two outputs
@@ -837,12 +913,14 @@ print(f"sigmoid: the last layer's gradient is {ratio:,.0f} times the first layer
 # It is not a coincidence. Cross-entropy is the negative log-likelihood of a
 # categorical distribution whose parameters come from a softmax, and MSE is (up
 # to constants) the negative log-likelihood of a Gaussian whose mean is the
-# linear output. Each output activation is the *canonical link* of its
-# distribution, and for those pairs the derivative of the negative
+# linear output. Each output activation is the *inverse* of its distribution's
+# canonical link (it maps $Z_2$ to the mean; the canonical link maps the mean back
+# to the natural parameter), and for those pairs the derivative of the negative
 # log-likelihood with respect to $Z_2$ is always mean minus observation. Mix
 # the pairs (softmax + MSE, or a sigmoid output + MSE) and an extra factor
-# such as $\sigma'(Z_2)$ appears, which goes to zero exactly when the network
-# is confidently wrong.
+# such as $\sigma'(Z_2)$ appears, which goes to zero whenever the output
+# saturates, including when the network is confidently wrong, just when the
+# gradient is needed most (computed at the end of the cell below).
 #
 # The same fact, checked numerically on random numbers:
 
@@ -853,9 +931,9 @@ Z_demo = rng_demo.normal(size=(n_demo, k_demo))  # raw outputs Z2 of some networ
 T_class = np.eye(k_demo)[rng_demo.integers(0, k_demo, size=n_demo)]  # one-hot
 T_real = rng_demo.normal(size=(n_demo, k_demo))  # real-valued targets
 
-ce, mse = cr.CrossEntropy(), cr.MeanSquaredError()
-dZ_ce = numeric_gradient(lambda Z: ce(Z, T_class)[0], Z_demo)
-dZ_mse = numeric_gradient(lambda Z: mse(Z, T_real)[0], Z_demo)
+ce_demo, mse_demo = cr.CrossEntropy(), cr.MeanSquaredError()  # new names: the
+dZ_ce = numeric_gradient(lambda Z: ce_demo(Z, T_class)[0], Z_demo)  # lesson's
+dZ_mse = numeric_gradient(lambda Z: mse_demo(Z, T_real)[0], Z_demo)  # stay
 
 E = np.exp(Z_demo - Z_demo.max(axis=1, keepdims=True))
 P_demo = E / E.sum(axis=1, keepdims=True)  # softmax
@@ -870,6 +948,15 @@ print("Y_hat - T:")
 print(Z_demo - T_real)
 np.testing.assert_allclose(dZ_ce, (P_demo - T_class) / n_demo, atol=1e-9)
 np.testing.assert_allclose(dZ_mse, 2 * (Z_demo - T_real) / N_demo, atol=1e-9)
+
+# Confidently wrong: target 1, output logit -8 (sigmoid output 0.0003).
+z_wrong, t_wrong = np.array([[-8.0]]), np.array([[1.0]])
+p_wrong = 1 / (1 + np.exp(-z_wrong))
+grad_bce = cr.BinaryCrossEntropy()(z_wrong, t_wrong)[1]  # sigmoid fused: p - t
+grad_sigmoid_mse = 2 * (p_wrong - t_wrong) * p_wrong * (1 - p_wrong)  # chain rule
+print(f"sigmoid + BCE: dL/dz = {grad_bce.item():.4f}")
+print(f"sigmoid + MSE: dL/dz = {grad_sigmoid_mse.item():.6f}")
+assert abs(grad_sigmoid_mse.item()) < abs(grad_bce.item()) / 1000
 
 # %% [markdown]
 # ## 7. Exercises (with checked answers)
