@@ -23,9 +23,11 @@
 # [chainrule](../README.md) computes exactly the same numbers, and compares
 # with scikit-learn.
 #
-# 1. The data: loading, a first look, standardisation, a train/test split
-# 2. The network in raw NumPy: initialisation, forward pass, loss,
-#    backpropagation, update, training loop
+# 1. The data: loading, a first look, standardisation, a train/test split; then a real,
+#    messy table (Palmer penguins): missing values, one-hot encoding, leakage
+# 2. The network in raw NumPy: initialisation, forward pass, loss, the chain rule on
+#    a graph of four numbers, backpropagation in matrix form (and the row and column
+#    conventions), update, training loop
 # 3. A gradient check of the raw implementation
 # 4. The same network in chainrule, and `MLPClassifier` vs scikit-learn
 # 5. Plots: loss curves, confusion matrix, decision regions, vanishing gradients
@@ -150,6 +152,135 @@ print(T_train[:4])
 
 
 # %% [markdown]
+# ### 1.1 A real table is messy: the Palmer penguins
+#
+# The wine table came clean: numbers only, nothing missing. Real tables are not. The
+# Palmer penguins table (the `palmerpenguins` package ships it as a CSV, CC0; nothing
+# is downloaded) records 344 penguins of three species on three islands of the Palmer
+# Archipelago: four body measurements, the island and sex as **text**, the year, and
+# **gaps**. Predicting the species from the rest is the same classification task as
+# wine, so the network of this lesson learns it once the table is prepared. Each step
+# below says why it is done, and in which order: the order matters.
+#
+# **Step 1: look before touching.** `info()` shows each column's type and how many
+# values are present; `describe()` the scales.
+
+# %%
+from palmerpenguins import load_penguins
+
+penguins = load_penguins()  # a pandas DataFrame read from the package's CSV
+penguins.info()
+
+# %%
+penguins.describe(include="all").T[["count", "unique", "top", "mean", "std", "min", "max"]]
+
+# %% [markdown]
+# **Step 2: missing values.** Count them per column, then look at the rows that
+# have them: whether to drop or to fill depends on *which* values are missing.
+
+# %%
+missing = penguins.isna().sum()
+no_measurements = penguins[["bill_length_mm", "body_mass_g"]].isna().all(axis=1)
+no_sex_only = penguins["sex"].isna() & ~no_measurements
+sex_counts = penguins["sex"].value_counts()
+print(missing[missing > 0].to_string())
+print(f"rows without any measurement: {no_measurements.sum()}")
+print(f"rows with measurements but no sex: {no_sex_only.sum()}")
+print(sex_counts.to_string())
+assert no_measurements.sum() == 2 and no_sex_only.sum() == 9
+
+# %%
+Markdown(
+    f"Two rows have no measurement at all (only species, island and year): nothing to "
+    f"learn from, so they are **dropped**. {no_sex_only.sum()} more rows lack only `sex`. "
+    f"Dropping them would throw away good measurements; filling in the most frequent "
+    f"sex would be a coin toss dressed up as data ({sex_counts['male']} males against "
+    f"{sex_counts['female']} females). So `sex` stays **unknown**: after one-hot "
+    "encoding (step 3) an unknown sex is a 0 in both the `male` and the `female` column, "
+    "which is exactly what we know. `year` is when the bird was measured, not a "
+    "property of the bird: it is dropped too."
+)
+
+# %%
+table = penguins.loc[~no_measurements].drop(columns="year")
+numeric_columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+assert table[numeric_columns].notna().all().all()  # no gap left in the numbers
+print(table.shape)
+
+# %% [markdown]
+# **Step 3: one-hot encode the text columns.** A network multiplies its inputs by
+# weights, so `island` must become numbers; but coding Biscoe, Dream, Torgersen as 0,
+# 1, 2 would invent an order and a distance between islands. One-hot encoding gives
+# each value its own 0/1 column (the same idea as the one-hot targets above).
+# `pd.get_dummies` does it; a missing value gets 0 in every column of its group.
+
+# %%
+encoded = pd.get_dummies(table, columns=["island", "sex"], dtype=np.float64)
+encoded.head()
+
+# %% [markdown]
+# **Step 4: split *before* fitting anything to the data.** The standardisation of
+# step 5 learns a mean and a standard deviation per column. Learnt on all rows, they
+# would carry information from the test rows into training (**leakage**): the test set
+# would no longer play the part of unseen data, and its score would flatter the
+# model. So split first (stratified by species, seeded), then fit on the training part
+# only. The cell also shows how far the leaked statistics would be from the honest
+# ones.
+
+# %%
+feature_columns = [c for c in encoded.columns if c != "species"]
+P_train_frame, P_test_frame = train_test_split(
+    encoded, test_size=0.25, stratify=encoded["species"], random_state=SEED
+)
+mu_penguins = P_train_frame[numeric_columns].mean()
+sd_penguins = P_train_frame[numeric_columns].std(ddof=0)
+leaked = encoded[numeric_columns].mean()  # what fitting before the split would use
+pd.DataFrame({"train mean (honest)": mu_penguins, "all rows (leaks the test set)": leaked})
+
+# %% [markdown]
+# **Step 5: standardise the numeric columns** with the training statistics, on both
+# parts. The one-hot columns are already 0/1 and stay as they are. Then the arrays
+# the network takes: `X` as float64 and the species as class indices.
+
+# %%
+def penguin_arrays(frame):
+    scaled = frame.copy()
+    scaled[numeric_columns] = (frame[numeric_columns] - mu_penguins) / sd_penguins
+    return scaled[feature_columns].to_numpy(dtype=np.float64)
+
+
+species_names = sorted(encoded["species"].unique())
+Xp_train, Xp_test = penguin_arrays(P_train_frame), penguin_arrays(P_test_frame)
+yp_train = P_train_frame["species"].map(species_names.index).to_numpy()
+yp_test = P_test_frame["species"].map(species_names.index).to_numpy()
+print("features:", feature_columns)
+print("Xp_train", Xp_train.shape, "  Xp_test", Xp_test.shape)
+np.testing.assert_allclose(Xp_train[:, :4].mean(axis=0), 0, atol=1e-12)
+
+# %% [markdown]
+# **Step 6: train.** The same kind of network as the rest of this lesson (16 sigmoid
+# units, softmax output, cross-entropy), here through `cr.MLPClassifier`, which section
+# 4 shows to be exactly the network written by hand.
+
+# %%
+penguin_model = cr.MLPClassifier(
+    hidden_layer_sizes=(16,), activation="logistic", learning_rate_init=0.01,
+    max_iter=300, random_state=SEED,
+).fit(Xp_train, yp_train)  # fmt: skip
+penguin_accuracy = penguin_model.score(Xp_test, yp_test)
+assert penguin_accuracy >= 0.95
+Markdown(
+    f"Test accuracy on the {len(yp_test)} held-out penguins: **{penguin_accuracy:.3f}**. "
+    "`chainrule train --data penguins` prepares the same table from the command line, "
+    "with the simpler general-purpose choices of its preprocessor (the median for a "
+    "missing number, the most frequent label for a missing text value), fitted on its "
+    "training split. The rest "
+    "of this lesson stays with the wine table, whose 13 clean columns keep the printed "
+    "arrays and the hand computations short."
+)
+
+
+# %% [markdown]
 # ## 2. The network in raw NumPy
 #
 # One hidden layer of 16 sigmoid units and a softmax output over the 3 classes,
@@ -265,7 +396,76 @@ print(f"initial loss {cross_entropy(P, T_train):.4f}; log(3) = {np.log(3):.4f}")
 
 
 # %% [markdown]
-# ### 2.4 Backpropagation by the chain rule
+# ### 2.4 The chain rule on a graph of numbers
+#
+# Before the matrices, the whole idea on four numbers. Any computation is a graph of
+# small operations ("gates"); the forward pass evaluates it, and the backward pass
+# walks it in reverse, each gate multiplying the gradient arriving from above by its
+# own local derivative (the chain rule) and handing the product down. Take
+#
+# $$e = a \cdot b, \qquad f = e + c, \qquad L = \max(f, d)$$
+#
+# with $a = 3$, $b = -2$, $c = 10$, $d = 1$. Starting from $\partial L/\partial L = 1$:
+#
+# * **max routes**: the gradient goes entirely to the input that won, and 0 to the other;
+# * **add distributes**: both inputs of a sum receive the gradient unchanged;
+# * **multiply swaps**: each input of a product receives the gradient times the *other*
+#   input.
+
+# %%
+a, b, c, d = 3.0, -2.0, 10.0, 1.0
+# forward, one gate at a time
+e = a * b
+f = e + c
+L_scalar = max(f, d)
+# backward, in reverse; dX means dL/dX
+dL = 1.0
+df, dd = (dL, 0.0) if f > d else (0.0, dL)  # max routes to the winner
+de, dc = df, df  # add distributes
+da, db = b * de, a * de  # multiply swaps
+print(f"forward: e = {e}, f = {f}, L = {L_scalar}")
+print(f"backward: da = {da}, db = {db}, dc = {dc}, dd = {dd}")
+
+
+def L_of(a, b, c, d):
+    return max(a * b + c, d)
+
+
+h = 1e-6  # central differences, one input at a time
+numeric = [
+    (L_of(a + h, b, c, d) - L_of(a - h, b, c, d)) / (2 * h),
+    (L_of(a, b + h, c, d) - L_of(a, b - h, c, d)) / (2 * h),
+    (L_of(a, b, c + h, d) - L_of(a, b, c - h, d)) / (2 * h),
+    (L_of(a, b, c, d + h) - L_of(a, b, c, d - h)) / (2 * h),
+]
+np.testing.assert_allclose([da, db, dc, dd], numeric, atol=1e-8)
+print("central differences agree:", np.round(numeric, 6))
+
+# %% [markdown]
+# A network is this graph with arrays on the edges: a `Dense` layer is many multiply
+# gates and add gates at once, which is why its backward step swaps ($dW = X^\top dZ$
+# holds the *inputs*, $dX = dZ\, W^\top$ the *weights*) and sums (the bias adds to
+# every row, so $db$ sums $dZ$ over the rows); ReLU is a max gate per entry.
+#
+# **Forward or reverse mode.** The chain rule can also be applied from the inputs
+# forwards: *forward-mode* differentiation carries $\partial(\cdot)/\partial\theta_j$
+# for **one** input $\theta_j$ through the graph alongside the values, so the gradient
+# of a loss with respect to $p$ parameters takes $p$ such passes. *Reverse mode*
+# (backpropagation) carries $\partial L/\partial(\cdot)$ for the **one** output $L$
+# backwards, and one backward pass yields the gradient with respect to every parameter
+# at once, for a cost of the same order as the forward pass (it visits each gate once
+# and stores the forward values it needs). One scalar loss and many parameters: reverse
+# mode wins by a factor of about $p$. Forward mode pays off in the opposite case, few
+# inputs and many outputs. The cell counts $p$ for the network of this lesson.
+
+# %%
+n_parameters = sum(value.size for value in params0.values())
+print(f"parameters of the 13-16-3 network: p = {n_parameters}")
+print(f"forward mode: {n_parameters} passes for the gradient; reverse mode: 1 backward pass")
+
+
+# %% [markdown]
+# ### 2.5 Backpropagation by the chain rule: the matrix form
 #
 # Write $dA$ for $\partial L / \partial A$: an array of **the same shape as
 # $A$**. Backprop walks the forward pass in reverse, and each step multiplies
@@ -352,7 +552,33 @@ for name, g in grads.items():
 
 
 # %% [markdown]
-# ### 2.5 The gradient-descent update
+# > **Conventions: rows or columns?** chainrule, scikit-learn and PyTorch store one
+# > sample per **row**: $Z = XW + b$ with $X$ of shape $n \times n_\text{in}$ and $W$ of
+# > shape $n_\text{in} \times n_\text{out}$, so $dW = X^\top dZ$ and $dX = dZ\,W^\top$,
+# > with the $1/n$ of the mean already inside $dZ$. Many courses (Andrew Ng's, for
+# > one) store one sample per **column**: $Z = WX + b$ with $X$ of shape
+# > $n_\text{in} \times m$ and $W$ of shape $n_\text{out} \times n_\text{in}$; their
+# > $dZ$ is the per-sample gradient, without the $1/m$, and the mean appears in the
+# > weight gradient: $dW = \frac{1}{m}\, dZ\, X^\top$ and
+# > $db = \frac{1}{m}\sum_i dZ_{\cdot i}$. Same numbers, transposed: the cell below
+# > computes the first layer's gradients both ways and compares them.
+
+# %%
+m = X_train.shape[0]
+X_col, W1_col = X_train.T, params0["W1"].T  # columns are samples; W is (out, in)
+Z1_col = W1_col @ X_col + params0["b1"][:, None]  # (16, m)
+np.testing.assert_allclose(Z1_col, cache["Z1"].T)  # the same pre-activations
+dZ1_col = m * grads["dZ1"].T  # the column convention's dZ: per sample, no 1/m
+dW1_col = dZ1_col @ X_col.T / m  # (16, 13) = dZ X^T / m
+db1_col = dZ1_col.sum(axis=1) / m
+np.testing.assert_allclose(dW1_col, grads["dW1"].T, rtol=1e-12, atol=1e-15)
+np.testing.assert_allclose(db1_col, grads["db1"], rtol=1e-12, atol=1e-15)
+print(f"rows-as-samples dW1 {grads['dW1'].shape} = transpose of columns-as-samples "
+      f"dW1 {dW1_col.shape}")  # fmt: skip
+
+
+# %% [markdown]
+# ### 2.6 The gradient-descent update
 #
 # Every parameter takes a small step against its gradient, with learning rate
 # $\eta$:
@@ -379,7 +605,7 @@ print(f"first-order prediction lr * ||g||^2 = {first_order:.5f}")
 
 
 # %% [markdown]
-# ### 2.6 The training loop
+# ### 2.7 The training loop
 #
 # One **epoch** here is one pass over the training set in a single batch
 # (full-batch gradient descent): forward, loss, backward, update. The test loss
@@ -587,7 +813,7 @@ print(f"loss {loss_cr:.10f}: logits, loss, dZ2, dW2, db2, dW1, db1 and dX all ag
 # Training is the same four steps. chainrule's `fit` runs them (here with plain
 # gradient descent, `cr.SGD(0.5)`, on the whole training set at once:
 # `batch_size=None`), and it must land on the weights our raw loop found in
-# section 2.6, up to rounding.
+# section 2.7, up to rounding.
 
 # %%
 fit_history = cr.fit(
