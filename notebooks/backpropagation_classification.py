@@ -77,6 +77,7 @@ pd.set_option("display.precision", 3)
 wine = load_wine(as_frame=True)
 df = wine.frame  # 13 feature columns and the integer column "target"
 print(df.shape)
+assert df.shape == (178, 14) and df["target"].nunique() == 3  # as the text says
 df.head()
 
 # %%
@@ -121,6 +122,8 @@ X_train = (X_train_raw - mu) / sigma
 X_test = (X_test_raw - mu) / sigma  # the training mu and sigma, on purpose
 
 spread = sigma.max() / sigma.min()
+assert df["proline"].min() > 100 and df["proline"].max() > 1000  # hundreds to thousands
+assert 0.5 < df["hue"].mean() < 1.5  # hue around 1
 print(f"largest column std / smallest: {spread:,.0f}")
 assert spread > 1000  # the prose above says "a thousand times"
 
@@ -371,6 +374,7 @@ P, cache = forward(X_train, params0)
 for name, value in cache.items():
     print(f"{name:>2}: {value.shape}")
 print("every row of P sums to 1:", np.allclose(P.sum(axis=1), 1))
+assert np.abs(cache["Z1"]).max() < 709  # nowhere near where exp(-Z) overflows
 P[:3]
 
 
@@ -393,6 +397,7 @@ def cross_entropy(P, T):
 
 
 print(f"initial loss {cross_entropy(P, T_train):.4f}; log(3) = {np.log(3):.4f}")
+assert np.log(3) < cross_entropy(P, T_train) < 1.5 * np.log(3)  # "a little higher"
 
 
 # %% [markdown]
@@ -695,6 +700,7 @@ i, j = 2, 5
 print(f"dL/dW1[{i}, {j}]: backprop {grads['dW1'][i, j]:.10f}")
 print(f"          central difference {dW1_numeric[i, j]:.10f}")
 print(f"relative error over all of W1: {relative_error(grads['dW1'], dW1_numeric):.1e}")
+assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "about 1e-10 when right"
 
 
 # %% [markdown]
@@ -737,11 +743,12 @@ class RawNetwork(cr.Layer):
 X_small, y_small = X_train[:20], y_train[:20]  # a few samples keep the check fast
 report = cr.gradient_check(RawNetwork(params0), cr.CrossEntropy(), X_small, y_small)
 print(report)
-assert report.ok
+assert report.ok and report.max_rel_error < 1e-7
 
 
 # %% [markdown]
-# Every array agrees to about $10^{-10}$. Now a classic bug: forget the
+# Every array agrees to within $10^{-7}$ (the cell asserts it; the report prints each
+# relative error). Now a classic bug: forget the
 # sigmoid's derivative, $dZ_1 = dA_1$. The network would still train (a bit),
 # but the check points straight at it: $W_2$ and $b_2$ are still right, while
 # $W_1$, $b_1$ and $X$, everything below the sigmoid, are wrong.
@@ -759,6 +766,9 @@ def backward_without_sigmoid_derivative(dZ2, cache, params):
 buggy = RawNetwork(params0, backward_fn=backward_without_sigmoid_derivative)
 buggy_report = cr.gradient_check(buggy, cr.CrossEntropy(), X_small, y_small)
 assert not buggy_report.ok
+right, wrong = ["W2", "b2"], ["W1", "b1", "X"]  # as the text says
+assert all(buggy_report[a].rel_error < 1e-7 for a in right)
+assert all(buggy_report[a].rel_error > 0.1 for a in wrong)  # "about 1 when wrong"
 buggy_report
 
 # %% [markdown]
@@ -1304,6 +1314,8 @@ class WrongSigmoid(cr.Layer):
 wrong_net = small_network(WrongSigmoid())
 wrong_report = cr.gradient_check(wrong_net, cr.CrossEntropy(), X_small, y_small)
 assert not wrong_report.ok
+assert all(wrong_report[f"layers[2].{p}"].rel_error < 1e-7 for p in "Wb")  # still right
+assert all(wrong_report[a].rel_error > 1e-3 for a in ("layers[0].W", "layers[0].b", "X"))
 print(wrong_report)
 
 # %% [markdown]

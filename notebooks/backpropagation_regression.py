@@ -78,6 +78,7 @@ pd.set_option("display.precision", 3)
 diabetes = load_diabetes(as_frame=True, scaled=False)
 df = diabetes.frame  # 10 feature columns and the float column "target"
 print(df.shape)
+assert df.shape == (442, 11)  # 442 patients, 10 measurements and the target
 df.head()
 
 # %%
@@ -94,7 +95,11 @@ ax.hist(df["target"], bins=30, color="tab:blue", edgecolor="white")
 ax.set(xlabel="disease progression after one year", ylabel="patients")
 ax.set_title(f"Target: mean {df['target'].mean():.0f}, std {df['target'].std():.0f}")
 plt.show()
-df.corr()["target"].drop("target").sort_values().to_frame("correlation with target").T
+correlations = df.corr()["target"].drop("target")
+assert (df["target"].min(), df["target"].max()) == (25, 346) and df["target"].skew() > 0
+assert set(correlations.abs().nlargest(2).index) == {"bmi", "s5"}
+assert set(df["sex"].unique()) == {1, 2}
+correlations.sort_values().to_frame("correlation with target").T
 
 # %% [markdown]
 # ### Split, then standardise (the target too)
@@ -140,6 +145,7 @@ print("X_train", X_train.shape, "  T_train", T_train.shape)
 print("X_test ", X_test.shape, "  T_test ", T_test.shape)
 print("largest |column mean| after scaling:", np.abs(X_train.mean(axis=0)).max())
 print(f"target: mean {t_mean:.1f}, std {t_std:.1f} (training set)")
+assert 100 < df["s1"].mean() < 1000 and 3 < df["s5"].mean() < 7  # the scales quoted
 
 # %% [markdown]
 # scikit-learn's `StandardScaler` does exactly this (population standard
@@ -325,8 +331,8 @@ Y_hat[:3]
 # `MSELoss` define it (here $k = 1$ output, so $N = n$). A sanity check: the
 # targets are standardised, so always predicting their mean, 0, gives $L = 1$,
 # and $1 - L$ is then the $R^2$ score on the training set. An untrained network
-# should land in that range; a loss of 100 would point to a bug or to an
-# unscaled target.
+# should land within a small factor of 1 (the cell checks it); a loss of 100 would
+# point to a bug or to an unscaled target.
 
 # %%
 def mse(Y_hat, T):
@@ -335,6 +341,7 @@ def mse(Y_hat, T):
 
 print(f"initial loss {mse(Y_hat, T_train):.4f}")
 print(f"always predicting 0 (the mean): {mse(np.zeros_like(T_train), T_train):.4f}")
+assert 0.25 < mse(Y_hat, T_train) < 4
 
 
 # %% [markdown]
@@ -547,6 +554,7 @@ from sklearn.linear_model import LinearRegression
 
 linear = LinearRegression().fit(X_train, y_train)
 print(f"linear regression: test R^2 {linear.score(X_test, y_test):.3f}")
+assert r2_score(y_test, y_pred_test) < linear.score(X_test, y_test) + 0.05  # "not by much"
 
 
 # %% [markdown]
@@ -601,6 +609,7 @@ i, j = 2, 5
 print(f"dL/dW1[{i}, {j}]: backprop {grads['dW1'][i, j]:.10f}")
 print(f"          central difference {dW1_numeric[i, j]:.10f}")
 print(f"relative error over all of W1: {relative_error(grads['dW1'], dW1_numeric):.1e}")
+assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "about 1e-10 when right"
 
 
 # %% [markdown]
@@ -643,11 +652,12 @@ class RawNetwork(cr.Layer):
 X_small, T_small = X_train[:20], T_train[:20]  # a few samples keep the check fast
 report = cr.gradient_check(RawNetwork(params0), cr.MeanSquaredError(), X_small, T_small)
 print(report)
-assert report.ok
+assert report.ok and report.max_rel_error < 1e-7
 
 
 # %% [markdown]
-# Every array agrees to about $10^{-10}$. Now a classic bug: use
+# Every array agrees to within $10^{-7}$ (the cell asserts it; the report prints each
+# relative error). Now a classic bug: use
 # $1 - A_1$ for the derivative of tanh instead of $1 - A_1^2$. The check points
 # straight at it: $W_2$ and $b_2$ are still right, while $W_1$, $b_1$ and $X$,
 # everything below the tanh, are wrong.
@@ -665,6 +675,9 @@ def backward_with_wrong_tanh_derivative(dZ2, cache, params):
 buggy = RawNetwork(params0, backward_fn=backward_with_wrong_tanh_derivative)
 buggy_report = cr.gradient_check(buggy, cr.MeanSquaredError(), X_small, T_small)
 assert not buggy_report.ok
+right, wrong = ["W2", "b2"], ["W1", "b1", "X"]  # as the text says
+assert all(buggy_report[a].rel_error < 1e-7 for a in right)
+assert all(buggy_report[a].rel_error > 0.1 for a in wrong)  # "about 1 when wrong"
 buggy_report
 
 # %% [markdown]
@@ -818,6 +831,8 @@ plt.show()
 
 # %%
 best_epoch = int(np.argmin(history["test_loss"])) + 1
+assert (np.diff(history["train_loss"]) < 0).all() and len(X_train) == 331
+assert best_epoch < epochs / 2 and history["test_loss"][-1] > min(history["test_loss"])
 fig, ax = plt.subplots(figsize=(7, 3.8))
 epoch_axis = np.arange(1, epochs + 1)
 ax.plot(epoch_axis, history["train_loss"], label="train")
@@ -896,6 +911,10 @@ axes[2].set(xlabel="actual - predicted", ylabel="patients", title="Their distrib
 fig.tight_layout()
 plt.show()
 print(f"R^2 {r2_score(y_test, y_pred_test):.3f}; mean residual {residuals.mean():.1f}")
+# "about a third of the variance explained", "pulled towards the mean":
+assert 0.25 < r2_score(y_test, y_pred_test) < 0.42 and y_pred_test.std() < y_test.std()
+top, bottom = y_test >= np.quantile(y_test, 0.9), y_test <= np.quantile(y_test, 0.1)
+assert residuals[top].mean() > 0 > residuals[bottom].mean()  # under / over-predicted
 
 
 # %% [markdown]
@@ -1213,6 +1232,8 @@ class WrongTanh(cr.Layer):
 wrong_net = small_network(WrongTanh())
 wrong_report = cr.gradient_check(wrong_net, cr.MeanSquaredError(), X_small, T_small)
 assert not wrong_report.ok
+assert all(wrong_report[f"layers[2].{p}"].rel_error < 1e-7 for p in "Wb")  # still right
+assert all(wrong_report[a].rel_error > 1e-3 for a in ("layers[0].W", "layers[0].b", "X"))
 print(wrong_report)
 
 # %% [markdown]
