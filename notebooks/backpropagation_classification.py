@@ -1323,7 +1323,11 @@ print(wrong_report)
 #
 # * `backpropagation_regression.ipynb`: the same lesson for regression, with a
 #   linear output and mean squared error.
+# * `training_dynamics.ipynb`: the experiments every course runs on these networks
+#   (initialisation, learning rate, batch size, vanishing and exploding gradients,
+#   dead ReLUs, regularisation), each measured and plotted.
 # * `chainrule explain` prints one training step equation by equation, with the
-#   numbers; `chainrule gradcheck` checks a network of your choice.
+#   numbers, from X and the initial W and b to the update (one entry of each dW
+#   written out as its sum); `chainrule gradcheck` checks a network of your choice.
 # * The docstrings carry each derivation next to its code:
 #   `help(cr.Dense)`, `help(cr.CrossEntropy)`, `help(cr.Sigmoid)`.

@@ -1241,8 +1241,11 @@ print(wrong_report)
 #
 # * `backpropagation_classification.ipynb`: the same lesson for classification,
 #   with a softmax output and cross-entropy.
+# * `training_dynamics.ipynb`: the experiments every course runs on these networks
+#   (initialisation, learning rate, batch size, vanishing and exploding gradients,
+#   dead ReLUs, regularisation), each measured and plotted.
 # * `chainrule explain --task regression` prints one training step equation by
-#   equation, with the numbers; `chainrule gradcheck` checks a network of your
+#   equation, with the numbers, starting from X and the initial W and b; `chainrule gradcheck` checks a network of your
 #   choice.
 # * The docstrings carry each derivation next to its code:
 #   `help(cr.Dense)`, `help(cr.MeanSquaredError)`, `help(cr.Tanh)`.
