@@ -172,6 +172,7 @@ print(T_train[:4])
 from palmerpenguins import load_penguins
 
 penguins = load_penguins()  # a pandas DataFrame read from the package's CSV
+assert len(penguins) == 344 and penguins["species"].nunique() == penguins["island"].nunique() == 3
 penguins.info()
 
 # %%

@@ -175,6 +175,7 @@ print("StandardScaler agrees")
 from palmerpenguins import load_penguins
 
 penguins = load_penguins()
+assert len(penguins) == 344
 penguins.info()
 
 # %% [markdown]
@@ -235,7 +236,8 @@ mass_true = tg_test * mass_std + mass_mean
 mass_r2 = 1 - np.sum((mass_true - mass_pred) ** 2) / np.sum((mass_true - mass_true.mean()) ** 2)
 mass_rmse = np.sqrt(np.mean((mass_true - mass_pred) ** 2))
 linear_r2 = LinearRegression().fit(Xg_train, tg_train).score(Xg_test, tg_test)
-assert mass_r2 > 0.8 and linear_r2 > 0.8
+assert mass_r2 > 0.8 and linear_r2 > 0.8 and abs(mass_r2 - linear_r2) < 0.05  # "close"
+assert 1000 < mass_mean < 10_000  # "in the thousands of grams"
 Markdown(
     f"On the {len(tg_test)} held-out penguins the network's test $R^2$ is "
     f"**{mass_r2:.3f}** (a typical error of {mass_rmse:.0f} g), the linear regression's "
