@@ -52,7 +52,7 @@ class Step:
     phase: str  # "start", "forward", "loss", "backward" or "update"
     layer: str  # e.g. "Dense(2, 3)"
     name: str  # the symbol computed, e.g. "Z1" or "dW1"
-    text: str  # formula in plain text, e.g. "Z1 = A0 @ W1 + b1"
+    text: str  # formula in plain text, e.g. "Z1 = X @ W1 + b1"
     latex: str  # the same in LaTeX
     words: str  # the formula in words
     value: np.ndarray = field(repr=False)
