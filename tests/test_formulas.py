@@ -12,6 +12,7 @@ one that does not. ``npm ci`` at the repository root installs the pinned KaTeX.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -71,6 +72,7 @@ def _explanations() -> dict[str, str]:
     return texts
 
 
+@functools.cache
 def markdown_texts() -> dict[str, str]:
     """Every Markdown text a reader sees, by where it comes from."""
     texts = _notebook_markdown()
