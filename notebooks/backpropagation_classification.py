@@ -409,7 +409,7 @@ assert np.log(3) < cross_entropy(P, T_train) < 1.5 * np.log(3)  # "a little high
 # walks it in reverse, each gate multiplying the gradient arriving from above by its
 # own local derivative (the chain rule) and handing the product down. Take
 #
-# $$e = a \cdot b, \qquad f = e + c, \qquad L = \max(f, d)$$
+# $$u = a \cdot b, \qquad v = u + c, \qquad L = \max(v, d)$$
 #
 # with $a = 3$, $b = -2$, $c = 10$, $d = 1$. Starting from $\partial L/\partial L = 1$:
 #
@@ -421,15 +421,15 @@ assert np.log(3) < cross_entropy(P, T_train) < 1.5 * np.log(3)  # "a little high
 # %%
 a, b, c, d = 3.0, -2.0, 10.0, 1.0
 # forward, one gate at a time
-e = a * b
-f = e + c
-L_scalar = max(f, d)
-# backward, in reverse; dX means dL/dX
+u = a * b
+v = u + c
+L_scalar = max(v, d)
+# backward, in reverse; dq means dL/dq
 dL = 1.0
-df, dd = (dL, 0.0) if f > d else (0.0, dL)  # max routes to the winner
-de, dc = df, df  # add distributes
-da, db = b * de, a * de  # multiply swaps
-print(f"forward: e = {e}, f = {f}, L = {L_scalar}")
+dv, dd = (dL, 0.0) if v > d else (0.0, dL)  # max routes to the winner
+du, dc = dv, dv  # add distributes
+da, db = b * du, a * du  # multiply swaps
+print(f"forward: u = {u}, v = {v}, L = {L_scalar}")
 print(f"backward: da = {da}, db = {db}, dc = {dc}, dd = {dd}")
 
 

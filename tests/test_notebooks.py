@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import symtable
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,59 @@ def test_committed_notebook_was_executed_in_order(name):
     )
     assert sum(len(c.outputs) for c in code) > 0, f"{name}.ipynb was saved without outputs"
     assert _problems_in_outputs(nb) == []
+
+
+def _reads_and_writes(source: str) -> tuple[set[str], set[str]]:
+    """The global names a code cell reads (also inside its functions) and binds."""
+    source = "\n".join(line for line in source.splitlines() if not line.startswith(("%", "!")))
+    top = symtable.symtable(source, "<cell>", "exec")
+    writes = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    reads = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    tables = list(top.get_children())
+    while tables:
+        table = tables.pop()
+        tables.extend(table.get_children())
+        in_class = table.get_type() == "class"
+        for s in table.get_symbols():
+            if s.is_referenced() and (s.is_global() or (in_class and not s.is_assigned())):
+                reads.add(s.get_name())
+    return reads, writes
+
+
+def rebindings(code_cells: list[str]) -> list[str]:
+    """Names a cell rebinds although an earlier cell reads the first binding: re-running
+    that earlier cell after the later one would silently use the wrong object."""
+    info = [_reads_and_writes(source) for source in code_cells]
+    found = []
+    for j, (_, writes) in enumerate(info):
+        for name in sorted(writes):
+            first = next((i for i in range(j) if name in info[i][1]), None)
+            if first is None:
+                continue
+            readers = [
+                i for i in range(first + 1, j) if name in info[i][0] and name not in info[i][1]
+            ]
+            if readers:
+                found.append(f"code cell {j} rebinds {name!r}, read by code cells {readers}")
+    return found
+
+
+def test_rebinding_check_catches_the_mse_bug():
+    cells = [
+        "def mse(Y, T):\n    return ((Y - T) ** 2).mean()",
+        "def loss(Y):\n    return mse(Y, 0)",  # reads mse inside a function
+        "print(mse(1, 0))",
+        "mse = object()",  # the bug: rebinding a name the cells above use
+        "fig = 1\nprint(fig)",
+        "fig = 2\nprint(fig)",  # fine: each cell binds fig before reading it
+    ]
+    assert rebindings(cells) == ["code cell 3 rebinds 'mse', read by code cells [1, 2]"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_cell_rebinds_a_name_an_earlier_cell_reads(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    assert rebindings([c.source for c in nb.cells if c.cell_type == "code"]) == []
 
 
 def test_kernel_runs_the_test_interpreter():
