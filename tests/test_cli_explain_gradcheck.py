@@ -23,7 +23,14 @@ def test_version_and_help():
 def test_explain_prints_every_phase(task):
     r = run("explain", "--task", task)
     assert r.returncode == 0, r.stderr
-    for words in ("FORWARD PASS", "LOSS", "BACKWARD PASS", "UPDATE", "dW1 = A0.T @ dZ1"):
+    for words in (
+        "FORWARD PASS",
+        "LOSS",
+        "BACKWARD PASS",
+        "UPDATE",
+        "dW1 = X.T @ dZ1",
+        "W1    shape",
+    ):
         assert words in r.stdout
     assert ("softmax + cross-entropy" if task == "classification" else "mean squared") in r.stdout
 

@@ -55,6 +55,7 @@ def test_bundled_names_cover_the_table():
         "digits",
         "diabetes",
         "linnerud",
+        "penguins",
     }
 
 

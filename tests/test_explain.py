@@ -40,7 +40,7 @@ def test_trace_numbers_equal_what_the_layers_compute(task):
     np.testing.assert_array_equal(e["dW2"], net.layers[2].grads["W"])
     np.testing.assert_array_equal(e["db2"], net.layers[2].grads["b"])
     np.testing.assert_array_equal(e["dW1"], net.layers[0].grads["W"])
-    np.testing.assert_array_equal(e["dA0"], dX)
+    np.testing.assert_array_equal(e["dX"], dX)
 
     # The update is W - lr * dW, and the loss after it is the updated network's.
     W1_new = net.layers[0].params["W"] - 0.1 * net.layers[0].grads["W"]
@@ -55,7 +55,7 @@ def test_trace_numbers_equal_what_the_layers_compute(task):
 def test_text_and_markdown():
     e = cr.explain(*setup("classification"))
     text = str(e)
-    for words in ("FORWARD PASS", "LOSS", "BACKWARD PASS", "UPDATE", "Z1 = A0 @ W1 + b1",
+    for words in ("FORWARD PASS", "LOSS", "BACKWARD PASS", "UPDATE", "Z1 = X @ W1 + b1",
                   "dZ1 = dA1 * A1 * (1 - A1)", "dW2 = A1.T @ dZ2", "shape (3, 2)"):  # fmt: skip
         assert words in text, words
     md = e._repr_markdown_()
@@ -78,3 +78,55 @@ def test_probability_path_and_bad_arguments():
     assert "dA1 = -T / A1 / n" in str(e)
     with pytest.raises(ValueError, match="lr must be a positive number"):
         cr.explain(net, cr.CrossEntropy(), np.zeros((1, 2)), [0], lr=-1)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_everything_needed_to_redo_the_step_by_hand(task):
+    net, loss, X, y = setup(task)
+    e = cr.explain(net, loss, X, y)
+    # The input and the initial parameters, under the notebooks' names.
+    np.testing.assert_array_equal(e["X"], X)
+    for l, dense in ((1, net.layers[0]), (2, net.layers[2])):
+        np.testing.assert_array_equal(e[f"W{l}"], dense.params["W"])
+        np.testing.assert_array_equal(e[f"b{l}"], dense.params["b"])
+    assert [s.name for s in e.steps if s.phase == "start"] == ["X", "W1", "b1", "W2", "b2"]
+    text = str(e)
+    assert "A0" not in text and "dX = dZ1 @ W1.T" in text
+    # The targets T and, for softmax + cross-entropy, the probabilities P.
+    Z2 = e["Z2"]
+    if task == "classification":
+        np.testing.assert_array_equal(e["T"], np.eye(2)[y])
+        P = np.exp(Z2) / np.exp(Z2).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(e["P"], P, rtol=1e-12)
+        np.testing.assert_allclose(e["dZ2"], (P - e["T"]) / len(y), rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(e["T"], y.reshape(-1, 1))
+        with pytest.raises(KeyError):
+            e["P"]
+    # One entry of each dW written out as its sum over the samples, with the numbers.
+    A1 = e["A1"]
+    dW2 = next(s for s in e.steps if s.name == "dW2")
+    terms = " + ".join(
+        f"{a:.4g}" if a >= 0 else f"({a:.4g})" for a in A1[:, 0]
+    )  # the A1 factors, in order
+    assert dW2.detail.startswith("dW2[0, 0] = sum_i A1[i, 0] * dZ2[i, 0] = ")
+    for factor in terms.split(" + "):
+        assert factor + "*" in dW2.detail
+    assert dW2.detail.endswith(f"= {e['dW2'][0, 0]:.6g}")
+    assert "one entry by hand: dW1[0, 0] = sum_i X[i, 0] * dZ1[i, 0]" in text
+
+
+def test_long_sums_are_abbreviated():
+    net, loss, _, _ = setup("classification")
+    rng = np.random.default_rng(3)
+    e = cr.explain(net, loss, rng.normal(size=(7, 2)), rng.integers(0, 2, 7))
+    assert "... (3 more) = " in next(s for s in e.steps if s.name == "dW1").detail
+
+
+def test_binary_cross_entropy_shows_the_sigmoid_probabilities():
+    rng = np.random.default_rng(4)
+    net = cr.Sequential(cr.Dense(2, 3, rng=rng), cr.Tanh(), cr.Dense(3, 1, rng=rng))
+    X, y = rng.normal(size=(4, 2)), np.array([0, 1, 1, 0])
+    e = cr.explain(net, cr.BinaryCrossEntropy(), X, y)
+    np.testing.assert_allclose(e["P"], 1 / (1 + np.exp(-e["Z2"])), rtol=1e-12)
+    np.testing.assert_allclose(e["dZ2"], (e["P"] - e["T"]) / 4, rtol=1e-12)

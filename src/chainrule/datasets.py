@@ -9,7 +9,8 @@
     enc = LabelEncoder().fit(train.y)             # classification: labels -> 0..k-1
     spec, arrays = pre.to_state()                 # saved without pickle
 
-Bundled datasets (shipped inside scikit-learn, nothing is downloaded):
+Bundled datasets (shipped inside scikit-learn, or for penguins inside the
+``palmerpenguins`` package, CC0; nothing is downloaded):
 
 =============  ======  ========  ==============  ====================================
 name           rows    features  task            target
@@ -20,12 +21,16 @@ breast_cancer  569     30        classification  ``target``: 'malignant', 'benig
 digits         1797    64        classification  ``target``: the digits 0 .. 9 (int)
 diabetes       442     10        regression      ``target``: progression after a year
 linnerud       20      3         regression      ``Weight``, ``Waist``, ``Pulse`` (all three)
+penguins       344     7         classification  ``species``: Adelie, Chinstrap, Gentoo
 =============  ======  ========  ==============  ====================================
 
 Class labels are the names scikit-learn gives in ``target_names`` (strings), except for
 digits, whose names are the integers themselves. linnerud is multi-output regression
 with its three physiological targets; pass ``target="Pulse"`` (or any other column) to
-pick one. Any column of a bundled frame can be the target.
+pick one. penguins is the Palmer penguins table as its CSV ships: missing values (2 rows
+without measurements, 11 without ``sex``) and the text columns ``island`` and ``sex``,
+which the :class:`Preprocessor` imputes and one-hot encodes; ``target="body_mass_g"``
+makes it a regression. Any column of a bundled frame can be the target.
 
 Decisions (the command relies on them):
 
@@ -87,6 +92,7 @@ BUNDLED_DATASETS: dict[str, tuple[str, str]] = {
     "digits": ("classification", "8x8 images of handwritten digits: 64 pixels -> 0..9"),
     "diabetes": ("regression", "diabetes: 10 baseline variables -> progression after a year"),
     "linnerud": ("regression", "linnerud: 3 exercises -> Weight, Waist, Pulse (multi-output)"),
+    "penguins": ("classification", "Palmer penguins: 7 columns, with gaps and text -> species"),
 }
 
 #: infer_task: an integer-valued numeric target is a class label if it has at most this
@@ -224,6 +230,10 @@ def _bundled_name(name: str) -> str:
 
 def _load_bundled_frame(name: str) -> pd.DataFrame:
     """The bundled dataset ``name`` as one frame: features, then the target column(s)."""
+    if name == "penguins":  # the palmerpenguins package's CSV, read as it ships
+        from palmerpenguins import load_penguins
+
+        return load_penguins()
     import sklearn.datasets
 
     bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
@@ -473,14 +483,16 @@ def load_dataset(
     if key in BUNDLED_DATASETS and not Path(text).is_file():
         default_task, _ = BUNDLED_DATASETS[key]
         frame = _load_bundled_frame(key)
-        default = ["Weight", "Waist", "Pulse"] if key == "linnerud" else ["target"]
+        default = {"linnerud": ["Weight", "Waist", "Pulse"], "penguins": ["species"]}.get(
+            key, ["target"]
+        )
         targets = _resolve_target(frame, target, default)
         return dataset_from_frame(
             frame,
             targets,
             task,
             name=key,
-            source="sklearn",
+            source="palmerpenguins" if key == "penguins" else "sklearn",
             default_task=default_task if target is None else None,
         )
     looks_like_path = (

@@ -6,9 +6,12 @@ that the layers themselves computed (it wraps their backward closures; nothing i
 recomputed by a second implementation). The result prints as plain text in a
 terminal and renders as Markdown with LaTeX in Jupyter.
 
-Naming: the input is A0 = X. The l-th ``Dense`` layer has W_l, b_l and produces
-Z_l; the activation after it produces A_l. The gradient of the loss with respect to
-any quantity Q is written dQ (= dL/dQ).
+Naming, as in the lessons: the input is X. The l-th ``Dense`` layer has W_l, b_l and
+produces Z_l; the activation after it produces A_l. The gradient of the loss with
+respect to any quantity Q is written dQ (= dL/dQ). Everything a student needs to redo
+the step by hand is printed: X and the initial parameters first, then the targets T
+and (for a loss that takes logits) the probabilities P, and every dW entry [0, 0]
+written out as its sum over the samples, with the numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ import numpy as np
 
 from ._explain_norm import is_normalization
 from ._explain_norm import trace_forward as trace_norm_forward
-from .layers.activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers.activations import (
+    ELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    sigmoid,
+    softmax,
+)
 from .layers.base import Layer
 from .layers.dense import Dense
 from .layers.sequential import Sequential
@@ -38,13 +51,14 @@ from .losses import (
 class Step:
     """One equation of the trace: a name, the formula (text and LaTeX), the value."""
 
-    phase: str  # "forward", "loss", "backward" or "update"
+    phase: str  # "start", "forward", "loss", "backward" or "update"
     layer: str  # e.g. "Dense(2, 3)"
     name: str  # the symbol computed, e.g. "Z1" or "dW1"
-    text: str  # formula in plain text, e.g. "Z1 = A0 @ W1 + b1"
+    text: str  # formula in plain text, e.g. "Z1 = X @ W1 + b1"
     latex: str  # the same in LaTeX
     words: str  # the formula in words
     value: np.ndarray = field(repr=False)
+    detail: str = ""  # e.g. one entry of dW written out as its sum, with the numbers
 
     @property
     def shape(self) -> tuple:
@@ -111,7 +125,7 @@ _BACKWARD = {
     ),
     Softmax: (
         "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
-        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {o}_j {o}_j)",
+        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {{{o}}}_j {{{o}}}_j)",
         "softmax Jacobian applied row by row",
     ),
     Identity: (
@@ -141,7 +155,7 @@ _LOSS = {
     ),
     BinaryCrossEntropy: (
         "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid(Y)",
-        r"L = -\frac{1}{N}\sum T\log P + (1-T)\log(1-P)",
+        r"L = -\frac{1}{N}\sum \left[T\log P + (1-T)\log(1-P)\right]",
         "dY = (P - T) / N",
         r"\partial Y = \frac{1}{N}(P - T)",
     ),
@@ -155,7 +169,7 @@ _LOSS = {
 _LOSS_PROBS = {
     BinaryCrossEntropy: (
         "L = -mean(T log Y + (1 - T) log(1 - Y))",
-        r"L = -\frac{1}{N}\sum T\log Y + (1-T)\log(1-Y)",
+        r"L = -\frac{1}{N}\sum \left[T\log Y + (1-T)\log(1-Y)\right]",
         "dY = (Y - T) / (Y (1 - Y)) / N",
         r"\partial Y = \frac{Y - T}{N\,Y(1 - Y)}",
     ),
@@ -182,6 +196,20 @@ def _formulas(table, layer, **names):
             text, latex, words = table[cls]
             return text.format(**names), latex.format(**tex), words
     return (f"{names['o']} = f({names['i']})", rf"{tex['o']} = f({tex['i']})", "custom layer")
+
+
+def _entry_by_hand(dW: str, A: str, dZ: str, A_value, dZ_value, terms: int = 4) -> str:
+    """dW[0, 0] = sum_i A[i, 0] * dZ[i, 0], written out with the numbers (the first
+    ``terms`` products, then "..." for the rest), and its value."""
+    a, g = np.asarray(A_value)[:, 0], np.asarray(dZ_value)[:, 0]
+
+    def num(v):
+        return f"{v:.4g}" if v >= 0 else f"({v:.4g})"
+
+    shown = [f"{num(x)}*{num(y)}" for x, y in zip(a[:terms], g[:terms], strict=True)]
+    if a.size > terms:
+        shown.append(f"... ({a.size - terms} more)")
+    return f"{dW}[0, 0] = sum_i {A}[i, 0] * {dZ}[i, 0] = {' + '.join(shown)} = {float(a @ g):.6g}"
 
 
 @dataclass
@@ -215,6 +243,7 @@ class Explanation:
     def __str__(self) -> str:
         out, phase = [], None
         titles = {
+            "start": "START: the input and the initial parameters",
             "forward": "FORWARD PASS",
             "loss": "LOSS",
             "backward": "BACKWARD PASS (chain rule, last layer first)",
@@ -230,6 +259,8 @@ class Explanation:
             out.append(f"{s.layer:<16} {s.text}    shape {s.shape}")
             out.append(f"{'':16} ({s.words})")
             out.append(self._fmt(s.value, " " * 17))
+            if s.detail:
+                out.append(f"{'':16} one entry by hand: {s.detail}")
         out.append("")
         out.append(f"loss before the step: {self.loss_value:.6g}; after: {self.loss_after:.6g}")
         return "\n".join(out)
@@ -240,9 +271,12 @@ class Explanation:
         for s in self.steps:
             if s.phase != phase:
                 phase = s.phase
-                out.append(f"\n### {phase.capitalize()}\n")
+                heading = "Start: input and initial parameters" if phase == "start" else phase
+                out.append(f"\n### {heading[0].upper() + heading[1:]}\n")
             out.append(f"**{s.layer}**: ${s.latex}$ — {s.words}, shape `{s.shape}`\n")
             out.append("```\n" + self._fmt(s.value, "") + "\n```\n")
+            if s.detail:
+                out.append(f"One entry by hand: `{s.detail}`\n")
         out.append(
             f"\nLoss before the step: **{self.loss_value:.6g}**; after: **{self.loss_after:.6g}**"
         )
@@ -291,10 +325,23 @@ def explain(
         raise ValueError(f"lr must be a positive number, got {lr!r}.")
     net = copy.deepcopy(net)
     layers = net.layers if isinstance(net, Sequential) else [net]
-    steps: list[Step] = []
+    steps: list[Step] = [
+        Step("start", "input", "X", "X", "X", "the input, one sample per row", np.asarray(X))
+    ]
+    l = 0
+    for layer in layers:
+        l += isinstance(layer, Dense)
+        label = f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense) else ""
+        for key, value in layer.params.items():
+            words = {"W": "initial weights", "b": "initial biases"}.get(key, "initial value")
+            sym = f"{key}{l}"
+            tex = f"{key}_{{{l}}}"
+            steps.append(
+                Step("start", label or type(layer).__name__, sym, sym, tex, words, value.copy())
+            )
 
     # Forward, layer by layer, naming each output.
-    A, name, l = X, "A0", 0
+    A, name, l = X, "X", 0
     records = []  # (layer, label, input name, output name, l, backward)
     for layer in layers:
         if is_normalization(layer):  # batch/layer norm: its statistics traced too
@@ -321,13 +368,35 @@ def explain(
         ("L = loss(Y, T)", "L", "dY = dL/dY", r"\partial Y"),
     )
     Y = name
+    T = loss._check_target(A, np.asarray(y))
+    if isinstance(loss, CrossEntropy) and T.ndim == 1:
+        T = np.eye(A.shape[1], dtype=A.dtype)[T]  # class indices as one-hot rows
+    steps.append(
+        Step("loss", type(loss).__name__, "T", "T", "T", "the targets as the loss sees them", T)
+    )
+    if loss.from_logits and isinstance(loss, CrossEntropy):
+        P = softmax(A)
+        steps.append(
+            Step(
+                "loss", "CrossEntropy", "P", f"P = softmax({Y})",
+                rf"P = \mathrm{{softmax}}({_tex(Y)})", "class probabilities; rows sum to 1", P,
+            )
+        )  # fmt: skip
+    elif loss.from_logits and isinstance(loss, BinaryCrossEntropy):
+        P = sigmoid(A)
+        steps.append(
+            Step(
+                "loss", "BinaryCrossEntropy", "P", f"P = sigmoid({Y})",
+                rf"P = \sigma({_tex(Y)})", "probability of class 1", P,
+            )
+        )  # fmt: skip
     steps.append(
         Step(
             "loss",
             type(loss).__name__,
             "L",
             ltext.replace("Y", Y),
-            llatex.replace("Y", _tex(Y)),
+            llatex.replace("Y", "{" + _tex(Y) + "}"),
             "mean loss over the batch",
             np.asarray(value),
         )
@@ -338,7 +407,7 @@ def explain(
             type(loss).__name__,
             f"d{Y}",
             gtext.replace("Y", Y),
-            glatex.replace("Y", _tex(Y)),
+            glatex.replace("Y", "{" + _tex(Y) + "}"),
             "gradient of the mean loss",
             dY.copy(),
         )
@@ -347,8 +416,9 @@ def explain(
     # Backward, in reverse, calling the layers' own closures one at a time.
     net.zero_grad()
     d = dY
+    values = {s.name: s.value for s in steps if s.phase in ("start", "forward")}
     for layer, label, inp, out, l, backward in reversed(records):
-        d = backward(d)
+        upstream, d = d, backward(d)
         if is_normalization(layer):
             continue  # its backward added its own steps (see _explain_norm)
         if isinstance(layer, Dense):
@@ -361,6 +431,7 @@ def explain(
                     rf"\partial W_{l} = {_tex(inp)}^\top \partial {_tex(out)}",
                     "input transposed times upstream gradient",
                     layer.grads["W"].copy(),
+                    _entry_by_hand(f"dW{l}", inp, f"d{out}", values[inp], upstream),
                 )
             )
             steps.append(

@@ -196,7 +196,8 @@ class MeanSquaredError(Loss):
         Backward: dY = 2 * (Y - T) / N
 
     With a linear (Identity) output, dL/dZ = dY: the gradient at the output is the
-    error itself, scaled. (scikit-learn reports half this value, (1/2n) sum (Y - T)^2.)
+    error itself, scaled. (scikit-learn reports half this value: half the mean over all
+    N = n * k entries, (1/(2N)) sum_ij (Y_ij - T_ij)^2, with gradient (Y - T) / N.)
     """
 
     def _loss_and_grad(self, Y, T):
@@ -352,8 +353,10 @@ class CrossEntropy(Loss):
     Why (P - T): dl/dZ_j = sum_i dl/dP_i * dP_i/dZ_j = sum_i (-T_i / P_i) P_i (delta_ij
     - P_j) = -T_j + P_j sum_i T_i = P_j - T_j, because each target row sums to 1. The
     shortcut holds for softmax + cross-entropy (and sigmoid + binary cross-entropy,
-    identity + squared error up to the factor 2): each pairs an output with its
-    "canonical" loss, and it needs the target rows to sum to 1.
+    identity + squared error up to the factor 2): in each pair the output activation is
+    the inverse canonical link of the loss's distribution, and it needs the target rows
+    to sum to 1: rows with a negative
+    entry or a sum other than 1 (within rounding) are refused with a ValueError.
     """
 
     def __init__(self, from_logits: bool = True) -> None:
@@ -388,8 +391,21 @@ class CrossEntropy(Loss):
                 "pass class indices (n,) or one-hot rows (n, k)."
             )
         T = T.astype(Y.dtype, copy=False)
-        if (T < 0).any():
-            raise ValueError("CrossEntropy: one-hot/probability targets must be non-negative.")
+        # dZ = (P - T) / n is the gradient of the loss only when each row of T is a
+        # distribution (entries >= 0 summing to 1): refuse any other row.
+        tolerance = 8 * T.shape[1] * np.finfo(T.dtype).eps
+        bad = np.flatnonzero((T < 0).any(axis=1) | (np.abs(T.sum(axis=1) - 1) > tolerance))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(
+                "CrossEntropy: one-hot/probability targets must be non-negative and each "
+                f"row must sum to 1, but {bad.size} of {n} rows are not distributions, "
+                f"first row {i}: {T[i].tolist()} (sum "
+                f"{T[i].sum():.6g}); bad rows {bad[:10].tolist()}"
+                f"{' ...' if bad.size > 10 else ''}. Pass class indices (n,), one-hot rows, "
+                "or normalise each row (T / T.sum(axis=1, keepdims=True)); for several "
+                "labels per sample use BinaryCrossEntropy."
+            )
         return T
 
     def _loss_and_grad(self, Y, T):
