@@ -113,12 +113,13 @@ def test_normalising_the_input_and_two_in_a_row(first):
     net = cr.Sequential(first(2), cr.LayerNorm(2), cr.Dense(2, 2, rng=rng))
     e = cr.explain(net, cr.CrossEntropy(), rng.normal(size=(3, 2)), np.array([0, 1, 0]))
     names = [s.name for s in e.steps if s.phase == "forward"]
-    assert names[:8] == ["mu0", "var0", "A0_hat", "N0", "mu0'", "var0'", "N0_hat", "N0'"]
-    assert "dA0" in [s.name for s in e.steps]
+    # the input is named X (the lessons' name), its normalised form X_hat
+    assert names[:8] == ["mu0", "var0", "X_hat", "N0", "mu0'", "var0'", "N0_hat", "N0'"]
+    assert "dX" in [s.name for s in e.steps]
 
 
 def test_integer_input_to_a_first_batch_norm():
     net = cr.Sequential(cr.BatchNorm(2), cr.Dense(2, 1, rng=0))
     e = cr.explain(net, cr.MeanSquaredError(), [[1, 2], [3, 5], [4, 4]], np.zeros(3))
     np.testing.assert_allclose(e["mu0"], [8 / 3, 11 / 3])
-    assert e["A0_hat"].dtype == np.float64
+    assert e["X_hat"].dtype == np.float64
