@@ -69,6 +69,29 @@ np.set_printoptions(precision=4, suppress=True)  # short numbers when you print 
 # `def` line as they are) and returns the gradients in the order the docstring gives.
 
 # %% [markdown]
+# ## Reading a report
+#
+# Here is a wrong answer to a question that is not among the exercises: the backward
+# pass of a ReLU layer, written as if the ReLU were not there (its derivative, 1 where
+# the input is positive and 0 elsewhere, is forgotten). The check underneath the
+# exercises is `cr.check_backward(your_function, layer_or_loss_or_network, X, y)`,
+# which you can use on any backward pass of your own:
+
+# %%
+X_demo = np.random.default_rng(0).normal(size=(4, 3))
+
+
+def relu_backward_wrong(X, dY):
+    return dY  # the slip: dX = dY * (X > 0)
+
+
+print(cr.check_backward(relu_backward_wrong, cr.ReLU(), X_demo))
+
+# %% [markdown]
+# The report names the array (`dX`), how far off it is (the relative error, and the
+# entry that is worst), and the slip it recognises. A right answer ends in *well done*.
+
+# %% [markdown]
 # ## 1. The sigmoid and its derivative
 #
 # The sigmoid squashes any number into $(0, 1)$:

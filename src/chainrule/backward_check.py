@@ -67,7 +67,7 @@ class TensorVerdict:
             i = self.worst_index
             text = (
                 f"wrong values: relative error {self.rel_error:.2g}; worst entry {list(i)}: "
-                f"expected {exp[i]:.6g}, got {self.got[i]:.6g}"
+                f"expected {exp[i] + 0.0:.6g}, got {self.got[i] + 0.0:.6g}"  # no "-0"
             )
         if self.diagnosis:
             text += f"\n    diagnosis: {self.diagnosis}"
