@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import exercises
 from chainrule.exercises import EXERCISES, check, scoreboard
 
@@ -300,3 +301,10 @@ def test_a_step_that_returns_nothing_is_told_what_to_return():
 def test_the_exercises_module_documents_each_check():
     assert "check(" in exercises.__doc__
     assert all(e.title.split(". ")[0] == str(i) for i, e in enumerate(EXERCISES.values(), 1))
+
+
+def test_the_worked_example_reads_cleanly():
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    text = str(cr.check_backward(lambda X, dY: dY, cr.ReLU(), X))
+    assert "expected 0, got -1.56497" in text  # a negative zero prints as 0
+    assert "diagnosis: the derivative of the ReLU is missing" in text
