@@ -326,7 +326,8 @@ print(check("l_layer_backward", l_layer_backward))
 # $$v \leftarrow \mu v + dw, \qquad w \leftarrow w - \eta v.$$
 #
 # *Hint.* Not $v \leftarrow \mu v + (1 - \mu)\,dw$: that exponential average is a
-# different (dampened) method.
+# different (dampened) method. CS231n's own form, $v \leftarrow \mu v - \eta\,dw$ and
+# $w \leftarrow w + v$, takes the same steps while the learning rate is constant.
 
 
 # %%

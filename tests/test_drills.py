@@ -308,3 +308,14 @@ def test_the_worked_example_reads_cleanly():
     text = str(cr.check_backward(lambda X, dY: dY, cr.ReLU(), X))
     assert "expected 0, got -1.56497" in text  # a negative zero prints as 0
     assert "diagnosis: the derivative of the ReLU is missing" in text
+
+
+def test_cs231n_momentum_form_is_right_too():
+    def step(w, dw, config):  # v = mu v - lr dw; w += v: the same steps at a constant lr
+        v = config["momentum"] * config.get("velocity", np.zeros_like(w)) - (
+            config["learning_rate"] * dw
+        )
+        config["velocity"] = v
+        return w + v, config
+
+    assert check("sgd_momentum", step).ok
