@@ -52,9 +52,9 @@ def _factor_story(c: float, n: int, k: int) -> str | None:
     def close(a: float, b: float) -> bool:
         return abs(a - b) <= SAME * max(1.0, abs(b))
 
-    for f, story in factors:
-        if close(c, f):
-            return story
+    single = [story for f, story in factors if close(c, f)]
+    if single:  # two stories when two factors coincide (k = 2, or n = k)
+        return "; or ".join(single)
     for i, (f, first) in enumerate(factors):
         for g, second in factors[i + 1 :]:
             if close(c, f * g):
@@ -70,6 +70,11 @@ def scale_and_shape(got: np.ndarray, expected: np.ndarray, n: int, k: int) -> st
             "dW = X.T @ dY has the shape of W: (n_in, n_out))"
         )
     if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape:
+        if got.shape[0] == 1 and rel_error(got[0], expected) < SAME:
+            return (
+                f"an extra axis: the right numbers, but shaped {got.shape} instead of "
+                f"{expected.shape} (sum(axis=0) without keepdims=True, or reshape)"
+            )
         if rel_error(got.sum(axis=0), expected) < SAME:
             return (
                 "not summed over the batch: a bias is added to every row, so its "

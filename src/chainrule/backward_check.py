@@ -67,7 +67,7 @@ class TensorVerdict:
             i = self.worst_index
             text = (
                 f"wrong values: relative error {self.rel_error:.2g}; worst entry {list(i)}: "
-                f"expected {exp[i]:.6g}, got {self.got[i]:.6g}"
+                f"expected {exp[i] + 0.0:.6g}, got {self.got[i] + 0.0:.6g}"  # no "-0"
             )
         if self.diagnosis:
             text += f"\n    diagnosis: {self.diagnosis}"
@@ -205,6 +205,8 @@ def check_backward(
     what, available, expected, slips, reference_error = case
     got, problem = _call_student(my_backward, available, list(expected))
     n, k = X.shape[0], next(iter(expected.values())).shape[-1]
+    if isinstance(model, Sequential):  # k: the network's outputs, not dW1's columns
+        k = model.output_dim(X.shape[1])
     verdicts = [
         _judge(name, got.get(name), exp, [(s, a[name]) for s, a in slips if name in a], n, k)
         for name, exp in expected.items()
@@ -235,6 +237,8 @@ def _call_student(fn, available: dict, names: list[str]) -> tuple[dict, str | No
         )
     try:
         answer = fn(**kwargs)
+    except NotImplementedError as exc:
+        return {}, f"not written yet ({_not_written(exc)}): write its body and check again."
     except Exception as exc:  # a student's bug is a verdict, not a crash
         hint = ""
         if "broadcast" in str(exc) or "matmul" in str(exc) or "shapes" in str(exc):
@@ -245,6 +249,11 @@ def _call_student(fn, available: dict, names: list[str]) -> tuple[dict, str | No
             )
         return {}, f"your function raised {type(exc).__name__}: {exc}.{hint}"
     return _as_named(answer, names)
+
+
+def _not_written(exc: NotImplementedError) -> str:
+    said = f": {exc}" if str(exc) else ""
+    return f"your function raised NotImplementedError{said}"
 
 
 def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
@@ -390,7 +399,8 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
         lambda: loss(net.forward(X, training=True)[0], y)[0],
         list(params.values()), list(expected.values()),
     )  # fmt: skip
-    what = f"a {len(net.layers)}-layer network with {loss!r}, on {X.shape[0]} samples"
+    chain = " -> ".join(type(layer).__name__ for layer in net.layers)
+    what = f"the network {chain} with {loss!r}, on {X.shape[0]} samples"
     return what, available, expected, _slips.net_slips(net, gradients_of), error
 
 
@@ -506,11 +516,19 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
     got, problem, w = {}, None, W0.copy()
     for name, g in zip(names, gradients, strict=True):
         try:
-            w, config = my_step(w.copy(), g.copy(), config)
-            got[name] = w
+            answer = my_step(w.copy(), g.copy(), config)
+        except NotImplementedError as exc:
+            problem = f"not written yet ({_not_written(exc)}): write its body and check again."
+            break
         except Exception as exc:  # a student's bug is a verdict
             problem = f"your function raised {type(exc).__name__}: {exc} (at {name.lower()})."
             break
+        if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
+            kind = "None" if answer is None else f"a {type(answer).__name__}"
+            problem = f"your function returned {kind} (at {name.lower()}); return next_w, config."
+            break
+        w, config = answer
+        got[name] = w
         if not isinstance(config, dict):
             problem = "your function must return (next_w, config), config a dict."
             break
