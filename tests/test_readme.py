@@ -28,4 +28,13 @@ def test_readme_commands_are_the_two_setup_commands():
     commands = re.findall(r"^```bash\n(.*?)\n```", setup, flags=re.S | re.M)
     assert len(commands) == 2
     assert commands[0].endswith("pip install -e . && chainrule train")
-    assert commands[1].endswith('pip install -e ".[test,torch]" && python -m pytest')
+    assert commands[1].endswith(
+        'pip install -e ".[test,torch,onnx,dask,playground]" && npm ci && python -m pytest'
+    )
+
+
+def test_ci_runs_the_readmes_test_command():
+    """.ci/run installs the same extras, runs npm ci and pytest: CI tests what a user runs."""
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert 'pip install --quiet -e ".[test,torch,onnx,dask,playground]"' in ci
+    assert "npm ci" in ci and ci.rstrip().endswith("python -m pytest")
