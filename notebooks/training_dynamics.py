@@ -452,16 +452,18 @@ runs = {
 }
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for name, (epoch_losses, batch_losses, seconds) in runs.items():
-    axes[0].plot(range(len(epoch_losses)), epoch_losses, "o-", ms=3, label=name)
-    elapsed = np.concatenate([[0], np.cumsum(seconds)])
-    axes[1].plot(elapsed, epoch_losses, "o-", ms=3, label=name)
-    steps = len(batch_losses) // len(seconds)  # steps per epoch
-    axes[2].plot(np.arange(1, steps + 1) / steps, batch_losses[:steps], lw=0.6, label=name)
+colors = {"full batch": "tab:blue", "mini-batch (32)": "tab:orange", "stochastic (1)": "tab:green"}
+for name, (epoch_losses, _, seconds) in runs.items():
+    axes[0].plot(range(len(epoch_losses)), epoch_losses, "o-", ms=3, color=colors[name], label=name)
+    axes[1].plot(np.cumsum(seconds), epoch_losses[1:], "o-", ms=3, color=colors[name], label=name)
+for name, batch_size, width in [("stochastic (1)", 1, 0.4), ("mini-batch (32)", 32, 1.2)]:
+    batch_losses, steps = runs[name][1], -(-n_train // batch_size)  # steps in one epoch
+    axes[2].plot(np.arange(1, steps + 1) / steps, batch_losses[:steps], lw=width, color=colors[name], label=name)
 axes[0].set(xlabel="epoch", ylabel="training loss (all samples)", yscale="log")
-axes[1].set(xlabel="seconds of training", yscale="log", xscale="symlog", title="same, against time")
+axes[1].set(xlabel="seconds of training (log scale)", xscale="log", yscale="log", title="the same, against time")
 axes[2].set(xlabel="fraction of the first epoch", ylabel="loss of each batch", yscale="log")
 axes[0].legend(fontsize=8)
+axes[2].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 
@@ -852,6 +854,7 @@ clip_summary = {
         "val_acc": accuracy(net, X_val, y_val),
         "max_norm": float(norms.max()),
         "median_norm": float(np.median(norms)),
+        "share_above_1": float(np.mean(norms > 1.0)),
     }
     for name, (net, losses, norms) in clip_runs.items()
 }
@@ -860,20 +863,23 @@ assert plain["max_norm"] > 2 * plain["median_norm"]  # rare, much larger gradien
 assert clipped["last_epoch_loss"] < plain["last_epoch_loss"] / 2
 assert clipped["val_acc"] > plain["val_acc"] + 0.2
 assert plain["saturated"] > clipped["saturated"] + 0.15
+assert clipped["median_norm"] > 1.0 and clipped["share_above_1"] > 0.9  # c = 1 acts on most steps
 say(
     f"Without clipping the gradient norm has a median of {plain['median_norm']:.1f} and "
     f"reaches {plain['max_norm']:.1f}; the run ends with a loss of "
     f"{plain['last_epoch_loss']:.2f} over its last epoch and {plain['val_acc']:.1%} "
     f"validation accuracy, with {plain['saturated']:.0%} of its tanh outputs saturated. "
     f"With clipping: {clipped['last_epoch_loss']:.2f}, {clipped['val_acc']:.1%}, and "
-    f"{clipped['saturated']:.0%} saturated."
+    f"{clipped['saturated']:.0%} saturated. (The clipped run's gradient norm exceeded "
+    f"$c = 1$ in {clipped['share_above_1']:.0%} of its steps, so here clipping caps nearly "
+    f"every step.)"
 )
 
 # %% [markdown]
 # Clipping treats the symptom; the cause here is the initialisation (section 1). It is
 # standard in recurrent networks and transformers, where rare huge gradients are part
 # of the landscape. The threshold is a hyper-parameter: set below the typical norm, as
-# here, it caps the length of *every* step at $\eta c$; set near the typical norm, it
+# here, it caps the length of every step at $\eta c$; set near the typical norm, it
 # only cuts the outliers.
 
 # %% [markdown]
@@ -903,13 +909,14 @@ logs = {lr: fit_and_log(lr) for lr in (0.001, 1.0, 5.0)}
 print(logs[1.0][["loss", "val_accuracy", "grad_norm_0", "grad_norm_2", "update_ratio_0", "update_ratio_2"]].iloc[[0, 1, 2, -1]])
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for lr, frame in logs.items():
+for (lr, frame), color in zip(logs.items(), ["tab:blue", "tab:green", "tab:red"], strict=True):
     for i, style in [(0, "-"), (2, "--")]:
-        axes[0].semilogy(frame.index, frame[f"update_ratio_{i}"], style, label=f"lr {lr:g}, layer {i}")
-        axes[1].semilogy(frame.index, frame[f"grad_norm_{i}"], style, label=f"lr {lr:g}, layer {i}")
-    axes[2].semilogy(frame.index, frame["loss"], label=f"lr {lr:g}")
+        label = f"lr {lr:g}, layer {i}"
+        axes[0].semilogy(frame.index, frame[f"update_ratio_{i}"], style, color=color, label=label)
+        axes[1].semilogy(frame.index, frame[f"grad_norm_{i}"], style, color=color, label=label)
+    axes[2].semilogy(frame.index, frame["loss"], color=color, label=f"lr {lr:g}")
 axes[0].axhline(1e-3, color="k", lw=0.8, ls=":")
-axes[0].set(xlabel="epoch (= step)", ylabel="update_ratio")
+axes[0].set(xlabel="epoch (= step)", ylabel="update_ratio (dotted: 1e-3)")
 axes[1].set(xlabel="epoch (= step)", ylabel="grad_norm")
 axes[2].set(xlabel="epoch (= step)", ylabel="training loss")
 axes[0].legend(fontsize=7)
@@ -995,14 +1002,15 @@ def overfit_run(l2=0.0, dropout=False):
 
 reg = {"none": overfit_run(), "L2 (0.003)": overfit_run(l2=0.003), "dropout": overfit_run(dropout=True)}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+epochs_axis = np.arange(1, 101)
 for (name, r), color in zip(reg.items(), ["tab:red", "tab:blue", "tab:green"], strict=True):
-    axes[0].semilogy(r["train"], "--", color=color, label=f"{name}: training")
-    axes[0].semilogy(r["val"], "-", color=color, label=f"{name}: validation")
-    axes[1].plot(r["val_acc"], color=color, label=name)
-axes[0].set(xlabel="epoch", ylabel="cross-entropy")
+    axes[0].semilogy(epochs_axis, r["train"], "--", color=color, label=f"{name}: training")
+    axes[0].semilogy(epochs_axis, r["val"], "-", color=color, label=f"{name}: validation")
+    axes[1].plot(epochs_axis, r["val_acc"], color=color, label=name)
+axes[0].set(xlabel="epoch", ylabel="cross-entropy (no L2 term)")
 axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.8, 1))
-axes[0].legend(fontsize=7, ncol=3)
-axes[1].legend(fontsize=8)
+axes[0].legend(fontsize=7, ncol=3, loc="lower left")
+axes[1].legend(fontsize=8, loc="lower right")
 plt.tight_layout()
 plt.show()
 
