@@ -83,9 +83,8 @@ def accuracy(net, X, y):
 # ## 0. The data
 #
 # Most experiments use scikit-learn's **digits**: 8×8 grey images of handwritten
-# digits, 64 pixel features, 10 classes. Small enough that every experiment runs in
-# a second or two, real enough that networks behave as they do on larger data. We
-# split once (stratified, seeded) and standardise with the training statistics only,
+# digits, 64 pixel features, 10 classes: real images, and small enough to run every
+# experiment quickly. We split once (stratified, seeded) and standardise with the training statistics only,
 # so that nothing about the validation images leaks into training.
 
 # %%
@@ -149,17 +148,20 @@ for name, init in [("zeros", "zeros"), ("constant 0.05", constant_init(0.05)), (
     )
 
 zeros, const, glorot = symmetry["zeros"], symmetry["constant 0.05"], symmetry["glorot"]
-assert not zeros["W1"].any() and not zeros["net"].layers[2].params["W"].any()
+zero_net = zeros["net"]
+assert not zeros["W1"].any() and not zero_net.layers[2].params["W"].any()
+assert not zero_net.layers[0].params["b"].any() and zero_net.layers[2].params["b"].any()  # only b2
 assert zeros["val_acc"] < 0.2  # chance level for 10 classes is 0.1
 assert abs(zeros["loss"] - np.log(n_classes)) < 0.01  # uniform guessing costs ln C
-assert const["spread"] == 0.0 and const["rank"] == 1  # sixteen identical units
+assert const["spread"] < 1e-12 and const["rank"] == 1  # sixteen identical units
 assert glorot["rank"] == 16 and glorot["val_acc"] > 0.9
 say(
     f"After 30 epochs the all-zero network's weights are still exactly zero and it "
     f"scores {zeros['val_acc']:.1%} on the validation images, chance level; its training "
     f"loss, {zeros['loss']:.4f}, is that of a uniform guess, $\\ln 10 = {np.log(10):.4f}$. The "
-    f"constant start trained, yet its 16 hidden units are still identical to the last "
-    f"bit (the hidden activations have rank {const['rank']}), and it scores "
+    f"constant start trained, yet its 16 hidden units are still identical (the largest "
+    f"difference between two units' weights is {const['spread']:g}; the hidden activations "
+    f"have rank {const['rank']}), and it scores "
     f"{const['val_acc']:.1%}. The random (Glorot) start gives 16 different units "
     f"(rank {glorot['rank']}) and {glorot['val_acc']:.1%}."
 )
@@ -321,6 +323,7 @@ say(
 
 # %%
 X_dia, y_dia = load_diabetes(return_X_y=True)
+assert X_dia.shape == (442, 10)
 X_dia = (X_dia - X_dia.mean(axis=0)) / X_dia.std(axis=0)
 y_dia = (y_dia - y_dia.mean()) / y_dia.std()
 
@@ -593,6 +596,7 @@ say(
 
 # %%
 X_bc, y_bc = load_breast_cancer(return_X_y=True)
+assert X_bc.shape == (569, 30)
 X_bc_train, X_bc_test, y_bc_train, y_bc_test = train_test_split(
     X_bc, y_bc, test_size=0.25, random_state=0, stratify=y_bc
 )
@@ -668,8 +672,8 @@ print(caught[0].message)
 # A ReLU unit whose pre-activation $z = x^\top w + b$ is negative for **every**
 # training sample outputs 0 for every sample, and since $\operatorname{ReLU}'(z) = 0$
 # for $z < 0$ its incoming weights receive exactly zero gradient. Gradient descent
-# cannot bring it back: the unit is *dead*. A too-large step that throws $b$ far
-# negative is a usual culprit. The leaky ReLU, $\max(\alpha z, z)$ with a small
+# cannot bring it back: the unit is *dead*. A too-large step, one that moves $w$ and
+# $b$ to where no training input lifts $z$ above zero, is a usual culprit. The leaky ReLU, $\max(\alpha z, z)$ with a small
 # $\alpha$ (0.01 here), has slope $\alpha$ instead of 0 on the left, so a silent unit
 # still receives a gradient and can recover.
 #
@@ -752,7 +756,7 @@ say(
     f"at lr = 0.001, {sum(relu_bad['silent'])} at lr = 0.05 (per layer: "
     f"{relu_bad['silent']}). Their incoming gradient is exactly "
     f"{relu_bad['grad']:g}, and after the rescue {sum(relu_bad['silent_after'])} are "
-    f"still dead; the network ends at {relu_bad['acc_after']:.1%} validation accuracy. "
+    f"dead; the network ends at {relu_bad['acc_after']:.1%} validation accuracy. "
     f"The leaky network also has silent units ({sum(leaky_bad['silent'])}), but they "
     f"still receive gradient (up to {leaky_bad['grad']:.1e}), and after the same rescue "
     f"it reaches {leaky_bad['acc_after']:.1%}."
@@ -762,7 +766,7 @@ say(
 # **Lesson.** Dead ReLUs are a symptom of too-large steps (or of a bad initialisation
 # of the biases); count them by looking for units that never fire on the training
 # set. Lower the learning rate, or use a leaky ReLU (or ELU), whose left side keeps a
-# small slope so that no unit's gradient is ever exactly zero.
+# small slope so that a silent unit still receives a gradient.
 
 # %% [markdown]
 # ## 6. Exploding gradients in a deep tanh network, and gradient clipping
@@ -777,6 +781,7 @@ say(
 exploding_init = functools.partial(cr.initializers.normal, std=3 / np.sqrt(64))
 _, _, explode_norms = layer_statistics(deep_net(cr.Tanh, exploding_init), X_train[:500], y_train[:500])
 growth = per_layer_factor(explode_norms[:-1][::-1])  # from the last hidden layer back to the first
+assert np.all(np.diff(explode_norms[:-1]) < 0)  # larger at every layer toward the input
 assert growth > 1.15 and explode_norms[0] > 3 * explode_norms[-2]
 say(
     f"The norm of $dW$ from the last hidden layer back to the first: "
@@ -871,8 +876,8 @@ say(
     f"validation accuracy, with {plain['saturated']:.0%} of its tanh outputs saturated. "
     f"With clipping: {clipped['last_epoch_loss']:.2f}, {clipped['val_acc']:.1%}, and "
     f"{clipped['saturated']:.0%} saturated. (The clipped run's gradient norm exceeded "
-    f"$c = 1$ in {clipped['share_above_1']:.0%} of its steps, so here clipping caps nearly "
-    f"every step.)"
+    f"$c = 1$ in {clipped['share_above_1']:.0%} of its steps, and each of those steps was "
+    f"shortened to length $\\eta c = 1$.)"
 )
 
 # %% [markdown]
@@ -929,6 +934,8 @@ median_ratio = {lr: float(np.median(frame[["update_ratio_0", "update_ratio_2"]].
 final = {lr: (frame["loss"].iloc[-1], frame["val_accuracy"].iloc[-1]) for lr, frame in logs.items()}
 start_loss = logs[1.0]["loss"].iloc[0]
 assert median_ratio[0.001] < 1e-3 < median_ratio[1.0] < 30 * 1e-3 and median_ratio[5.0] > 1
+first_ratio = float(logs[1.0][["update_ratio_0", "update_ratio_2"]].iloc[0].max())
+assert first_ratio > 0.1 > 30 * 1e-3 > median_ratio[1.0]
 grad_change = {lr: frame["grad_norm_0"].iloc[-1] / frame["grad_norm_0"].iloc[0] for lr, frame in logs.items()}
 assert grad_change[1.0] < 0.1 and grad_change[5.0] > 10
 assert final[1.0][1] > 0.9 > 0.5 > final[0.001][1] and final[5.0][1] < 0.5
@@ -941,24 +948,25 @@ say(
     f"is above $10^{{-3}}$ but within a factor 30 of it, the loss falls to "
     f"{final[1.0][0]:.3f}, accuracy reaches {final[1.0][1]:.1%}, and `grad_norm_0` "
     f"shrinks to {grad_change[1.0]:.2f} times its first value as the network approaches "
-    f"a minimum. Too large: every step changes the weights by more than their own size, "
+    f"a minimum (its very first step is larger, a ratio of {first_ratio:.2f}: the first "
+    f"steps from a random start are big, and that is normal). Too large: every step changes the weights by more than their own size, "
     f"`grad_norm_0` grows ${tex_number(grad_change[5.0])}$-fold instead of shrinking, and the "
     f"loss explodes to ${tex_number(final[5.0][0])}$."
 )
 
 # %% [markdown]
-# Read the rule as an order of magnitude, not a target: $10^{-4}$ or less per step
-# means wasted time, $10^{-1}$ or more means instability. With mini-batches the logged
-# ratio covers a whole epoch of steps and is correspondingly larger. The gradient
+# Read the rule as an order of magnitude, not a target, and look at the trend rather
+# than the first steps. With mini-batches the logged ratio measures a whole epoch of
+# steps, not one, so the per-step rule does not apply to it directly. The gradient
 # norms per layer are the first thing to check for vanishing (tiny values in the
 # first layers) or exploding (huge values) gradients, as in sections 1 and 6.
 
 # %% [markdown]
 # ## 8. L2 and dropout against overfitting
 #
-# A network with more parameters than training samples can memorise them. We give a
-# 64 → 256 → 256 → 10 ReLU network (83,000 weights) only **200** training images and
-# watch the loss on the 450 validation images. Two remedies:
+# A network with far more parameters than training samples can memorise them. We give
+# a 64 → 256 → 256 → 10 ReLU network only **200** training images and watch the loss
+# on the validation images. Two remedies:
 #
 # * **L2 regularisation** (weight decay) adds $\frac{\lambda}{2} \sum \lVert W \rVert^2$
 #   to the loss, so $dW \mathrel{+}= \lambda W$: every step also pulls the weights
@@ -996,8 +1004,12 @@ def overfit_run(l2=0.0, dropout=False):
         net, loss_ce, X_small, y_small, optimizer=cr.Adam(0.01), epochs=100, batch_size=None,
         l2=l2, callbacks=[measure], rng=0,
     )
+    n_weights = sum(l.params["W"].size for l in net.layers if isinstance(l, cr.Dense))
     weight_norm = np.sqrt(sum(np.sum(l.params["W"] ** 2) for l in net.layers if isinstance(l, cr.Dense)))
-    return {key: np.array(values) for key, values in record.items()} | {"weight_norm": weight_norm}
+    return {key: np.array(values) for key, values in record.items()} | {
+        "weight_norm": weight_norm,
+        "n_weights": n_weights,
+    }
 
 
 reg = {"none": overfit_run(), "L2 (0.003)": overfit_run(l2=0.003), "dropout": overfit_run(dropout=True)}
@@ -1016,6 +1028,7 @@ plt.show()
 
 # %%
 none, l2_run, drop = reg["none"], reg["L2 (0.003)"], reg["dropout"]
+assert none["n_weights"] > 100 * len(X_small)
 best_epoch = int(none["val"].argmin()) + 1
 assert none["train"][-1] < 1e-3 and best_epoch < 20 and none["val"][-1] > 1.1 * none["val"].min()
 for r in (l2_run, drop):
@@ -1024,9 +1037,11 @@ for r in (l2_run, drop):
     assert r["val"][-1] - r["train"][-1] < none["val"][-1] - none["train"][-1]
 assert l2_run["weight_norm"] < 0.5 * none["weight_norm"]
 say(
+    f"The network has {none['n_weights']:,} weights for {len(X_small)} training images. "
     f"**Without regularisation** the training loss falls to {none['train'][-1]:.1e} while "
     f"the validation loss is lowest at epoch {best_epoch} ({none['val'].min():.2f}) and "
-    f"then climbs to {none['val'][-1]:.2f}: the network memorises the 200 images. "
+    f"then climbs to {none['val'][-1]:.2f} on the {len(X_val)} validation images: the "
+    f"network memorises its training images. "
     f"**L2** ends at a validation loss of {l2_run['val'][-1]:.2f} and accuracy "
     f"{l2_run['val_acc'][-1]:.1%} (against {none['val_acc'][-1]:.1%}), with weights "
     f"{none['weight_norm'] / l2_run['weight_norm']:.1f} times smaller in norm. "
@@ -1037,8 +1052,7 @@ say(
 # %% [markdown]
 # The validation curve also shows a third remedy: **early stopping**, keeping the
 # weights of the epoch where validation loss was lowest (`cr.EarlyStopping(patience=...,
-# restore_best=True)` in `fit`). In practice the three are combined, and more data
-# beats all of them.
+# restore_best=True)` in `fit`). In practice the three are combined.
 #
 # ## Summary: what to look at, and what to do
 #
