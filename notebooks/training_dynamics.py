@@ -84,8 +84,9 @@ def accuracy(net, X, y):
 #
 # Most experiments use scikit-learn's **digits**: 8×8 grey images of handwritten
 # digits, 64 pixel features, 10 classes: real images, and small enough to run every
-# experiment quickly. We split once (stratified, seeded) and standardise with the training statistics only,
-# so that nothing about the validation images leaks into training.
+# experiment quickly. We split once (stratified, seeded) and standardise with the
+# training statistics only, so that nothing about the validation images leaks into
+# training.
 
 # %%
 digits = load_digits()
@@ -127,9 +128,15 @@ def constant_init(value):
 
 
 symmetry = {}
-for name, init in [("zeros", "zeros"), ("constant 0.05", constant_init(0.05)), ("glorot", "glorot")]:
+for name, init in [
+    ("zeros", "zeros"),
+    ("constant 0.05", constant_init(0.05)),
+    ("glorot", "glorot"),
+]:
     net = cr.Sequential(
-        cr.Dense(n_features, 16, init=init, rng=1), cr.Tanh(), cr.Dense(16, n_classes, init=init, rng=2)
+        cr.Dense(n_features, 16, init=init, rng=1),
+        cr.Tanh(),
+        cr.Dense(16, n_classes, init=init, rng=2),
     )
     cr.fit(net, cr.CrossEntropy(), X_train, y_train, optimizer=cr.SGD(0.1), epochs=30, rng=0)
     W1 = net.layers[0].params["W"]
@@ -234,7 +241,9 @@ def layer_statistics(net, X, y):
     net.zero_grad()
     for backward in reversed(backwards):
         dY = backward(dY)
-    grad_norms = [float(np.linalg.norm(l.grads["W"])) for l in net.layers if isinstance(l, cr.Dense)]
+    grad_norms = [
+        float(np.linalg.norm(l.grads["W"])) for l in net.layers if isinstance(l, cr.Dense)
+    ]
     return np.array(rms), np.array(saturated), np.array(grad_norms)
 
 
@@ -336,8 +345,13 @@ def fit_diabetes(lr, epochs=100):
     """Loss per epoch, and the TrainingDivergedError if the loss became inf or NaN."""
     try:
         history = cr.fit(
-            diabetes_net(), cr.MeanSquaredError(), X_dia, y_dia,
-            optimizer=cr.SGD(lr), epochs=epochs, batch_size=None,
+            diabetes_net(),
+            cr.MeanSquaredError(),
+            X_dia,
+            y_dia,
+            optimizer=cr.SGD(lr),
+            epochs=epochs,
+            batch_size=None,
         )
         return np.array(history.loss), None
     except cr.TrainingDivergedError as error:
@@ -461,9 +475,20 @@ for name, (epoch_losses, _, seconds) in runs.items():
     axes[1].plot(np.cumsum(seconds), epoch_losses[1:], "o-", ms=3, color=colors[name], label=name)
 for name, batch_size, width in [("stochastic (1)", 1, 0.4), ("mini-batch (32)", 32, 1.2)]:
     batch_losses, steps = runs[name][1], -(-n_train // batch_size)  # steps in one epoch
-    axes[2].plot(np.arange(1, steps + 1) / steps, batch_losses[:steps], lw=width, color=colors[name], label=name)
+    axes[2].plot(
+        np.arange(1, steps + 1) / steps,
+        batch_losses[:steps],
+        lw=width,
+        color=colors[name],
+        label=name,
+    )
 axes[0].set(xlabel="epoch", ylabel="training loss (all samples)", yscale="log")
-axes[1].set(xlabel="seconds of training (log scale)", xscale="log", yscale="log", title="the same, against time")
+axes[1].set(
+    xlabel="seconds of training (log scale)",
+    xscale="log",
+    yscale="log",
+    title="the same, against time",
+)
 axes[2].set(xlabel="fraction of the first epoch", ylabel="loss of each batch", yscale="log")
 axes[0].legend(fontsize=8)
 axes[2].legend(fontsize=8)
@@ -521,7 +546,9 @@ for size in batch_sizes:
     draws = [noise_rng.choice(n_train, size, replace=False) for _ in range(200)]
     errors = [np.sum((per_sample[b].mean(axis=0) - g_full) ** 2) for b in draws]
     measured.append(np.sqrt(np.mean(errors)) / np.linalg.norm(g_full))
-    predicted.append(np.sqrt((n_train - size) / (size * (n_train - 1)) * sigma2) / np.linalg.norm(g_full))
+    predicted.append(
+        np.sqrt((n_train - size) / (size * (n_train - 1)) * sigma2) / np.linalg.norm(g_full)
+    )
 measured, predicted = np.array(measured), np.array(predicted)
 
 fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -602,7 +629,15 @@ X_bc_train, X_bc_test, y_bc_train, y_bc_test = train_test_split(
 )
 X_bc_train, X_bc_test = standardise(X_bc_train, X_bc_test)
 logistic = cr.Sequential(cr.Dense(30, 1, rng=0))
-cr.fit(logistic, cr.BinaryCrossEntropy(), X_bc_train, y_bc_train, optimizer=cr.SGD(0.5), epochs=200, batch_size=None)
+cr.fit(
+    logistic,
+    cr.BinaryCrossEntropy(),
+    X_bc_train,
+    y_bc_train,
+    optimizer=cr.SGD(0.5),
+    epochs=200,
+    batch_size=None,
+)
 
 
 def confidently_wrong():
@@ -640,7 +675,9 @@ ax.set(xlabel="gradient step", ylabel="training accuracy")
 ax.legend()
 plt.show()
 
-steps_to_90 = {name: int(np.argmax(acc >= 0.9)) + 1 for name, acc in [("mse", acc_mse), ("ce", acc_ce)]}
+steps_to_90 = {
+    name: int(np.argmax(acc >= 0.9)) + 1 for name, acc in [("mse", acc_mse), ("ce", acc_ce)]
+}
 assert start_accuracy < 0.05 and np.median(np.abs(start_z)) > 3
 assert acc_ce.max() >= 0.9 and acc_mse.max() >= 0.9  # both get there eventually...
 assert steps_to_90["mse"] > 5 * steps_to_90["ce"]  # ...but at very different speeds
@@ -673,9 +710,10 @@ print(caught[0].message)
 # training sample outputs 0 for every sample, and since $\operatorname{ReLU}'(z) = 0$
 # for $z < 0$ its incoming weights receive exactly zero gradient. Gradient descent
 # cannot bring it back: the unit is *dead*. A too-large step, one that moves $w$ and
-# $b$ to where no training input lifts $z$ above zero, is a usual culprit. The leaky ReLU, $\max(\alpha z, z)$ with a small
-# $\alpha$ (0.01 here), has slope $\alpha$ instead of 0 on the left, so a silent unit
-# still receives a gradient and can recover.
+# $b$ to where no training input lifts $z$ above zero, is a usual culprit. The leaky
+# ReLU, $\max(\alpha z, z)$ with a small $\alpha$ (0.01 here), has slope $\alpha$
+# instead of 0 on the left, so a silent unit still receives a gradient and can
+# recover.
 #
 # The experiment: three hidden layers of 64 ReLU units, He initialisation, Adam for
 # 10 epochs at a sensible rate (0.001) and at a too-large one (0.05). Then a
@@ -686,9 +724,12 @@ print(caught[0].message)
 def relu_net(activation, seed=3):
     rng = np.random.default_rng(seed)
     return cr.Sequential(
-        cr.Dense(64, 64, init="he", rng=rng), activation(),
-        cr.Dense(64, 64, init="he", rng=rng), activation(),
-        cr.Dense(64, 64, init="he", rng=rng), activation(),
+        cr.Dense(64, 64, init="he", rng=rng),
+        activation(),
+        cr.Dense(64, 64, init="he", rng=rng),
+        activation(),
+        cr.Dense(64, 64, init="he", rng=rng),
+        activation(),
         cr.Dense(64, n_classes, rng=rng),
     )
 
@@ -733,13 +774,27 @@ for act_name, activation in [("relu", cr.ReLU), ("leaky", lambda: cr.LeakyReLU(0
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.6))
-labels = ["ReLU, lr 0.001", "ReLU, lr 0.05", "ReLU, after rescue", "leaky, lr 0.05", "leaky, after rescue"]
+labels = [
+    "ReLU, lr 0.001",
+    "ReLU, lr 0.05",
+    "ReLU, after rescue",
+    "leaky, lr 0.05",
+    "leaky, after rescue",
+]
 bars = [
-    dead["relu", 0.001]["silent"], dead["relu", 0.05]["silent"], dead["relu", 0.05]["silent_after"],
-    dead["leaky", 0.05]["silent"], dead["leaky", 0.05]["silent_after"],
+    dead["relu", 0.001]["silent"],
+    dead["relu", 0.05]["silent"],
+    dead["relu", 0.05]["silent_after"],
+    dead["leaky", 0.05]["silent"],
+    dead["leaky", 0.05]["silent_after"],
 ]
 for layer in range(3):
-    ax.bar(np.arange(5) + 0.25 * (layer - 1), [b[layer] for b in bars], width=0.25, label=f"hidden layer {layer + 1}")
+    ax.bar(
+        np.arange(5) + 0.25 * (layer - 1),
+        [b[layer] for b in bars],
+        width=0.25,
+        label=f"hidden layer {layer + 1}",
+    )
 ax.set_xticks(range(5), labels, fontsize=8)
 ax.set(ylabel="units silent on all training images (of 64)")
 ax.legend(fontsize=8)
@@ -779,7 +834,9 @@ say(
 
 # %%
 exploding_init = functools.partial(cr.initializers.normal, std=3 / np.sqrt(64))
-_, _, explode_norms = layer_statistics(deep_net(cr.Tanh, exploding_init), X_train[:500], y_train[:500])
+_, _, explode_norms = layer_statistics(
+    deep_net(cr.Tanh, exploding_init), X_train[:500], y_train[:500]
+)
 growth = per_layer_factor(explode_norms[:-1][::-1])  # from the last hidden layer back to the first
 assert np.all(np.diff(explode_norms[:-1]) < 0)  # larger at every layer toward the input
 assert growth > 1.15 and explode_norms[0] > 3 * explode_norms[-2]
@@ -902,16 +959,29 @@ say(
 
 # %%
 def fit_and_log(lr):
-    net = cr.Sequential(cr.Dense(64, 64, init="he", rng=1), cr.ReLU(), cr.Dense(64, n_classes, rng=2))
+    net = cr.Sequential(
+        cr.Dense(64, 64, init="he", rng=1), cr.ReLU(), cr.Dense(64, n_classes, rng=2)
+    )
     history = cr.fit(
-        net, loss_ce, X_train, y_train, optimizer=cr.SGD(lr), epochs=30, batch_size=None,
-        validation_data=(X_val, y_val), metrics=["accuracy"],
+        net,
+        loss_ce,
+        X_train,
+        y_train,
+        optimizer=cr.SGD(lr),
+        epochs=30,
+        batch_size=None,
+        validation_data=(X_val, y_val),
+        metrics=["accuracy"],
     )
     return history.to_frame()
 
 
 logs = {lr: fit_and_log(lr) for lr in (0.001, 1.0, 5.0)}
-print(logs[1.0][["loss", "val_accuracy", "grad_norm_0", "grad_norm_2", "update_ratio_0", "update_ratio_2"]].iloc[[0, 1, 2, -1]])
+print(
+    logs[1.0][
+        ["loss", "val_accuracy", "grad_norm_0", "grad_norm_2", "update_ratio_0", "update_ratio_2"]
+    ].iloc[[0, 1, 2, -1]]
+)
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 for (lr, frame), color in zip(logs.items(), ["tab:blue", "tab:green", "tab:red"], strict=True):
@@ -930,13 +1000,18 @@ plt.tight_layout()
 plt.show()
 
 # %%
-median_ratio = {lr: float(np.median(frame[["update_ratio_0", "update_ratio_2"]].to_numpy())) for lr, frame in logs.items()}
+median_ratio = {
+    lr: float(np.median(frame[["update_ratio_0", "update_ratio_2"]].to_numpy()))
+    for lr, frame in logs.items()
+}
 final = {lr: (frame["loss"].iloc[-1], frame["val_accuracy"].iloc[-1]) for lr, frame in logs.items()}
 start_loss = logs[1.0]["loss"].iloc[0]
 assert median_ratio[0.001] < 1e-3 < median_ratio[1.0] < 30 * 1e-3 and median_ratio[5.0] > 1
 first_ratio = float(logs[1.0][["update_ratio_0", "update_ratio_2"]].iloc[0].max())
 assert first_ratio > 0.1 > 30 * 1e-3 > median_ratio[1.0]
-grad_change = {lr: frame["grad_norm_0"].iloc[-1] / frame["grad_norm_0"].iloc[0] for lr, frame in logs.items()}
+grad_change = {
+    lr: frame["grad_norm_0"].iloc[-1] / frame["grad_norm_0"].iloc[0] for lr, frame in logs.items()
+}
 assert grad_change[1.0] < 0.1 and grad_change[5.0] > 10
 assert final[1.0][1] > 0.9 > 0.5 > final[0.001][1] and final[5.0][1] < 0.5
 assert final[0.001][0] > 0.9 * start_loss and final[5.0][0] > 1e6
@@ -949,7 +1024,8 @@ say(
     f"{final[1.0][0]:.3f}, accuracy reaches {final[1.0][1]:.1%}, and `grad_norm_0` "
     f"shrinks to {grad_change[1.0]:.2f} times its first value as the network approaches "
     f"a minimum (its very first step is larger, a ratio of {first_ratio:.2f}: the first "
-    f"steps from a random start are big, and that is normal). Too large: every step changes the weights by more than their own size, "
+    f"steps from a random start are big, and that is normal). Too large: every step "
+    f"changes the weights by more than their own size, "
     f"`grad_norm_0` grows ${tex_number(grad_change[5.0])}$-fold instead of shrinking, and the "
     f"loss explodes to ${tex_number(final[5.0][0])}$."
 )
@@ -1001,18 +1077,32 @@ def overfit_run(l2=0.0, dropout=False):
         record["val_acc"].append(accuracy(net, X_val, y_val))
 
     cr.fit(
-        net, loss_ce, X_small, y_small, optimizer=cr.Adam(0.01), epochs=100, batch_size=None,
-        l2=l2, callbacks=[measure], rng=0,
+        net,
+        loss_ce,
+        X_small,
+        y_small,
+        optimizer=cr.Adam(0.01),
+        epochs=100,
+        batch_size=None,
+        l2=l2,
+        callbacks=[measure],
+        rng=0,
     )
     n_weights = sum(l.params["W"].size for l in net.layers if isinstance(l, cr.Dense))
-    weight_norm = np.sqrt(sum(np.sum(l.params["W"] ** 2) for l in net.layers if isinstance(l, cr.Dense)))
+    weight_norm = np.sqrt(
+        sum(np.sum(l.params["W"] ** 2) for l in net.layers if isinstance(l, cr.Dense))
+    )
     return {key: np.array(values) for key, values in record.items()} | {
         "weight_norm": weight_norm,
         "n_weights": n_weights,
     }
 
 
-reg = {"none": overfit_run(), "L2 (0.003)": overfit_run(l2=0.003), "dropout": overfit_run(dropout=True)}
+reg = {
+    "none": overfit_run(),
+    "L2 (0.003)": overfit_run(l2=0.003),
+    "dropout": overfit_run(dropout=True),
+}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 epochs_axis = np.arange(1, 101)
 for (name, r), color in zip(reg.items(), ["tab:red", "tab:blue", "tab:green"], strict=True):
@@ -1058,12 +1148,12 @@ say(
 #
 # | symptom | diagnose with | usual fix |
 # |---|---|---|
-# | loss stuck at $\ln C$, identical units | weights at init | random init (Glorot for tanh, He for ReLU) |
-# | activations shrinking or growing layer by layer | RMS of activations per layer | the init that matches the activation |
+# | loss stuck at $\ln C$, identical units | the init | random: Glorot (tanh), He (ReLU) |
+# | activations shrink or grow with depth | RMS per layer | the init that suits the activation |
 # | loss barely moves | `update_ratio` far below $10^{-3}$ | larger learning rate |
-# | loss oscillates or explodes, `TrainingDivergedError` | loss curve, `update_ratio` near 1 | smaller learning rate |
+# | loss oscillates or explodes | loss curve, `update_ratio` near 1 | smaller learning rate |
 # | slow progress per epoch | steps per epoch | mini-batches |
 # | confident mistakes learned slowly | $dL/dz$ at the output | cross-entropy on logits |
 # | units that never fire | count silent ReLUs | smaller rate, leaky ReLU |
 # | rare huge gradients, loss spikes | `grad_norm`, norm per step | gradient clipping, better init |
-# | training loss falls, validation loss rises | both curves | L2, dropout, early stopping, more data |
+# | training loss falls, validation rises | both curves | L2, dropout, early stopping |
