@@ -51,8 +51,8 @@ from threadpoolctl import threadpool_limits
 
 import chainrule as cr
 
-# These networks are small: one BLAS thread multiplies their matrices faster than
-# several, and keeps the timings of section 3 undisturbed.
+# The matrices here are small: one BLAS thread is enough, and it keeps the timings of
+# section 3 steady when other programs share the machine.
 threadpool_limits(1)
 
 
@@ -203,8 +203,8 @@ plt.show()
 # $$\operatorname{Var}(z) = n_{\text{in}} \operatorname{Var}(W)\, \mathbb{E}[a^2].$$
 #
 # * **tanh** is close to the identity near 0, so $\mathbb{E}[a^2] \approx
-#   \operatorname{Var}(z)$ of the layer before: the signal keeps its size when
-#   $\operatorname{Var}(W) = 1/n_{\text{in}}$. Glorot's
+#   \operatorname{Var}(z)$, and the next layer's $\operatorname{Var}(z)$ equals this
+#   one's when $\operatorname{Var}(W) = 1/n_{\text{in}}$. Glorot's
 #   $\operatorname{Var}(W) = 2/(n_{\text{in}} + n_{\text{out}})$ is exactly that here
 #   (all layers are 64 wide), and it balances the backward pass as well.
 # * **ReLU** zeroes the negative half, so $\mathbb{E}[a^2] = \operatorname{Var}(z)/2$:
@@ -716,9 +716,9 @@ print(caught[0].message)
 # recover.
 #
 # The experiment: three hidden layers of 64 ReLU units, He initialisation, Adam for
-# 10 epochs at a sensible rate (0.001) and at a too-large one (0.05). Then a
-# "rescue": 10 more epochs of plain SGD at a safe rate. The same again with leaky
-# ReLUs.
+# 10 epochs at a sensible rate (0.001) and at a too-large one (0.05). Then the
+# networks trained too fast get a "rescue": 10 more epochs of plain SGD at a safe
+# rate. The same again with leaky ReLUs.
 
 # %%
 def relu_net(activation, seed=3):
