@@ -58,7 +58,8 @@ def check_pairing(net: Layer, loss: Loss) -> str | None:
         reason = (
             f"the network ends with {type(last).__name__} (probabilities) but the loss is "
             f"{type(loss).__name__}: where the output saturates its derivative is ~0, so "
-            "the gradient vanishes exactly when the prediction is most wrong. Use "
+            "the gradient vanishes whenever it saturates, also when the prediction is "
+            "confidently wrong. Use "
             "cross-entropy on logits (drop the output activation) for classification, or a "
             "linear output for regression."
         )
