@@ -10,6 +10,7 @@ from .explain import Explanation, explain
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
+    GELU,
     Dense,
     Dropout,
     Identity,
@@ -19,6 +20,7 @@ from .layers import (
     Sequential,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .losses import (
@@ -28,8 +30,9 @@ from .losses import (
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    MulticlassHinge,
 )
-from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
 from .training import History, TrainingDivergedError, fit
@@ -38,8 +41,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ELU",
+    "GELU",
     "SGD",
     "Adam",
+    "AdamW",
     "BinaryCrossEntropy",
     "Callback",
     "ConstantLR",
@@ -61,6 +66,7 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "ModelFileError",
+    "MulticlassHinge",
     "Optimizer",
     "RMSProp",
     "ReLU",
@@ -69,6 +75,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "StepDecayLR",
     "Tanh",
     "TrainingDivergedError",

@@ -1,6 +1,16 @@
 """Layers: one concept per file. See :mod:`chainrule.layers.base` for the contract."""
 
-from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
@@ -8,6 +18,7 @@ from .sequential import Sequential
 
 __all__ = [
     "ELU",
+    "GELU",
     "Dense",
     "Dropout",
     "Identity",
@@ -17,5 +28,6 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
 ]
