@@ -154,7 +154,8 @@ def test_hinge_one_hot_targets_equal_indices_and_float32_stays_float32():
     [
         (
             np.array([0, 3]),
-            r"MulticlassHinge: class index 3 \(sample 1\) is out of range for 3 classes; indices must lie in 0..2",
+            r"MulticlassHinge: class index 3 \(sample 1\) is out of range for 3 classes; "
+            r"indices must lie in 0..2",
         ),
         (np.array([0.5, 1]), "MulticlassHinge: class indices must be whole numbers."),
         (np.array([[0.5, 0.5, 0.0], [1, 0, 0]]), "must be one-hot rows; row 0 is"),
