@@ -84,7 +84,8 @@ class History:
     epochs : list[int]
         The epoch numbers, 1-based.
     params : dict
-        The run's settings (epochs, batch_size, n_samples, n_val, optimizer, loss, l2).
+        The run's settings (epochs, batch_size, n_samples, n_val, optimizer, loss, l2;
+        clip_norm or clip_value when given).
     stopped_epoch : int or None
         The epoch after which a callback or early stopping ended training; None when
         all epochs ran.
@@ -103,10 +104,12 @@ class History:
                       with the same L2 term
     val_<metric>      each metric on the validation data at the end of the epoch
     lr                the learning rate used during the epoch
-    grad_norm_<i>     Frobenius norm of dL/dW of layer ``net.layers[i]`` (the gradient
-                      the optimizer received, L2 term included), **averaged over the
-                      epoch's batches**; tiny values in early layers mean vanishing
-                      gradients, huge ones exploding gradients
+    clipped           (with ``clip_norm`` or ``clip_value`` only) the fraction of the
+                      epoch's steps whose gradient was clipped
+    grad_norm_<i>     Frobenius norm of dL/dW of layer ``net.layers[i]`` (L2 term
+                      included, before any clipping), **averaged over the epoch's
+                      batches**; tiny values in early layers mean vanishing gradients,
+                      huge ones exploding gradients
     update_ratio_<i>  ||W_end - W_start|| / ||W_start|| over the epoch for that layer
                       (how much of the weights one epoch changes)
     ================  ==============================================================
