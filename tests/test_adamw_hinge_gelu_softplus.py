@@ -149,6 +149,40 @@ def test_hinge_one_hot_targets_equal_indices_and_float32_stays_float32():
     assert vw == pytest.approx(np.dot(w, per_sample) / w.sum(), rel=1e-12)
 
 
+@pytest.mark.parametrize("targets", ["indices", "onehot"])
+def test_weighted_hinge_against_central_differences(targets):
+    rng = np.random.default_rng(8)
+    S, y, w = rng.normal(size=(7, 5)), rng.integers(0, 5, size=7), rng.uniform(0.1, 2, 7)
+    T = y if targets == "indices" else np.eye(5)[y]
+    _, dS = cr.MulticlassHinge(0.5)(S, T, w)
+    assert rel_error(dS, numeric_grad(lambda: cr.MulticlassHinge(0.5)(S, T, w)[0], S)) < 1e-7
+
+
+def test_losses_take_extreme_sample_weights_as_their_ratios():
+    rng = np.random.default_rng(9)
+    S, y, w = rng.normal(size=(7, 5)), rng.integers(0, 5, size=7), rng.uniform(0.1, 2, 7)
+    for loss in (cr.MulticlassHinge(), cr.CrossEntropy()):
+        value, dS = loss(S, y, w)
+        for factor in (1e307, 1e-300):
+            big_value, big_dS = loss(S, y, w * factor)
+            assert big_value == pytest.approx(value, rel=1e-12)
+            np.testing.assert_allclose(big_dS, dS, rtol=1e-12)
+
+
+def test_gradcheck_command_takes_the_new_activations():
+    import subprocess
+    import sys
+
+    for name in ("gelu", "softplus"):
+        out = subprocess.run(
+            [sys.executable, "-m", "chainrule", "gradcheck", "--activation", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "overall: excellent" in out, out
+
+
 @pytest.mark.parametrize(
     "T, message",
     [

@@ -7,7 +7,10 @@ that mean*: the ``1/n`` lives here, once, and layers never divide by the batch s
 
 With ``sample_weight`` w (n_samples,) the mean becomes a weighted mean,
 ``sum_i w_i * l_i / sum_i w_i`` (l_i the sample's mean loss over its outputs), and dY
-is its gradient: row i is scaled by ``w_i / sum(w)`` instead of ``1 / n``.
+is its gradient: row i is scaled by ``w_i / sum(w)`` instead of ``1 / n``. Only the
+ratios of the weights matter: weights beyond sqrt of the dtype's largest (or below sqrt
+of its smallest normal) number are divided by their largest first, so that the sums
+cannot overflow.
 
 Targets: a target of shape (n,) against an output (n, 1) is read as (n, 1), never
 broadcast to (n, n). ``CrossEntropy`` also takes class indices (n,).
@@ -109,6 +112,9 @@ def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None
         raise ValueError(f"{name}: sample_weight must be finite and non-negative.")
     if not w.sum() > 0:
         raise ValueError(f"{name}: sample_weight sums to zero; at least one must be positive.")
+    info = np.finfo(dtype)
+    if not np.sqrt(info.tiny) <= w.max() <= np.sqrt(info.max):
+        w = w / w.max()  # the same weighted mean, without overflow (w = 1e307) or underflow
     return w
 
 
