@@ -213,7 +213,7 @@ def test_fit_with_hinge_learns_and_by_name():
     y = np.digitize(X[:, 0], [-0.5, 0.5])
     net = cr.Sequential(cr.Dense(2, 3, rng=1))
     history = cr.fit(
-        net, "hinge", X, y, optimizer=cr.SGD(0.2), epochs=40, rng=0, metrics=["accuracy"]
+        net, "multiclass_hinge", X, y, optimizer=cr.SGD(0.2), epochs=40, rng=0, metrics=["accuracy"]
     )
     assert history["accuracy"][-1] > 0.9
     assert repr(cr.losses.get_loss("multiclass_hinge")) == "MulticlassHinge(margin=1.0)"

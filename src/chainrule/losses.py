@@ -518,7 +518,6 @@ LOSSES = {
     "binary_cross_entropy": BinaryCrossEntropy,
     "cross_entropy": CrossEntropy,
     "ce": CrossEntropy,
-    "hinge": MulticlassHinge,
     "multiclass_hinge": MulticlassHinge,
 }
 
