@@ -16,7 +16,7 @@ import numpy as np
 from ._checks import as_array, check_input, check_positive_int
 from .callbacks import Callback, EarlyStopping, as_callback
 from .layers.base import Layer
-from .losses import Loss
+from .losses import Loss, get_loss
 from .optimizers import Optimizer, iter_parameters
 
 
@@ -105,20 +105,34 @@ def _check_sample_weight(w, n: int, dtype: np.dtype, where: str) -> np.ndarray |
     return w64.astype(dtype)
 
 
-def _check_clip(value, name: str) -> float | None:
-    """``clip_norm`` / ``clip_value`` as a float (> 0, finite), or None for no clipping."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not (math.isfinite(value) and value > 0)
-    ):
+def _check_loss(loss) -> Loss:
+    """A loss instance from an instance or a name; a class gets a message with the fix."""
+    if isinstance(loss, type):
+        raise TypeError(f"fit: pass a loss instance, e.g. loss={loss.__name__}(), not the class.")
+    return get_loss(loss)
+
+
+def _check_clipping(clip_norm, clip_value) -> tuple[float | None, float | None]:
+    """``(clip_norm, clip_value)`` as floats (> 0, finite) or None; not both."""
+    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, Real)
+            or not (math.isfinite(value) and value > 0)
+        ):
+            raise ValueError(
+                f"fit: {name} must be a positive finite number (e.g. {name}=1.0), got "
+                f"{value!r}; pass {name}=None for no clipping."
+            )
+    if clip_norm is not None and clip_value is not None:
         raise ValueError(
-            f"fit: {name} must be a positive finite number (e.g. {name}=1.0), got {value!r}; "
-            f"pass {name}=None for no clipping."
+            f"fit: pass clip_norm or clip_value, not both (got clip_norm={clip_norm!r}, "
+            f"clip_value={clip_value!r})."
         )
-    return float(value)
+    return (
+        None if clip_norm is None else float(clip_norm),
+        None if clip_value is None else float(clip_value),
+    )
 
 
 def _check_callbacks(
@@ -151,15 +165,7 @@ def _check_callbacks(
 
 
 def _check_arguments(
-    net,
-    optimizer,
-    epochs,
-    batch_size,
-    shuffle,
-    progress,
-    l2,
-    validation_split,
-    validation_data,
+    net, optimizer, epochs, batch_size, shuffle, progress, l2
 ) -> tuple[int, int | None]:
     """The arguments that are not data: types and ranges. Returns ``(epochs, batch_size)``
     as ints."""
@@ -183,6 +189,16 @@ def _check_arguments(
         batch_size = check_positive_int(batch_size, "batch_size")
     if isinstance(l2, bool) or not isinstance(l2, Real) or not (math.isfinite(l2) and l2 >= 0):
         raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}.")
+    for _, name, p, _ in iter_parameters(net):
+        if not np.isfinite(p).all():
+            raise ValueError(
+                f"fit: the network's parameter {name!r} already contains NaN or inf; "
+                "rebuild the network (or reload good weights) before training."
+            )
+    return epochs, batch_size
+
+
+def _check_validation_arguments(validation_split, validation_data) -> None:
     if (
         isinstance(validation_split, bool)
         or not isinstance(validation_split, Real)
@@ -193,13 +209,13 @@ def _check_arguments(
         )
     if validation_split > 0 and validation_data is not None:
         raise ValueError("fit: pass either validation_split or validation_data, not both.")
-    for _, name, p, _ in iter_parameters(net):
-        if not np.isfinite(p).all():
-            raise ValueError(
-                f"fit: the network's parameter {name!r} already contains NaN or inf; "
-                "rebuild the network (or reload good weights) before training."
-            )
-    return epochs, batch_size
+    if validation_data is not None and (
+        not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3)
+    ):
+        raise ValueError(
+            "fit: validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+            "sample_weight_val)."
+        )
 
 
 def _check_against_net(net: Layer, loss: Loss, X, y: np.ndarray, what: str = "") -> int:

@@ -37,17 +37,19 @@ from ._fit_checks import (
     _check_against_net,
     _check_arguments,
     _check_callbacks,
-    _check_clip,
+    _check_clipping,
     _check_features,
+    _check_loss,
     _check_metrics,
     _check_sample_weight,
     _check_targets,
+    _check_validation_arguments,
     _parameters_dtype,
 )
 from .callbacks import Callback, EarlyStopping
 from .clipping import NORM_EPS, clip_grad_norm, clip_grad_value
 from .layers.base import Layer
-from .losses import Loss, get_loss
+from .losses import Loss
 from .metrics import get_metric
 from .optimizers import Optimizer, iter_parameters
 from .sanity import check_pairing
@@ -287,34 +289,15 @@ def fit(
     Callbacks' ``on_train_end`` (which restores early stopping's best weights) runs when
     training ends normally or is stopped by a callback, not when an exception is raised.
     """
-    epochs, batch_size = _check_arguments(
-        net,
-        optimizer,
-        epochs,
-        batch_size,
-        shuffle,
-        progress,
-        l2,
-        validation_split,
-        validation_data,
-    )
-    if isinstance(loss, type):
-        raise TypeError(f"fit: pass a loss instance, e.g. loss={loss.__name__}(), not the class.")
-    loss = get_loss(loss)
-    clip_norm, clip_value = (
-        _check_clip(clip_norm, "clip_norm"),
-        _check_clip(clip_value, "clip_value"),
-    )
-    if clip_norm is not None and clip_value is not None:
-        raise ValueError(
-            f"fit: pass clip_norm or clip_value, not both (got clip_norm={clip_norm!r}, "
-            f"clip_value={clip_value!r})."
-        )
+    epochs, batch_size = _check_arguments(net, optimizer, epochs, batch_size, shuffle, progress, l2)
+    _check_validation_arguments(validation_split, validation_data)
+    loss = _check_loss(loss)
+    clip_norm, clip_value = _check_clipping(clip_norm, clip_value)
     schedule = None if schedule is None else get_schedule(schedule)
     rng = as_rng(rng)
     rng_state = rng.bit_generator.state
     try:  # every check, before anything (weights, lr, schedule, rng) moves
-        data = _prepare_data(
+        data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
         run = _Run(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value)
@@ -406,11 +389,6 @@ def _split_validation(X, y, w, validation_split, validation_data, dtype, rng) ->
     """``(X_train, y_train, w_train, X_val, y_val, w_val)``; the last three are None
     without validation. ``validation_split`` draws the held-out rows from ``rng``."""
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "fit: validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-                "sample_weight_val)."
-            )
         where = "fit (validation_data)"
         X_val = _check_features(validation_data[0], dtype, where)
         y_val = _check_targets(validation_data[1], X_val.shape[0], where, "X_val")
