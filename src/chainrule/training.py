@@ -511,11 +511,9 @@ class _Run:
     # ------------------------------------------------------------- around the batches
     def penalty(self) -> float:
         """(l2 / 2) * sum ||W||^2 over the weight matrices."""
-        return (
-            0.5 * self.l2 * sum(float(np.vdot(W, W)) for _, W, _ in self.weights)
-            if self.l2
-            else 0.0
-        )
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * sum(float(np.vdot(W, W)) for _, W, _ in self.weights)
 
     def diverged(self, epoch: int, what: str) -> TrainingDivergedError:
         """Roll the weights back to the epoch's start, clear the optimizer's state, and
