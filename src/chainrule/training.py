@@ -304,6 +304,7 @@ def fit(
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
+        bar = _progress_bar(epochs) if progress else None  # last: nothing fails after it
     except BaseException:
         rng.bit_generator.state = rng_state  # a failed fit has drawn nothing
         raise
@@ -312,7 +313,6 @@ def fit(
         optimizer.schedule = schedule
     optimizer.start_training()
     run.history = History(run.settings(epochs))
-    bar = _progress_bar(epochs) if progress else None
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             _train(run, data, callbacks, epochs, shuffle, rng, bar)
