@@ -195,3 +195,25 @@ def test_callbacks_given_a_number_says_what_to_pass():
         "fit: callbacks must be a list of Callback instances or functions f(epoch, logs), "
         "got 3; pass e.g. callbacks=[EarlyStopping()] or callbacks=()."
     )
+
+
+def test_a_random_state_as_rng_is_refused_before_it_is_used():
+    X, y, _w, make_net = problem()
+    legacy = np.random.RandomState(0)
+    before = legacy.get_state()[1].copy()
+    with pytest.raises(TypeError) as info:
+        cr.fit(
+            make_net(),
+            cr.CrossEntropy(),
+            X,
+            y,
+            optimizer=cr.SGD(0.1),
+            epochs=1,
+            rng=legacy,
+            validation_split=0.2,
+        )
+    assert str(info.value) == (
+        "rng must be a numpy.random.Generator, an int seed or None, got RandomState. "
+        "Pass e.g. rng=0 or rng=np.random.default_rng(0)."
+    )
+    np.testing.assert_array_equal(legacy.get_state()[1], before)
