@@ -305,3 +305,12 @@ def test_explain_traces_the_new_activations_and_the_hinge():
         "max(0, Z3[i, j] - Z3[i, y_i] + margin)",
     ]:
         assert formula in text
+
+
+def test_the_numbers_in_the_gelu_and_softplus_docstrings():
+    X = np.linspace(-3, 3, 600001)[None, :]
+    Y = cr.GELU().forward(X)[0][0]
+    i = np.argmin(Y)
+    assert Y[i] == pytest.approx(-0.17, abs=0.005) and X[0, i] == pytest.approx(-0.75, abs=0.005)
+    # above the threshold 20, log1p(exp(X)) - X = log1p(exp(-X)) < 2.1e-9
+    assert 0 < np.log1p(np.exp(-20.0)) < 2.1e-9
