@@ -52,5 +52,7 @@ ACTIVATIONS = [
     lambda: cr.LeakyReLU(alpha=0.2),
     cr.ELU,
     lambda: cr.ELU(alpha=0.5),
+    cr.GELU,
+    cr.Softplus,
     cr.Softmax,
 ]

@@ -14,6 +14,7 @@ LOSSES = [
     (cr.BinaryCrossEntropy(from_logits=False), "binp"),
     (cr.CrossEntropy(), "idx"),
     (cr.CrossEntropy(from_logits=False), "idxp"),
+    (cr.MulticlassHinge(), "idx"),
 ]
 
 

@@ -27,6 +27,8 @@ ACTIVATIONS = [
     cr.LeakyReLU(alpha=0.2),
     cr.ELU(),
     cr.ELU(alpha=0.5),
+    cr.GELU(),
+    cr.Softplus(),
     cr.Softmax(),
 ]
 

@@ -24,6 +24,8 @@ ACTIVATIONS = [
     (cr.LeakyReLU(0.3), lambda x: F.leaky_relu(x, 0.3)),
     (cr.ELU(), F.elu),
     (cr.ELU(0.4), lambda x: F.elu(x, alpha=0.4)),
+    (cr.GELU(), F.gelu),  # the exact erf form is PyTorch's default
+    (cr.Softplus(), F.softplus),  # beta 1, threshold 20
     (cr.Softmax(), lambda x: torch.softmax(x, dim=1)),
 ]
 

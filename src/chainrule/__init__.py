@@ -12,6 +12,7 @@ from .export import ExportError, from_torch, to_onnx, to_torch
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import (
     ELU,
+    GELU,
     BatchNorm,
     Dense,
     Dropout,
@@ -23,6 +24,7 @@ from .layers import (
     Sequential,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .losses import (
@@ -32,8 +34,9 @@ from .losses import (
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    MulticlassHinge,
 )
-from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
 from .training import History, TrainingDivergedError, fit
@@ -42,8 +45,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ELU",
+    "GELU",
     "SGD",
     "Adam",
+    "AdamW",
     "BackwardCheckReport",
     "BatchNorm",
     "BinaryCrossEntropy",
@@ -69,6 +74,7 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "ModelFileError",
+    "MulticlassHinge",
     "Optimizer",
     "RMSProp",
     "ReLU",
@@ -77,6 +83,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "StepDecayLR",
     "Tanh",
     "TrainingDivergedError",

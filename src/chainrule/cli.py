@@ -27,6 +27,8 @@ ACTIVATIONS = {
     "logistic": "Sigmoid",
     "leaky_relu": "LeakyReLU",
     "elu": "ELU",
+    "gelu": "GELU",
+    "softplus": "Softplus",
     "identity": "Identity",
 }
 LOSSES = ("cross_entropy", "bce", "mse", "mae", "huber")

@@ -25,11 +25,13 @@ from ._explain_norm import is_normalization
 from ._explain_norm import trace_forward as trace_norm_forward
 from .layers.activations import (
     ELU,
+    GELU,
     Identity,
     LeakyReLU,
     ReLU,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
     sigmoid,
     softmax,
@@ -44,6 +46,7 @@ from .losses import (
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    MulticlassHinge,
 )
 
 
@@ -90,6 +93,8 @@ _FORWARD = {
         r"{o} = \mathrm{{ELU}}({i})",
         "exponential linear unit, element-wise",
     ),
+    GELU: ("{o} = {i} * Phi({i})", r"{o} = {i}\,\Phi({i})", "GELU: input times normal CDF"),
+    Softplus: ("{o} = log(1 + exp({i}))", r"{o} = \log(1 + e^{{{i}}})", "softplus, element-wise"),
     Softmax: (
         "{o} = exp({i}) / sum(exp({i}), axis=1)",
         r"{o} = \mathrm{{softmax}}({i})",
@@ -122,6 +127,16 @@ _BACKWARD = {
         "d{i} = d{o} * where({i} > 0, 1, {o} + alpha)",
         r"\partial {i} = \partial {o} \odot (1 \text{{ or }} {o} + \alpha)",
         "ELU' = 1 or Y + alpha",
+    ),
+    GELU: (
+        "d{i} = d{o} * (Phi({i}) + {i} * phi({i}))",
+        r"\partial {i} = \partial {o} \odot (\Phi({i}) + {i}\,\varphi({i}))",
+        "GELU' = Phi + X phi (product rule)",
+    ),
+    Softplus: (
+        "d{i} = d{o} * sigmoid({i})",
+        r"\partial {i} = \partial {o} \odot \sigma({i})",
+        "softplus' = sigmoid",
     ),
     Softmax: (
         "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
@@ -164,6 +179,12 @@ _LOSS = {
         r"L = -\frac{1}{n}\sum_i \log P_{i, y_i}",
         "dY = (P - T) / n",
         r"\partial Y = \frac{1}{n}(P - T)",
+    ),
+    MulticlassHinge: (
+        "L = (1/n) sum_i sum_(j != y_i) max(0, Y[i, j] - Y[i, y_i] + margin)",
+        r"L = \frac{1}{n}\sum_i \sum_{j \ne y_i} \max(0, Y_{ij} - Y_{i y_i} + \Delta)",
+        "dY = (1/n) (each violated margin: +1 at j, -1 at y_i)",
+        r"\partial Y_{ij} = \frac{1}{n}[\text{margin } j \text{ violated}]",
     ),
 }
 _LOSS_PROBS = {

@@ -7,7 +7,10 @@ that mean*: the ``1/n`` lives here, once, and layers never divide by the batch s
 
 With ``sample_weight`` w (n_samples,) the mean becomes a weighted mean,
 ``sum_i w_i * l_i / sum_i w_i`` (l_i the sample's mean loss over its outputs), and dY
-is its gradient: row i is scaled by ``w_i / sum(w)`` instead of ``1 / n``.
+is its gradient: row i is scaled by ``w_i / sum(w)`` instead of ``1 / n``. Only the
+ratios of the weights matter: weights beyond sqrt of the dtype's largest (or below sqrt
+of its smallest normal) number are divided by their largest first, so that the sums
+cannot overflow.
 
 Targets: a target of shape (n,) against an output (n, 1) is read as (n, 1), never
 broadcast to (n, n). ``CrossEntropy`` also takes class indices (n,).
@@ -109,6 +112,9 @@ def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None
         raise ValueError(f"{name}: sample_weight must be finite and non-negative.")
     if not w.sum() > 0:
         raise ValueError(f"{name}: sample_weight sums to zero; at least one must be positive.")
+    info = np.finfo(dtype)
+    if not np.sqrt(info.tiny) <= w.max() <= np.sqrt(info.max):
+        w = w / w.max()  # the same weighted mean, without overflow (w = 1e307) or underflow
     return w
 
 
@@ -438,6 +444,86 @@ class CrossEntropy(Loss):
         return {"from_logits": self.from_logits}
 
 
+class MulticlassHinge(Loss):
+    """Multiclass SVM (hinge) loss of CS231n, on raw class scores.
+
+    Parameters
+    ----------
+    margin : float, default 1.0
+        How far the true class's score must exceed every other score (> 0, finite).
+
+    Targets are class indices (n,) in 0..k-1, or one-hot rows (n, k).
+
+    Notes
+    -----
+    ::
+
+        s = Y (n, k) scores,  y_i the true class of sample i
+        Forward:  M_ij = max(0, s_ij - s_iy_i + margin)   for j != y_i,  M_iy_i = 0
+                  L = (1/n) sum_i sum_j M_ij
+        Backward: dY_ij = [M_ij > 0] / n                  for j != y_i
+                  dY_iy_i = -(number of j with M_ij > 0) / n
+
+    Each violated margin pushes its own score down and the true score up. At the kink
+    (s_ij - s_iy_i + margin = 0 exactly) the gradient is 0, as in PyTorch.
+
+    This is C times ``torch.nn.MultiMarginLoss(margin=margin)`` (C = k, the number of
+    classes), which divides each sample's sum by C:
+    ``MulticlassHinge()(Y, y)[0] == k * MultiMarginLoss()(Y, y)``.
+    """
+
+    def __init__(self, margin: float = 1.0) -> None:
+        number = isinstance(margin, (int, float, np.integer, np.floating))
+        if isinstance(margin, bool) or not number or not (np.isfinite(margin) and margin > 0):
+            raise ValueError(
+                f"MulticlassHinge: margin must be a positive finite number (e.g. 1.0), got "
+                f"{margin!r}."
+            )
+        self.margin = float(margin)
+
+    def _check_target(self, Y, T):
+        n, k = Y.shape
+        if T.ndim == 2 and T.shape == Y.shape:
+            one_hot = ((T == 0) | (T == 1)).all(axis=1) & (T.sum(axis=1) == 1)
+            if not one_hot.all():
+                i = int(np.flatnonzero(~one_hot)[0])
+                raise ValueError(
+                    f"MulticlassHinge: (n, k) targets must be one-hot rows; row {i} is "
+                    f"{T[i].tolist()}. Pass class indices (n,) or one 1 per row."
+                )
+            return T.argmax(axis=1)
+        if T.ndim != 1 or T.shape[0] != n:
+            raise ValueError(
+                f"MulticlassHinge: targets of shape {T.shape} do not suit scores of shape "
+                f"{Y.shape}; pass class indices ({n},) or one-hot rows ({n}, {k})."
+            )
+        if T.dtype.kind == "f" and (T != np.round(T)).any():
+            raise ValueError("MulticlassHinge: class indices must be whole numbers.")
+        T = T.astype(np.intp, copy=False)
+        bad = np.flatnonzero((T < 0) | (T >= k))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(
+                f"MulticlassHinge: class index {T[i]} (sample {i}) is out of range for {k} "
+                f"classes; indices must lie in 0..{k - 1}. Does the last layer have one "
+                "output per class?"
+            )
+        return T
+
+    def _loss_and_grad(self, Y, T):
+        rows = np.arange(Y.shape[0])
+        M = Y - Y[rows, T][:, None]
+        M += Y.dtype.type(self.margin)
+        M[rows, T] = 0  # the true class is not compared with itself
+        G = (M > 0).astype(Y.dtype)  # 0 at the kink M == 0, as PyTorch
+        np.maximum(M, 0, out=M)
+        G[rows, T] = -G.sum(axis=1)
+        return M.sum(axis=1), G
+
+    def get_config(self) -> dict:
+        return {"margin": self.margin}
+
+
 LOSSES = {
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
@@ -448,6 +534,7 @@ LOSSES = {
     "binary_cross_entropy": BinaryCrossEntropy,
     "cross_entropy": CrossEntropy,
     "ce": CrossEntropy,
+    "multiclass_hinge": MulticlassHinge,
 }
 
 

@@ -10,6 +10,7 @@ SGD         buf = g (first step), then buf = momentum * buf + g
 Adam        m = beta1 * m + (1 - beta1) * g,   v = beta2 * v + (1 - beta2) * g^2
             m_hat = m / (1 - beta1^t),         v_hat = v / (1 - beta2^t)
             W -= lr * m_hat / (sqrt(v_hat) + eps)   (eps after bias correction)
+AdamW       W *= 1 - lr * weight_decay, then Adam's step (decoupled weight decay)
 RMSProp     v = rho * v + (1 - rho) * g^2
             W -= lr * g / (sqrt(v) + eps)           (uncentred, eps outside the root)
 ==========  ===============================================================
@@ -514,6 +515,60 @@ class Adam(Optimizer):
         return {"lr": self.lr0, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's ``AdamW``.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+    beta1 : float, default 0.9
+    beta2 : float, default 0.999
+    eps : float, default 1e-8
+    weight_decay : float, default 1e-2
+        The decay rate lambda (>= 0): each step shrinks W by the factor (1 - lr * lambda)
+        before the Adam step. 0 gives exactly ``Adam``.
+    schedule : Schedule, str or None, keyword-only
+
+    Notes
+    -----
+    ``torch.optim.AdamW``::
+
+        W *= 1 - lr * weight_decay                 decay, decoupled from the gradient
+        then Adam's step on g (see Adam):          W -= lr * m_hat / (sqrt(v_hat) + eps)
+
+    The decay applies to every parameter the optimizer steps, **biases included**, as
+    in PyTorch when all of a model's parameters are given to it.
+
+    Why not L2 in the loss? Adding (lambda / 2) ||W||^2 to the loss adds lambda * W to g,
+    and then Adam divides it by sqrt(v_hat) like the rest of the gradient: a weight
+    whose gradients are large is decayed *less*, one with small gradients more, and
+    the decay's size depends on the data's scale. Decoupled decay shrinks every weight
+    by the same factor, lr * lambda, whatever its gradients; with SGD the two are the
+    same, with Adam they are not (docs/derivations.md shows it in numbers).
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        *,
+        schedule: Schedule | str | None = None,
+    ) -> None:
+        super().__init__(lr, beta1, beta2, eps, schedule=schedule)
+        self.weight_decay = _check_hyper(weight_decay, "weight_decay", 0.0)
+
+    def _update(self, W, g, state, f):
+        if self.weight_decay:
+            W *= f(1.0 - self.lr * self.weight_decay)  # decay first, as PyTorch does
+        super()._update(W, g, state, f)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
 class RMSProp(Optimizer):
     """RMSProp: the gradient divided by a running root-mean-square of itself.
 
@@ -569,4 +624,4 @@ class RMSProp(Optimizer):
         return {"lr": self.lr0, "rho": self.rho, "eps": self.eps}
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSProp}

@@ -1,6 +1,16 @@
 """Layers: one concept per file. See :mod:`chainrule.layers.base` for the contract."""
 
-from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
@@ -9,6 +19,7 @@ from .sequential import Sequential
 
 __all__ = [
     "ELU",
+    "GELU",
     "BatchNorm",
     "Dense",
     "Dropout",
@@ -20,5 +31,6 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
 ]

@@ -2,7 +2,8 @@
 
 Each has no parameters. Its backward multiplies dY by the local derivative, computed
 from the cached output Y where that is cheaper (sigmoid, tanh, relu) and from the
-input X where it must be (leaky relu, elu). At a kink the derivative follows PyTorch:
+input X where it must be (leaky relu, elu, gelu, softplus). At a kink the derivative
+follows PyTorch:
 ReLU'(0) = 0, LeakyReLU'(0) = alpha, ELU'(0) = alpha.
 """
 
@@ -214,6 +215,79 @@ class ELU(Layer):
 
     def get_config(self) -> dict:
         return {"alpha": self.alpha}
+
+
+class GELU(Layer):
+    """Gaussian error linear unit ``Y = X * Phi(X)`` (exact erf form, PyTorch's default).
+
+    Phi is the standard normal distribution function and phi its density.
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = X * Phi(X),   Phi(X) = (1 + erf(X / sqrt(2))) / 2
+        Backward: dX = dY * (Phi(X) + X * phi(X)),   phi(X) = exp(-X**2 / 2) / sqrt(2 pi)
+
+    by the product rule, since Phi' = phi. GELU weighs each input by the probability
+    that a standard normal variable is below it: ~X for large X, ~0 for very negative X,
+    and a smooth dip (minimum about -0.17 at X = -0.75) in between. phi is computed at
+    X clipped to [-40, 40], where it is already 0 in float64, so X**2 cannot overflow.
+    """
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        from scipy.special import erf  # imported here: keeps `import chainrule` light
+
+        X = _as_float_array(X, "GELU")
+        f = X.dtype.type
+        Phi = erf(X * f(_SQRT_HALF))
+        Phi += f(1)
+        Phi *= f(0.5)
+        Y = X * Phi
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "GELU")
+            C = np.clip(X, f(-40), f(40))
+            phi = np.exp(C * C * f(-0.5))
+            phi *= f(_INV_SQRT_2PI)
+            return dY * (Phi + X * phi)
+
+        return Y, backward
+
+
+class Softplus(Layer):
+    """``Y = log(1 + exp(X))``, a smooth ReLU (PyTorch's ``Softplus()``: beta 1,
+    threshold 20).
+
+    Notes
+    -----
+    ::
+
+        Forward:  Y = log1p(exp(X))     for X <= 20
+                  Y = X                 for X > 20 (PyTorch's threshold: log1p(e^X)
+                                        differs from X by e^-X < 2.1e-9 there)
+        Backward: dX = dY * sigmoid(X)  for X <= 20,   dX = dY  for X > 20
+
+    since d/dx log(1 + e^x) = e^x / (1 + e^x) = sigmoid(x). exp is taken of min(X, 20),
+    so it never overflows, and for very negative X it underflows harmlessly to 0.
+    """
+
+    threshold = 20.0
+
+    def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
+        X = _as_float_array(X, "Softplus")
+        linear = X > self.threshold
+        Y = np.where(linear, X, np.log1p(np.exp(np.minimum(X, X.dtype.type(self.threshold)))))
+
+        def backward(dY: np.ndarray) -> np.ndarray:
+            dY = check_gradient_shape(dY, Y.shape, "Softplus")
+            return np.where(linear, dY, dY * sigmoid(X))
+
+        return Y, backward
+
+
+_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 
 
 def softmax(X: np.ndarray) -> np.ndarray:
