@@ -258,4 +258,7 @@ def test_no_hidden_layer_is_logistic_regression(page):
     page.click("#st-begin")
     page.wait_for_function("window.playground.stage === 0")
     names = [s["name"] for s in js(page, "window.playground.trace.stages")]
-    assert names == ["Z1", "L", "dZ1", "dW1", "db1", "dA0", "W1_new", "b1_new"]
+    # explain() starts with what a student needs to redo the step (X, W1, b1) and
+    # shows T and P before the loss
+    assert names == ["X", "W1", "b1", "Z1", "T", "P", "L", "dZ1", "dW1", "db1", "dX",
+                     "W1_new", "b1_new"]  # fmt: skip
