@@ -339,3 +339,39 @@ def test_from_torch_refuses_normalisation_it_cannot_hold():
         info.value
     )
     assert "module 1 (LayerNorm over (2, 3)" in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_and_softplus_export(dtype, tmp_path):
+    rng = np.random.default_rng(6)
+    net = cr.Sequential(
+        cr.Dense(3, 5, rng=rng, dtype=dtype),
+        cr.GELU(),
+        cr.Dense(5, 4, rng=rng, dtype=dtype),
+        cr.Softplus(),
+        cr.Dense(4, 2, rng=rng, dtype=dtype),
+    )
+    X = (rng.normal(size=(9, 3)) * 8).astype(dtype)  # softplus sees inputs past 20
+    expected = net.predict(X)
+    with torch.no_grad():
+        got = to_torch(net)(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    back = from_torch(to_torch(net))
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
+    if dtype == np.float64:  # onnxruntime has no float64 Erf: refused, with the way out
+        with pytest.raises(ExportError, match=r"no float64 Erf, which GELU needs"):
+            to_onnx(net, tmp_path / "g.onnx")
+        assert not (tmp_path / "g.onnx").exists()
+        net = cr.Sequential(*net.layers[2:])  # Softplus alone runs in float64
+        X = (rng.normal(size=(9, 5)) * 8).astype(dtype)
+        expected = net.predict(X)
+    (Y,) = onnx_run(to_onnx(net, tmp_path / "g.onnx"), {"X": X})
+    np.testing.assert_allclose(Y, expected, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def test_from_torch_names_the_gelu_and_softplus_it_cannot_match():
+    module = torch.nn.Sequential(torch.nn.GELU(approximate="tanh"), torch.nn.Softplus(beta=2))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert "module 0 (GELU with approximate='tanh')" in str(info.value)
+    assert "module 1 (Softplus with beta=2, threshold=20)" in str(info.value)

@@ -17,6 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .export import ONNX_OPSET, ExportError, _dtype, _flat_layers, _n_features, network_and_head
 from .layers import (
     ELU,
+    GELU,
     BatchNorm,
     Dense,
     Dropout,
@@ -26,6 +27,7 @@ from .layers import (
     ReLU,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
 )
 
@@ -96,6 +98,18 @@ def add_network(g: Graph, X: str, net) -> str:
             expm1 = g.op("Sub", g.op("Exp", X), g.const(1.0, "one"))
             negative = g.op("Mul", expm1, g.const(layer.alpha, "alpha"))
             X = g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
+        elif isinstance(layer, GELU):  # X * (1 + erf(X / sqrt(2))) / 2
+            if g.dtype != np.float32:
+                raise ExportError(
+                    "to_onnx: onnxruntime has no float64 Erf, which GELU needs; export the "
+                    "network in float32 (net.astype(np.float32)) or use another activation."
+                )
+            erf = g.op("Erf", g.op("Div", X, g.const(np.sqrt(2.0), "sqrt2")))
+            X = g.op("Mul", g.op("Mul", X, g.const(0.5, "half")), g.op("Add", erf, g.const(1.0)))
+        elif isinstance(layer, Softplus):  # Where(X > 20, X, log(1 + exp(min(X, 20))))
+            cap = g.const(layer.threshold, "threshold")
+            soft = g.op("Log", g.op("Add", g.op("Exp", g.op("Min", X, cap)), g.const(1.0)))
+            X = g.op("Where", g.op("Greater", X, cap), X, soft)
         elif isinstance(layer, (BatchNorm, LayerNorm)):
             X = add_normalization(g, X, layer)
         else:

@@ -17,6 +17,8 @@ the same numbers (1e-12 in float64, 1e-6 in float32).
     ELU(alpha)           ELU(alpha)                    Where(X > 0, X, alpha * (exp(X) - 1))
     Softmax              Softmax(dim=1)                Softmax(axis=1)
     Identity             Identity                      Identity
+    GELU                 GELU() (exact erf form)       X * (1 + Erf(X / sqrt 2)) / 2  (float32)
+    Softplus             Softplus(beta=1, threshold=20) Where(X > 20, X, log(1 + exp(X)))
     Dropout(p)           Dropout(p)                    (nothing: inference)
     BatchNorm            BatchNorm1d (running stats)   (X - mean) / sqrt(var + eps) * gamma + beta
     LayerNorm            LayerNorm(n_features)         the same with ReduceMean over each row
@@ -36,6 +38,7 @@ import numpy as np
 
 from .layers import (
     ELU,
+    GELU,
     BatchNorm,
     Dense,
     Dropout,
@@ -46,6 +49,7 @@ from .layers import (
     Sequential,
     Sigmoid,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .layers.base import Layer
@@ -165,6 +169,10 @@ def _torch_module(layer: Layer, torch, dtype):
     simple = {Identity: nn.Identity, ReLU: nn.ReLU, Tanh: nn.Tanh, Sigmoid: nn.Sigmoid}
     if type(layer) in simple:
         return simple[type(layer)]()
+    if isinstance(layer, GELU):
+        return nn.GELU()
+    if isinstance(layer, Softplus):
+        return nn.Softplus(beta=1.0, threshold=layer.threshold)
     if isinstance(layer, LeakyReLU):
         return nn.LeakyReLU(negative_slope=layer.alpha)
     if isinstance(layer, ELU):
@@ -207,7 +215,8 @@ def from_torch(module) -> Sequential:
     module : torch.nn.Sequential or a single supported module
         Supported: ``Linear`` (with or without bias; without, chainrule's ``b`` starts
         at zero and is trainable), ``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU``,
-        ``ELU``, ``Softmax(dim=1 or -1)``, ``Identity``, ``Dropout``, ``BatchNorm1d``
+        ``ELU``, ``GELU()`` (exact), ``Softplus()`` (beta 1, threshold 20),
+        ``Softmax(dim=1 or -1)``, ``Identity``, ``Dropout``, ``BatchNorm1d``
         (with running statistics and a momentum), ``LayerNorm`` over the last dimension
         (without its optional bias=False). Parameters must be
         float32 or float64 (the chainrule network keeps that precision).
@@ -223,7 +232,8 @@ def from_torch(module) -> Sequential:
     if problems:
         raise ExportError(
             "from_torch: cannot convert " + "; ".join(problems) + ". Supported modules: "
-            "Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, Softmax(dim=1), Identity, "
+            "Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU(), Softplus(), Softmax(dim=1), "
+            "Identity, "
             "Dropout, BatchNorm1d, LayerNorm and nested Sequential."
         )
     return Sequential(*layers)
@@ -261,6 +271,10 @@ def _from_torch_module(m, torch, where: str, problems: list[str]) -> Layer | Non
     simple = {nn.Identity: Identity, nn.ReLU: ReLU, nn.Tanh: Tanh, nn.Sigmoid: Sigmoid}
     if type(m) in simple:
         return simple[type(m)]()
+    if isinstance(m, nn.GELU) and m.approximate == "none":
+        return GELU()
+    if isinstance(m, nn.Softplus) and m.beta == 1 and m.threshold == Softplus.threshold:
+        return Softplus()
     if isinstance(m, nn.LeakyReLU):
         return LeakyReLU(alpha=m.negative_slope)
     if isinstance(m, nn.ELU):
@@ -269,7 +283,11 @@ def _from_torch_module(m, torch, where: str, problems: list[str]) -> Layer | Non
         return Dropout(m.p)
     if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)):
         return _from_torch_norm(m, nn, where, problems)
-    detail = f" with dim={m.dim}" if isinstance(m, nn.Softmax) else ""
+    detail = {
+        nn.Softmax: lambda: f" with dim={m.dim}",
+        nn.GELU: lambda: f" with approximate={m.approximate!r}",
+        nn.Softplus: lambda: f" with beta={m.beta:g}, threshold={m.threshold:g}",
+    }.get(type(m), lambda: "")()
     problems.append(f"module {where} ({type(m).__name__}{detail})")
     return None
 
