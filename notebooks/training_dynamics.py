@@ -945,6 +945,53 @@ say(
 # only cuts the outliers.
 
 # %% [markdown]
+# `fit` does the same with one argument, `clip_norm=` (and `clip_value=` for clipping
+# each entry), and logs in `history["clipped"]` the fraction of each epoch's steps it
+# clipped. One step on one batch first, by hand and by `fit`, then the three epochs:
+
+# %%
+first_batch = np.random.default_rng(0).permutation(n_train)[:32]
+by_hand = deep_net(cr.Tanh, exploding_init)
+Y_hand, backward_hand = by_hand.forward(X_train[first_batch], training=True)
+by_hand.zero_grad()
+backward_hand(loss_ce(Y_hand, y_train[first_batch])[1])
+hand_grads = [grad for _, _, _, grad in by_hand.parameters()]
+hand_norm = np.sqrt(sum(np.sum(grad**2) for grad in hand_grads))
+for _, _, param, grad in by_hand.parameters():
+    param -= 1.0 * grad / (hand_norm + 1e-6)  # clipped to norm 1, then lr = 1
+by_fit = deep_net(cr.Tanh, exploding_init)
+cr.fit(by_fit, loss_ce, X_train[first_batch], y_train[first_batch],
+       optimizer=cr.SGD(lr=1.0), epochs=1, batch_size=None, clip_norm=1.0)  # fmt: skip
+pairs = zip(by_hand.parameters(), by_fit.parameters(), strict=True)
+one_step_gap = max(np.abs(p_hand - p_fit).max() for (_, _, p_hand, _), (_, _, p_fit, _) in pairs)
+assert hand_norm > 1 and one_step_gap < 1e-12
+
+fit_clipped = deep_net(cr.Tanh, exploding_init)
+history_clip = cr.fit(fit_clipped, loss_ce, X_train, y_train, optimizer=cr.SGD(lr=1.0),
+                      epochs=3, batch_size=32, rng=0, clip_norm=1.0,
+                      validation_data=(X_val, y_val), metrics=["accuracy"])  # fmt: skip
+assert min(history_clip["clipped"]) > 0.9
+assert history_clip["val_accuracy"][-1] > plain["val_acc"] + 0.2
+drift = max(
+    np.abs(p_fit - p_loop).max()
+    for (_, _, p_fit, _), (_, _, p_loop, _) in zip(
+        fit_clipped.parameters(), clip_runs["clipped at 1"][0].parameters(), strict=True
+    )
+)
+assert drift > 0
+say(
+    f"On one batch (gradient norm {hand_norm:.1f}), `cr.fit(..., clip_norm=1.0)` and the "
+    f"hand-written step give weights that differ by at most {one_step_gap:.0e}. Over "
+    f"three epochs `fit` "
+    f"clipped {history_clip['clipped'][0]:.0%}, {history_clip['clipped'][1]:.0%} and "
+    f"{history_clip['clipped'][2]:.0%} of the steps and ends at "
+    f"{history_clip['val_accuracy'][-1]:.1%} validation accuracy, against "
+    f"{plain['val_acc']:.1%} without clipping. (Its weights differ from the loop's by up "
+    f"to {drift:.2f}: `fit` sums the squared norm in another order, and this deliberately "
+    f"unstable network magnifies that difference in the last digit over many steps.)"
+)
+
+# %% [markdown]
 # ## 7. Reading `grad_norm_*` and `update_ratio_*`
 #
 # `cr.fit` logs two diagnostics per weight matrix (the `i` is the layer's index in
@@ -1144,6 +1191,71 @@ say(
 # weights of the epoch where validation loss was lowest (`cr.EarlyStopping(patience=...,
 # restore_best=True)` in `fit`). In practice the three are combined.
 #
+# ## 9. Batch normalisation: a deep sigmoid network that trains
+#
+# Section 1 showed a deep network's gradient shrinking layer by layer. Sigmoid units
+# are the worst case: $\sigma'(z) \le 1/4$, and when the inputs of a layer drift away
+# from 0 the units saturate and the factor falls far below that. **Batch
+# normalisation** re-centres and re-scales each unit's input over the batch before the
+# activation, $\hat{x} = (x - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}$, then
+# $y = \gamma \hat{x} + \beta$ with learned $\gamma, \beta$: every sigmoid sees
+# inputs of a workable scale, whatever the layers below did. (The backward pass, with
+# its three paths through $\mu_B$ and $\sigma_B^2$, is derived in
+# `docs/derivations.md`, section 11, and is an exercise in the drills notebook.)
+#
+# Eight sigmoid layers of 32 units on the digits, plain SGD (learning rate 0.1, batches
+# of 128, 30 epochs), the same seed, with and without a `cr.BatchNorm` before each
+# sigmoid:
+
+# %%
+def deep_sigmoid(batch_norm: bool, depth=8, width=32, seed=0):
+    rng = np.random.default_rng(seed)
+    layers, n_in = [], n_features
+    for _ in range(depth):
+        layers.append(cr.Dense(n_in, width, init="glorot", rng=rng))
+        if batch_norm:
+            layers.append(cr.BatchNorm(width))
+        layers.append(cr.Sigmoid())
+        n_in = width
+    return cr.Sequential(*layers, cr.Dense(n_in, n_classes, init="glorot", rng=rng))
+
+
+bn_runs = {}
+for bn_name, use_bn in (("plain", False), ("batch norm", True)):
+    bn_net = deep_sigmoid(use_bn)
+    bn_runs[bn_name] = cr.fit(bn_net, loss_ce, X_train, y_train, optimizer=cr.SGD(lr=0.1),
+                              epochs=30, batch_size=128, validation_data=(X_val, y_val),
+                              metrics=["accuracy"], rng=0)  # fmt: skip
+first_grad = next(key for key in bn_runs["plain"].keys() if key.startswith("grad_norm_"))
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+for bn_name, bn_history in bn_runs.items():
+    axes[0].plot(bn_history.epochs, bn_history["loss"], label=bn_name)
+    axes[1].plot(bn_history.epochs, bn_history[first_grad], label=bn_name)
+axes[0].set(xlabel="epoch", ylabel="training loss", title="eight sigmoid layers")
+axes[1].set(xlabel="epoch", ylabel="first layer's gradient norm", yscale="log")
+for ax in axes:
+    ax.legend()
+plt.show()
+
+# %%
+bn_plain, bn_normed = bn_runs["plain"], bn_runs["batch norm"]
+chance = np.log(n_classes)
+assert abs(bn_plain["loss"][-1] - chance) < 0.05 * chance  # stalls near ln 10
+assert bn_normed["loss"][-1] < 0.25 * chance
+assert bn_normed["val_accuracy"][-1] > 0.9 > 0.3 > bn_plain["val_accuracy"][-1]
+bn_ratio = np.median(bn_normed[first_grad]) / np.median(bn_plain[first_grad])
+assert bn_ratio > 100
+say(
+    f"Without batch norm the loss after 30 epochs is {bn_plain['loss'][-1]:.3f}, next to "
+    f"$\\ln 10 = {chance:.3f}$ (guessing), and the validation accuracy "
+    f"{bn_plain['val_accuracy'][-1]:.1%}. With a `BatchNorm` before each sigmoid the loss "
+    f"falls to {bn_normed['loss'][-1]:.3f} and the accuracy reaches "
+    f"{bn_normed['val_accuracy'][-1]:.1%}; the first layer's gradient is {bn_ratio:,.0f} times "
+    f"larger (median over the epochs): the signal now reaches it."
+)
+
+# %% [markdown]
 # ## Summary: what to look at, and what to do
 #
 # | symptom | diagnose with | usual fix |
@@ -1157,3 +1269,4 @@ say(
 # | units that never fire | count silent ReLUs | smaller rate, leaky ReLU |
 # | rare huge gradients, loss spikes | `grad_norm`, norm per step | gradient clipping, better init |
 # | training loss falls, validation rises | both curves | L2, dropout, early stopping |
+# | a deep network stalls at chance | `grad_norm` of the first layers | batch norm, ReLU, better init |
