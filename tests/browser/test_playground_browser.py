@@ -67,7 +67,7 @@ def _download(page, selector, path):
 
 def test_step_through_shows_cr_explain_numbers(page, tmp_path):
     page.click("#epoch")  # train a little first, so the weights are not the initial ones
-    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.wait_for_function("window.playground?.view?.tick.epoch === 1")
     net = cr.load(_download(page, "#export-model", tmp_path / "m.npz"))
     page.fill("#st-start", "7")
     page.fill("#st-size", "3")
@@ -98,9 +98,9 @@ def test_step_through_shows_cr_explain_numbers(page, tmp_path):
 
 def test_adding_a_layer_and_changing_the_activation_rebuild(page):
     page.click("#step")
-    page.wait_for_function("window.playground.view.tick.step === 1")
+    page.wait_for_function("window.playground?.view?.tick.step === 1")
     page.click("#add-layer")
-    page.wait_for_function("window.playground.view.network.sizes.length === 5")
+    page.wait_for_function("window.playground?.view?.network.sizes.length === 5")
     assert js(page, "window.playground.view.network.sizes") == [2, 4, 4, 4, 1]
     assert page.inner_text("#step-count") == "0"  # a new network
     page.locator("select.activation").nth(2).select_option("relu")
@@ -115,7 +115,7 @@ def test_adding_a_layer_and_changing_the_activation_rebuild(page):
         "Dense",
     ]
     page.locator("button.neurons[data-i='0'][data-d='1']").click()
-    page.wait_for_function("window.playground.view.network.sizes[1] === 5")
+    page.wait_for_function("window.playground?.view?.network.sizes[1] === 5")
     page.select_option("#output", "softmax")  # softmax + BCE: chainrule's pairing warning
     page.wait_for_selector("#pairing-warning:not([hidden])")
     assert "applies the softmax/sigmoid itself" in page.inner_text("#pairing-warning")
@@ -151,7 +151,7 @@ def test_a_bad_csv_shows_a_message_and_a_good_one_loads(page):
 
 def test_export_gives_a_model_cr_load_reads_with_identical_predictions(page, tmp_path):
     page.click("#epoch")
-    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.wait_for_function("window.playground?.view?.tick.epoch === 1")
     net = cr.load(_download(page, "#export-model", tmp_path / "model.npz"))
     x0, x1, y0, y1 = js(page, "window.playground.view.data.extent")
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y1, y0, GRID))
@@ -199,7 +199,7 @@ def test_other_tasks_draw_and_typeset_every_stage(page, data, output, loss):
     assert js(page, "window.playground.config.network.loss") == loss
     assert page.is_hidden("#pairing-warning")
     page.click("#epoch")
-    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.wait_for_function("window.playground?.view?.tick.epoch === 1")
     page.click("#st-begin")
     page.wait_for_function("window.playground.stage === 0")
     n = len(js(page, "window.playground.trace.stages"))
@@ -214,7 +214,7 @@ def test_the_address_holds_the_state(page, server):
     config = {"network": {"hidden": [3], "activations": ["relu"], "optimizer": "sgd"}}
     page.goto("about:blank")  # a new document: only the address's #state differs
     page.goto(server + "#" + quote(json.dumps(config)))
-    page.wait_for_function("window.playground.view.network.sizes.length === 3")
+    page.wait_for_function("window.playground?.view?.network.sizes.length === 3")
     assert js(page, "window.playground.view.network.sizes") == [2, 3, 1]
     assert page.input_value("#optimizer") == "sgd"
     saved = json.loads(unquote(js(page, "location.hash").lstrip("#")))
@@ -247,13 +247,13 @@ def test_clicking_a_training_point_steps_through_it(page):
 
 def test_no_hidden_layer_is_logistic_regression(page):
     page.click("#remove-layer")
-    page.wait_for_function("window.playground.view.network.sizes.length === 3")
+    page.wait_for_function("window.playground?.view?.network.sizes.length === 3")
     page.click("#remove-layer")
-    page.wait_for_function("window.playground.view.network.sizes.length === 2")
+    page.wait_for_function("window.playground?.view?.network.sizes.length === 2")
     assert page.is_disabled("#remove-layer")
     assert js(page, "window.playground.view.network.layers") == ["Dense"]
     page.click("#epoch")
-    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.wait_for_function("window.playground?.view?.tick.epoch === 1")
     assert js(page, "window.playground.view.tick.surfaces.hidden") == []
     page.click("#st-begin")
     page.wait_for_function("window.playground.stage === 0")
