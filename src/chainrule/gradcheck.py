@@ -131,6 +131,25 @@ def _rel_error(a: np.ndarray, n: np.ndarray) -> float:
     return float(np.linalg.norm(a - n) / denom)
 
 
+def central_differences(f, A: np.ndarray, eps: float) -> np.ndarray:
+    """dF/dA of the scalar ``f()`` by central differences, entry by entry.
+
+    ``A`` is an array that ``f`` reads; each entry is moved by +eps and -eps in place
+    and put back, so ``A`` ends as it began. Returns an array shaped like ``A``.
+    """
+    numeric = np.zeros_like(A)
+    flat, num = A.reshape(-1), numeric.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = f()
+        flat[i] = old - eps
+        minus = f()
+        flat[i] = old
+        num[i] = (plus - minus) / (2 * eps)
+    return numeric
+
+
 def _named_params(net: Layer) -> list[tuple[str, Layer, str]]:
     """``(label, layer, key)`` for every parameter, labelled like ``"layers[0].W"``."""
     if hasattr(net, "layers"):
@@ -239,16 +258,7 @@ def gradient_check(
 
     entries = []
     for label, array, analytic in targets:
-        numeric = np.zeros_like(array)
-        flat, num = array.reshape(-1), numeric.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            plus = total_loss()
-            flat[i] = old - eps
-            minus = total_loss()
-            flat[i] = old
-            num[i] = (plus - minus) / (2 * eps)
+        numeric = central_differences(total_loss, array, eps)
         diff = np.abs(analytic - numeric)
         worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
         entries.append(
