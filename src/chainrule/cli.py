@@ -48,6 +48,17 @@ def _parse_hidden(text: str) -> list[int]:
     return sizes
 
 
+def _parse_alpha(text: str) -> float | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--alpha takes a number >= 0 or 'auto', got {text!r}"
+        ) from None
+
+
 def _activation(name: str):
     import chainrule as cr
 
@@ -86,8 +97,12 @@ def cmd_train(args) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
     if not (np.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be a positive number, got {args.lr}")
-    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+    if args.alpha is not None and not (np.isfinite(args.alpha) and args.alpha >= 0):
         raise UsageError(f"--alpha (the L2 penalty) must be a number >= 0, got {args.alpha}")
+    if not 0 < args.validation_fraction < 1:
+        raise UsageError(
+            f"--validation-fraction must lie between 0 and 1, got {args.validation_fraction}"
+        )
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
     opts = TrainOptions(
@@ -104,6 +119,7 @@ def cmd_train(args) -> int:
         seed=args.seed,
         test_size=args.test_size,
         early_stopping=not args.no_early_stopping,
+        validation_fraction=args.validation_fraction,
         out=args.out,
         progress=not args.no_progress,
         plots=not args.no_plots,
@@ -240,14 +256,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam")
     p.add_argument("--epochs", type=int, default=200, help="at most this many (default 200)")
     p.add_argument("--batch-size", type=int, default=32, help="default 32")
-    p.add_argument("--lr", type=float, default=5e-3, help="learning rate (default 0.005)")
-    p.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty (default 1e-4)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    p.add_argument(
+        "--alpha",
+        type=_parse_alpha,
+        default=None,
+        help="L2 penalty, a number >= 0, or auto (default): try 1 and 0.1 and keep the lower "
+        "validation loss",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
     p.add_argument(
         "--no-early-stopping",
         action="store_true",
-        help="train all epochs (default: stop when the validation score stalls)",
+        help="train all epochs (default: stop when the validation loss has not improved for "
+        "20 epochs and keep the best epoch's weights; off when the validation set would "
+        "have fewer than 50 rows)",
+    )
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.2,
+        help="share of the training rows held out for early stopping (default 0.2)",
     )
     p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

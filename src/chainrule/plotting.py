@@ -62,7 +62,8 @@ _TRAIN_STYLE = {"color": "C0", "linewidth": 1.8}
 _VAL_STYLE = {"color": "C1", "linewidth": 1.8, "linestyle": "--"}
 
 # Columns of a history that are not metrics (besides the val_ prefix).
-_LAYER_LABEL = r"\d+(?:\.\d+)*"  # "2", or "1.0" inside a nested Sequential
+# "2", "1.0" inside a nested Sequential, or "dense_1" (the command's names: Dense layers 1..)
+_LAYER_LABEL = r"(?:\d+(?:\.\d+)*|dense_\d+)"
 _NON_METRIC = re.compile(rf"^(lr|grad_norm_{_LAYER_LABEL}|update_ratio_{_LAYER_LABEL})$")
 _PRETTY = {
     "loss": "loss",
@@ -305,6 +306,7 @@ def plot_loss(
     *,
     validation: bool | None = None,
     log: bool = False,
+    mark_epoch: int | None = None,
 ) -> Figure:
     """Training and validation loss per epoch.
 
@@ -324,6 +326,9 @@ def plot_loss(
         it (ValueError if absent); ``False`` draws the training curve only.
     log : bool, default False
         Logarithmic loss axis (useful when the loss falls by orders of magnitude).
+    mark_epoch : int, optional
+        Draw a vertical line at this epoch, labelled "weights kept: epoch <k>" (the
+        epoch early stopping restored).
 
     Returns
     -------
@@ -339,7 +344,13 @@ def plot_loss(
     overfitting.
     """
     frame = _as_frame(history)
-    return _plot_curves(frame, "loss", ax, validation, log, "loss")
+    fig = _plot_curves(frame, "loss", ax, validation, log, "loss")
+    if mark_epoch is not None:
+        axes = ax if ax is not None else fig.axes[0]
+        axes.axvline(mark_epoch, color="0.35", linestyle=":", linewidth=1.4,
+                     label=f"weights kept: epoch {mark_epoch}")  # fmt: skip
+        axes.legend()
+    return fig
 
 
 def plot_metric(
@@ -393,7 +404,7 @@ def _layer_columns(frame: pd.DataFrame, prefix: str) -> list[tuple[str, str]]:
     """
     pattern = re.compile(rf"^{prefix}_({_LAYER_LABEL})$")
     found = [
-        (tuple(int(part) for part in m.group(1).split(".")), m.group(1), column)
+        (tuple(int(part) for part in re.findall(r"\d+", m.group(1))), m.group(1), column)
         for column in frame.columns
         if (m := pattern.match(column)) and _has(frame, column)
     ]
@@ -483,7 +494,10 @@ def plot_gradient_norms(
     for p, (panel_ax, columns, ylabel, title) in enumerate(panels):
         for k, (label, column) in enumerate(columns):
             panel_ax.plot(
-                epochs, frame[column].to_numpy(float), label=f"layer {label}", color=f"C{k % 10}"
+                epochs,
+                frame[column].to_numpy(float),
+                label=label if label.startswith("dense") else f"layer {label}",
+                color=f"C{k % 10}",
             )
         if log:
             panel_ax.set_yscale("log")
