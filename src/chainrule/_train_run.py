@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -39,13 +40,22 @@ class TrainOptions:
     test_size: float = 0.2
     early_stopping: bool = True
     validation_fraction: float = 0.2
+    sep: str | None = None  # None: detected
+    decimal: str = "."
+    drop: tuple[str, ...] = ()
+    id_column: str | None = None
     out: str = "chainrule-run"
     progress: bool = True
     plots: bool = True
 
 
 def _say(msg: str = "") -> None:
-    print(msg, flush=True)
+    """Print a line; if stdout is a closed pipe (``chainrule train | head``), keep
+    training and writing the files silently instead of dying halfway."""
+    try:
+        print(msg, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -318,6 +328,7 @@ def run_train(opts: TrainOptions) -> dict:
         Preprocessor,
         TargetScaler,
         load_dataset,
+        select_features,
         train_test_split_dataset,
     )
 
@@ -327,7 +338,9 @@ def run_train(opts: TrainOptions) -> dict:
     started = time.perf_counter()
 
     # 1. Data.
-    ds = load_dataset(opts.data, target=opts.target, task=opts.task)
+    ds = load_dataset(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
+                      decimal=opts.decimal)  # fmt: skip
+    ds = select_features(ds, drop=opts.drop, id_column=opts.id_column)
     _say(ds.describe())
     for note in ds.notes:
         _say(f"  note: {note}")
@@ -373,6 +386,9 @@ def run_train(opts: TrainOptions) -> dict:
         "seed": opts.seed,
         "epochs": n_epochs,
         "kept_epoch": None if loop is None else loop.best_epoch,
+        "id_column": opts.id_column,
+        "sep": opts.sep,
+        "decimal": opts.decimal,
         "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
     }
 
