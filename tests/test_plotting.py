@@ -531,3 +531,26 @@ def test_figures_render_themselves_for_notebooks():
     # Jupyter shows a returned figure through _repr_png_ without pyplot being imported.
     png = plotting.plot_loss({"loss": [1.0, 0.5]})._repr_png_()
     assert png.startswith(PNG_SIGNATURE)
+
+
+def test_decision_regions_readable_on_many_points_with_outliers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 6))
+    X[:3] *= 200  # three extreme standardised rows
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+
+    def predict(X_grid):
+        return (X_grid[:, 0] + X_grid[:, 1] > 0).astype(int)
+
+    fig = plotting.plot_decision_regions(predict, X, y, resolution=40, max_points=1000)
+    ax = fig.axes[0]
+    assert ax.get_title().splitlines() == [
+        "Decision regions (PCA projection of 6 features)",
+        "on the plane of the first two principal components, through the mean",
+        "1000 of 5000 points shown; 3 outlying points outside the view",
+    ]
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert sum(len(s.get_offsets()) for s in scatters) == 1000
+    assert all(s.get_alpha() == 0.6 for s in scatters)
+    # the view is set by the bulk of the data, not by the outliers (|P| up to ~500)
+    assert max(abs(v) for v in (*ax.get_xlim(), *ax.get_ylim())) < 10

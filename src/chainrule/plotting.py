@@ -575,6 +575,7 @@ def plot_decision_regions(
     *,
     resolution: int = 200,
     batch_size: int = 8192,
+    max_points: int = 2000,
 ) -> Figure:
     """The class the model predicts at every point of the plane, with the data on top.
 
@@ -599,6 +600,9 @@ def plot_decision_regions(
         Grid points per axis (resolution**2 predictions).
     batch_size : int, default 8192
         Grid points predicted per call, to bound memory on wide networks.
+    max_points : int, default 2000
+        Draw at most this many points (a seeded random sample; the title says how many
+        of how many), so 40 000 rows do not overplot into a blot.
 
     Returns
     -------
@@ -614,6 +618,12 @@ def plot_decision_regions(
     before the model predicts. The regions are therefore the model's decisions *on
     that plane* through the data's mean; a data point off the plane may lie on the
     "wrong" side of a drawn boundary and still be classified correctly.
+
+    With 100 points or more the view is robust to outliers: the PCA is fitted on X
+    clipped to each feature's 1st..99th percentiles (a few extreme standardised values
+    would otherwise pick the components), and the axes span the 1st..99th percentiles of
+    the projected points widened by a quarter of that span on each side (never beyond
+    the data); the title counts the points left outside.
     """
     feature_names = None
     if isinstance(X, pd.DataFrame):
@@ -636,6 +646,9 @@ def plot_decision_regions(
         raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}.")
     if X.dtype.kind not in "biuf":
         raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"max_points must be a positive integer, got {max_points!r}.")
+    robust = X.shape[0] >= 100
 
     dtype = _grid_dtype(model, X)
     n_features = X.shape[1]
@@ -647,14 +660,27 @@ def plot_decision_regions(
     else:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, svd_solver="full").fit(X.astype(float))
+        Xf = X.astype(float)
+        if robust:  # clip each feature to its 1st..99th percentiles before fitting
+            q_lo, q_hi = np.percentile(Xf, [1, 99], axis=0)
+            Xf = np.clip(Xf, q_lo, q_hi)
+        pca = PCA(n_components=2, svd_solver="full").fit(Xf)
         P = pca.transform(X.astype(float))
         share = pca.explained_variance_ratio_ * 100
         xlabel, ylabel = (f"PC {k + 1} ({share[k]:.0f}% of variance)" for k in range(2))
-        title = f"Decision regions (PCA projection of {n_features} features)"
+        title = (
+            f"Decision regions (PCA projection of {n_features} features)\n"
+            "on the plane of the first two principal components, through the mean"
+        )
         to_input = pca.inverse_transform
 
-    lo, hi = P.min(axis=0), P.max(axis=0)
+    if robust:  # 1st..99th percentiles widened by a quarter, within the data's range
+        q_lo, q_hi = np.percentile(P, [1, 99], axis=0)
+        width = q_hi - q_lo
+        lo = np.maximum(P.min(axis=0), q_lo - 0.25 * width)
+        hi = np.minimum(P.max(axis=0), q_hi + 0.25 * width)
+    else:
+        lo, hi = P.min(axis=0), P.max(axis=0)
     pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
     lo, hi = lo - pad, hi + pad
     g0 = np.linspace(lo[0], hi[0], resolution)
@@ -706,18 +732,30 @@ def plot_decision_regions(
     if levels:
         ax.contour(G0, G1, Z, levels=levels, colors="k", linewidths=0.8, alpha=0.6)
     index_of = {c: j for j, c in enumerate(all_classes.tolist())}
-    size = 24 if len(X) <= 500 else 8
+    shown = np.arange(len(X))
+    if len(X) > max_points:  # a seeded sample: the same picture every time
+        shown = np.sort(np.random.default_rng(0).choice(len(X), max_points, replace=False))
+    many = len(shown) > 500
+    outside = int((((P < lo) | (P > hi)).any(axis=1)).sum())
     for c in classes.tolist():
-        mask = y == c
+        mask = shown[y[shown] == c]
         ax.scatter(
             P[mask, 0],
             P[mask, 1],
-            s=size,
+            s=8 if many else 24,
             color=colors[index_of[c]],
-            edgecolors="k",
+            edgecolors="none" if many else "k",
             linewidths=0.4,
+            alpha=0.6 if many else 1.0,
             label=str(c),
         )
+    notes = []
+    if len(shown) < len(X):
+        notes.append(f"{len(shown)} of {len(X)} points shown")
+    if outside:
+        notes.append(f"{outside} outlying points outside the view")
+    if notes:
+        title += "\n" + "; ".join(notes)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel(xlabel)
