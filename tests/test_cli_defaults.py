@@ -27,7 +27,7 @@ def test_wine_is_not_frozen_by_a_tiny_validation_set(tmp_path):
         "early stopping off: 29 validation rows (0.2 of 142) are fewer than the 50 it needs "
         "to measure anything; training up to --epochs"
     ) in r.stdout
-    assert "alpha auto: no validation set to choose on, so alpha=1" in r.stdout
+    assert "alpha auto: no validation set to choose on, so alpha=3" in r.stdout
     report = json.loads((tmp_path / "w" / "metrics.json").read_text())
     assert report["epochs_run"] == 200 and report["kept_epoch"] is None
     assert report["metrics"]["test"]["accuracy"] == 1.0  # LogisticRegression: 0.972 here
@@ -36,18 +36,23 @@ def test_wine_is_not_frozen_by_a_tiny_validation_set(tmp_path):
 def test_the_kept_epoch_is_reported_saved_and_marked(tmp_path):
     r = run("train", "--data", "breast_cancer", "--out", tmp_path / "b", "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert "alpha auto: best validation loss per L2 penalty {1: 0.0617, 0.1: 0.0348}" in r.stdout
+    # a tie in validation accuracy keeps the stronger penalty
     assert (
-        "trained 48 epochs (early stopping: the validation loss did not improve for 20 epochs)"
+        "alpha auto: validation accuracy per L2 penalty {1: 0.9890 (epoch 59), 0.1: 0.9890 "
+        "(epoch 28)}; kept 1"
+    ) in r.stdout
+    assert (
+        "trained 79 epochs (early stopping: the validation loss did not improve for 20 epochs)"
         in r.stdout
     )
-    assert "kept the weights of epoch 28: the lowest validation loss, 0.0348 on 91 held-out" in (
+    assert "kept the weights of epoch 59: the lowest validation loss, 0.0617 on 91 held-out" in (
         r.stdout
     )
     report = json.loads((tmp_path / "b" / "metrics.json").read_text())
-    assert report["kept_epoch"] == 28 and report["epochs_run"] == 48 and report["alpha"] == 0.1
+    assert report["kept_epoch"] == 59 and report["epochs_run"] == 79 and report["alpha"] == 1.0
+    assert report["metrics"]["test"]["accuracy"] == 111 / 114  # as LogisticRegression here
     history = pd.read_csv(tmp_path / "b" / "history.csv", index_col="epoch")
-    assert len(history) == 48 and history["val_loss"].idxmin() == 28
+    assert len(history) == 79 and history["val_loss"].idxmin() == 59
     assert [c for c in history.columns if c.startswith("grad_norm")] == [
         "grad_norm_dense_1", "grad_norm_dense_2", "grad_norm_dense_3"]  # fmt: skip
 
@@ -74,7 +79,7 @@ def test_divergence_exits_2_with_epoch_and_rate_and_writes_nothing(tmp_path, sol
     assert r.returncode == 2, r.stdout
     err = r.stderr.strip().splitlines()
     assert len(err) == 1, r.stderr
-    epoch = {"adam": 1, "sgd": 2}[solver]
+    epoch = {"adam": 1, "sgd": 3}[solver]
     assert err[0].startswith(
         "chainrule train: error: training diverged: the training loss rose from 1.099 "
         "(untrained) to "

@@ -444,6 +444,19 @@ def test_confusion_matrix_counts_in_cells(tmp_path):
     np.testing.assert_allclose(fig.axes[0].images[0].get_array().sum(axis=1), 1.0)
 
 
+def test_confusion_matrix_is_drawn_by_sklearn_without_a_pyplot_figure():
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    before = plt.get_fignums()
+    fig = plotting.plot_confusion_matrix([0, 1, 1], [0, 1, 0])
+    assert plt.get_fignums() == before  # drawn into chainrule's own figure
+    assert isinstance(fig, plotting.ChainruleFigure)
+    ref = ConfusionMatrixDisplay.from_predictions([0, 1, 1], [0, 1, 0], colorbar=False)
+    assert [t.get_text() for t in fig.axes[0].texts] == [t.get_text() for t in ref.ax_.texts]
+    plt.close(ref.figure_)
+
+
 def test_confusion_matrix_labels_order_and_errors():
     y_true = ["b", "a", "b", "c"]
     y_pred = ["b", "b", "b", "a"]

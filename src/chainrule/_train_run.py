@@ -219,8 +219,13 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
     except tl.Diverged as exc:
         raise _diverged(opts, str(exc)) from exc
     if tried:
-        shown = ", ".join(f"{a:g}: {v:.4f}" for a, v in tried.items())
-        _say(f"  alpha auto: best validation loss per L2 penalty {{{shown}}}; kept {est.alpha:g}")
+        what = "accuracy" if task == "classification" else "loss"
+        shown = ", ".join(
+            f"{a:g}: {r.val_score if task == 'classification' else min(r.val_loss):.4f} "
+            f"(epoch {r.best_epoch})"
+            for a, r in tried.items()
+        )
+        _say(f"  alpha auto: validation {what} per L2 penalty {{{shown}}}; kept {est.alpha:g}")
     elif auto:
         _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
     if opts.early_stopping and not loop.early_stopping:

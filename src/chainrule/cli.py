@@ -362,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--alpha",
         type=_parse_alpha,
         default=None,
-        help="L2 penalty, a number >= 0, or auto (default): try 1 and 0.1 and keep the lower "
-        "validation loss",
+        help="L2 penalty, a number >= 0, or auto (default): try 1 and 0.1 and keep the better "
+        "on the validation set (3 when there is none)",
     )
     p.add_argument(
         "--seed",

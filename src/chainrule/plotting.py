@@ -816,7 +816,9 @@ def plot_confusion_matrix(
         C[i, j] = number of samples with y_true == labels[i] and y_pred == labels[j]
 
     so correct predictions lie on the diagonal. A row or column with no samples stays
-    at 0 when normalised (no division by zero).
+    at 0 when normalised (no division by zero). Counted by scikit-learn's
+    ``confusion_matrix`` and drawn by its ``ConfusionMatrixDisplay`` into this figure's
+    Axes (which imports pyplot but registers no pyplot figure).
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim != 1 or y_pred.shape != y_true.shape:
@@ -836,13 +838,11 @@ def plot_confusion_matrix(
             f"normalize must be False, True, 'true', 'pred' or 'all', got {normalize!r}."
         )
 
-    k = len(labels)
-    index = {c: j for j, c in enumerate(labels.tolist())}
-    C = np.zeros((k, k), dtype=np.int64)
-    for t, p in zip(y_true.tolist(), y_pred.tolist(), strict=True):
-        if t in index and p in index:
-            C[index[t], index[p]] += 1
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
+    k = len(labels)
+    # scikit-learn counts (pairs with a label outside `labels` are left out) and draws
+    C = confusion_matrix(y_true, y_pred, labels=labels)
     values = C.astype(float)
     if normalize:
         axis = {"true": 1, "pred": 0, "all": None}[normalize]
@@ -850,22 +850,15 @@ def plot_confusion_matrix(
         values = np.divide(values, total, out=np.zeros_like(values), where=total > 0)
 
     fig, ax = _new_axes(ax, (max(4.8, 1.0 + 0.6 * k), max(4.2, 0.6 * k + 0.6)))
-    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=max(float(values.max()), 1e-12))
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    threshold = values.max() / 2.0
-    fontsize = "medium" if k <= 10 else "x-small"
-    for i in range(k):
-        for j in range(k):
-            text = f"{values[i, j]:.2f}" if normalize else f"{C[i, j]:d}"
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=fontsize,
-                color="white" if values[i, j] > threshold else "black",
-            )
+    display = ConfusionMatrixDisplay(values if normalize else C, display_labels=labels)
+    display.plot(
+        ax=ax,
+        cmap="Blues",
+        colorbar=True,
+        values_format=".2f" if normalize else "d",
+        text_kw={"fontsize": "medium" if k <= 10 else "x-small"},
+    )
+    display.im_.set_clim(0.0, max(float(values.max()), 1e-12))
     names = [str(c) for c in labels.tolist()]
     ax.set_xticks(
         range(k),
