@@ -130,3 +130,34 @@ def test_predict_copies_the_id_and_notes_unseen_categories_and_extra_columns(tmp
     out = pd.read_csv(tmp_path / "p.csv")
     assert list(out.columns[:3]) == ["row", "id", "predicted_y"]
     assert out["id"].tolist() == ["r0", "r1", "r2", "r3", "r4"]
+
+
+def test_a_text_column_that_would_explode_the_matrix_is_refused_fast(tmp_path):
+    n = 8000  # 8000 rows x 8000 one-hot columns = 64 million cells
+    df = pd.DataFrame({"code": [f"c{i}" for i in range(n)], "x": np.arange(n) % 7})
+    df["y"] = df["x"] % 2
+    df.to_csv(tmp_path / "wide.csv", index=False)
+    r = run("train", "--data", tmp_path / "wide.csv", "--out", tmp_path / "o")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "chainrule train: error: the features would become a 8000 x 8001 matrix (0.5 GiB), "
+        "more than chainrule handles (50000000 cells); the widest text columns are 'code' "
+        "(8000 categories): drop them (--drop COL) or mark the ID (--id COL)."
+    )
+    r = run("train", "--data", tmp_path / "wide.csv", "--id", "code", "--out", tmp_path / "o",
+            "--epochs", "2", "--no-progress", "--no-plots")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_huge_csv_is_refused_before_reading(tmp_path):
+    from chainrule import datasets
+    from chainrule.datasets import DataError, read_csv
+
+    (tmp_path / "big.csv").write_text("a,y\n" + "1,0\n" * 1000)
+    old = datasets.MAX_CSV_BYTES
+    datasets.MAX_CSV_BYTES = 100
+    try:
+        with pytest.raises(DataError, match=r"accepts up to 0 GiB: train on a sample"):
+            read_csv(tmp_path / "big.csv")
+    finally:
+        datasets.MAX_CSV_BYTES = old

@@ -238,6 +238,12 @@ def _load_bundled_frame(name: str) -> pd.DataFrame:
     return frame
 
 
+#: read_csv reads a file whole; bigger files are refused before reading (bounded memory).
+MAX_CSV_BYTES = 1 << 30
+#: select_features refuses data whose preprocessed matrix (rows x columns after one-hot
+#: encoding) would hold more cells than this (50 million float64 = 400 MB per copy).
+MAX_MATRIX_CELLS = 50_000_000
+
 #: The separators ``read_csv`` detects, in order of preference on a tie.
 SEPARATORS = (",", ";", "\t", "|")
 
@@ -343,6 +349,13 @@ def read_csv(
         )
     if p.is_dir():
         raise DataError(f"'{p}' is a directory; pass the path of a CSV file inside it.")
+    size = p.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DataError(
+            f"'{p}' is {size / 2**30:.1f} GiB; chainrule reads a CSV whole into memory and "
+            f"accepts up to {MAX_CSV_BYTES / 2**30:.0f} GiB: train on a sample of its rows "
+            "(e.g. head -n 200000 big.csv > sample.csv)."
+        )
     with open(p, "rb") as fh:
         head = fh.read(65536)
     if b"\x00" in head:
@@ -598,6 +611,25 @@ def load_dataset(
     return dataset_from_frame(frame, target, task, name=Path(text).name, source=text)
 
 
+def _check_matrix_size(frame: pd.DataFrame, features: list[str]) -> None:
+    """Refuse data whose one-hot encoded matrix would not fit in bounded memory."""
+    widths = {}
+    for c in features:
+        s = frame[c]
+        numeric = is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype)
+        widths[c] = 1 if numeric else max(int(s.nunique()), 1)
+    cells = len(frame) * sum(widths.values())
+    if cells > MAX_MATRIX_CELLS:
+        worst = sorted(widths, key=widths.get, reverse=True)[:3]
+        shown = ", ".join(f"{c!r} ({widths[c]} categories)" for c in worst if widths[c] > 1)
+        raise DataError(
+            f"the features would become a {len(frame)} x {sum(widths.values())} matrix "
+            f"({cells * 8 / 2**30:.1f} GiB), more than chainrule handles "
+            f"({MAX_MATRIX_CELLS} cells); the widest text columns are {shown or 'none'}: "
+            "drop them (--drop COL) or mark the ID (--id COL)."
+        )
+
+
 def select_features(
     dataset: Dataset, drop: Sequence[str] = (), id_column: str | None = None
 ) -> Dataset:
@@ -657,6 +689,7 @@ def select_features(
         raise DataError(
             "no feature columns are left after --drop/--id and dropping dates; keep at least one."
         )
+    _check_matrix_size(dataset.frame, features)
     if drop:
         notes.append(f"dropped {_quote_list(list(drop))} (--drop)")
     if id_column:
