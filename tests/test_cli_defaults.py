@@ -121,3 +121,14 @@ def test_regression_reports_rmse_beside_mse(tmp_path):
     assert test["rmse"] == pytest.approx(test["mse"] ** 0.5, rel=1e-12)
     lines = r.stdout.splitlines()
     assert lines[lines.index(next(x for x in lines if x.startswith("mse "))) + 1].startswith("rmse")
+
+
+def test_sgd_trains_plots_and_reports(tmp_path):
+    r = run("train", "--solver", "sgd", "--lr", "0.05", "--data", "breast_cancer", "--out",
+            tmp_path / "s", "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "solver='sgd'" in r.stdout and "kept the weights of epoch" in r.stdout
+    report = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert report["metrics"]["test"]["accuracy"] >= 0.95
+    for name in ("loss", "gradient_norms", "confusion_matrix", "decision_regions"):
+        assert (tmp_path / "s" / f"{name}.png").read_bytes().startswith(PNG), name
