@@ -977,6 +977,8 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
 
     Notes
     -----
+    One output is drawn by scikit-learn's ``PredictionErrorDisplay``
+    (``kind="residual_vs_predicted"``); several, one colour each, by hand.
     Residual r = t - p (positive: the model predicted too low). A good fit scatters
     evenly around 0 at every predicted value; a curve means a missed nonlinearity, a
     funnel that the error grows with the value.
@@ -985,8 +987,19 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
     R = T - P
     k = T.shape[1]
     fig, ax = _new_axes(ax, _FIGSIZE)
-    _scatter_outputs(ax, P, R, [f"output {j}" if k > 1 else "samples" for j in range(k)])
-    ax.axhline(0.0, color="0.3", linestyle="--", linewidth=1.2, label="zero")
+    if k == 1 and np.isfinite(R).all():  # one output: scikit-learn's display draws it
+        from sklearn.metrics import PredictionErrorDisplay
+
+        PredictionErrorDisplay(y_true=T[:, 0], y_pred=P[:, 0]).plot(
+            ax=ax,
+            kind="residual_vs_predicted",
+            scatter_kwargs={"s": 18 if len(T) <= 1000 else 6, "alpha": 0.6, "color": "C0",
+                            "edgecolors": "none", "label": "samples"},
+            line_kwargs={"color": "0.3", "linestyle": "--", "linewidth": 1.2, "label": "zero"},
+        )  # fmt: skip
+    else:  # several outputs (the display draws one): one colour each
+        _scatter_outputs(ax, P, R, [f"output {j}" for j in range(k)])
+        ax.axhline(0.0, color="0.3", linestyle="--", linewidth=1.2, label="zero")
     ax.set_xlabel("predicted")
     ax.set_ylabel("residual (actual - predicted)")
     rms = float(np.sqrt(np.nanmean(R**2)))
