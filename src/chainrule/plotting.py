@@ -24,7 +24,9 @@ Training histories are read as a table with one row per epoch (see ``History`` i
 :mod:`chainrule.training`): the index is named ``"epoch"`` (1-based); the columns are
 ``"loss"``, ``"val_loss"``, metrics by name (``"accuracy"``, ``"mse"``, ``"mae"``,
 ``"r2"``) with ``"val_<name>"``, ``"lr"``, and ``"grad_norm_<i>"``,
-``"update_ratio_<i>"`` for each layer ``net.layers[i]`` that has weights.
+``"update_ratio_<i>"`` for each layer ``net.layers[i]`` that has weights (or
+``"grad_norm_dense_<k>"``, the k-th Dense layer counted from 1, as ``chainrule train``
+writes them in ``history.csv``).
 """
 
 from __future__ import annotations
