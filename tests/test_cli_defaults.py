@@ -132,3 +132,27 @@ def test_sgd_trains_plots_and_reports(tmp_path):
     assert report["metrics"]["test"]["accuracy"] >= 0.95
     for name in ("loss", "gradient_norms", "confusion_matrix", "decision_regions"):
         assert (tmp_path / "s" / f"{name}.png").read_bytes().startswith(PNG), name
+
+
+def test_ctrl_c_during_an_epoch_stops_the_loop_not_just_the_epoch(monkeypatch):
+    import numpy as np
+
+    from chainrule import _train_loop
+    from chainrule.estimators import MLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    y = (X[:, 0] > 0).astype(int)
+    calls = []
+    original = MLPClassifier._loss_and_grads
+
+    def interrupted_at_the_tenth_batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 10:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "_loss_and_grads", interrupted_at_the_tenth_batch)
+    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        _train_loop.fit_epochs(est, X, y, epochs=50, seed=0)
+    assert len(calls) == 10  # nothing ran after the interrupt

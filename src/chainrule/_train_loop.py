@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,18 @@ def _split(X, y, fraction: float, seed: int, classification: bool):
     return train_test_split(X, y, test_size=n_val, random_state=seed, stratify=stratify)
 
 
+def _partial_fit(est, X, y, kwargs) -> None:
+    """One epoch. The estimator turns Ctrl-C into a warning and returns (scikit-learn's
+    behaviour for fit); here that would only end the epoch, so it is raised again."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.partial_fit(X, y, **kwargs)
+    for w in caught:
+        if "interrupted by user" in str(w.message):
+            raise KeyboardInterrupt
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 class _Bar:
     """A tqdm bar over epochs that is completed (100%) whenever the loop ends."""
 
@@ -190,7 +203,7 @@ def fit_epochs(
             order = rng.permutation(len(y_fit))
             kwargs = {"classes": classes} if classification and epoch == 1 else {}
             try:
-                est.partial_fit(X_fit[order], y_fit[order], **kwargs)
+                _partial_fit(est, X_fit[order], y_fit[order], kwargs)
             except ValueError as exc:
                 if "non-finite" in str(exc) or "diverged" in str(exc):
                     raise Diverged(epoch, math.inf, initial) from exc
