@@ -30,7 +30,7 @@ def test_wine_is_not_frozen_by_a_tiny_validation_set(tmp_path):
     assert "alpha auto: no validation set to choose on, so alpha=3" in r.stdout
     report = json.loads((tmp_path / "w" / "metrics.json").read_text())
     assert report["epochs_run"] == 200 and report["kept_epoch"] is None
-    assert report["metrics"]["test"]["accuracy"] == 1.0  # LogisticRegression: 0.972 here
+    assert report["metrics"]["test"]["accuracy"] == 1.0  # as LogisticRegression on this split
 
 
 def test_the_kept_epoch_is_reported_saved_and_marked(tmp_path):
