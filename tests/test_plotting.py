@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PathCollection
+from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 
 import chainrule as cr
@@ -281,15 +280,15 @@ def test_real_history_from_fit():
 
 def region_image(fig: Figure) -> np.ndarray:
     ax = only_axes(fig)
-    assert len(ax.images) == 1 and isinstance(ax.images[0], AxesImage)
-    image = ax.images[0]
-    Z = np.asarray(image.get_array())
-    # Row 0 is drawn at the bottom and pixel centres sit on the grid points, so that
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    edges = mesh.get_coordinates()  # (m + 1, m + 1, 2): the cells' corners
+    Z = np.asarray(mesh.get_array()).reshape(edges.shape[0] - 1, edges.shape[1] - 1)
+    # Row 0 is drawn at the bottom and cell centres sit on the grid points, so that
     # Z[r, c] is the class at (x0, x1) = (linspace(*xlim, m)[c], linspace(*ylim, m)[r]).
-    assert image.origin == "lower"
     (x_lo, x_hi), (y_lo, y_hi) = ax.get_xlim(), ax.get_ylim()
     dx, dy = (x_hi - x_lo) / (Z.shape[1] - 1) / 2, (y_hi - y_lo) / (Z.shape[0] - 1) / 2
-    np.testing.assert_allclose(image.get_extent(), [x_lo - dx, x_hi + dx, y_lo - dy, y_hi + dy])
+    np.testing.assert_allclose(edges[0, [0, -1], 0], [x_lo - dx, x_hi + dx])
+    np.testing.assert_allclose(edges[[0, -1], 0, 1], [y_lo - dy, y_hi + dy])
     return Z
 
 

@@ -609,8 +609,9 @@ def plot_decision_regions(
     Returns
     -------
     matplotlib.figure.Figure
-        The regions as an image (``ax.images[0]``), the boundaries as contour lines,
-        and one scatter per class, labelled with the class.
+        The regions as a ``QuadMesh`` drawn by scikit-learn's
+        ``DecisionBoundaryDisplay`` (``ax.collections[0]``, one cell per grid point), the
+        boundaries as contour lines, and one scatter per class, labelled with the class.
 
     Notes
     -----
@@ -713,23 +714,20 @@ def plot_decision_regions(
         ) from exc
     Z = np.searchsorted(all_classes, pred).reshape(G0.shape)
     k = len(all_classes)
-    half = (hi - lo) / (2 * (resolution - 1))
     colors = _class_colors(k)
     cmap = ListedColormap(colors)
 
     fig, ax = _new_axes(ax, _SQUARE)
-    ax.imshow(
-        Z,
-        origin="lower",
-        # Pixel centres on the grid points: the image reaches half a step beyond them.
-        extent=(lo[0] - half[0], hi[0] + half[0], lo[1] - half[1], hi[1] + half[1]),
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=k - 0.5,
-        alpha=0.3,
-        interpolation="nearest",
-        aspect="auto",
+    from sklearn.inspection import DecisionBoundaryDisplay
+
+    # scikit-learn's display draws the predicted classes on the grid: one cell per grid
+    # point (shading="nearest": cell centres on the grid points), our colours per class
+    display = DecisionBoundaryDisplay(
+        xx0=G0, xx1=G1, n_classes=max(k, 2), response=Z, multiclass_colors=colors
     )
+    extra = {"cmap": cmap} if k <= 2 else {}
+    display.plot(ax=ax, plot_method="pcolormesh", shading="nearest", vmin=-0.5,
+                 vmax=k - 0.5, alpha=0.3, zorder=-1, **extra)  # fmt: skip
     levels = [v + 0.5 for v in range(k - 1) if Z.min() <= v + 0.5 <= Z.max()]
     if levels:
         ax.contour(G0, G1, Z, levels=levels, colors="k", linewidths=0.8, alpha=0.6)
