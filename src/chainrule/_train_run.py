@@ -165,6 +165,30 @@ def _diverged(opts: TrainOptions, what: str):
     )
 
 
+def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
+    """lbfgs: the estimator's own full-batch ``fit`` (no epochs, no early stopping)."""
+    from . import _train_loop as tl
+
+    est = _estimator(task, opts, alpha)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X, y)
+        except ValueError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            raise _diverged(opts, "training diverged: the loss became non-finite") from exc
+    initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
+    if tl.diverged(est, len(y), initial):
+        raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
+    stop = "lbfgs converged"
+    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+        stop = f"lbfgs reached --epochs {opts.epochs} iterations before converging"
+    _say(f"trained {est.n_iter_} lbfgs iterations ({stop}; lbfgs has no epochs and no "
+         f"early stopping); final training loss {est.loss_:.4f}")  # fmt: skip
+    return est
+
+
 def _fit_estimator(opts: TrainOptions, task: str, X, y):
     """Fit as the command does; returns ``(estimator, LoopResult or None for lbfgs)``.
 
@@ -183,24 +207,7 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
          f"solver={opts.solver!r}, lr={opts.lr:g}, alpha={what}) for up to {opts.epochs} "
          "epochs")  # fmt: skip
     if opts.solver == "lbfgs":
-        est = _estimator(task, opts, tl.SMALL_DATA_ALPHA if auto else opts.alpha)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                est.fit(X, y)
-            except ValueError as exc:
-                if "non-finite" not in str(exc):
-                    raise
-                raise _diverged(opts, "training diverged: the loss became non-finite") from exc
-        initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
-        if tl.diverged(est, len(y), initial):
-            raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
-        stop = "lbfgs converged"
-        if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
-            stop = f"lbfgs reached --epochs {opts.epochs} iterations before converging"
-        _say(f"trained {est.n_iter_} lbfgs iterations ({stop}; lbfgs has no epochs and no "
-             f"early stopping); final training loss {est.loss_:.4f}")  # fmt: skip
-        return est, None
+        return _fit_lbfgs(opts, task, X, y, tl.SMALL_DATA_ALPHA if auto else opts.alpha), None
     kwargs = dict(
         epochs=opts.epochs,
         early_stopping=opts.early_stopping,
