@@ -566,3 +566,10 @@ def test_decision_regions_readable_on_many_points_with_outliers():
     assert all(s.get_alpha() == 0.6 for s in scatters)
     # the view is set by the bulk of the data, not by the outliers (|P| up to ~500)
     assert max(abs(v) for v in (*ax.get_xlim(), *ax.get_ylim())) < 10
+
+
+def test_gradient_norms_of_the_commands_history_are_named_by_dense_layer():
+    columns = {f"grad_norm_dense_{k}": [1.0 / k, 0.5 / k] for k in (10, 2, 1)}
+    fig = plotting.plot_gradient_norms({"loss": [1.0, 0.5], **columns})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["dense_1", "dense_2", "dense_10"]
