@@ -161,3 +161,16 @@ def test_a_huge_csv_is_refused_before_reading(tmp_path):
             read_csv(tmp_path / "big.csv")
     finally:
         datasets.MAX_CSV_BYTES = old
+
+
+def test_sep_can_be_named(tmp_path):
+    frame().to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    r = run("train", "--data", tmp_path / "t.tsv", "--sep", "tab", "--drop", "id",
+            "--out", tmp_path / "o", *FAST)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "t.tsv: 120 rows, 2 features" in r.stdout
+    r = run("train", "--data", tmp_path / "t.tsv", "--sep", "ab", "--out", tmp_path / "o")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "chainrule train: error: --sep takes one character such as ',' ';' '|' or tab, got 'ab'"
+    )

@@ -375,9 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-early-stopping",
         action="store_true",
-        help="train all epochs (default: stop when the validation loss has not improved for "
-        "20 epochs and keep the best epoch's weights; off when the validation set would "
-        "have fewer than 50 rows)",
+        help="hold out no validation rows; train up to --epochs, stopping only when the "
+        "training loss stalls for 20 epochs (default: stop when the validation loss has not "
+        "improved for 20 epochs and keep the best epoch's weights; off anyway when the "
+        "validation set would have fewer than 50 rows)",
     )
     p.add_argument(
         "--validation-fraction",
