@@ -174,3 +174,14 @@ def test_sep_can_be_named(tmp_path):
     assert r.stderr.strip() == (
         "chainrule train: error: --sep takes one character such as ',' ';' '|' or tab, got 'ab'"
     )
+
+
+def test_a_row_number_column_is_noted_but_a_unique_measurement_is_not(tmp_path):
+    df = frame().drop(columns=["id", "day"])
+    df.insert(0, "row_no", np.arange(1, 121))
+    df.insert(1, "income", np.random.default_rng(1).permutation(np.arange(120)) * 1000 + 7)
+    df.to_csv(tmp_path / "n.csv", index=False)
+    r = run("train", "--data", tmp_path / "n.csv", "--out", tmp_path / "o", *FAST)
+    assert r.returncode == 0, r.stderr
+    assert "note: 'row_no' has a different value in every row, like an identifier" in r.stdout
+    assert "'income' has a different value" not in r.stdout

@@ -639,8 +639,9 @@ def select_features(
     An identifier is not a feature (a model would learn the rows by name). A text
     column of dates (at least 90% of its cells parse as dates) is dropped with a note:
     one-hot encoding 800 dates teaches nothing; turn them into numbers (year, month,
-    day of week) in the file to use them. A text or integer column with a distinct
-    value in every row (of more than 20) gets a note suggesting ``--drop``/``--id``.
+    day of week) in the file to use them. A text column with a distinct value in every
+    row (of more than 20), or an integer column numbering the rows (n distinct values
+    spanning n consecutive integers), gets a note suggesting ``--drop``/``--id``.
 
     Returns
     -------
@@ -680,7 +681,10 @@ def select_features(
                     "(year, month, day of week) to the file"
                 )
                 continue
-        if len(present) > 20 and present.nunique() == len(present):
+        counter = s.dtype.kind not in "iu" or (
+            int(present.max()) - int(present.min()) + 1 == len(present)  # 1..n: a row number
+        )
+        if len(present) > 20 and present.nunique() == len(present) and counter:
             notes.append(
                 f"{c!r} has a different value in every row, like an identifier: it carries "
                 f"no pattern to learn; pass --id {c} (kept in predictions) or --drop {c}"
