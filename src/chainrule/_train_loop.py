@@ -132,12 +132,12 @@ def _partial_fit(est, X, y, kwargs) -> None:
 class _Bar:
     """A tqdm bar over epochs that is completed (100%) whenever the loop ends."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, label: str | None = None) -> None:
         self.bar = None
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="epoch", file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, unit="epoch", file=sys.stderr, leave=True, desc=label)
 
     def update(self, **postfix) -> None:
         if self.bar is not None:
@@ -163,6 +163,7 @@ def fit_epochs(
     tol: float = 1e-4,
     seed: int = 0,
     progress: bool = False,
+    label: str | None = None,
 ) -> LoopResult:
     """Train ``est`` (solver "sgd" or "adam") for up to ``epochs`` epochs, in place.
 
@@ -197,7 +198,7 @@ def fit_epochs(
     rng = np.random.default_rng(seed)
     est.set_params(early_stopping=False, shuffle=False)
     best, best_loss, stale = None, math.inf, 0
-    bar = _Bar(epochs, progress)
+    bar = _Bar(epochs, progress, label)
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(len(y_fit))
@@ -288,7 +289,7 @@ def fit_auto_alpha(make_est, X, y, *, alphas=AUTO_ALPHAS, **loop_kwargs):
     best, tried = None, {}
     for alpha in alphas:
         est = make_est(alpha)
-        result = fit_epochs(est, X, y, progress=progress, **loop_kwargs)
+        result = fit_epochs(est, X, y, progress=progress, label=f"alpha {alpha:g}", **loop_kwargs)
         tried[alpha] = result
         if best is None or result.val_score > best[1].val_score:
             best = (est, result)
