@@ -514,5 +514,7 @@ def test_rows_longer_than_the_header_and_other_delimiters(tmp_path):
         load_dataset(_write(tmp_path, "ragged.csv", "a,b\n1,2,3,4\n5,6\n"))
     with pytest.raises(DataError, match=r"could not read.*as CSV"):
         load_dataset(_write(tmp_path, "ragged2.csv", "a,b\n1,2\n3,4,5\n"))
-    with pytest.raises(DataError, match=r"semicolons.*comma-separated"):
-        load_dataset(_write(tmp_path, "semi.csv", "a;b;y\n1;2;0\n3;4;1\n"))
+    semi = _write(tmp_path, "semi.csv", "a;b;y\n1;2;0\n3;4;1\n")
+    assert load_dataset(semi).feature_names == ["a", "b"]  # the separator is detected
+    with pytest.raises(DataError, match=r"holds semicolons.*pass the separator, e.g. --sep ';'"):
+        load_dataset(semi, sep=",")

@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PathCollection
+from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 
 import chainrule as cr
@@ -281,15 +280,15 @@ def test_real_history_from_fit():
 
 def region_image(fig: Figure) -> np.ndarray:
     ax = only_axes(fig)
-    assert len(ax.images) == 1 and isinstance(ax.images[0], AxesImage)
-    image = ax.images[0]
-    Z = np.asarray(image.get_array())
-    # Row 0 is drawn at the bottom and pixel centres sit on the grid points, so that
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    edges = mesh.get_coordinates()  # (m + 1, m + 1, 2): the cells' corners
+    Z = np.asarray(mesh.get_array()).reshape(edges.shape[0] - 1, edges.shape[1] - 1)
+    # Row 0 is drawn at the bottom and cell centres sit on the grid points, so that
     # Z[r, c] is the class at (x0, x1) = (linspace(*xlim, m)[c], linspace(*ylim, m)[r]).
-    assert image.origin == "lower"
     (x_lo, x_hi), (y_lo, y_hi) = ax.get_xlim(), ax.get_ylim()
     dx, dy = (x_hi - x_lo) / (Z.shape[1] - 1) / 2, (y_hi - y_lo) / (Z.shape[0] - 1) / 2
-    np.testing.assert_allclose(image.get_extent(), [x_lo - dx, x_hi + dx, y_lo - dy, y_hi + dy])
+    np.testing.assert_allclose(edges[0, [0, -1], 0], [x_lo - dx, x_hi + dx])
+    np.testing.assert_allclose(edges[[0, -1], 0, 1], [y_lo - dy, y_hi + dy])
     return Z
 
 
@@ -444,6 +443,19 @@ def test_confusion_matrix_counts_in_cells(tmp_path):
     np.testing.assert_allclose(fig.axes[0].images[0].get_array().sum(axis=1), 1.0)
 
 
+def test_confusion_matrix_is_drawn_by_sklearn_without_a_pyplot_figure():
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    before = plt.get_fignums()
+    fig = plotting.plot_confusion_matrix([0, 1, 1], [0, 1, 0])
+    assert plt.get_fignums() == before  # drawn into chainrule's own figure
+    assert isinstance(fig, plotting.ChainruleFigure)
+    ref = ConfusionMatrixDisplay.from_predictions([0, 1, 1], [0, 1, 0], colorbar=False)
+    assert [t.get_text() for t in fig.axes[0].texts] == [t.get_text() for t in ref.ax_.texts]
+    plt.close(ref.figure_)
+
+
 def test_confusion_matrix_labels_order_and_errors():
     y_true = ["b", "a", "b", "c"]
     y_pred = ["b", "b", "b", "a"]
@@ -531,3 +543,33 @@ def test_figures_render_themselves_for_notebooks():
     # Jupyter shows a returned figure through _repr_png_ without pyplot being imported.
     png = plotting.plot_loss({"loss": [1.0, 0.5]})._repr_png_()
     assert png.startswith(PNG_SIGNATURE)
+
+
+def test_decision_regions_readable_on_many_points_with_outliers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 6))
+    X[:3] *= 200  # three extreme standardised rows
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+
+    def predict(X_grid):
+        return (X_grid[:, 0] + X_grid[:, 1] > 0).astype(int)
+
+    fig = plotting.plot_decision_regions(predict, X, y, resolution=40, max_points=1000)
+    ax = fig.axes[0]
+    assert ax.get_title().splitlines() == [
+        "Decision regions (PCA projection of 6 features)",
+        "on the plane of the first two principal components, through the mean",
+        "1000 of 5000 points shown; 3 outlying points outside the view",
+    ]
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert sum(len(s.get_offsets()) for s in scatters) == 1000
+    assert all(s.get_alpha() == 0.6 for s in scatters)
+    # the view is set by the bulk of the data, not by the outliers (|P| up to ~500)
+    assert max(abs(v) for v in (*ax.get_xlim(), *ax.get_ylim())) < 10
+
+
+def test_gradient_norms_of_the_commands_history_are_named_by_dense_layer():
+    columns = {f"grad_norm_dense_{k}": [1.0 / k, 0.5 / k] for k in (10, 2, 1)}
+    fig = plotting.plot_gradient_norms({"loss": [1.0, 0.5], **columns})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["dense_1", "dense_2", "dense_10"]

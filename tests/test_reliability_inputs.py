@@ -428,7 +428,7 @@ COMMAND_CASES = {
     ),
     "train-diverges": (
         train_with("--data", "diabetes", "--solver", "sgd", "--lr", "1e6", "--no-early-stopping"),
-        ["training diverged", "non-finite", "learning_rate_init=1e+06",
+        ["training diverged", "to inf in epoch 1 with --lr 1e+06",
          "lower the learning rate, e.g. --lr 100000", "Nothing was written"],
     ),
     "predict-out-missing-folder": (

@@ -11,8 +11,10 @@ diverging network, Ctrl-C) leaves nothing half-written in ``--out``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -32,18 +34,28 @@ class TrainOptions:
     solver: str = "adam"
     epochs: int = 200
     batch_size: int | None = 32
-    lr: float = 5e-3
-    alpha: float = 1e-4
+    lr: float = 1e-3
+    alpha: float | None = None  # None: "auto", see _train_loop.fit_auto_alpha
     seed: int = 0
     test_size: float = 0.2
     early_stopping: bool = True
+    validation_fraction: float = 0.2
+    sep: str | None = None  # None: detected
+    decimal: str = "."
+    drop: tuple[str, ...] = ()
+    id_column: str | None = None
     out: str = "chainrule-run"
     progress: bool = True
     plots: bool = True
 
 
 def _say(msg: str = "") -> None:
-    print(msg, flush=True)
+    """Print a line; if stdout is a closed pipe (``chainrule train | head``), keep
+    training and writing the files silently instead of dying halfway."""
+    try:
+        print(msg, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -76,8 +88,10 @@ def classification_metrics(y_true, y_pred, classes) -> dict:
 def regression_metrics(y_true, y_pred) -> dict:
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+    mse = float(mean_squared_error(y_true, y_pred))
     return {
-        "mse": float(mean_squared_error(y_true, y_pred)),
+        "mse": mse,
+        "rmse": math.sqrt(mse),
         "mae": float(mean_absolute_error(y_true, y_pred)),
         "r2": float(r2_score(y_true, y_pred)),
     }
@@ -88,7 +102,7 @@ def _metrics_report(task: str, metrics: dict, classes) -> str:
     if task == "classification":
         names = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
     else:
-        names = ("mse", "mae", "r2")
+        names = ("mse", "rmse", "mae", "r2")
     rows = [[n] + [f"{metrics[p][n]:.4f}" for p in parts] for n in names]
     text = _table(rows, ["metric", *parts])
     if task == "classification":
@@ -100,7 +114,7 @@ def _metrics_report(task: str, metrics: dict, classes) -> str:
     return text
 
 
-def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str]:
+def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) -> list[str]:
     from . import plotting
 
     est = bundle.estimator
@@ -110,12 +124,10 @@ def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str
         plotting.save_figure(fig, folder / name)
         written.append(name)
 
-    save(plotting.plot_loss(est), "loss.png")
-    if getattr(est, "validation_scores_", None):  # early stopping: the validation score
-        metric = "accuracy" if bundle.task == "classification" else "r2"
-        save(plotting.plot_metric(est, metric), f"validation_{metric}.png")
-    if getattr(est, "history_", None) is not None and len(est.history_):
-        save(plotting.plot_gradient_norms(est.history_), "gradient_norms.png")
+    kept = None if loop is None else loop.best_epoch
+    save(plotting.plot_loss(history, mark_epoch=kept), "loss.png")
+    if len(history):
+        save(plotting.plot_gradient_norms(history), "gradient_norms.png")
     if bundle.task == "classification":
         save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
              "confusion_matrix.png")  # fmt: skip
@@ -128,19 +140,178 @@ def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str
     return written
 
 
+def _estimator(task: str, opts: TrainOptions, alpha: float):
+    from .estimators import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if task == "classification" else MLPRegressor
+    return cls(
+        hidden_layer_sizes=tuple(opts.hidden),
+        activation=opts.activation,
+        solver=opts.solver,
+        alpha=alpha,
+        batch_size="auto" if opts.batch_size is None else opts.batch_size,
+        learning_rate_init=opts.lr,
+        max_iter=opts.epochs,
+        random_state=opts.seed,
+    )
+
+
+def _diverged(opts: TrainOptions, what: str):
+    from .datasets import DataError
+
+    return DataError(
+        f"{what} with --lr {opts.lr:g}. The features are already standardised, so lower "
+        f"the learning rate, e.g. --lr {opts.lr / 10:g}. Nothing was written."
+    )
+
+
+def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
+    """lbfgs: the estimator's own full-batch ``fit`` (no epochs, no early stopping)."""
+    from . import _train_loop as tl
+
+    est = _estimator(task, opts, alpha)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X, y)
+        except ValueError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            raise _diverged(opts, "training diverged: the loss became non-finite") from exc
+    initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
+    if tl.diverged(est, len(y), initial):
+        raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
+    stop = "lbfgs converged"
+    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+        stop = f"lbfgs reached --epochs {opts.epochs} iterations before converging"
+    _say(f"trained {est.n_iter_} lbfgs iterations ({stop}; lbfgs has no epochs and no "
+         f"early stopping); final training loss {est.loss_:.4f}")  # fmt: skip
+    return est
+
+
+def _fit_estimator(opts: TrainOptions, task: str, X, y):
+    """Fit as the command does; returns ``(estimator, LoopResult or None for lbfgs)``.
+
+    sgd/adam: :func:`chainrule._train_loop.fit_epochs` (early stopping on the validation
+    loss, best weights kept, divergence detected); ``--alpha auto`` tries
+    ``AUTO_ALPHAS``. lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
+    """
+    from . import _train_loop as tl
+
+    auto = opts.alpha is None
+    what = f"{opts.alpha:g}" if not auto else "auto (chosen on the validation set)"
+    if auto and opts.solver == "lbfgs":
+        what = f"{tl.SMALL_DATA_ALPHA:g}"
+    _say(f"\ntraining {'MLPClassifier' if task == 'classification' else 'MLPRegressor'}"
+         f"(hidden_layer_sizes={tuple(opts.hidden)}, activation={opts.activation!r}, "
+         f"solver={opts.solver!r}, lr={opts.lr:g}, alpha={what}) for up to {opts.epochs} "
+         "epochs")  # fmt: skip
+    if opts.solver == "lbfgs":
+        return _fit_lbfgs(opts, task, X, y, tl.SMALL_DATA_ALPHA if auto else opts.alpha), None
+    kwargs = dict(
+        epochs=opts.epochs,
+        early_stopping=opts.early_stopping,
+        validation_fraction=opts.validation_fraction,
+        seed=opts.seed,
+        progress=opts.progress,
+    )
+    try:
+        if auto:
+            est, loop, tried = tl.fit_auto_alpha(
+                lambda a: _estimator(task, opts, a), X, y, **kwargs
+            )
+        else:
+            est, tried = _estimator(task, opts, opts.alpha), {}
+            loop = tl.fit_epochs(est, X, y, **kwargs)
+    except tl.Diverged as exc:
+        raise _diverged(opts, str(exc)) from exc
+    if tried:
+        what = "accuracy" if task == "classification" else "loss"
+        shown = ", ".join(
+            f"{a:g}: {r.val_score if task == 'classification' else min(r.val_loss):.4f} "
+            f"(epoch {r.best_epoch})"
+            for a, r in tried.items()
+        )
+        _say(f"  alpha auto: validation {what} per L2 penalty {{{shown}}}; kept {est.alpha:g}")
+    elif auto:
+        _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
+    if opts.early_stopping and not loop.early_stopping:
+        n_val = math.ceil(opts.validation_fraction * len(y))
+        _say(f"  early stopping off: {n_val} validation rows ({opts.validation_fraction:g} of "
+             f"{len(y)}) are fewer than the {tl.MIN_VALIDATION_ROWS} it needs to measure "
+             "anything; training up to --epochs")  # fmt: skip
+    _say(f"trained {loop.n_epochs} epochs ({loop.stop_reason}); final training loss "
+         f"{est.loss_:.4f}")  # fmt: skip
+    if loop.best_epoch is not None:
+        _say(f"kept the weights of epoch {loop.best_epoch}: the lowest validation loss, "
+             f"{min(loop.val_loss):.4f} on {loop.n_val} held-out training rows")  # fmt: skip
+        if loop.best_epoch == loop.n_epochs and loop.n_epochs == opts.epochs:
+            _say("  note: the validation loss was still falling at the last epoch; more "
+                 "--epochs may help")  # fmt: skip
+    return est, loop
+
+
+def _history_frame(est, loop):
+    """One row per epoch: loss, val_loss, lr, and per-layer columns named by Dense
+    layer (``grad_norm_dense_1`` ... rather than the layer's index in the network)."""
+    import pandas as pd
+
+    frame = est.history_.to_frame()
+    if loop is not None and loop.val_loss:
+        frame.insert(
+            1, "val_loss", pd.Series(loop.val_loss, index=frame.index[: len(loop.val_loss)])
+        )
+    labels = {}
+    for column in frame.columns:
+        for prefix in ("grad_norm_", "update_ratio_"):
+            if column.startswith(prefix) and column[len(prefix) :].isdigit():
+                labels.setdefault(column[len(prefix) :], None)
+    order = {lab: k + 1 for k, lab in enumerate(sorted(labels, key=int))}
+    rename = {}
+    for column in frame.columns:
+        for prefix in ("grad_norm_", "update_ratio_"):
+            label = column[len(prefix) :]
+            if column.startswith(prefix) and label in order:
+                rename[column] = f"{prefix}dense_{order[label]}"
+    return frame.rename(columns=rename)
+
+
+#: Every file ``chainrule train`` may write into --out (other files there are left alone).
+OUTPUT_FILES = {
+    "model.npz",
+    "metrics.json",
+    "history.csv",
+    "loss.png",
+    "validation_accuracy.png",
+    "validation_r2.png",
+    "gradient_norms.png",
+    "confusion_matrix.png",
+    "decision_regions.png",
+    "predictions.png",
+    "residuals.png",
+}
+
+
 def _publish(staging: Path, out: Path) -> list[Path]:
     """Move every finished file from ``staging`` into ``out``: all of them, or none.
 
     A file of an earlier run that a new one replaces is first moved aside (into the
-    staging folder). If any move fails, the new files are taken out again and the old
-    ones put back, so ``out`` never ends up half old, half new.
+    staging folder), and so is a file of an earlier run that this one does not write
+    (one of ``OUTPUT_FILES``: a stale plot would contradict the new model). If any
+    move fails, the new files are taken out again and the old ones put back, so
+    ``out`` never ends up half old, half new.
     """
     existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
     files = sorted(staging.iterdir())
     aside = Path(tempfile.mkdtemp(prefix="previous-", dir=staging))
     moved, replaced = [], []
+    names = {f.name for f in files}
     try:
+        for name in sorted(OUTPUT_FILES - names):  # an earlier run's files this one lacks
+            if (out / name).is_file():
+                os.replace(out / name, aside / name)
+                replaced.append(name)
         for f in files:
             target = out / f.name
             if target.exists():
@@ -169,9 +340,9 @@ def run_train(opts: TrainOptions) -> dict:
         Preprocessor,
         TargetScaler,
         load_dataset,
+        select_features,
         train_test_split_dataset,
     )
-    from .estimators import MLPClassifier, MLPRegressor
 
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
@@ -179,7 +350,9 @@ def run_train(opts: TrainOptions) -> dict:
     started = time.perf_counter()
 
     # 1. Data.
-    ds = load_dataset(opts.data, target=opts.target, task=opts.task)
+    ds = load_dataset(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
+                      decimal=opts.decimal)  # fmt: skip
+    ds = select_features(ds, drop=opts.drop, id_column=opts.id_column)
     _say(ds.describe())
     for note in ds.notes:
         _say(f"  note: {note}")
@@ -194,53 +367,14 @@ def run_train(opts: TrainOptions) -> dict:
     y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
 
     # 3. The estimator.
-    common = dict(
-        hidden_layer_sizes=tuple(opts.hidden),
-        activation=opts.activation,
-        solver=opts.solver,
-        alpha=opts.alpha,
-        batch_size="auto" if opts.batch_size is None else opts.batch_size,
-        learning_rate_init=opts.lr,
-        max_iter=opts.epochs,
-        random_state=opts.seed,
-        early_stopping=opts.early_stopping,
-        progress=opts.progress,
-    )
     scaler = None
-    if ds.task == "classification":
-        est = MLPClassifier(**common)
-        fit_y = y_train
-    else:
-        est = MLPRegressor(**common)
+    fit_y = y_train
+    if ds.task == "regression":
         scaler = TargetScaler().fit(y_train)
         fit_y = scaler.transform(y_train)
         _say("  preprocessing: standardised the target for training (predictions are in its units)")
-    _say(f"\ntraining {est.__class__.__name__}(hidden_layer_sizes={tuple(opts.hidden)}, "
-         f"activation={opts.activation!r}, solver={opts.solver!r}, lr={opts.lr:g}) "
-         f"for up to {opts.epochs} epochs")  # fmt: skip
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            est.fit(X_train, fit_y)
-        except ValueError as exc:
-            if "non-finite" not in str(exc):
-                raise
-            what = str(exc).split(". ")[0]  # scikit-learn's words, the epoch, the rate
-            raise DataError(
-                f"training diverged: {what}. The features are already standardised, so "
-                f"lower the learning rate, e.g. --lr {opts.lr / 10:g}. Nothing was written."
-            ) from exc
-    for w in caught:
-        if w.category.__name__ == "ConvergenceWarning":
-            _say(f"  note: stopped at --epochs {opts.epochs} before the loss settled; "
-                 "more epochs or a larger --lr may help")  # fmt: skip
-    if est.n_iter_ >= opts.epochs:
-        stop = "the epoch limit"
-    elif opts.early_stopping:
-        stop = "early stopping: the validation score stopped improving"
-    else:
-        stop = "the training loss stopped improving"
-    _say(f"trained {est.n_iter_} epochs ({stop}); final training loss {est.loss_:.4f}")
+    est, loop = _fit_estimator(opts, ds.task, X_train, fit_y)
+    n_epochs = int(est.n_iter_) if loop is None else loop.n_epochs
 
     bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
 
@@ -262,7 +396,11 @@ def run_train(opts: TrainOptions) -> dict:
         "task": ds.task,
         "target": list(ds.target),
         "seed": opts.seed,
-        "epochs": int(est.n_iter_),
+        "epochs": n_epochs,
+        "kept_epoch": None if loop is None else loop.best_epoch,
+        "id_column": opts.id_column,
+        "sep": opts.sep,
+        "decimal": opts.decimal,
         "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
     }
 
@@ -279,15 +417,18 @@ def run_train(opts: TrainOptions) -> dict:
             "n_train": train.n_samples,
             "n_test": test.n_samples,
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
-            "epochs_run": int(est.n_iter_),
+            "epochs_run": n_epochs,
+            "kept_epoch": None if loop is None else loop.best_epoch,
+            "alpha": float(est.alpha),
             "seconds": round(time.perf_counter() - started, 3),
             "metrics": metrics,
         }
         (staging / "metrics.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-        est.history_.to_frame().to_csv(staging / "history.csv")
+        history = _history_frame(est, loop)
+        history.to_csv(staging / "history.csv")
         plots = []
         if opts.plots:
-            plots = _write_plots(staging, bundle, test, X_test, y_test, pred_test)
+            plots = _write_plots(staging, bundle, history, loop, X_test, y_test, pred_test)
         files = _publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

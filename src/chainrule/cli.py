@@ -50,6 +50,17 @@ def _parse_hidden(text: str) -> list[int]:
     return sizes
 
 
+def _parse_alpha(text: str) -> float | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--alpha takes a number >= 0 or 'auto', got {text!r}"
+        ) from None
+
+
 def _activation(name: str):
     import chainrule as cr
 
@@ -77,10 +88,12 @@ def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng
 def cmd_train(args) -> int:
     from ._train_run import TrainOptions, run_train
 
+    if args.activation == "sigmoid":  # the same function, scikit-learn's name
+        args.activation = "logistic"
     if args.activation not in ("identity", "logistic", "tanh", "relu"):
         raise UsageError(
             f"unknown activation {args.activation!r} for train; choose one of identity, "
-            "logistic, tanh, relu"
+            "logistic (or sigmoid), tanh, relu"
         )
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
@@ -88,8 +101,12 @@ def cmd_train(args) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
     if not (np.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be a positive number, got {args.lr}")
-    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+    if args.alpha is not None and not (np.isfinite(args.alpha) and args.alpha >= 0):
         raise UsageError(f"--alpha (the L2 penalty) must be a number >= 0, got {args.alpha}")
+    if not 0 < args.validation_fraction < 1:
+        raise UsageError(
+            f"--validation-fraction must lie between 0 and 1, got {args.validation_fraction}"
+        )
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
     opts = TrainOptions(
@@ -106,6 +123,11 @@ def cmd_train(args) -> int:
         seed=args.seed,
         test_size=args.test_size,
         early_stopping=not args.no_early_stopping,
+        validation_fraction=args.validation_fraction,
+        sep=_sep(args.sep),
+        decimal=args.decimal,
+        drop=tuple(args.drop),
+        id_column=args.id,
         out=args.out,
         progress=not args.no_progress,
         plots=not args.no_plots,
@@ -122,7 +144,6 @@ def cmd_predict(args) -> int:
 
     from . import load
     from .bundle import ModelBundle
-    from .datasets import read_csv
 
     model = load(args.model)
     if not isinstance(model, ModelBundle):
@@ -130,8 +151,13 @@ def cmd_predict(args) -> int:
             f"{args.model} holds a {type(model).__name__}, not a model saved by "
             "`chainrule train`; load it in Python with chainrule.load instead"
         )
-    frame = read_csv(args.data)
+    frame = _predict_frame(args.data, args)
+    for note in _predict_notes(model, frame):
+        print(f"note: {note}")
     table = model.predictions_frame(frame)
+    id_column = model.info.get("id_column")
+    if id_column and id_column in frame.columns:
+        table.insert(0, id_column, frame[id_column])
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name a .csv file")
@@ -151,17 +177,73 @@ def cmd_predict(args) -> int:
     print(table.head(10).to_string())
     present = [t for t in model.target if t in frame.columns]
     if len(present) == len(model.target) and frame[present].notna().all().all():
-        truth = frame[present[0]].to_numpy() if len(present) == 1 else frame[present].to_numpy()
-        pred = model.predict(frame)
-        if model.task == "classification":
-            from sklearn.metrics import accuracy_score
-
-            print(f"\nthe file has the target column: accuracy {accuracy_score(truth, pred):.4f}")
-        else:
-            from sklearn.metrics import r2_score
-
-            print(f"\nthe file has the target column: R^2 {r2_score(truth, pred):.4f}")
+        print("\n" + _score_note(model, frame, present, table))
     return 0
+
+
+def _predict_frame(data: str, args):
+    """The rows to predict: a CSV file, or a bundled dataset by name (e.g. ``iris``)."""
+    from pathlib import Path
+
+    from .datasets import BUNDLED_DATASETS, _bundled_name, _load_bundled_frame, read_csv
+
+    key = _bundled_name(data)
+    if key in BUNDLED_DATASETS and not Path(data).is_file():
+        return _load_bundled_frame(key)
+    return read_csv(data, sep=_sep(args.sep), decimal=args.decimal)
+
+
+def _predict_notes(model, frame) -> list[str]:
+    """One line each: columns the model does not use, categories it never saw."""
+    from ._preprocess import _quote_list, as_label_strings
+
+    pre = model.preprocessor
+    used = set(pre.feature_names_in_) | set(model.target) | {model.info.get("id_column")}
+    extra = [c for c in frame.columns if c not in used]
+    notes = []
+    if extra:
+        notes.append(f"ignored {len(extra)} columns the model was not trained on: "
+                     f"{_quote_list(extra, 8)}")  # fmt: skip
+    for c, cats in zip(pre.categorical_columns_, pre.categories_, strict=True):
+        if c not in frame.columns:
+            continue
+        values = as_label_strings(frame[c])
+        values = values[~frame[c].isna().to_numpy()].astype(str)
+        unseen = sorted(set(values) - set(cats))
+        if unseen:
+            n = int(np.isin(values, unseen).sum())
+            notes.append(
+                f"{n} rows have categories of {c!r} unseen in training "
+                f"({_quote_list(unseen, 5)}); they count as none of the known ones"
+            )
+    return notes
+
+
+def _score_note(model, frame, present, table) -> str:
+    """One line scoring the predictions against the file's own target column(s)."""
+    from ._preprocess import as_label_strings
+
+    name = ", ".join(present)
+    if model.task == "classification":
+        from sklearn.metrics import accuracy_score
+
+        truth = as_label_strings(frame[present[0]]).astype(str)
+        pred = as_label_strings(table[f"predicted_{present[0]}"]).astype(str)
+        known = {str(c) for c in model.classes_}
+        if not set(truth) & known:
+            return (
+                f"note: the file's column {name!r} holds none of the model's classes "
+                f"({', '.join(sorted(known)[:5])}), so no accuracy is computed"
+            )
+        return f"the file has the target column: accuracy {accuracy_score(truth, pred):.4f}"
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from sklearn.metrics import r2_score
+
+    if not all(is_numeric_dtype(frame[t]) and not is_bool_dtype(frame[t]) for t in present):
+        return f"note: the file's column {name!r} is not numeric, so no R^2 is computed"
+    truth = frame[present].to_numpy(dtype=float)
+    pred = table[[f"predicted_{t}" for t in present]].to_numpy(dtype=float)
+    return f"the file has the target column: R^2 {r2_score(truth, pred):.4f}"
 
 
 # --------------------------------------------------------------------------- explain
@@ -213,7 +295,22 @@ def cmd_gradcheck(args) -> int:
     print()
     report = cr.gradient_check(net, loss, X, y, eps=args.eps)
     print(f"gradient check of {loss!r} on {n} random samples:\n")
-    print(report)
+    text = str(report)
+    if not report.ok and args.eps > 1e-5:
+        # A large step: the central difference's own error (order eps**2) may be all
+        # that is measured. Check again with the default step before blaming backward.
+        again = cr.gradient_check(net, loss, X, y, eps=1e-6)
+        if again.ok:
+            text = text.rsplit("\n", 1)[0]  # drop "check the backward pass ..."
+            print(text)
+            print(
+                f"the step --eps {args.eps:g} is too large: the central difference has an "
+                "error of order eps**2 times the third derivative. With the default --eps "
+                f"1e-6 every array is at worst fine (max relative error "
+                f"{again.max_rel_error:.2e}), so the backward pass is right."
+            )
+            return 0
+    print(text)
     return 0 if report.ok else 1
 
 
@@ -274,9 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # --debug is accepted after the subcommand too; SUPPRESS keeps the top-level value
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
 
     p = sub.add_parser(
         "train",
+        parents=[debug],
         help="train a network on a bundled dataset or a CSV file",
         description="Train an MLP on a bundled dataset (iris, wine, breast_cancer, digits, "
         "diabetes, linnerud) or a CSV file; print metrics; write model.npz, metrics.json, "
@@ -284,21 +387,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", default="iris", help="dataset name or CSV path (default: iris)")
     p.add_argument("--target", help="the label column (default: the last column of a CSV)")
-    p.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
+    p.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto (default): text, or at most 20 distinct integers, is classification; "
+        "other numbers regression",
+    )
     p.add_argument("--hidden", type=_parse_hidden, default=[64, 32], help="default 64,32")
-    p.add_argument("--activation", default="relu", help="relu (default), tanh, logistic, identity")
-    p.add_argument("--solver", choices=("adam", "sgd", "lbfgs"), default="adam")
+    p.add_argument(
+        "--activation", default="relu", help="relu (default), tanh, logistic (= sigmoid), identity"
+    )
+    p.add_argument(
+        "--solver",
+        choices=("adam", "sgd", "lbfgs"),
+        default="adam",
+        help="adam (default) or sgd: minibatches, epochs, early stopping; lbfgs: full-batch "
+        "quasi-Newton, --epochs iterations, no early stopping",
+    )
     p.add_argument("--epochs", type=int, default=200, help="at most this many (default 200)")
     p.add_argument("--batch-size", type=int, default=32, help="default 32")
-    p.add_argument("--lr", type=float, default=5e-3, help="learning rate (default 0.005)")
-    p.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty (default 1e-4)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    p.add_argument(
+        "--alpha",
+        type=_parse_alpha,
+        default=None,
+        help="L2 penalty, a number >= 0, or auto (default): try 1 and 0.1 and keep the better "
+        "on the validation set (3 when there is none)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the split, the weights and the shuffling (default 0)",
+    )
     p.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
     p.add_argument(
         "--no-early-stopping",
         action="store_true",
-        help="train all epochs (default: stop when the validation score stalls)",
+        help="hold out no validation rows; train up to --epochs, stopping only when the "
+        "training loss stalls for 20 epochs (default: stop when the validation loss has not "
+        "improved for 20 epochs and keep the best epoch's weights; off anyway when the "
+        "validation set would have fewer than 50 rows)",
     )
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.2,
+        help="share of the training rows held out for early stopping (default 0.2)",
+    )
+    _csv_options(p)
+    p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns to leave out")
+    p.add_argument("--id", metavar="COL", help="a row-ID column: not a feature; predict copies it")
     p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -306,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "predict",
+        parents=[debug],
         help="apply a model saved by `chainrule train` to a CSV file",
         description="Apply the model and its preprocessing to DATA.csv and write one row "
         "of predictions (and class probabilities) per input row.",
@@ -313,23 +454,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL.npz")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--out", default="predictions.csv", help="default predictions.csv")
+    _csv_options(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
         "explain",
+        parents=[debug],
         help="trace one training step of a tiny network, equation by equation",
         description="Trace one training step (forward, loss, backward, update) of a tiny "
         "seeded network, with every number the engine computes.",
     )
-    p.add_argument("--task", choices=("classification", "regression"), default="classification")
+    p.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        default="classification",
+        help="a 2-3-2 classifier (default) or a 2-3-1 regressor",
+    )
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--samples", type=int, default=3, help="batch size of the step (default 3)")
     p.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the inputs and weights (default 0)")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "gradcheck",
+        parents=[debug],
         help="compare backprop's gradients with central differences",
         description="Build a network, then compare every analytic gradient with central "
         "differences in float64. Exit status 0 when all are at worst 'fine', 1 otherwise.",
@@ -341,8 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", type=int, default=3)
     p.add_argument("--classes", type=int, default=3, help="outputs for cross_entropy")
     p.add_argument("--outputs", type=int, default=2, help="outputs for regression losses")
-    p.add_argument("--eps", type=float, default=1e-6)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (1e-6)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the data and weights (default 0)")
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser(
@@ -389,6 +538,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_playground)
     return parser
+
+
+def _csv_options(p) -> None:
+    p.add_argument(
+        "--sep",
+        default="auto",
+        help="CSV field separator: auto (default: detects , ; tab |), or e.g. ';' or tab",
+    )
+    p.add_argument(
+        "--decimal", choices=(".", ","), default=".", help="decimal mark of numbers (default .)"
+    )
+
+
+def _sep(text: str) -> str | None:
+    if text == "auto":
+        return None
+    text = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if len(text) != 1 or text.isalnum() or text in "\"'.":
+        raise UsageError(f"--sep takes one character such as ',' ';' '|' or tab, got {text!r}")
+    return text
 
 
 def _check_counts(args) -> None:

@@ -79,6 +79,7 @@ __all__ = [
     "infer_task",
     "load_dataset",
     "read_csv",
+    "select_features",
     "train_test_split_dataset",
 ]
 
@@ -247,12 +248,96 @@ def _load_bundled_frame(name: str) -> pd.DataFrame:
     return frame
 
 
-def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+#: read_csv reads a file whole; bigger files are refused before reading (bounded memory).
+MAX_CSV_BYTES = 1 << 30
+#: select_features refuses data whose preprocessed matrix (rows x columns after one-hot
+#: encoding) would hold more cells than this (50 million float64 = 400 MB per copy).
+MAX_MATRIX_CELLS = 50_000_000
+
+#: The separators ``read_csv`` detects, in order of preference on a tie.
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def detect_separator(text: str) -> str:
+    """The separator of CSV text: the candidate found the same number of times (at least
+    once) on each of the first 20 lines, the most frequent such; "," when none is.
+
+    (Quoted fields are not parsed here: a separator inside quotes can only make a
+    candidate's count vary between lines, which then rules it out.)
+    """
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(lines) > 1 and not text.endswith("\n"):
+        lines = lines[:-1]  # the last line read may be cut off
+    best, best_count = ",", 0
+    for sep in SEPARATORS:
+        counts = {line.count(sep) for line in lines}
+        if len(counts) == 1 and (n := counts.pop()) > best_count:
+            best, best_count = sep, n
+    return best
+
+
+def _check_header(header: list[str], where: str) -> None:
+    seen, dup = set(), []
+    for name in header:
+        if name in seen and name not in dup:
+            dup.append(name)
+        seen.add(name)
+    if dup:
+        raise DataError(
+            f"{where} has duplicate column names {_quote_list(dup)}; give every column its "
+            "own name in the header row."
+        )
+
+
+def _numeric_with_bad_cells(frame: pd.DataFrame, where: str, decimal: str) -> None:
+    """Refuse a column whose cells are numbers except a few (typos such as "1.2.3",
+    thousands separators "1,234,567", decimal commas): one-hot encoding it would turn
+    it into hundreds of categories. Names the cells (file line numbers) and the fix."""
+    for c in frame.columns:
+        s = frame[c]
+        if is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+            continue
+        present = s.dropna().astype(str).str.strip()
+        present = present[present != ""]
+        if len(present) < 5:
+            continue
+        parsed = pd.to_numeric(present, errors="coerce")
+        bad = present[parsed.isna()]
+        if decimal != "," and bad.str.fullmatch(r"[-+]?\d*,\d+").all() and len(bad):
+            if len(bad) > 0.1 * len(present):  # the whole column: numbers with decimal commas
+                raise DataError(
+                    f"{where}: column {c!r} holds numbers written with a decimal comma "
+                    f"(such as {bad.iloc[0]!r}); pass --decimal , to read them as numbers."
+                )
+        if len(bad) == 0 or len(bad) > 0.1 * len(present) or len(bad) == len(present):
+            continue
+        cells = ", ".join(f"line {int(i) + 2}: {v!r}" for i, v in bad.iloc[:5].items())
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        hint = "fix or blank out those cells (blank cells are imputed)"
+        if bad.str.fullmatch(r"[-+]?\d+,\d+").all() and decimal != ",":
+            hint = "they use a decimal comma: pass --decimal , (or fix those cells)"
+        elif bad.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?").all():
+            hint = "remove the thousands separators from those cells"
+        raise DataError(
+            f"{where}: column {c!r} holds numbers except in {len(bad)} of {len(present)} "
+            f"cells ({cells}{more}), so it would be read as {present.nunique()} categories; "
+            f"{hint}."
+        )
+
+
+def read_csv(
+    path: str | os.PathLike, *, sep: str | None = None, decimal: str = "."
+) -> pd.DataFrame:
     """Read a CSV file with pandas, turning every failure into a clear DataError.
 
     Parameters
     ----------
     path : str or path-like
+    sep : str, optional
+        The field separator; ``None`` detects one of ``SEPARATORS`` (comma, semicolon,
+        tab, bar) with :func:`detect_separator`.
+    decimal : {".", ","}, default "."
+        The decimal mark of numbers ("," for ``3,14``).
 
     Returns
     -------
@@ -263,7 +348,8 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     ------
     DataError
         No such file, a directory, binary data, an empty file, a header without rows,
-        or text that pandas cannot parse.
+        text that pandas cannot parse, duplicate column names, or a numeric column with a
+        few cells that are not numbers.
     """
     p = Path(path)
     if not p.exists():
@@ -273,18 +359,38 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         )
     if p.is_dir():
         raise DataError(f"'{p}' is a directory; pass the path of a CSV file inside it.")
+    size = p.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DataError(
+            f"'{p}' is {size / 2**30:.1f} GiB; chainrule reads a CSV whole into memory and "
+            f"accepts up to {MAX_CSV_BYTES / 2**30:.0f} GiB: train on a sample of its rows "
+            "(e.g. head -n 200000 big.csv > sample.csv)."
+        )
     with open(p, "rb") as fh:
-        head = fh.read(8192)
+        head = fh.read(65536)
     if b"\x00" in head:
         raise DataError(
             f"'{p}' is not a CSV file (it holds binary data); pass a text file with a "
             "header row and comma-separated values."
         )
+    if decimal not in (".", ","):
+        raise DataError(f"the decimal mark must be '.' or ',', got {decimal!r}.")
+    text = head.decode("utf-8", errors="replace")
+    if sep is None:
+        sep = detect_separator(text)
+    if sep == decimal:
+        raise DataError(
+            f"'{p}': the separator and the decimal mark are both {sep!r}; pass another --sep."
+        )
+    if text.strip():
+        import csv
+
+        _check_header(next(csv.reader([text.splitlines()[0]], delimiter=sep)), f"'{p}'")
     try:
         with warnings.catch_warnings():
             # index_col=False: never turn extra fields into an index; warn -> error instead
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(p, index_col=False)
+            frame = pd.read_csv(p, index_col=False, sep=sep, decimal=decimal)
     except pd.errors.EmptyDataError as exc:
         raise DataError(
             f"'{p}' is empty; a CSV needs a header row and at least one row of data."
@@ -304,12 +410,13 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"'{p}' has a header but no rows of data; add some rows.")
     frame.columns = [str(c) for c in frame.columns]
     if frame.shape[1] == 1:
-        for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-            if sep in frame.columns[0]:
+        for other, word in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if other != sep and other in frame.columns[0]:
                 raise DataError(
-                    f"'{p}' has one column whose header holds {word}; save the file "
-                    "comma-separated (chainrule reads commas only)."
+                    f"'{p}' has one column whose header holds {word}, but the rows do not "
+                    f"split evenly on them; pass the separator, e.g. --sep '{other}'."
                 )
+    _numeric_with_bad_cells(frame, f"'{p}'", decimal)
     return frame
 
 
@@ -447,6 +554,9 @@ def load_dataset(
     name_or_path: str | os.PathLike,
     target: str | Sequence[str] | None = None,
     task: str | None = "auto",
+    *,
+    sep: str | None = None,
+    decimal: str = ".",
 ) -> Dataset:
     """Load a bundled dataset by name, or a CSV file by path.
 
@@ -460,6 +570,8 @@ def load_dataset(
         column.
     task : {"auto", "classification", "regression"} or None
         ``"auto"`` uses the bundled dataset's task, or :func:`infer_task`.
+    sep, decimal : str
+        For a CSV file: see :func:`read_csv` (``sep=None`` detects the separator).
 
     Returns
     -------
@@ -507,8 +619,98 @@ def load_dataset(
             f"unknown dataset {text!r}; the bundled datasets are "
             f"{', '.join(BUNDLED_DATASETS)}, or pass the path of a CSV file."
         )
-    frame = read_csv(text)
+    frame = read_csv(text, sep=sep, decimal=decimal)
     return dataset_from_frame(frame, target, task, name=Path(text).name, source=text)
+
+
+def _check_matrix_size(frame: pd.DataFrame, features: list[str]) -> None:
+    """Refuse data whose one-hot encoded matrix would not fit in bounded memory."""
+    widths = {}
+    for c in features:
+        s = frame[c]
+        numeric = is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype)
+        widths[c] = 1 if numeric else max(int(s.nunique()), 1)
+    cells = len(frame) * sum(widths.values())
+    if cells > MAX_MATRIX_CELLS:
+        worst = sorted(widths, key=widths.get, reverse=True)[:3]
+        shown = ", ".join(f"{c!r} ({widths[c]} categories)" for c in worst if widths[c] > 1)
+        raise DataError(
+            f"the features would become a {len(frame)} x {sum(widths.values())} matrix "
+            f"({cells * 8 / 2**30:.1f} GiB), more than chainrule handles "
+            f"({MAX_MATRIX_CELLS} cells); the widest text columns are {shown or 'none'}: "
+            "drop them (--drop COL) or mark the ID (--id COL)."
+        )
+
+
+def select_features(
+    dataset: Dataset, drop: Sequence[str] = (), id_column: str | None = None
+) -> Dataset:
+    """Remove the ``drop`` columns and the ``id_column`` from the features; drop date
+    columns; note columns that look like identifiers.
+
+    An identifier is not a feature (a model would learn the rows by name). A text
+    column of dates (at least 90% of its cells parse as dates) is dropped with a note:
+    one-hot encoding 800 dates teaches nothing; turn them into numbers (year, month,
+    day of week) in the file to use them. A text column with a distinct value in every
+    row (of more than 20), or an integer column numbering the rows (n distinct values
+    spanning n consecutive integers), gets a note suggesting ``--drop``/``--id``.
+
+    Returns
+    -------
+    Dataset
+        With ``feature_names`` (and ``notes``) updated; the frame keeps every column, so
+        the ID column is still there to be copied into predictions.
+    """
+    columns = list(dataset.frame.columns)
+    named = list(drop) + ([id_column] if id_column else [])
+    unknown = [c for c in named if c not in columns]
+    if unknown:
+        raise DataError(
+            f"unknown column {_quote_list(unknown)} in --drop/--id; available columns: "
+            f"{_quote_list(columns)}."
+        )
+    clash = [c for c in named if c in dataset.target]
+    if clash:
+        raise DataError(f"{_quote_list(clash)} is the target; it cannot be dropped or an ID.")
+    notes = list(dataset.notes)
+    features = [c for c in dataset.feature_names if c not in named]
+    for c in list(features):
+        s = dataset.frame[c]
+        if is_numeric_dtype(s.dtype) and s.dtype.kind not in "iu":
+            continue
+        if is_bool_dtype(s.dtype):
+            continue
+        present = s.dropna()
+        if s.dtype.kind not in "iu" and len(present) >= 5:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(present.astype(str), errors="coerce", format="mixed")
+            if parsed.notna().mean() >= 0.9:
+                features.remove(c)
+                notes.append(
+                    f"dropped {c!r}: it holds dates, which one-hot encoding would turn into "
+                    f"{present.nunique()} categories; to use them, add numeric columns "
+                    "(year, month, day of week) to the file"
+                )
+                continue
+        counter = s.dtype.kind not in "iu" or (
+            int(present.max()) - int(present.min()) + 1 == len(present)  # 1..n: a row number
+        )
+        if len(present) > 20 and present.nunique() == len(present) and counter:
+            notes.append(
+                f"{c!r} has a different value in every row, like an identifier: it carries "
+                f"no pattern to learn; pass --id {c} (kept in predictions) or --drop {c}"
+            )
+    if not features:
+        raise DataError(
+            "no feature columns are left after --drop/--id and dropping dates; keep at least one."
+        )
+    _check_matrix_size(dataset.frame, features)
+    if drop:
+        notes.append(f"dropped {_quote_list(list(drop))} (--drop)")
+    if id_column:
+        notes.append(f"{id_column!r} is the row ID (--id): not a feature, copied into predictions")
+    return replace(dataset, feature_names=features, notes=notes)
 
 
 # ------------------------------------------------------------------ splitting
@@ -576,7 +778,8 @@ def train_test_split_dataset(
             rare = [label_str(classes[i]) for i in counts.index[counts < 2]]
             raise DataError(
                 f"class {_quote_list(rare, 5)} has a single row, too few for a stratified "
-                "split; remove it, add rows, or split without stratification."
+                "split; remove its rows or add rows of it (in Python, "
+                "train_test_split_dataset(..., stratify=False) splits without stratifying)."
             )
         k = len(counts)
         if n_test < k or n - n_test < k:

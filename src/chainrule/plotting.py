@@ -24,7 +24,9 @@ Training histories are read as a table with one row per epoch (see ``History`` i
 :mod:`chainrule.training`): the index is named ``"epoch"`` (1-based); the columns are
 ``"loss"``, ``"val_loss"``, metrics by name (``"accuracy"``, ``"mse"``, ``"mae"``,
 ``"r2"``) with ``"val_<name>"``, ``"lr"``, and ``"grad_norm_<i>"``,
-``"update_ratio_<i>"`` for each layer ``net.layers[i]`` that has weights.
+``"update_ratio_<i>"`` for each layer ``net.layers[i]`` that has weights (or
+``"grad_norm_dense_<k>"``, the k-th Dense layer counted from 1, as ``chainrule train``
+writes them in ``history.csv``).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ _TRAIN_STYLE = {"color": "C0", "linewidth": 1.8}
 _VAL_STYLE = {"color": "C1", "linewidth": 1.8, "linestyle": "--"}
 
 # Columns of a history that are not metrics (besides the val_ prefix).
-_LAYER_LABEL = r"\d+(?:\.\d+)*"  # "2", or "1.0" inside a nested Sequential
+# "2", "1.0" inside a nested Sequential, or "dense_1" (the command's names: Dense layers 1..)
+_LAYER_LABEL = r"(?:\d+(?:\.\d+)*|dense_\d+)"
 _NON_METRIC = re.compile(rf"^(lr|grad_norm_{_LAYER_LABEL}|update_ratio_{_LAYER_LABEL})$")
 _PRETTY = {
     "loss": "loss",
@@ -305,6 +308,7 @@ def plot_loss(
     *,
     validation: bool | None = None,
     log: bool = False,
+    mark_epoch: int | None = None,
 ) -> Figure:
     """Training and validation loss per epoch.
 
@@ -324,6 +328,9 @@ def plot_loss(
         it (ValueError if absent); ``False`` draws the training curve only.
     log : bool, default False
         Logarithmic loss axis (useful when the loss falls by orders of magnitude).
+    mark_epoch : int, optional
+        Draw a vertical line at this epoch, labelled "weights kept: epoch <k>" (the
+        epoch early stopping restored).
 
     Returns
     -------
@@ -339,7 +346,13 @@ def plot_loss(
     overfitting.
     """
     frame = _as_frame(history)
-    return _plot_curves(frame, "loss", ax, validation, log, "loss")
+    fig = _plot_curves(frame, "loss", ax, validation, log, "loss")
+    if mark_epoch is not None:
+        axes = ax if ax is not None else fig.axes[0]
+        axes.axvline(mark_epoch, color="0.35", linestyle=":", linewidth=1.4,
+                     label=f"weights kept: epoch {mark_epoch}")  # fmt: skip
+        axes.legend()
+    return fig
 
 
 def plot_metric(
@@ -393,7 +406,7 @@ def _layer_columns(frame: pd.DataFrame, prefix: str) -> list[tuple[str, str]]:
     """
     pattern = re.compile(rf"^{prefix}_({_LAYER_LABEL})$")
     found = [
-        (tuple(int(part) for part in m.group(1).split(".")), m.group(1), column)
+        (tuple(int(part) for part in re.findall(r"\d+", m.group(1))), m.group(1), column)
         for column in frame.columns
         if (m := pattern.match(column)) and _has(frame, column)
     ]
@@ -483,7 +496,10 @@ def plot_gradient_norms(
     for p, (panel_ax, columns, ylabel, title) in enumerate(panels):
         for k, (label, column) in enumerate(columns):
             panel_ax.plot(
-                epochs, frame[column].to_numpy(float), label=f"layer {label}", color=f"C{k % 10}"
+                epochs,
+                frame[column].to_numpy(float),
+                label=label if label.startswith("dense") else f"layer {label}",
+                color=f"C{k % 10}",
             )
         if log:
             panel_ax.set_yscale("log")
@@ -561,6 +577,7 @@ def plot_decision_regions(
     *,
     resolution: int = 200,
     batch_size: int = 8192,
+    max_points: int = 2000,
 ) -> Figure:
     """The class the model predicts at every point of the plane, with the data on top.
 
@@ -585,12 +602,16 @@ def plot_decision_regions(
         Grid points per axis (resolution**2 predictions).
     batch_size : int, default 8192
         Grid points predicted per call, to bound memory on wide networks.
+    max_points : int, default 2000
+        Draw at most this many points (a seeded random sample; the title says how many
+        of how many), so 40 000 rows do not overplot into a blot.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The regions as an image (``ax.images[0]``), the boundaries as contour lines,
-        and one scatter per class, labelled with the class.
+        The regions as a ``QuadMesh`` drawn by scikit-learn's
+        ``DecisionBoundaryDisplay`` (``ax.collections[0]``, one cell per grid point), the
+        boundaries as contour lines, and one scatter per class, labelled with the class.
 
     Notes
     -----
@@ -600,6 +621,12 @@ def plot_decision_regions(
     before the model predicts. The regions are therefore the model's decisions *on
     that plane* through the data's mean; a data point off the plane may lie on the
     "wrong" side of a drawn boundary and still be classified correctly.
+
+    With 100 points or more the view is robust to outliers: the PCA is fitted on X
+    clipped to each feature's 1st..99th percentiles (a few extreme standardised values
+    would otherwise pick the components), and the axes span the 1st..99th percentiles of
+    the projected points widened by a quarter of that span on each side (never beyond
+    the data); the title counts the points left outside.
     """
     feature_names = None
     if isinstance(X, pd.DataFrame):
@@ -622,6 +649,9 @@ def plot_decision_regions(
         raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}.")
     if X.dtype.kind not in "biuf":
         raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"max_points must be a positive integer, got {max_points!r}.")
+    robust = X.shape[0] >= 100
 
     dtype = _grid_dtype(model, X)
     n_features = X.shape[1]
@@ -633,14 +663,27 @@ def plot_decision_regions(
     else:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, svd_solver="full").fit(X.astype(float))
+        Xf = X.astype(float)
+        if robust:  # clip each feature to its 1st..99th percentiles before fitting
+            q_lo, q_hi = np.percentile(Xf, [1, 99], axis=0)
+            Xf = np.clip(Xf, q_lo, q_hi)
+        pca = PCA(n_components=2, svd_solver="full").fit(Xf)
         P = pca.transform(X.astype(float))
         share = pca.explained_variance_ratio_ * 100
         xlabel, ylabel = (f"PC {k + 1} ({share[k]:.0f}% of variance)" for k in range(2))
-        title = f"Decision regions (PCA projection of {n_features} features)"
+        title = (
+            f"Decision regions (PCA projection of {n_features} features)\n"
+            "on the plane of the first two principal components, through the mean"
+        )
         to_input = pca.inverse_transform
 
-    lo, hi = P.min(axis=0), P.max(axis=0)
+    if robust:  # 1st..99th percentiles widened by a quarter, within the data's range
+        q_lo, q_hi = np.percentile(P, [1, 99], axis=0)
+        width = q_hi - q_lo
+        lo = np.maximum(P.min(axis=0), q_lo - 0.25 * width)
+        hi = np.minimum(P.max(axis=0), q_hi + 0.25 * width)
+    else:
+        lo, hi = P.min(axis=0), P.max(axis=0)
     pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
     lo, hi = lo - pad, hi + pad
     g0 = np.linspace(lo[0], hi[0], resolution)
@@ -671,39 +714,48 @@ def plot_decision_regions(
         ) from exc
     Z = np.searchsorted(all_classes, pred).reshape(G0.shape)
     k = len(all_classes)
-    half = (hi - lo) / (2 * (resolution - 1))
     colors = _class_colors(k)
     cmap = ListedColormap(colors)
 
     fig, ax = _new_axes(ax, _SQUARE)
-    ax.imshow(
-        Z,
-        origin="lower",
-        # Pixel centres on the grid points: the image reaches half a step beyond them.
-        extent=(lo[0] - half[0], hi[0] + half[0], lo[1] - half[1], hi[1] + half[1]),
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=k - 0.5,
-        alpha=0.3,
-        interpolation="nearest",
-        aspect="auto",
+    from sklearn.inspection import DecisionBoundaryDisplay
+
+    # scikit-learn's display draws the predicted classes on the grid: one cell per grid
+    # point (shading="nearest": cell centres on the grid points), our colours per class
+    display = DecisionBoundaryDisplay(
+        xx0=G0, xx1=G1, n_classes=max(k, 2), response=Z, multiclass_colors=colors
     )
+    extra = {"cmap": cmap} if k <= 2 else {}
+    display.plot(ax=ax, plot_method="pcolormesh", shading="nearest", vmin=-0.5,
+                 vmax=k - 0.5, alpha=0.3, zorder=-1, **extra)  # fmt: skip
     levels = [v + 0.5 for v in range(k - 1) if Z.min() <= v + 0.5 <= Z.max()]
     if levels:
         ax.contour(G0, G1, Z, levels=levels, colors="k", linewidths=0.8, alpha=0.6)
     index_of = {c: j for j, c in enumerate(all_classes.tolist())}
-    size = 24 if len(X) <= 500 else 8
+    shown = np.arange(len(X))
+    if len(X) > max_points:  # a seeded sample: the same picture every time
+        shown = np.sort(np.random.default_rng(0).choice(len(X), max_points, replace=False))
+    many = len(shown) > 500
+    outside = int((((P < lo) | (P > hi)).any(axis=1)).sum())
     for c in classes.tolist():
-        mask = y == c
+        mask = shown[y[shown] == c]
         ax.scatter(
             P[mask, 0],
             P[mask, 1],
-            s=size,
+            s=8 if many else 24,
             color=colors[index_of[c]],
-            edgecolors="k",
+            edgecolors="none" if many else "k",
             linewidths=0.4,
+            alpha=0.6 if many else 1.0,
             label=str(c),
         )
+    notes = []
+    if len(shown) < len(X):
+        notes.append(f"{len(shown)} of {len(X)} points shown")
+    if outside:
+        notes.append(f"{outside} outlying points outside the view")
+    if notes:
+        title += "\n" + "; ".join(notes)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel(xlabel)
@@ -764,7 +816,9 @@ def plot_confusion_matrix(
         C[i, j] = number of samples with y_true == labels[i] and y_pred == labels[j]
 
     so correct predictions lie on the diagonal. A row or column with no samples stays
-    at 0 when normalised (no division by zero).
+    at 0 when normalised (no division by zero). Counted by scikit-learn's
+    ``confusion_matrix`` and drawn by its ``ConfusionMatrixDisplay`` into this figure's
+    Axes (which imports pyplot but registers no pyplot figure).
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim != 1 or y_pred.shape != y_true.shape:
@@ -784,13 +838,11 @@ def plot_confusion_matrix(
             f"normalize must be False, True, 'true', 'pred' or 'all', got {normalize!r}."
         )
 
-    k = len(labels)
-    index = {c: j for j, c in enumerate(labels.tolist())}
-    C = np.zeros((k, k), dtype=np.int64)
-    for t, p in zip(y_true.tolist(), y_pred.tolist(), strict=True):
-        if t in index and p in index:
-            C[index[t], index[p]] += 1
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
+    k = len(labels)
+    # scikit-learn counts (pairs with a label outside `labels` are left out) and draws
+    C = confusion_matrix(y_true, y_pred, labels=labels)
     values = C.astype(float)
     if normalize:
         axis = {"true": 1, "pred": 0, "all": None}[normalize]
@@ -798,22 +850,15 @@ def plot_confusion_matrix(
         values = np.divide(values, total, out=np.zeros_like(values), where=total > 0)
 
     fig, ax = _new_axes(ax, (max(4.8, 1.0 + 0.6 * k), max(4.2, 0.6 * k + 0.6)))
-    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=max(float(values.max()), 1e-12))
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    threshold = values.max() / 2.0
-    fontsize = "medium" if k <= 10 else "x-small"
-    for i in range(k):
-        for j in range(k):
-            text = f"{values[i, j]:.2f}" if normalize else f"{C[i, j]:d}"
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=fontsize,
-                color="white" if values[i, j] > threshold else "black",
-            )
+    display = ConfusionMatrixDisplay(values if normalize else C, display_labels=labels)
+    display.plot(
+        ax=ax,
+        cmap="Blues",
+        colorbar=True,
+        values_format=".2f" if normalize else "d",
+        text_kw={"fontsize": "medium" if k <= 10 else "x-small"},
+    )
+    display.im_.set_clim(0.0, max(float(values.max()), 1e-12))
     names = [str(c) for c in labels.tolist()]
     ax.set_xticks(
         range(k),
@@ -932,6 +977,8 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
 
     Notes
     -----
+    One output is drawn by scikit-learn's ``PredictionErrorDisplay``
+    (``kind="residual_vs_predicted"``); several, one colour each, by hand.
     Residual r = t - p (positive: the model predicted too low). A good fit scatters
     evenly around 0 at every predicted value; a curve means a missed nonlinearity, a
     funnel that the error grows with the value.
@@ -940,8 +987,19 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
     R = T - P
     k = T.shape[1]
     fig, ax = _new_axes(ax, _FIGSIZE)
-    _scatter_outputs(ax, P, R, [f"output {j}" if k > 1 else "samples" for j in range(k)])
-    ax.axhline(0.0, color="0.3", linestyle="--", linewidth=1.2, label="zero")
+    if k == 1 and np.isfinite(R).all():  # one output: scikit-learn's display draws it
+        from sklearn.metrics import PredictionErrorDisplay
+
+        PredictionErrorDisplay(y_true=T[:, 0], y_pred=P[:, 0]).plot(
+            ax=ax,
+            kind="residual_vs_predicted",
+            scatter_kwargs={"s": 18 if len(T) <= 1000 else 6, "alpha": 0.6, "color": "C0",
+                            "edgecolors": "none", "label": "samples"},
+            line_kwargs={"color": "0.3", "linestyle": "--", "linewidth": 1.2, "label": "zero"},
+        )  # fmt: skip
+    else:  # several outputs (the display draws one): one colour each
+        _scatter_outputs(ax, P, R, [f"output {j}" for j in range(k)])
+        ax.axhline(0.0, color="0.3", linestyle="--", linewidth=1.2, label="zero")
     ax.set_xlabel("predicted")
     ax.set_ylabel("residual (actual - predicted)")
     rms = float(np.sqrt(np.nanmean(R**2)))
