@@ -520,3 +520,21 @@ def test_predicting_from_many_threads_at_once_is_safe(iris):
 def test_unfitted_predict_is_still_scikit_learns_error():
     with pytest.raises(NotFittedError, match="This MLPRegressor instance is not fitted yet"):
         MLPRegressor().predict(np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize(
+    "activation, label", [("relu", "glorot_uniform"), ("logistic", "glorot_uniform_logistic")]
+)
+def test_a_fitted_network_names_the_distribution_its_weights_came_from(activation, label, tmp_path):
+    """Issue 16: the fitted network printed Dense(..., init='zeros') for drawn weights."""
+    X, y = load_iris(return_X_y=True)
+    clf = cr.MLPClassifier(hidden_layer_sizes=(5,), activation=activation, max_iter=3,
+                           random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert f"Dense(n_in=4, n_out=5, init='{label}')" in repr(clf.network_)
+    assert "zeros" not in repr(clf.network_)
+    loaded = cr.load(cr.save(clf, tmp_path / "clf.npz"))
+    assert repr(loaded.network_) == repr(clf.network_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

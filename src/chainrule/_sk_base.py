@@ -342,9 +342,12 @@ class BaseMLP(BaseEstimator):
         denses = []
         for fan_in, fan_out in pairwise(layer_units):
             W, b = init_layer(random_state, fan_in, fan_out, self.activation, dtype)
-            # init="zeros" only allocates; the drawn values replace the arrays.
+            # init="zeros" only allocates; the drawn values replace the arrays, and the
+            # label names the distribution they were drawn from (repr, saved config)
             dense = Dense(fan_in, fan_out, init="zeros", dtype=dtype)
             dense.params["W"], dense.params["b"] = W, b
+            logistic = self.activation == "logistic"
+            dense.init = "glorot_uniform_logistic" if logistic else "glorot_uniform"
             denses.append(dense)
         # Drawn after the weights, so that dropout=0 leaves scikit-learn's draws intact.
         dropout_rng = (

@@ -44,6 +44,14 @@ def glorot_uniform(rng: np.random.Generator, shape: tuple, dtype=np.float64) -> 
     return rng.uniform(-a, a, size=shape).astype(as_float_dtype(dtype), copy=False)
 
 
+def glorot_uniform_logistic(rng: np.random.Generator, shape: tuple, dtype=np.float64) -> np.ndarray:
+    """U(-a, a) with a = sqrt(2 / (fan_in + fan_out)): Glorot's range narrowed for the
+    logistic (sigmoid), as scikit-learn's MLP draws the weights before a sigmoid."""
+    fan_in, fan_out = _fans(shape)
+    a = np.sqrt(2.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=shape).astype(as_float_dtype(dtype), copy=False)
+
+
 def glorot_normal(rng: np.random.Generator, shape: tuple, dtype=np.float64) -> np.ndarray:
     """N(0, s^2) with s = sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(shape)
@@ -81,6 +89,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "glorot": glorot_uniform,
     "glorot_uniform": glorot_uniform,
     "glorot_normal": glorot_normal,
+    "glorot_uniform_logistic": glorot_uniform_logistic,
     "xavier": glorot_uniform,
     "xavier_uniform": glorot_uniform,
     "xavier_normal": glorot_normal,
