@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._guards import check_training_size, check_writable_folder
+
 
 @dataclass
 class TrainOptions:
@@ -40,6 +42,10 @@ class TrainOptions:
     out: str = "chainrule-run"
     progress: bool = True
     plots: bool = True
+
+
+MAX_PRINTED_CLASSES = 30  # a confusion matrix wider than this is not printed
+MAX_MATRIX_CLASSES = 100  # nor stored in metrics.json, nor plotted
 
 
 def _say(msg: str = "") -> None:
@@ -69,7 +75,10 @@ def classification_metrics(y_true, y_pred, classes) -> dict:
         "precision_macro": float(p),
         "recall_macro": float(r),
         "f1_macro": float(f),
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
+        # classes x classes numbers: 10,000 classes would be 800 MB, so kept only when small
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist()
+        if len(classes) <= MAX_MATRIX_CLASSES
+        else f"not stored: {len(classes):,} classes (at most {MAX_MATRIX_CLASSES})",
     }
 
 
@@ -91,7 +100,12 @@ def _metrics_report(task: str, metrics: dict, classes) -> str:
         names = ("mse", "mae", "r2")
     rows = [[n] + [f"{metrics[p][n]:.4f}" for p in parts] for n in names]
     text = _table(rows, ["metric", *parts])
-    if task == "classification":
+    if task == "classification" and len(classes) > MAX_PRINTED_CLASSES:
+        text += (
+            f"\n\n(no confusion matrix printed: {len(classes):,} classes, at most "
+            f"{MAX_PRINTED_CLASSES} are shown)"
+        )
+    elif task == "classification":
         labels = [str(c) for c in classes]
         cm = metrics["test"]["confusion_matrix"]
         rows = [[labels[i]] + [str(v) for v in row] for i, row in enumerate(cm)]
@@ -116,7 +130,9 @@ def _write_plots(folder: Path, bundle, test, X_test, y_test, y_pred) -> list[str
         save(plotting.plot_metric(est, metric), f"validation_{metric}.png")
     if getattr(est, "history_", None) is not None and len(est.history_):
         save(plotting.plot_gradient_norms(est.history_), "gradient_norms.png")
-    if bundle.task == "classification":
+    if bundle.task == "classification" and len(bundle.classes_) > MAX_MATRIX_CLASSES:
+        pass  # no per-class plots: 10,000 classes take minutes and GBs to draw, unreadably
+    elif bundle.task == "classification":
         save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
              "confusion_matrix.png")  # fmt: skip
         save(
@@ -141,18 +157,19 @@ def _publish(staging: Path, out: Path) -> list[Path]:
     aside = Path(tempfile.mkdtemp(prefix="previous-", dir=staging))
     moved, replaced = [], []
     try:
-        for f in files:
-            target = out / f.name
+        for f in files:  # each move is recorded before it is made: Ctrl-C can come
+            target = out / f.name  # right after a move, before the next line runs
             if target.exists():
-                os.replace(target, aside / f.name)
                 replaced.append(f.name)
-            os.replace(f, target)
+                os.replace(target, aside / f.name)
             moved.append(target)
+            os.replace(f, target)
     except BaseException:
-        for target in moved:
+        for target in moved:  # new, or absent: an old file there was moved aside first
             target.unlink(missing_ok=True)
         for name in replaced:
-            os.replace(aside / name, out / name)
+            if (aside / name).exists():
+                os.replace(aside / name, out / name)
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
         raise
@@ -176,6 +193,7 @@ def run_train(opts: TrainOptions) -> dict:
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file; name a folder (it is created if missing).")
+    check_writable_folder(out.resolve().parent, "--out", out)  # found before training
     started = time.perf_counter()
 
     # 1. Data.
@@ -193,7 +211,13 @@ def run_train(opts: TrainOptions) -> dict:
         _say(f"  preprocessing: {note}")
     y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
 
-    # 3. The estimator.
+    # 3. The estimator, once its size is known to fit in memory.
+    n_out = int(y_train.shape[1]) if y_train.ndim == 2 else 1
+    if ds.task == "classification":
+        n_out = len(np.unique(y_train.astype(str)))
+        n_out = 1 if n_out == 2 else n_out
+    check_training_size([X_train.shape[1], *opts.hidden, n_out], len(X_train),
+                        opts.batch_size or 200, opts.solver)  # fmt: skip
     common = dict(
         hidden_layer_sizes=tuple(opts.hidden),
         activation=opts.activation,
@@ -230,6 +254,8 @@ def run_train(opts: TrainOptions) -> dict:
                 f"training diverged: {what}. The features are already standardised, so "
                 f"lower the learning rate, e.g. --lr {opts.lr / 10:g}. Nothing was written."
             ) from exc
+    if any("interrupted by user" in str(w.message) for w in caught):
+        raise KeyboardInterrupt  # the estimator stopped at Ctrl-C: publish nothing
     for w in caught:
         if w.category.__name__ == "ConvergenceWarning":
             _say(f"  note: stopped at --epochs {opts.epochs} before the loss settled; "

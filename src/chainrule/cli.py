@@ -90,6 +90,9 @@ def cmd_train(args) -> int:
         raise UsageError(f"--alpha (the L2 penalty) must be a number >= 0, got {args.alpha}")
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
+    from ._guards import check_not_a_pipe
+
+    check_not_a_pipe(args.data, "--data")
     opts = TrainOptions(
         data=args.data,
         target=args.target,
@@ -119,9 +122,14 @@ def cmd_predict(args) -> int:
     from pathlib import Path
 
     from . import load
+    from ._guards import check_not_a_pipe
     from .bundle import ModelBundle
     from .datasets import read_csv
 
+    check_not_a_pipe(args.model, "MODEL")
+    check_not_a_pipe(args.data, "DATA")
+    out = Path(args.out)
+    _check_predict_out(out, args)
     model = load(args.model)
     if not isinstance(model, ModelBundle):
         raise UsageError(
@@ -130,13 +138,7 @@ def cmd_predict(args) -> int:
         )
     frame = read_csv(args.data)
     table = model.predictions_frame(frame)
-    out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder; name a .csv file")
-    if not out.resolve().parent.is_dir():
-        raise UsageError(
-            f"--out {out}: the folder {out.resolve().parent} does not exist; create it first"
-        )
+    score = _score_line(model, frame, table)  # before writing: a failure writes nothing
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.resolve().parent)
     os.close(fd)
     try:
@@ -147,19 +149,44 @@ def cmd_predict(args) -> int:
             os.remove(tmp)
     print(f"{len(table)} predictions from {args.model} ({model.task}) written to {out}")
     print(table.head(10).to_string())
+    if score:
+        print(f"\n{score}")
+    return 0
+
+
+def _check_predict_out(out, args) -> None:
+    """--out: a .csv file in an existing, writable folder, not the model or the data."""
+    from ._guards import check_out_is_not_an_input, check_writable_folder
+
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a .csv file")
+    check_out_is_not_an_input(out, {"model": args.model, "data": args.data})
+    folder = out.resolve().parent
+    check_writable_folder(folder, "--out", out)
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: the folder {folder} does not exist; create it first")
+
+
+def _score_line(model, frame, table) -> str:
+    """'the file has the target column: accuracy 0.9' when it has, else ''."""
     present = [t for t in model.target if t in frame.columns]
-    if len(present) == len(model.target) and frame[present].notna().all().all():
-        truth = frame[present[0]].to_numpy() if len(present) == 1 else frame[present].to_numpy()
-        pred = model.predict(frame)
+    if len(present) != len(model.target) or not frame[present].notna().all().all():
+        return ""
+    truth = frame[present[0]].to_numpy() if len(present) == 1 else frame[present].to_numpy()
+    pred = model.predict(frame)
+    try:
         if model.task == "classification":
             from sklearn.metrics import accuracy_score
 
-            print(f"\nthe file has the target column: accuracy {accuracy_score(truth, pred):.4f}")
-        else:
-            from sklearn.metrics import r2_score
+            return f"the file has the target column: accuracy {accuracy_score(truth, pred):.4f}"
+        from sklearn.metrics import r2_score
 
-            print(f"\nthe file has the target column: R^2 {r2_score(truth, pred):.4f}")
-    return 0
+        return f"the file has the target column: R^2 {r2_score(truth, pred):.4f}"
+    except (ValueError, TypeError) as exc:
+        return (
+            f"the file has the target column {present[0]!r}, but it cannot be compared with "
+            f"the predictions ({' '.join(str(exc).split())[:120]}); no score."
+        )
 
 
 # --------------------------------------------------------------------------- explain
@@ -194,8 +221,12 @@ def cmd_explain(args) -> int:
 def cmd_gradcheck(args) -> int:
     import chainrule as cr
 
+    from ._guards import check_gradcheck_size
+
     rng = np.random.default_rng(args.seed)
     n, d = args.samples, args.features
+    n_out = {"cross_entropy": args.classes, "bce": 1}.get(args.loss, args.outputs)
+    check_gradcheck_size([d, *args.hidden, n_out], n)
     X = rng.normal(size=(n, d))
     if args.loss == "cross_entropy":
         k, y, loss = args.classes, rng.integers(0, args.classes, size=n), cr.CrossEntropy()
@@ -298,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_counts(args) -> None:
+    from ._guards import check_seed
+
+    check_seed(getattr(args, "seed", None))
     for name in ("samples", "features", "classes", "outputs"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
@@ -315,6 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_counts(args)
         return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
+        if args.debug:
+            raise
+        print(
+            f"chainrule {args.command}: interrupted (Ctrl-C); nothing was written and "
+            "existing files are as they were.",
+            file=sys.stderr,
+        )
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

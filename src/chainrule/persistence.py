@@ -478,6 +478,17 @@ _KINDS["layer"] = _Kind(
 # --------------------------------------------------------------------------- save
 
 
+def _check_path(path, verb: str) -> None:
+    """An empty path would become '.' (the current folder): say what is wrong instead."""
+    if isinstance(path, (str, os.PathLike)) and not os.fspath(path).strip():
+        raise ValueError(
+            f"{verb}: the path is empty ({os.fspath(path)!r}); pass a file name such as "
+            "'model.npz'."
+        )
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{verb}: path must be a str or a Path, got {type(path).__name__}.")
+
+
 def _npz_path(path: str | os.PathLike) -> Path:
     path = Path(os.fspath(path))
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
@@ -540,6 +551,7 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     directory, which replaces the target (``os.replace``) only once complete; on any
     failure the temporary file is removed and an existing target is left untouched.
     """
+    _check_path(path, "save")
     target = _npz_path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(
@@ -724,6 +736,7 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
 
 
 def _resolve_load_path(path: str | os.PathLike) -> Path:
+    _check_path(path, "load")
     given = Path(os.fspath(path))
     if given.is_file():
         return given
