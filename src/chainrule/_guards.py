@@ -154,3 +154,20 @@ def check_not_a_pipe(given: str | None, flag: str) -> None:
             f"{flag} {given} is a pipe or a device, not a file; chainrule reads a file more "
             f"than once, so save it first (e.g. cat ... > data.csv) and pass that file."
         )
+
+
+TARGET_MAX = 2.0**500  # about 3.3e150: squared errors of larger values overflow float64
+
+
+def check_target_magnitude(y, names: list[str]) -> None:
+    """A regression target's squared errors (MSE, R^2) must fit in float64."""
+    import numpy as np
+
+    largest = float(np.max(np.abs(np.asarray(y, dtype=np.float64)), initial=0.0))
+    if largest > TARGET_MAX:
+        raise GuardError(
+            f"the target {', '.join(repr(n) for n in names)} reaches {largest:.3g}; its squared "
+            f"errors (the MSE and R^2 the run reports) would exceed float64's largest number "
+            f"(about 1.8e308). Express it in larger units (divide it by a power of ten so that "
+            f"it stays below {TARGET_MAX:.2g}) and train again."
+        )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._guards import check_training_size, check_writable_folder
+from ._guards import check_target_magnitude, check_training_size, check_writable_folder
 
 
 @dataclass
@@ -235,6 +235,7 @@ def run_train(opts: TrainOptions) -> dict:
         est = MLPClassifier(**common)
         fit_y = y_train
     else:
+        check_target_magnitude(ds.y, list(ds.target))  # before training: metrics overflow
         est = MLPRegressor(**common)
         scaler = TargetScaler().fit(y_train)
         fit_y = scaler.transform(y_train)
