@@ -264,3 +264,35 @@ def test_ctrl_c_during_predict_leaves_the_old_predictions(trained, tmp_path):
     assert (tmp_path / "p.csv").read_text() == "old\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".p.csv")]
     assert os.path.exists(model)
+
+
+# ----------------------------------------------------------------------- concurrent runs
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX flock")
+def test_a_run_publishing_into_a_folder_another_run_holds_waits_its_turn(tmp_path):
+    import fcntl
+    import time
+
+    csv = small_csv(tmp_path)
+    out = tmp_path / "run"
+    base = ["train", "--data", str(csv), *QUICK, "--no-plots", "--out", str(out)]
+    code, _, err = run(*base, "--seed", "1")
+    assert code == 0, err
+    before = snapshot(out)
+    lock = os.open(out, os.O_RDONLY)  # as a run publishing into `out` holds it
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    args = [sys.executable, "-m", "chainrule", *base, "--seed", "2"]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            deadline = time.monotonic() + 120
+            while not list(tmp_path.glob(".run.partial-*/history.csv")):  # staged: waits
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(0.5)
+            assert snapshot(out) == before  # nothing interleaved while the folder is held
+        finally:
+            os.close(lock)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    after = snapshot(out)
+    assert set(after) == set(before) and after["model.npz"] != before["model.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "small.csv"]

@@ -153,6 +153,31 @@ def _publish(staging: Path, out: Path) -> list[Path]:
     """
     existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock_folder(out)  # a concurrent run publishing into out waits for this one
+    try:
+        return _move_in(staging, out, existed)
+    finally:
+        if lock is not None:
+            os.close(lock)  # releases the lock
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An exclusive lock on ``folder`` (flock on its descriptor, released when closed or
+    when the process dies), so two runs never interleave their files; None off POSIX."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
     files = sorted(staging.iterdir())
     aside = Path(tempfile.mkdtemp(prefix="previous-", dir=staging))
     moved, replaced = [], []
