@@ -296,3 +296,19 @@ def test_a_run_publishing_into_a_folder_another_run_holds_waits_its_turn(tmp_pat
     after = snapshot(out)
     assert set(after) == set(before) and after["model.npz"] != before["model.npz"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "small.csv"]
+
+
+def test_a_disk_failure_while_writing_names_the_users_out_not_the_staging_folder(
+    tmp_path, monkeypatch
+):
+    csv = small_csv(tmp_path)
+
+    def disk_full(obj, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(cr, "save", disk_full)
+    code, _, err = run("train", "--data", csv, *QUICK, "--no-plots", "--out", tmp_path / "run")
+    line = one_line_error(code, err)
+    assert f"cannot write the run to --out {tmp_path / 'run'}: No space left on device" in line
+    assert "partial" not in line and "nothing was written" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.csv"]

@@ -341,6 +341,11 @@ def run_train(opts: TrainOptions) -> dict:
         if opts.plots:
             plots = _write_plots(staging, bundle, test, X_test, y_test, pred_test)
         files = _publish(staging, out)
+    except OSError as exc:  # name the user's --out, not the staging folder
+        raise OSError(
+            f"cannot write the run to --out {out}: {exc.strerror or exc}; nothing was "
+            "written and an earlier run there is as it was."
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"
