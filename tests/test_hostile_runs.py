@@ -71,6 +71,20 @@ def test_gradcheck_refuses_a_network_too_large_to_check():
     assert "10,000,800,003 parameters" in line and "at most 100,000" in line
 
 
+@pytest.mark.parametrize("command", ["explain", "gradcheck"])
+def test_a_huge_samples_count_is_refused_before_allocating(command):
+    code, _, err = run(command, "--samples", str(10**10))
+    line = one_line_error(code, err, command)
+    assert "TiB of memory" in line and "is available" in line
+
+
+def test_a_batch_size_larger_than_the_data_is_not_counted_against_memory(tmp_path):
+    # A --batch-size above the number of rows is clipped to it, as in scikit-learn.
+    code, _, err = run("train", "--batch-size", str(10**12), *QUICK, "--no-plots",
+                       "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+
+
 def test_ten_thousand_classes_are_refused_before_allocating_when_memory_is_short(
     tmp_path, monkeypatch
 ):

@@ -75,8 +75,10 @@ def check_memory(what: str, needed: int, fix: str) -> None:
 
 def check_training_size(sizes: list[int], rows: int, batch: int, solver: str) -> None:
     """``chainrule train``: the network of widths ``sizes`` (inputs, hidden, outputs),
-    trained in batches and run once on ``rows`` rows (the metrics), fits in memory."""
-    needed = network_bytes(sizes, max(rows, batch), copies=_OPTIMIZER_COPIES.get(solver, 2))
+    trained in batches of ``batch`` rows and run once on all ``rows`` rows (the
+    metrics), fits in memory."""
+    # batches are at most `rows` (a larger --batch-size is clipped); the metrics run all rows
+    needed = network_bytes(sizes, rows, copies=_OPTIMIZER_COPIES.get(solver, 2))
     hidden = ",".join(str(s) for s in sizes[1:-1])
     check_memory(
         f"training a network {' -> '.join(str(s) for s in sizes)} ({sizes[-1]} outputs) "

@@ -329,9 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_counts(args) -> None:
-    from ._guards import check_seed
+    from ._guards import check_memory, check_seed
 
     check_seed(getattr(args, "seed", None))
+    if args.command == "explain":  # a 2-3-2 network: 7 numbers a row, a few copies each
+        check_memory(
+            f"--samples {args.samples:,}", 8 * 7 * 8 * max(args.samples, 0), "use fewer samples."
+        )
     for name in ("samples", "features", "classes", "outputs"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
