@@ -326,3 +326,35 @@ def test_a_disk_failure_while_writing_names_the_users_out_not_the_staging_folder
     assert f"cannot write the run to --out {tmp_path / 'run'}: No space left on device" in line
     assert "partial" not in line and "nothing was written" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.csv"]
+
+
+def test_a_category_column_too_large_for_a_model_file_is_refused_before_training(tmp_path):
+    n = 60_000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=n), "code": [f"id-{i:08d}" for i in range(n)]})
+    frame["y"] = np.where(frame["a"] > 0, "p", "n")
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    code, out, err = run("train", "--data", tmp_path / "ids.csv", *QUICK,
+                         "--out", tmp_path / "run")  # fmt: skip
+    line = one_line_error(code, err)
+    assert "would not fit in a model file (column 'code' has 48,000 distinct values)" in line
+    assert "Drop identifier-like columns" in line
+    assert "training MLP" not in out and not (tmp_path / "run").exists()
+
+
+def test_a_one_hot_encoding_too_large_for_memory_is_refused_before_it_is_built(
+    tmp_path, monkeypatch
+):
+    n = 4000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=n), "code": [f"c{i % 3000}" for i in range(n)]})
+    frame["y"] = np.where(frame["a"] > 0, "p", "n")
+    frame.to_csv(tmp_path / "codes.csv", index=False)
+    monkeypatch.setattr(_guards, "available_memory", lambda: 64 * 2**20)
+    code, out, err = run("train", "--data", tmp_path / "codes.csv", *QUICK,
+                         "--out", tmp_path / "run")  # fmt: skip
+    line = one_line_error(code, err)
+    # the 3,200 training rows hold 2,561 of the 3,000 codes (the split is random)
+    assert "one-hot encoding 3,200 rows into 2,562 columns (column 'code' has 2,561 " in line
+    assert "of memory, but 64.0 MiB is available" in line and "group rare categories" in line
+    assert "training MLP" not in out and not (tmp_path / "run").exists()

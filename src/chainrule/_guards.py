@@ -173,3 +173,36 @@ def check_target_magnitude(y, names: list[str]) -> None:
             f"(about 1.8e308). Express it in larger units (divide it by a power of ten so that "
             f"it stays below {TARGET_MAX:.2g}) and train again."
         )
+
+
+def check_preprocessing_size(X) -> None:
+    """Before the preprocessing is fitted: its one-hot encoding fits in memory, and its
+    categories (stored as JSON in the model file's header) fit in a model file.
+
+    ``X`` is the feature frame; text and boolean columns are one-hot encoded, one
+    output column per distinct value, so ``n_rows * n_outputs`` numbers are allocated.
+    """
+    import json
+
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    from ._model_file import header_text_problem
+
+    text = [c for c in X.columns if is_bool_dtype(X[c]) or not is_numeric_dtype(X[c])]
+    categories = {c: X[c].dropna().astype(str).unique().tolist() for c in text}
+    counts = {c: len(u) for c, u in categories.items()}
+    widest = max(counts, key=counts.get) if counts else None
+    hint = f" (column {widest!r} has {counts[widest]:,} distinct values)" if widest else ""
+    fix = "drop identifier-like columns or group rare categories, then train again."
+    problem = header_text_problem(json.dumps(categories, indent=4))
+    if problem:
+        raise GuardError(
+            f"the preprocessing would not fit in a model file{hint}: its {problem} "
+            + fix.capitalize()
+        )
+    width = X.shape[1] - len(text) + sum(counts.values())
+    check_memory(
+        f"one-hot encoding {len(X):,} rows into {width:,} columns{hint}",
+        3 * 8 * len(X) * width,
+        fix,
+    )

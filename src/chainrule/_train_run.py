@@ -21,7 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._guards import check_target_magnitude, check_training_size, check_writable_folder
+from ._guards import (
+    check_preprocessing_size,
+    check_target_magnitude,
+    check_training_size,
+    check_writable_folder,
+)
 
 
 @dataclass
@@ -230,6 +235,7 @@ def run_train(opts: TrainOptions) -> dict:
     _say(f"split: {train.n_samples} training rows, {test.n_samples} test rows (seed {opts.seed})")
 
     # 2. Preprocessing, fitted on the training rows only.
+    check_preprocessing_size(train.X)  # one-hot columns: memory, and the model file
     pre = Preprocessor().fit(train.X)
     X_train, X_test = pre.transform(train.X), pre.transform(test.X)
     for note in pre.notes_:
