@@ -117,6 +117,11 @@ def test_many_classes_cap_what_is_printed_stored_and_plotted(tmp_path):
     files = {p.name for p in (tmp_path / "run").iterdir()}
     assert "confusion_matrix.png" not in files and "decision_regions.png" not in files
     assert "loss.png" in files
+    code, out, err = run("predict", tmp_path / "run" / "model.npz", tmp_path / "k.csv",
+                         "--out", tmp_path / "p.csv")  # fmt: skip
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "p.csv").columns) == 1 + 1 + k  # row, label, probas
+    assert len(out) < 3000 and "..." in out  # the preview shows 12 of the 152 columns
 
 
 # ----------------------------------------------------------------------- seeds, paths

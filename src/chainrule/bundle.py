@@ -81,17 +81,17 @@ class ModelBundle:
         """A table of predictions, one row per row of ``frame`` (same index): the
         predicted target(s) and, for classifiers, one ``proba_<class>`` column per class."""
         Y = self.predict(frame)
-        out = pd.DataFrame(index=frame.index)
+        columns = {}  # built at once: thousands of classes, one column each
         if Y.ndim == 1:
-            out[f"predicted_{self.target[0]}"] = Y
+            columns[f"predicted_{self.target[0]}"] = Y
         else:
             for j, name in enumerate(self.target):
-                out[f"predicted_{name}"] = Y[:, j]
+                columns[f"predicted_{name}"] = Y[:, j]
         if self.task == "classification":
             P = self.predict_proba(frame)
             for j, c in enumerate(self.classes_):
-                out[f"proba_{c}"] = P[:, j]
-        return out
+                columns[f"proba_{c}"] = P[:, j]
+        return pd.DataFrame(columns, index=frame.index)
 
     # -- persistence protocol (see chainrule.persistence)
 

@@ -148,7 +148,7 @@ def cmd_predict(args) -> int:
         if os.path.exists(tmp):
             os.remove(tmp)
     print(f"{len(table)} predictions from {args.model} ({model.task}) written to {out}")
-    print(table.head(10).to_string())
+    print(table.head(10).to_string(max_cols=12))  # 10,000 classes: not 10,000 columns
     if score:
         print(f"\n{score}")
     return 0
