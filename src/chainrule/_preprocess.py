@@ -111,6 +111,31 @@ def column_as_float(s: pd.Series, name: str) -> np.ndarray:
     return arr
 
 
+# Squares of values up to 2**500 (about 3e150), summed over up to 2**7 million rows, stay
+# below float64's maximum (about 1.8e308); larger columns are divided by a power of two.
+_SAFE_MAGNITUDE = 2.0**500
+
+
+def _power_of_two_scales(frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
+    """Divide, in place, each numeric column of ``frame`` whose largest magnitude
+    exceeds 2**500 by a power of two that brings it to 2**500, so that its variance
+    does not overflow; return the factors (1 for the other columns).
+
+    A power of two is exact: ``x / 2**k * 2**k == x`` (barring underflow of values
+    smaller than 2**-500 times the column's largest), so the statistics scaled back
+    by the factor are those of the column itself:
+        mean(x) = mean(x / f) * f,  std(x) = std(x / f) * f.
+    """
+    factor = np.ones(len(numeric))
+    for j, c in enumerate(numeric):
+        values = frame[c].to_numpy()
+        largest = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 0.0
+        if largest > _SAFE_MAGNITUDE:
+            factor[j] = 2.0 ** (math.ceil(math.log2(largest)) - 500)
+            frame[c] = values / factor[j]
+    return factor
+
+
 def _state_error(what: str) -> DataError:
     return DataError(
         f"preprocessing state is inconsistent: {what}; the model file is damaged or was "
@@ -271,6 +296,7 @@ class Preprocessor:
             )
 
         frame = self._prepare(X, numeric, categorical)
+        factor = _power_of_two_scales(frame, numeric)  # 1 unless squares would overflow
         transformers = []
         if numeric:
             transformers.append(
@@ -313,6 +339,7 @@ class Preprocessor:
             median = np.asarray(steps["impute"].statistics_, dtype=np.float64)
             mean = np.asarray(steps["scale"].mean_, dtype=np.float64)
             scale = np.asarray(steps["scale"].scale_, dtype=np.float64)
+            median, mean, scale = median * factor, mean * factor, scale * factor  # exact
         else:
             median = mean = scale = np.zeros(0)
         if categorical:
@@ -747,8 +774,12 @@ class TargetScaler:
     def fit(self, y) -> TargetScaler:
         """Learn the mean and standard deviation of ``y``, shape (n,) or (n, n_targets)."""
         Y, _ = self._as_2d(y, "TargetScaler.fit")
-        self.mean_ = Y.astype(np.float64).mean(axis=0)
-        std = Y.astype(np.float64).std(axis=0)
+        Y = Y.astype(np.float64)
+        frame = pd.DataFrame(Y, columns=[str(j) for j in range(Y.shape[1])])
+        factor = _power_of_two_scales(frame, list(frame.columns))  # no overflow in std
+        scaled = frame.to_numpy()
+        self.mean_ = scaled.mean(axis=0) * factor
+        std = scaled.std(axis=0) * factor
         self.scale_ = np.where(std > 0, std, 1.0)
         return self
 
@@ -759,7 +790,11 @@ class TargetScaler:
         dtype = as_float_dtype(dtype)
         Y, one_d = self._as_2d(y, "TargetScaler.transform")
         self._check_width(Y)
-        T = ((Y.astype(np.float64) - self.mean_) / self.scale_).astype(dtype, copy=False)
+        Y = Y.astype(np.float64)
+        if np.max(np.abs(Y), initial=0.0) < 2.0**1022:  # Y - mean cannot overflow
+            T = ((Y - self.mean_) / self.scale_).astype(dtype, copy=False)
+        else:  # values near float64's maximum: divide first
+            T = (Y / self.scale_ - self.mean_ / self.scale_).astype(dtype, copy=False)
         return T[:, 0] if one_d else T
 
     def fit_transform(self, y, dtype=np.float64) -> np.ndarray:

@@ -923,11 +923,15 @@ class BaseMLP(BaseEstimator):
             raise ValueError("the stored network is not a Sequential.")
         denses = est._dense_layers()
         fitted = spec["fitted"]
+        if not isinstance(fitted, dict):
+            raise ValueError("the fitted attributes must be a JSON object.")
         for name in cls._FITTED_SCALARS:
-            setattr(est, name, int(fitted[name]))
-        est.out_activation_ = str(fitted["out_activation_"])
+            setattr(est, name, _stored_count(fitted, name))
+        if not isinstance(fitted["out_activation_"], str):
+            raise ValueError("the stored out_activation_ must be a string.")
+        est.out_activation_ = fitted["out_activation_"]
         if "no_improvement_count" in fitted:
-            est._no_improvement_count = int(fitted["no_improvement_count"])
+            est._no_improvement_count = _stored_count(fitted, "no_improvement_count")
         for name in cls._FITTED_OPTIONAL:
             if name in fitted:
                 setattr(est, name, _from_json_number(fitted[name]))
@@ -984,6 +988,21 @@ def _class_weight_from_json(pairs: list) -> dict:
     ):
         raise ValueError(f"class_weight must be stored as [[label, weight], ...], got {pairs!r}.")
     return {label: weight for label, weight in pairs}
+
+
+# The least value of each stored count (a network has an input and an output layer).
+_COUNT_MINIMUM = {"n_features_in_": 1, "n_outputs_": 1, "n_layers_": 2}
+
+
+def _stored_count(fitted: dict, name: str) -> int:
+    """A count from a model file: an integer in range (a file is untrusted input)."""
+    value, low = fitted[name], _COUNT_MINIMUM.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**63:
+        raise ValueError(
+            f"the stored {name} must be an integer >= {low}, got {value!r:.40}: the file is "
+            "damaged or was edited."
+        )
+    return value
 
 
 def _json_number(value):

@@ -197,6 +197,9 @@ def fit_epochs(
     initial = _initial_loss(est, X_fit, y_fit, classification, classes)
     rng = np.random.default_rng(seed)
     est.set_params(early_stopping=False, shuffle=False)
+    if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
+        # one batch of all rows: what scikit-learn would clip it to, said quietly
+        est.set_params(batch_size=len(y_fit))
     best, best_loss, stale = None, math.inf, 0
     bar = _Bar(epochs, progress, label)
     try:

@@ -23,6 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ._guards import (
+    check_preprocessing_size,
+    check_target_magnitude,
+    check_training_size,
+    check_writable_folder,
+)
+
 
 @dataclass
 class TrainOptions:
@@ -47,6 +54,10 @@ class TrainOptions:
     out: str = "chainrule-run"
     progress: bool = True
     plots: bool = True
+
+
+MAX_PRINTED_CLASSES = 30  # a confusion matrix wider than this is not printed
+MAX_MATRIX_CLASSES = 100  # nor stored in metrics.json, nor plotted
 
 
 def _say(msg: str = "") -> None:
@@ -81,7 +92,10 @@ def classification_metrics(y_true, y_pred, classes) -> dict:
         "precision_macro": float(p),
         "recall_macro": float(r),
         "f1_macro": float(f),
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
+        # classes x classes numbers: 10,000 classes would be 800 MB, so kept only when small
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist()
+        if len(classes) <= MAX_MATRIX_CLASSES
+        else f"not stored: {len(classes):,} classes (at most {MAX_MATRIX_CLASSES})",
     }
 
 
@@ -105,7 +119,12 @@ def _metrics_report(task: str, metrics: dict, classes) -> str:
         names = ("mse", "rmse", "mae", "r2")
     rows = [[n] + [f"{metrics[p][n]:.4f}" for p in parts] for n in names]
     text = _table(rows, ["metric", *parts])
-    if task == "classification":
+    if task == "classification" and len(classes) > MAX_PRINTED_CLASSES:
+        text += (
+            f"\n\n(no confusion matrix printed: {len(classes):,} classes, at most "
+            f"{MAX_PRINTED_CLASSES} are shown)"
+        )
+    elif task == "classification":
         labels = [str(c) for c in classes]
         cm = metrics["test"]["confusion_matrix"]
         rows = [[labels[i]] + [str(v) for v in row] for i, row in enumerate(cm)]
@@ -128,7 +147,9 @@ def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) ->
     save(plotting.plot_loss(history, mark_epoch=kept), "loss.png")
     if len(history):
         save(plotting.plot_gradient_norms(history), "gradient_norms.png")
-    if bundle.task == "classification":
+    if bundle.task == "classification" and len(bundle.classes_) > MAX_MATRIX_CLASSES:
+        pass  # no per-class plots: 10,000 classes take minutes and GBs to draw, unreadably
+    elif bundle.task == "classification":
         save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
              "confusion_matrix.png")  # fmt: skip
         save(
@@ -178,6 +199,8 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
             if "non-finite" not in str(exc):
                 raise
             raise _diverged(opts, "training diverged: the loss became non-finite") from exc
+    if any("interrupted by user" in str(w.message) for w in caught):
+        raise KeyboardInterrupt  # the estimator stopped at Ctrl-C: publish nothing
     initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
     if tl.diverged(est, len(y), initial):
         raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
@@ -303,27 +326,55 @@ def _publish(staging: Path, out: Path) -> list[Path]:
     """
     existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock_folder(out)  # a concurrent run publishing into out waits for this one
+    try:
+        return _move_in(staging, out, existed)
+    finally:
+        if lock is not None:
+            os.close(lock)  # releases the lock
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An exclusive lock on ``folder`` (flock on its descriptor, released when closed or
+    when the process dies), so two runs never interleave their files; None off POSIX."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
     files = sorted(staging.iterdir())
     aside = Path(tempfile.mkdtemp(prefix="previous-", dir=staging))
     moved, replaced = [], []
     names = {f.name for f in files}
     try:
+        # each move is recorded before it is made: Ctrl-C can come right after a move,
+        # before the next line runs
         for name in sorted(OUTPUT_FILES - names):  # an earlier run's files this one lacks
             if (out / name).is_file():
-                os.replace(out / name, aside / name)
                 replaced.append(name)
+                os.replace(out / name, aside / name)
         for f in files:
             target = out / f.name
             if target.exists():
-                os.replace(target, aside / f.name)
                 replaced.append(f.name)
-            os.replace(f, target)
+                os.replace(target, aside / f.name)
             moved.append(target)
+            os.replace(f, target)
     except BaseException:
-        for target in moved:
+        for target in moved:  # new, or absent: an old file there was moved aside first
             target.unlink(missing_ok=True)
         for name in replaced:
-            os.replace(aside / name, out / name)
+            if (aside / name).exists():
+                os.replace(aside / name, out / name)
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
         raise
@@ -347,6 +398,7 @@ def run_train(opts: TrainOptions) -> dict:
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file; name a folder (it is created if missing).")
+    check_writable_folder(out.resolve().parent, "--out", out)  # found before training
     started = time.perf_counter()
 
     # 1. Data.
@@ -360,16 +412,24 @@ def run_train(opts: TrainOptions) -> dict:
     _say(f"split: {train.n_samples} training rows, {test.n_samples} test rows (seed {opts.seed})")
 
     # 2. Preprocessing, fitted on the training rows only.
+    check_preprocessing_size(train.X)  # one-hot columns: memory, and the model file
     pre = Preprocessor().fit(train.X)
     X_train, X_test = pre.transform(train.X), pre.transform(test.X)
     for note in pre.notes_:
         _say(f"  preprocessing: {note}")
     y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
 
-    # 3. The estimator.
+    # 3. The estimator, once its size is known to fit in memory.
+    n_out = int(y_train.shape[1]) if y_train.ndim == 2 else 1
+    if ds.task == "classification":
+        n_out = len(np.unique(y_train.astype(str)))
+        n_out = 1 if n_out == 2 else n_out
+    check_training_size([X_train.shape[1], *opts.hidden, n_out], len(X_train),
+                        opts.batch_size or 200, opts.solver)  # fmt: skip
     scaler = None
     fit_y = y_train
     if ds.task == "regression":
+        check_target_magnitude(ds.y, list(ds.target))  # before training: metrics overflow
         scaler = TargetScaler().fit(y_train)
         fit_y = scaler.transform(y_train)
         _say("  preprocessing: standardised the target for training (predictions are in its units)")
@@ -430,6 +490,11 @@ def run_train(opts: TrainOptions) -> dict:
         if opts.plots:
             plots = _write_plots(staging, bundle, history, loop, X_test, y_test, pred_test)
         files = _publish(staging, out)
+    except OSError as exc:  # name the user's --out, not the staging folder
+        raise OSError(
+            f"cannot write the run to --out {out}: {exc.strerror or exc}; nothing was "
+            "written and an earlier run there is as it was."
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"

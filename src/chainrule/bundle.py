@@ -81,17 +81,17 @@ class ModelBundle:
         """A table of predictions, one row per row of ``frame`` (same index): the
         predicted target(s) and, for classifiers, one ``proba_<class>`` column per class."""
         Y = self.predict(frame)
-        out = pd.DataFrame(index=frame.index)
+        columns = {}  # built at once: thousands of classes, one column each
         if Y.ndim == 1:
-            out[f"predicted_{self.target[0]}"] = Y
+            columns[f"predicted_{self.target[0]}"] = Y
         else:
             for j, name in enumerate(self.target):
-                out[f"predicted_{name}"] = Y[:, j]
+                columns[f"predicted_{name}"] = Y[:, j]
         if self.task == "classification":
             P = self.predict_proba(frame)
             for j, c in enumerate(self.classes_):
-                out[f"proba_{c}"] = P[:, j]
-        return out
+                columns[f"proba_{c}"] = P[:, j]
+        return pd.DataFrame(columns, index=frame.index)
 
     # -- persistence protocol (see chainrule.persistence)
 
@@ -145,8 +145,32 @@ class ModelBundle:
         scaler = None
         if spec.get("target_scaler") is not None:
             scaler = TargetScaler.from_state(spec["target_scaler"], part("target."))
+        _check_parts_agree(task, target, pre, est, scaler)
         info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
         return cls(pre, est, task, target, scaler, info)
+
+
+def _check_parts_agree(task: str, target: list, pre, est, scaler) -> None:
+    """At load time, not at the first predict: the parts of a bundle fit together."""
+    if pre.n_features_out_ != est.n_features_in_:
+        raise ValueError(
+            f"ModelBundle: the preprocessing gives {pre.n_features_out_} features but the "
+            f"network takes {est.n_features_in_}: the parts do not belong together."
+        )
+    if task == "classification":
+        if scaler is not None or len(target) != 1:
+            raise ValueError(
+                "ModelBundle: a classifier has one target column and no target scaler, got "
+                f"{len(target)} columns and {'a' if scaler is not None else 'no'} scaler."
+            )
+        return
+    width = est.n_outputs_
+    if scaler is None or scaler.mean_.shape[0] != width or len(target) != width:
+        have = "no scaler" if scaler is None else f"a scaler of width {scaler.mean_.shape[0]}"
+        raise ValueError(
+            f"ModelBundle: a regressor with {width} outputs needs a target scaler and "
+            f"{width} target columns, got {have} and {len(target)} columns."
+        )
 
 
 register_kind("ModelBundle", ModelBundle)

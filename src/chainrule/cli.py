@@ -109,6 +109,9 @@ def cmd_train(args) -> int:
         )
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must lie between 0 and 1, got {args.test_size}")
+    from ._guards import check_not_a_pipe
+
+    check_not_a_pipe(args.data, "--data")
     opts = TrainOptions(
         data=args.data,
         target=args.target,
@@ -143,8 +146,13 @@ def cmd_predict(args) -> int:
     from pathlib import Path
 
     from . import load
+    from ._guards import check_not_a_pipe
     from .bundle import ModelBundle
 
+    check_not_a_pipe(args.model, "MODEL")
+    check_not_a_pipe(args.data, "DATA")
+    out = Path(args.out)
+    _check_predict_out(out, args)
     model = load(args.model)
     if not isinstance(model, ModelBundle):
         raise UsageError(
@@ -158,13 +166,7 @@ def cmd_predict(args) -> int:
     id_column = model.info.get("id_column")
     if id_column and id_column in frame.columns:
         table.insert(0, id_column, frame[id_column])
-    out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder; name a .csv file")
-    if not out.resolve().parent.is_dir():
-        raise UsageError(
-            f"--out {out}: the folder {out.resolve().parent} does not exist; create it first"
-        )
+    score = _score_line(model, frame, table)  # before writing: a failure writes nothing
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.resolve().parent)
     os.close(fd)
     try:
@@ -174,11 +176,37 @@ def cmd_predict(args) -> int:
         if os.path.exists(tmp):
             os.remove(tmp)
     print(f"{len(table)} predictions from {args.model} ({model.task}) written to {out}")
-    print(table.head(10).to_string())
-    present = [t for t in model.target if t in frame.columns]
-    if len(present) == len(model.target) and frame[present].notna().all().all():
-        print("\n" + _score_note(model, frame, present, table))
+    print(table.head(10).to_string(max_cols=12))  # 10,000 classes: not 10,000 columns
+    if score:
+        print(f"\n{score}")
     return 0
+
+
+def _check_predict_out(out, args) -> None:
+    """--out: a .csv file in an existing, writable folder, not the model or the data."""
+    from ._guards import check_out_is_not_an_input, check_writable_folder
+
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a .csv file")
+    check_out_is_not_an_input(out, {"model": args.model, "data": args.data})
+    folder = out.resolve().parent
+    check_writable_folder(folder, "--out", out)
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: the folder {folder} does not exist; create it first")
+
+
+def _score_line(model, frame, table) -> str:
+    """'the file has the target column: accuracy 0.9' when it has, else ''."""
+    present = [t for t in model.target if t in frame.columns]
+    if len(present) != len(model.target) or not frame[present].notna().all().all():
+        return ""
+    try:
+        return _score_note(model, frame, present, table)
+    except (ValueError, TypeError) as exc:
+        return (
+            f"the file has the target column {present[0]!r}, but it cannot be compared with "
+            f"the predictions ({' '.join(str(exc).split())[:120]}); no score."
+        )
 
 
 def _predict_frame(data: str, args):
@@ -278,8 +306,12 @@ def cmd_explain(args) -> int:
 def cmd_gradcheck(args) -> int:
     import chainrule as cr
 
+    from ._guards import check_gradcheck_size
+
     rng = np.random.default_rng(args.seed)
     n, d = args.samples, args.features
+    n_out = {"cross_entropy": args.classes, "bce": 1}.get(args.loss, args.outputs)
+    check_gradcheck_size([d, *args.hidden, n_out], n)
     X = rng.normal(size=(n, d))
     if args.loss == "cross_entropy":
         k, y, loss = args.classes, rng.integers(0, args.classes, size=n), cr.CrossEntropy()
@@ -561,6 +593,13 @@ def _sep(text: str) -> str | None:
 
 
 def _check_counts(args) -> None:
+    from ._guards import check_memory, check_seed
+
+    check_seed(getattr(args, "seed", None))
+    if args.command == "explain":  # a 2-3-2 network: 7 numbers a row, a few copies each
+        check_memory(
+            f"--samples {args.samples:,}", 8 * 7 * 8 * max(args.samples, 0), "use fewer samples."
+        )
     for name in ("samples", "features", "classes", "outputs"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
@@ -578,14 +617,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_counts(args)
         return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
+        if args.debug:
+            raise
+        print(
+            f"chainrule {args.command}: interrupted (Ctrl-C); nothing was written and "
+            "existing files are as they were.",
+            file=sys.stderr,
+        )
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (UsageError, ValueError, TypeError, OSError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, MemoryError) as exc:
         if args.debug:
             raise
-        print(f"chainrule {args.command}: error: {exc}", file=sys.stderr)
+        print(f"chainrule {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message on one line (a file name or a JSON error may hold newlines)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

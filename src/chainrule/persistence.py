@@ -42,12 +42,20 @@ their names to array names in the same way: ``{"running_mean": "layers.1.running
 
 Safety
 ------
-``load`` opens the file with ``np.load(path, allow_pickle=False)``, so no Python object
-is ever unpickled and no code from the file runs. It checks the header field by field
-(types, names, shapes, dtypes against the arrays actually stored) and instantiates only
-classes from two allow-lists: the :class:`~chainrule.layers.Layer` subclasses exported
-by :mod:`chainrule.layers`, and the kinds registered with :func:`register_kind`. Any
-problem raises :class:`ModelFileError` naming the file, the problem and what to do.
+A model file is untrusted input. ``load`` reads it as safetensors files are read
+(:mod:`chainrule._model_file`): the zip directory first (no duplicate entry names), then
+the header entry (at most 2 MiB and 250,000 JSON values), then every array entry's size
+against the header's shape and dtype and against the zip directory, and only then the
+arrays: nothing the header does not list is read, and compressed entries may expand at
+most 4-fold, so a zip bomb or a small file declaring a huge array is refused before
+anything is allocated. Arrays are read with ``allow_pickle=False``, so no Python object
+is ever unpickled and no code from the file runs. The header is then checked field by
+field (types, names, shapes, dtypes against the arrays actually stored, every layer's
+config against its stored parameters before the layer is built) and only classes from
+two allow-lists are instantiated: the :class:`~chainrule.layers.Layer` subclasses
+exported by :mod:`chainrule.layers`, and the kinds registered with
+:func:`register_kind`. Any problem raises :class:`ModelFileError` naming the file, the
+problem and what to do; no other exception escapes ``load`` for a file that exists.
 
 ``save`` writes to a temporary file next to the target and moves it into place with
 ``os.replace`` only once it is complete (and once the state has been checked to rebuild),
@@ -86,6 +94,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _model_file
 from .layers.base import Layer
 from .layers.sequential import Sequential
 
@@ -111,7 +120,7 @@ _NUMERIC_DTYPES = {
 }
 _STR_DTYPE = "str"  # unicode strings of any width
 ALLOWED_DTYPES = (*_NUMERIC_DTYPES, _STR_DTYPE)
-_NAME_RE = re.compile(r"(?!__)[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+_NAME_RE = _model_file.NAME_RE
 _KIND_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
 _MAX_DEPTH = 64  # nesting of Sequential inside Sequential
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -374,6 +383,7 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
             _build_layer(child, arrays, classes, f"layer {i} of {where}", depth + 1, used)
             for i, child in enumerate(node["layers"])
         ]
+    _check_sizes_before_building(name, config, params, arrays, where, used)
     try:
         layer = cls(*children, **config)
     except (TypeError, ValueError) as exc:
@@ -463,6 +473,34 @@ def _stored_array(arrays, aname: str, fresh: np.ndarray, what: str, used: set) -
     return value if value.flags.writeable else value.copy()  # updated in place in training
 
 
+def _check_sizes_before_building(name, config, params, arrays, where, used) -> None:
+    """``Dense(n_in, n_out)`` allocates n_in * n_out numbers: check the config against the
+    stored arrays first, so that a small file declaring a huge layer allocates nothing."""
+    n_in, n_out = config.get("n_in"), config.get("n_out")
+    if name != "Dense" or not all(  # other layers have no parameters; the constructor
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (n_in, n_out)
+    ):  # refuses a bad n_in or n_out before allocating
+        return
+    if set(params) != {"W", "b"}:
+        raise _SpecError(
+            f"{where} (Dense) stores parameters {sorted(params)}, but a Dense has ['W', 'b']."
+        )
+    for pname, shape in (("W", (n_in, n_out)), ("b", (n_out,))):
+        aname = params[pname]
+        if aname not in arrays:
+            raise _SpecError(
+                f"{where} (Dense): its parameter {pname!r} names array {aname!r:.80}, which "
+                "is missing."
+            )
+        if aname in used:
+            raise _SpecError(f"array {aname!r} is used by more than one parameter.")
+        if arrays[aname].shape != shape:
+            raise _SpecError(
+                f"{where} (Dense): parameter {pname!r} must have shape {shape} for config "
+                f"{config!r:.200}, but array {aname!r} has shape {arrays[aname].shape}."
+            )
+
+
 def _layer_kind_to_state(obj: Layer) -> tuple[dict, dict[str, np.ndarray]]:
     architecture, arrays = layer_to_state(obj)
     return {"architecture": architecture}, arrays
@@ -489,6 +527,17 @@ _KINDS["layer"] = _Kind(
 
 
 # --------------------------------------------------------------------------- save
+
+
+def _check_path(path, verb: str) -> None:
+    """An empty path would become '.' (the current folder): say what is wrong instead."""
+    if isinstance(path, (str, os.PathLike)) and not os.fspath(path).strip():
+        raise ValueError(
+            f"{verb}: the path is empty ({os.fspath(path)!r}); pass a file name such as "
+            "'model.npz'."
+        )
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{verb}: path must be a str or a Path, got {type(path).__name__}.")
 
 
 def _npz_path(path: str | os.PathLike) -> Path:
@@ -553,6 +602,7 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     directory, which replaces the target (``os.replace``) only once complete; on any
     failure the temporary file is removed and an existing target is left untouched.
     """
+    _check_path(path, "save")
     target = _npz_path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(
@@ -609,6 +659,12 @@ def save(obj: object, path: str | os.PathLike) -> Path:
             f"cannot save a {kind.name}: its description is not JSON-able ({exc}). "
             "Configs and specs may hold only dicts, lists, str, int, float, bool and None."
         ) from exc
+    too_large = _model_file.header_text_problem(text)
+    if too_large:
+        raise ValueError(
+            f"cannot save a {kind.name}: its {too_large} Store long lists as arrays. "
+            "Nothing was written."
+        )
     # Rebuild from exactly what load() will read, so an unloadable file is never written.
     try:
         _check_header(json.loads(text), stored)
@@ -721,7 +777,7 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
         raise _SpecError(
             f"its {kind_name} could not be rebuilt: the entry {exc} is missing."
         ) from exc
-    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
         raise _SpecError(f"its {kind_name} could not be rebuilt: {exc}") from exc
     if not isinstance(obj, kind.cls):
         raise _SpecError(
@@ -731,6 +787,7 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
 
 
 def _resolve_load_path(path: str | os.PathLike) -> Path:
+    _check_path(path, "load")
     given = Path(os.fspath(path))
     if given.is_file():
         return given
@@ -764,54 +821,6 @@ def _sniff(path: Path) -> None:
     )
 
 
-def _read_arrays(path: Path) -> tuple[str, dict[str, np.ndarray]]:
-    """The header text and every array, read with ``allow_pickle=False``."""
-    damaged = "Save the model again, or copy the file again if it was transferred."
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        # Our own handle: np.load does not close a file it failed to open as a zip.
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - sniffed
-                raise ModelFileError(path, "it is not an .npz archive.")
-            names = list(npz.files)
-            if SPEC_KEY not in names:
-                raise ModelFileError(
-                    path,
-                    f"it is an .npz archive but not a chainrule model file (it has no "
-                    f"{SPEC_KEY!r} entry; its entries are {names[:10]}).",
-                    "Pass a file written by chainrule.save().",
-                )
-            for name in names:
-                try:
-                    arrays[name] = npz[name]
-                except ValueError as exc:
-                    if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-                        raise ModelFileError(
-                            path,
-                            f"entry {name!r} is an object array (pickled Python objects), "
-                            "which chainrule never loads since unpickling can run code.",
-                            "Only files written by chainrule.save() can be loaded.",
-                        ) from exc
-                    raise
-    except ModelFileError:
-        raise
-    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, zlib.error, ...
-        raise ModelFileError(
-            path,
-            f"the file is damaged or truncated ({type(exc).__name__}: {exc}).",
-            damaged,
-        ) from exc
-    spec = arrays.pop(SPEC_KEY)
-    if not isinstance(spec, np.ndarray) or spec.dtype.kind != "U" or spec.ndim != 0:
-        raise ModelFileError(
-            path,
-            f"its {SPEC_KEY!r} entry is not a 0-d unicode array (got "
-            f"{getattr(spec, 'dtype', type(spec).__name__)} of shape "
-            f"{getattr(spec, 'shape', '?')}): not a chainrule model file.",
-        )
-    return spec.item(), arrays
-
-
 def load(path: str | os.PathLike) -> Any:
     """Load what :func:`save` wrote: a network, a layer or a registered object.
 
@@ -838,43 +847,70 @@ def load(path: str | os.PathLike) -> Any:
 
     Notes
     -----
-    The file is read with ``np.load(path, allow_pickle=False)``; no code from it runs,
-    and only allow-listed classes are instantiated (see the module docstring).
+    The file is untrusted input: every size in it is checked against the header and
+    the zip directory before anything is allocated, arrays are read with
+    ``allow_pickle=False``, no code from it runs, and only allow-listed classes are
+    instantiated (see the module docstring). A refusal costs at most a few MB.
     """
     path = _resolve_load_path(path)
     _sniff(path)
-    text, arrays = _read_arrays(path)
     try:
-        header = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ModelFileError(path, f"its {SPEC_KEY!r} header is not valid JSON ({exc}).") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise ModelFileError(
-            path,
-            f"it is not a chainrule model file (its header's format is {found!r}, "
-            f"not {FORMAT_NAME!r}).",
-            "Pass a file written by chainrule.save().",
-        )
-    version = header.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(
-            path, f"its format_version {version!r} is not a positive integer: it is damaged."
-        )
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            path,
-            f"it was written in format version {version} (by chainrule "
-            f"{header.get('library_version')!r}), but this chainrule "
-            f"({_library_version()}) reads format version {FORMAT_VERSION} at most, i.e. it "
-            "comes from a newer chainrule.",
-            "Upgrade chainrule (pip install -U chainrule) to load it.",
-        )
-    try:
-        return _check_header(header, arrays)
+        return _load_file(path)
+    except ModelFileError:
+        raise
+    except _model_file.Refusal as exc:
+        raise ModelFileError(path, exc.problem, exc.fix) from exc
     except _SpecError as exc:
         raise ModelFileError(
             path, f"{exc}", "Only files written by chainrule.save() can be loaded."
         ) from exc
     except RecursionError as exc:
         raise ModelFileError(path, "its architecture is nested too deeply.") from exc
+    except Exception as exc:  # zlib.error, MemoryError, ...: still a refusal, never a crash
+        raise ModelFileError(
+            path,
+            f"the file is damaged or could not be read ({type(exc).__name__}: {str(exc)[:200]}).",
+            "Save the model again, or copy the file again if it was transferred.",
+        ) from exc
+
+
+def _load_file(path: Path) -> Any:
+    """Header first, then the sizes of every entry, then the arrays, then the object."""
+    with _model_file.open_archive(path) as archive:
+        text = _model_file.read_header_text(archive)
+        header = _parse_header(path, text)
+        arrays = _model_file.read_arrays(archive, _model_file.declared_arrays(header))
+    return _check_header(header, arrays)
+
+
+def _parse_header(path: Path, text: str) -> dict:
+    """The JSON header, checked to be chainrule's, in a format version this reads."""
+    try:
+        header = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(
+            path, f"its {SPEC_KEY!r} header is not valid JSON ({str(exc)[:200]})."
+        ) from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFileError(
+            path,
+            f"it is not a chainrule model file (its header's format is {found!r:.80}, "
+            f"not {FORMAT_NAME!r}).",
+            "Pass a file written by chainrule.save().",
+        )
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(
+            path, f"its format_version {version!r:.40} is not a positive integer: it is damaged."
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            path,
+            f"it was written in format version {version} (by chainrule "
+            f"{header.get('library_version')!r:.40}), but this chainrule "
+            f"({_library_version()}) reads format version {FORMAT_VERSION} at most, i.e. it "
+            "comes from a newer chainrule.",
+            "Upgrade chainrule (pip install -U chainrule) to load it.",
+        )
+    return header
