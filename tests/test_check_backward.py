@@ -241,3 +241,31 @@ def test_check_step_reports_a_crash_and_refuses_other_optimizers():
     assert report.problem == "your function raised KeyError: 'lr' (at w after step 1)."
     with pytest.raises(TypeError, match=r"takes cr\.SGD \(without nesterov\), cr\.Adam"):
         cr.check_step(broken, cr.SGD(0.1, momentum=0.5, nesterov=True), W0)
+
+
+def test_review_fixes_adamw_refused_zero_gradients_right_and_the_hinge_checked():
+    with pytest.raises(TypeError, match="AdamW's decoupled decay has no place"):
+        cr.check_step(adam(), cr.AdamW(0.1, weight_decay=0.5), W0)
+    # a bias before batch norm has a gradient of exactly 0 (rounding leaves ~1e-17)
+    net = cr.Sequential(cr.Dense(3, 4, rng=0), cr.BatchNorm(4), cr.ReLU(), cr.Dense(4, 2, rng=1))
+    rng = np.random.default_rng(7)
+    Xn, yn = rng.normal(size=(6, 3)), np.array([0, 1, 1, 0, 1, 0])
+
+    def exact(X, y, **params):  # chainrule's own gradients, with db1 written as 0
+        report = cr.check_backward(lambda **kw: None, net, X, y)
+        grads = {v.name: v.expected for v in report.verdicts}
+        grads["db1"] = np.zeros(4)
+        return grads
+
+    report = cr.check_backward(exact, net, Xn, yn)
+    assert report["db1"].ok, str(report)
+    assert report.reference_error < 1e-7
+    hinge = cr.MulticlassHinge()
+    Yh, yh = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0])
+
+    def hinge_grad(Y, T, n):
+        s_y = (Y * T).sum(axis=1, keepdims=True)
+        active = ((Y - s_y + 1) > 0) & (T == 0)
+        return (active - T * active.sum(axis=1, keepdims=True)) / n
+
+    assert cr.check_backward(hinge_grad, hinge, Yh, yh).ok

@@ -123,3 +123,12 @@ def test_integer_input_to_a_first_batch_norm():
     e = cr.explain(net, cr.MeanSquaredError(), [[1, 2], [3, 5], [4, 4]], np.zeros(3))
     np.testing.assert_allclose(e["mu0"], [8 / 3, 11 / 3])
     assert e["X_hat"].dtype == np.float64
+
+
+def test_the_loss_after_the_step_uses_the_batch_statistics_of_the_step():
+    """With a tiny learning rate the loss after the step equals the loss before it
+    (inference mode would use running statistics that have seen one batch)."""
+    net = cr.Sequential(cr.Dense(3, 4, rng=0), cr.BatchNorm(4), cr.ReLU(), cr.Dense(4, 2, rng=1))
+    X = np.random.default_rng(3).normal(size=(6, 3)) * 3 + 2
+    e = cr.explain(net, cr.CrossEntropy(), X, np.array([0, 1, 1, 0, 1, 0]), lr=1e-12)
+    assert abs(e.loss_after - e.loss_value) < 1e-9, (e.loss_value, e.loss_after)

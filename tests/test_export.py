@@ -375,3 +375,11 @@ def test_from_torch_names_the_gelu_and_softplus_it_cannot_match():
         from_torch(module)
     assert "module 0 (GELU with approximate='tanh')" in str(info.value)
     assert "module 1 (Softplus with beta=2, threshold=20)" in str(info.value)
+
+
+def test_a_network_that_starts_with_batch_norm_exports(tmp_path):
+    net = cr.Sequential(cr.BatchNorm(3), cr.Dense(3, 2, rng=0))
+    net.forward(np.random.default_rng(8).normal(size=(10, 3)) * 4 + 1, training=True)
+    X = np.random.default_rng(9).normal(size=(5, 3))
+    (Y,) = onnx_run(to_onnx(net, tmp_path / "bn_first.onnx"), {"X": X})
+    np.testing.assert_allclose(Y, net.predict(X), rtol=0, atol=1e-12)

@@ -217,3 +217,12 @@ def test_a_random_state_as_rng_is_refused_before_it_is_used():
         "Pass e.g. rng=0 or rng=np.random.default_rng(0)."
     )
     np.testing.assert_array_equal(legacy.get_state()[1], before)
+
+
+def test_a_float32_loss_takes_weights_beyond_float32s_range():
+    """Weights are checked and rescaled in float64, then cast: 1e39 is not inf."""
+    Y = np.array([[0.5], [1.5]], dtype=np.float32)
+    value, dY = cr.MeanSquaredError()(Y, [0.0, 1.0], sample_weight=[1e39, 1e39])
+    plain, dY_plain = cr.MeanSquaredError()(Y, [0.0, 1.0])
+    assert dY.dtype == np.float32 and np.isclose(value, plain)
+    np.testing.assert_allclose(dY, dY_plain)

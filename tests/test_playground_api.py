@@ -408,3 +408,13 @@ def test_a_long_history_is_thinned(client, monkeypatch):
     steps = tick["curve"]["step"]
     assert steps[0] == 0 and steps[-1] == 120 and len(steps) <= 50
     assert steps == sorted(steps)
+
+
+def test_step_through_lights_the_input_column_for_x_and_dx():
+    """explain names the input X (not A0): its stages light the input nodes."""
+    from chainrule.playground.stepthrough import highlight
+
+    assert highlight("X", 2) == {"kind": "nodes", "column": 0}
+    assert highlight("dX", 2) == {"kind": "nodes", "column": 0}
+    assert highlight("W2", 2) == {"kind": "edges", "column": 2}
+    assert highlight("L", 2) == {"kind": "output", "column": 2}

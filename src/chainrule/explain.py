@@ -38,7 +38,8 @@ from .layers.activations import (
 )
 from .layers.base import Layer
 from .layers.dense import Dense
-from .layers.sequential import Sequential
+from .layers.normalization import BatchNorm
+from .layers.sequential import Sequential, _layer_tree
 from .losses import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -497,5 +498,8 @@ def explain(
                     layer.params[key].copy(),
                 )
             )
-    after = loss(net.forward(X, training=False)[0], y)[0]
+    # the loss after the step, on the same batch: with batch norm in the batch statistics
+    # the step was taken with (the running ones have seen one batch), else in inference
+    batch_stats = any(isinstance(inner, BatchNorm) for inner in _layer_tree(net))
+    after = loss(net.forward(X, training=batch_stats)[0], y)[0]
     return Explanation(steps, value, after, precision, max_rows)

@@ -110,11 +110,13 @@ def _n_features(net: Sequential) -> int:
     for layer in _flat_layers(net):
         if isinstance(layer, Dense):
             return layer.n_in
+        if isinstance(layer, (BatchNorm, LayerNorm)):
+            return layer.n_features
         if layer.n_params:
             break
     raise ExportError(
         "cannot tell the number of input features: the network should start with a Dense "
-        "layer (activations before it are fine)."
+        "or normalisation layer (activations before it are fine)."
     )
 
 

@@ -102,7 +102,9 @@ def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"{name}: sample_weight must be numeric, got dtype {w.dtype}.")
-    w = w.astype(dtype, copy=False).reshape(-1) if w.ndim <= 1 else w
+    # checked and rescaled in float64, then cast: 1e39 is a fine weight for a float32
+    # loss once divided by the largest, but would be inf if cast first
+    w = w.astype(np.float64, copy=False).reshape(-1) if w.ndim <= 1 else w
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(
             f"{name}: sample_weight must have shape ({n},), one weight per sample; got "
@@ -115,7 +117,7 @@ def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None
     info = np.finfo(dtype)
     if not np.sqrt(info.tiny) <= w.max() <= np.sqrt(info.max):
         w = w / w.max()  # the same weighted mean, without overflow (w = 1e307) or underflow
-    return w
+    return w.astype(dtype, copy=False)
 
 
 class Loss:

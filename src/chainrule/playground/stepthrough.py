@@ -21,8 +21,10 @@ def highlight(name: str, n_dense: int) -> dict:
     Column 0 is the input, column l the l-th Dense layer's units. Z_l, A_l and their
     gradients are the neurons of column l; W_l, b_l and theirs are the edges into it.
     """
+    if name in ("X", "dX"):  # the input (explain's name for A0) and its gradient
+        return {"kind": "nodes", "column": 0}
     m = _SYMBOL.match(name)
-    if not m:  # the loss L
+    if not m:  # the loss L, the targets T, the probabilities P
         return {"kind": "output", "column": n_dense}
     letter, column = m.group(2), int(m.group(3))
     kind = "edges" if letter in ("W", "b") else "nodes"

@@ -554,7 +554,7 @@ function renderStage() {
   $("st-shape").textContent = `(${s.shape.join(", ")})`;
   $("st-value").replaceChildren(matrixTable(s.value));
   const batch = document.createElement("div");
-  batch.append(`rows ${tr.rows.join(", ")}: X (A0) =`, matrixTable(tr.X), "targets T =", matrixTable(tr.T));
+  batch.append(`rows ${tr.rows.join(", ")}: X =`, matrixTable(tr.X), "targets T =", matrixTable(tr.T));
   $("st-batch").replaceChildren(batch);
   $("st-losses").textContent = `loss on this batch before the step ${fmt(tr.loss_before, 6)}, ` +
     `after the update ${fmt(tr.loss_after, 6)} (learning rate ${tr.lr})`;
