@@ -185,3 +185,31 @@ def test_a_row_number_column_is_noted_but_a_unique_measurement_is_not(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "note: 'row_no' has a different value in every row, like an identifier" in r.stdout
     assert "'income' has a different value" not in r.stdout
+
+
+def test_a_code_column_with_a_few_distinct_values_is_kept_as_text(tmp_path):
+    """Review: postcodes with a few letters ("2A004") are a category, not a typo."""
+    df = frame()
+    codes = ["75001", "69002", "13003", "2A004", "2B005", "33006", "59007", "67008"]
+    df["zip"] = [codes[i % len(codes)] for i in range(len(df))]
+    df.to_csv(tmp_path / "zip.csv", index=False)
+    r = run("train", "--data", tmp_path / "zip.csv", "--target", "y", "--out", tmp_path / "o",
+            *FAST)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "one-hot encoded 'zip' (8 categories" in r.stdout
+
+
+def test_predict_reads_the_csv_as_training_did(tmp_path):
+    """Review: a model trained with --decimal , predicts on the same file without it."""
+    df = frame()
+    text = df.to_csv(index=False, sep=";").replace(".", ",")
+    (tmp_path / "dec.csv").write_text(text)
+    r = run("train", "--data", tmp_path / "dec.csv", "--sep", ";", "--decimal", ",",
+            "--out", tmp_path / "o", *FAST)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    p = run("predict", tmp_path / "o" / "model.npz", tmp_path / "dec.csv",
+            "--out", tmp_path / "p.csv")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    reference = tmp_path / "reference"
+    reference.write_text("")
+    assert (tmp_path / "p.csv").stat().st_mode & 0o777 == reference.stat().st_mode & 0o777

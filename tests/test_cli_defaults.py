@@ -25,7 +25,7 @@ def test_wine_is_not_frozen_by_a_tiny_validation_set(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (
         "early stopping off: 29 validation rows (0.2 of 142) are fewer than the 50 it needs "
-        "to measure anything; training up to --epochs"
+        "(each side of the split); training up to --epochs"
     ) in r.stdout
     assert "alpha auto: no validation set to choose on, so alpha=3" in r.stdout
     report = json.loads((tmp_path / "w" / "metrics.json").read_text())
@@ -156,3 +156,14 @@ def test_ctrl_c_during_an_epoch_stops_the_loop_not_just_the_epoch(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _train_loop.fit_epochs(est, X, y, epochs=50, seed=0)
     assert len(calls) == 10  # nothing ran after the interrupt
+
+
+def test_early_stopping_off_names_the_side_of_the_split_that_is_short(tmp_path):
+    """Review: with most rows held out it is the training side that is short."""
+    r = run("train", "--data", "iris", "--validation-fraction", "0.8", "--epochs", "3",
+            "--out", tmp_path / "i", "--no-progress", "--no-plots")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (
+        "early stopping off: the 24 training rows left beside 96 validation rows are fewer "
+        "than the 50 it needs (each side of the split)" in r.stdout
+    )

@@ -292,8 +292,13 @@ def test_chainrule_export_errors_are_one_line(tmp_path):
     same = run("export", "net.npz", "--to", "onnx", "--out", "net.npz", cwd=tmp_path)
     assert same.returncode == 2
     assert same.stderr.strip() == (
-        "chainrule export: error: --out net.npz is the model file itself; name another file"
+        "chainrule export: error: --out net.npz is the model itself (net.npz); writing there "
+        "would destroy it. Name another file."
     )
+    missing = run("export", "net.npz", "--to", "onnx", "--out", "nodir/x.onnx", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "the folder" in missing.stderr and "nodir does not exist" in missing.stderr
+    assert ".tmp" not in missing.stderr
     ok = run("export", "net.npz", "--to", "onnx", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     (Y,) = onnx_run(tmp_path / "net.onnx", {"X": np.ones((3, 2))})

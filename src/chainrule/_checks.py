@@ -130,3 +130,20 @@ def check_gradient_shape(dY: np.ndarray, expected: tuple, where: str) -> np.ndar
             f"{expected}; dY must be dL/dY, one entry for each entry of Y."
         )
     return dY
+
+
+def new_file_beside(target, suffix: str = ".tmp") -> str:
+    """Create an empty temporary file next to ``target`` and return its path.
+
+    For atomic writes (write the temporary file, then ``os.replace`` it onto ``target``).
+    Unlike ``tempfile.mkstemp`` (mode 0600), the file gets the mode ``open()`` gives a new
+    file (0666 less the umask), so the published file is as readable as any other.
+    """
+    import os
+    import secrets
+    from pathlib import Path
+
+    target = Path(target)
+    tmp = target.with_name(f".{target.stem}.{secrets.token_hex(6)}{suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return str(tmp)

@@ -248,7 +248,8 @@ class BaseMLP(BaseEstimator):
         Only the weights' ratios matter to the weighted mean of the loss, and a power of
         two scales every product and sum exactly, so training is bit for bit what it is
         with the weights as given; but weights such as 1e307 (whose sum overflows) or
-        1e-320 (subnormal) stay trainable. ``_weight_sum`` gives back the true sum of
+        1e-320 (subnormal, with alpha=0: with an L2 term, alpha / sum(w) overflows and
+        such weights are refused) stay trainable. ``_weight_sum`` gives back the true sum of
         the weights, on which the L2 term depends (``alpha * W / sum(w)``).
         """
         self._sample_weight_exp = 0

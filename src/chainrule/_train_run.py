@@ -260,9 +260,13 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
         _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
     if opts.early_stopping and not loop.early_stopping:
         n_val = math.ceil(opts.validation_fraction * len(y))
-        _say(f"  early stopping off: {n_val} validation rows ({opts.validation_fraction:g} of "
-             f"{len(y)}) are fewer than the {tl.MIN_VALIDATION_ROWS} it needs to measure "
-             "anything; training up to --epochs")  # fmt: skip
+        short = (
+            f"{n_val} validation rows ({opts.validation_fraction:g} of {len(y)})"
+            if n_val < tl.MIN_VALIDATION_ROWS
+            else f"the {len(y) - n_val} training rows left beside {n_val} validation rows"
+        )
+        _say(f"  early stopping off: {short} are fewer than the {tl.MIN_VALIDATION_ROWS} it "
+             "needs (each side of the split); training up to --epochs")  # fmt: skip
     _say(f"trained {loop.n_epochs} epochs ({loop.stop_reason}); final training loss "
          f"{est.loss_:.4f}")  # fmt: skip
     if loop.best_epoch is not None:

@@ -142,10 +142,10 @@ def cmd_train(args) -> int:
 # --------------------------------------------------------------------------- predict
 def cmd_predict(args) -> int:
     import os
-    import tempfile
     from pathlib import Path
 
     from . import load
+    from ._checks import new_file_beside
     from ._guards import check_not_a_pipe
     from .bundle import ModelBundle
 
@@ -159,7 +159,7 @@ def cmd_predict(args) -> int:
             f"{args.model} holds a {type(model).__name__}, not a model saved by "
             "`chainrule train`; load it in Python with chainrule.load instead"
         )
-    frame = _predict_frame(args.data, args)
+    frame = _predict_frame(args.data, args, model.info)
     for note in _predict_notes(model, frame):
         print(f"note: {note}")
     table = model.predictions_frame(frame)
@@ -167,8 +167,7 @@ def cmd_predict(args) -> int:
     if id_column and id_column in frame.columns:
         table.insert(0, id_column, frame[id_column])
     score = _score_line(model, frame, table)  # before writing: a failure writes nothing
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.resolve().parent)
-    os.close(fd)
+    tmp = new_file_beside(out.resolve(), ".partial")
     try:
         table.to_csv(tmp, index_label="row")
         os.replace(tmp, out)
@@ -209,7 +208,7 @@ def _score_line(model, frame, table) -> str:
         )
 
 
-def _predict_frame(data: str, args):
+def _predict_frame(data: str, args, info: dict):
     """The rows to predict: a CSV file, or a bundled dataset by name (e.g. ``iris``)."""
     from pathlib import Path
 
@@ -218,7 +217,10 @@ def _predict_frame(data: str, args):
     key = _bundled_name(data)
     if key in BUNDLED_DATASETS and not Path(data).is_file():
         return _load_bundled_frame(key)
-    return read_csv(data, sep=_sep(args.sep), decimal=args.decimal)
+    # the training run's separator and decimal mark, unless the options say otherwise
+    sep = _sep(args.sep) if args.sep is not None else info.get("sep")
+    decimal = args.decimal if args.decimal is not None else info.get("decimal", ".")
+    return read_csv(data, sep=sep, decimal=decimal)
 
 
 def _predict_notes(model, frame) -> list[str]:
@@ -348,9 +350,21 @@ def cmd_gradcheck(args) -> int:
 
 # ---------------------------------------------------------------------------- export
 def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from ._guards import check_not_a_pipe, check_out_is_not_an_input, check_writable_folder
     from .export import export_file
 
-    path, notes = export_file(args.model, args.to, args.out)
+    check_not_a_pipe(args.model, "MODEL")
+    out = Path(args.out or Path(args.model).with_suffix(".onnx" if args.to == "onnx" else ".pt2"))
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a file")
+    check_out_is_not_an_input(out, {"model": args.model})
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: the folder {folder} does not exist; create it first")
+    check_writable_folder(folder, "--out", out)
+    path, notes = export_file(args.model, args.to, out)
     print(f"{args.model} exported to {path} ({args.to})")
     for note in notes:
         print(f"note: {note}")
@@ -484,9 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
         "of predictions (and class probabilities) per input row.",
     )
     p.add_argument("model", metavar="MODEL.npz")
-    p.add_argument("data", metavar="DATA.csv")
+    p.add_argument("data", metavar="DATA.csv|NAME")
     p.add_argument("--out", default="predictions.csv", help="default predictions.csv")
-    _csv_options(p)
+    _csv_options(p, as_trained=True)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
@@ -528,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
+        parents=[debug],
         help="convert a saved model to ONNX or PyTorch",
         description="Convert MODEL.npz (from chainrule.save or `chainrule train`) to an ONNX "
         "graph (with a bundle's preprocessing) or a PyTorch program (torch.export, .pt2).",
@@ -539,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "quiz",
+        parents=[debug],
         help="practise one training step by hand: forward, loss, backward, update",
         description="A numeric drill: a small network with short decimals; compute one "
         "quantity at a time; a wrong answer gets the worked solution and the likely slip.",
@@ -556,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "playground",
+        parents=[debug],
         help="watch backpropagation happen in a local web page",
         description="Start a local web page that trains chainrule networks on toy data or a "
         "CSV file and shows every step of backpropagation.",
@@ -572,14 +589,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _csv_options(p) -> None:
+def _csv_options(p, *, as_trained: bool = False) -> None:
+    """--sep and --decimal; for predict (``as_trained``) they default to the training run's."""
     p.add_argument(
         "--sep",
-        default="auto",
-        help="CSV field separator: auto (default: detects , ; tab |), or e.g. ';' or tab",
+        default=None if as_trained else "auto",
+        help="CSV field separator: auto (detects , ; tab |), or e.g. ';' or tab "
+        + ("(default: as in training)" if as_trained else "(default auto)"),
     )
     p.add_argument(
-        "--decimal", choices=(".", ","), default=".", help="decimal mark of numbers (default .)"
+        "--decimal",
+        choices=(".", ","),
+        default=None if as_trained else ".",
+        help="decimal mark of numbers "
+        + ("(default: as in training)" if as_trained else "(default .)"),
     )
 
 

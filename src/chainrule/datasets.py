@@ -289,6 +289,10 @@ def _check_header(header: list[str], where: str) -> None:
         )
 
 
+#: a mostly-numeric column with at most this many distinct values is kept as text
+FEW_CATEGORIES = 20
+
+
 def _numeric_with_bad_cells(frame: pd.DataFrame, where: str, decimal: str) -> None:
     """Refuse a column whose cells are numbers except a few (typos such as "1.2.3",
     thousands separators "1,234,567", decimal commas): one-hot encoding it would turn
@@ -311,6 +315,8 @@ def _numeric_with_bad_cells(frame: pd.DataFrame, where: str, decimal: str) -> No
                 )
         if len(bad) == 0 or len(bad) > 0.1 * len(present) or len(bad) == len(present):
             continue
+        if present.nunique() <= FEW_CATEGORIES:  # a code column ("2A004"): a few categories
+            continue  # are harmless as text; the refusal is for hundreds
         cells = ", ".join(f"line {int(i) + 2}: {v!r}" for i, v in bad.iloc[:5].items())
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         hint = "fix or blank out those cells (blank cells are imputed)"

@@ -31,11 +31,11 @@ are optional extras (``pip install -e ".[torch]"``, ``".[onnx]"``).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._checks import new_file_beside
 from .layers import (
     ELU,
     GELU,
@@ -367,9 +367,9 @@ def to_onnx(model, path: str | os.PathLike) -> Path:
 def _write_atomically(path: Path, data: bytes) -> None:
     if str(path) in ("", ".onnx") or path.is_dir():
         raise ExportError(f"to_onnx: {str(path)!r} is not a file path; give e.g. 'model.onnx'.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    tmp = new_file_beside(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
@@ -454,8 +454,7 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
     dtype = torch.float32 if _dtype(net) == np.float32 else torch.float64
     example = (torch.zeros(2, _n_features(net), dtype=dtype),)
     program = torch.export.export(module, example, dynamic_shapes=({0: torch.export.Dim("batch")},))
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".partial.pt2")
-    os.close(fd)
+    tmp = new_file_beside(out, ".partial.pt2")  # torch.export.save wants a .pt2 name
     try:
         torch.export.save(program, tmp)
         os.replace(tmp, out)
