@@ -428,8 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[debug],
         help="train a network on a bundled dataset or a CSV file",
         description="Train an MLP on a bundled dataset (iris, wine, breast_cancer, digits, "
-        "diabetes, linnerud) or a CSV file; print metrics; write model.npz, metrics.json, "
-        "history.csv and plots to --out.",
+        "diabetes, linnerud, penguins) or a CSV file; print metrics; write model.npz, "
+        "metrics.json, history.csv and plots to --out.",
     )
     p.add_argument("--data", default="iris", help="dataset name or CSV path (default: iris)")
     p.add_argument("--target", help="the label column (default: the last column of a CSV)")
