@@ -73,9 +73,9 @@ def check_memory(what: str, needed: int, fix: str) -> None:
         )
 
 
-def check_training_size(sizes: list[int], rows: int, batch: int, solver: str) -> None:
+def check_training_size(sizes: list[int], rows: int, solver: str) -> None:
     """``chainrule train``: the network of widths ``sizes`` (inputs, hidden, outputs),
-    trained in batches of ``batch`` rows and run once on all ``rows`` rows (the
+    trained in batches of at most ``rows`` rows and run once on all of them (the
     metrics), fits in memory."""
     # batches are at most `rows` (a larger --batch-size is clipped); the metrics run all rows
     needed = network_bytes(sizes, rows, copies=_OPTIMIZER_COPIES.get(solver, 2))

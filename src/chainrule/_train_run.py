@@ -206,7 +206,11 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
         raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
     stop = "lbfgs converged"
     if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
-        stop = f"lbfgs reached --epochs {opts.epochs} iterations before converging"
+        stop = (
+            f"lbfgs reached --epochs {opts.epochs} iterations before converging"
+            if est.n_iter_ >= opts.epochs
+            else "lbfgs stopped before converging"
+        )
     _say(f"trained {est.n_iter_} lbfgs iterations ({stop}; lbfgs has no epochs and no "
          f"early stopping); final training loss {est.loss_:.4f}")  # fmt: skip
     return est
@@ -428,8 +432,7 @@ def run_train(opts: TrainOptions) -> dict:
     if ds.task == "classification":
         n_out = len(np.unique(y_train.astype(str)))
         n_out = 1 if n_out == 2 else n_out
-    check_training_size([X_train.shape[1], *opts.hidden, n_out], len(X_train),
-                        opts.batch_size or 200, opts.solver)  # fmt: skip
+    check_training_size([X_train.shape[1], *opts.hidden, n_out], len(X_train), opts.solver)
     scaler = None
     fit_y = y_train
     if ds.task == "regression":

@@ -16,6 +16,7 @@ loss, biases included, because the optimizer steps along all of it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,8 +99,11 @@ def clip_grad_value(grads: Sequence[np.ndarray], clip_value: float) -> bool:
     ``g = clip(g, -c, c)``, which is ``torch.nn.utils.clip_grad_value_``; NaN stays NaN.
     """
     clipped = False
-    for g in grads:
-        if g.size and (g.max() > clip_value or g.min() < -clip_value):
+    for g in grads:  # nanmax/nanmin: a NaN entry does not hide the finite ones to clip
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN gradient
+            beyond = g.size and (np.nanmax(g) > clip_value or np.nanmin(g) < -clip_value)
+        if beyond:
             np.clip(g, -clip_value, clip_value, out=g)
             clipped = True
     return clipped
