@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .gradcheck import rel_error
+
 #: two arrays are "the same" below this relative error
 SAME = 1e-6
-
-
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    """||a - b|| / (||a|| + ||b||), 0 for two zero arrays."""
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
 def _factors(n: int, k: int) -> list[tuple[float, str]]:
