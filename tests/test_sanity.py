@@ -96,3 +96,13 @@ def test_fit_warns_about_a_mismatched_pairing():
     net = cr.Sequential(cr.Dense(4, 1, rng=0), cr.Sigmoid())
     with pytest.warns(sanity.PairingWarning, match="gradient vanishes"):
         cr.fit(net, cr.MeanSquaredError(), X, y, optimizer=cr.SGD(0.1), epochs=1, rng=0)
+
+
+def test_a_softmax_before_the_hinge_is_a_pairing_warning():
+    """Review: the multiclass hinge wants raw scores; probabilities cannot clear a margin of 1."""
+    net = cr.Sequential(cr.Dense(3, 4, rng=0), cr.Softmax())
+    with pytest.warns(cr.sanity.PairingWarning, match="MulticlassHinge compares raw scores"):
+        reason = cr.sanity.check_pairing(net, cr.MulticlassHinge())
+    assert "Remove the Softmax layer" in reason
+    scores = cr.Sequential(cr.Dense(3, 4, rng=0))
+    assert cr.sanity.check_pairing(scores, cr.MulticlassHinge()) is None

@@ -32,6 +32,7 @@ from .losses import (
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    MulticlassHinge,
 )
 
 
@@ -69,6 +70,13 @@ def check_pairing(net: Layer, loss: Loss) -> str | None:
             "logits and applies the softmax/sigmoid itself, so it is applied twice. Remove "
             f"the {type(last).__name__} layer (best: fused and stable), or use "
             f"{type(loss).__name__}(from_logits=False)."
+        )
+    elif probs and isinstance(loss, MulticlassHinge):
+        reason = (
+            f"the network ends with {type(last).__name__} (probabilities in [0, 1]) but "
+            "MulticlassHinge compares raw scores with a margin of its own: squashed into "
+            f"[0, 1] no score can beat another by the margin. Remove the {type(last).__name__} "
+            "layer."
         )
     elif linear and isinstance(loss, (CrossEntropy, BinaryCrossEntropy)) and not loss.from_logits:
         reason = (
