@@ -73,38 +73,6 @@ def _check_targets(y, n: int, where: str, what: str = "X") -> np.ndarray:
     return y
 
 
-def _check_sample_weight(w, n: int, dtype: np.dtype, where: str) -> np.ndarray | None:
-    """The weights as an array of ``dtype``, divided by their largest if it is extreme.
-
-    Every weighted quantity ``fit`` computes is a ratio ``sum_i w_i * l_i / sum_i w_i``
-    (the loss, its gradient, the metrics), which dividing all the weights by one number
-    leaves unchanged. Weights whose largest lies outside [sqrt(tiny), sqrt(max)] of the
-    dtype (above ~1e154 in float64, ~1e19 in float32; or below ~1e-154, ~1e-19) would
-    overflow or underflow those sums (``sample_weight=1e307`` made the sum inf and the
-    loss NaN), so they are divided by their largest first (in float64, before casting);
-    any other weights are used exactly as given.
-    """
-    if w is None:
-        return None
-    w = np.asarray(w)
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: sample_weight must be numeric, got dtype {w.dtype}.")
-    if w.shape != (n,):
-        raise ValueError(
-            f"{where}: sample_weight must have shape ({n},), one weight per sample, got {w.shape}."
-        )
-    w64 = w.astype(np.float64)
-    if not np.isfinite(w64).all() or (w64 < 0).any():
-        raise ValueError(f"{where}: sample_weight must be finite and non-negative.")
-    largest = w64.max()
-    if not largest > 0:
-        raise ValueError(f"{where}: sample_weight sums to zero; at least one must be positive.")
-    info = np.finfo(dtype)
-    if not math.sqrt(info.tiny) <= largest <= math.sqrt(info.max):
-        w64 = w64 / largest  # the same weighted means, computed without overflow
-    return w64.astype(dtype)
-
-
 def _check_loss(loss) -> Loss:
     """A loss instance from an instance or a name; a class gets a message with the fix."""
     if isinstance(loss, type):

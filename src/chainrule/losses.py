@@ -96,27 +96,37 @@ def _match_shape(Y: np.ndarray, T: np.ndarray, name: str) -> np.ndarray:
     return T.astype(Y.dtype, copy=False)
 
 
-def _check_weights(sample_weight, n: int, dtype, name: str) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n: int, dtype, where: str) -> np.ndarray | None:
+    """The weights as an array of ``dtype``, divided by their largest if it is extreme.
+
+    Used by every loss and by ``fit``. Every weighted quantity is a ratio
+    ``sum_i w_i * l_i / sum_i w_i`` (the loss, its gradient, the metrics), which dividing
+    all the weights by one number leaves unchanged. Weights whose largest lies outside
+    [sqrt(tiny), sqrt(max)] of the dtype (above ~1e154 in float64, ~1e19 in float32; or
+    below ~1e-154, ~1e-19) would overflow or underflow those sums, so they are divided by
+    their largest first; any other weights are used exactly as given. Checked and
+    rescaled in float64, then cast: 1e39 is a fine weight for a float32 loss once divided
+    by the largest, but would be inf if cast first.
+    """
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: sample_weight must be numeric, got dtype {w.dtype}.")
-    # checked and rescaled in float64, then cast: 1e39 is a fine weight for a float32
-    # loss once divided by the largest, but would be inf if cast first
+        raise TypeError(f"{where}: sample_weight must be numeric, got dtype {w.dtype}.")
     w = w.astype(np.float64, copy=False).reshape(-1) if w.ndim <= 1 else w
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(
-            f"{name}: sample_weight must have shape ({n},), one weight per sample; got "
+            f"{where}: sample_weight must have shape ({n},), one weight per sample; got "
             f"{np.shape(sample_weight)}."
         )
     if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"{name}: sample_weight must be finite and non-negative.")
-    if not w.sum() > 0:
-        raise ValueError(f"{name}: sample_weight sums to zero; at least one must be positive.")
+        raise ValueError(f"{where}: sample_weight must be finite and non-negative.")
+    largest = w.max()  # not w.sum(), which overflows for weights such as 1e307
+    if not largest > 0:
+        raise ValueError(f"{where}: sample_weight sums to zero; at least one must be positive.")
     info = np.finfo(dtype)
-    if not np.sqrt(info.tiny) <= w.max() <= np.sqrt(info.max):
-        w = w / w.max()  # the same weighted mean, without overflow (w = 1e307) or underflow
+    if not np.sqrt(info.tiny) <= largest <= np.sqrt(info.max):
+        w = w / largest  # the same weighted mean, without overflow (w = 1e307) or underflow
     return w.astype(dtype, copy=False)
 
 
@@ -150,7 +160,7 @@ class Loss:
         name = type(self).__name__
         Y = _check_output(Y, name)
         T = self._check_target(Y, _check_finite_numeric(T, name))
-        w = _check_weights(sample_weight, Y.shape[0], Y.dtype, name)
+        w = check_sample_weight(sample_weight, Y.shape[0], Y.dtype, name)
         return self._mean_and_grad(Y, T, w)
 
     def _check_all_targets(self, T, n_outputs: int, dtype) -> np.ndarray:

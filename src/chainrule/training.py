@@ -41,7 +41,6 @@ from ._fit_checks import (
     _check_features,
     _check_loss,
     _check_metrics,
-    _check_sample_weight,
     _check_targets,
     _check_validation_arguments,
     _parameters_dtype,
@@ -50,7 +49,7 @@ from .callbacks import Callback, EarlyStopping
 from .clipping import NORM_EPS, clip_grad_norm, clip_grad_value
 from .layers.base import Layer, iter_buffers
 from .layers.normalization import check_training_batches
-from .losses import Loss
+from .losses import Loss, check_sample_weight
 from .metrics import get_metric
 from .optimizers import Optimizer, iter_parameters
 from .sanity import check_pairing
@@ -370,7 +369,7 @@ def _prepare_data(
     dtype = _parameters_dtype(net)
     X = _check_features(X, dtype, "fit")
     y = _check_targets(y, X.shape[0], "fit")
-    w = _check_sample_weight(sample_weight, X.shape[0], dtype, "fit")
+    w = check_sample_weight(sample_weight, X.shape[0], dtype, "fit")
     X_tr, y_tr, w_tr, X_val, y_val, w_val = _split_validation(
         X, y, w, validation_split, validation_data, dtype, rng
     )
@@ -396,7 +395,7 @@ def _split_validation(X, y, w, validation_split, validation_data, dtype, rng) ->
         y_val = _check_targets(validation_data[1], X_val.shape[0], where, "X_val")
         w_val = None
         if len(validation_data) == 3:
-            w_val = _check_sample_weight(validation_data[2], X_val.shape[0], dtype, where)
+            w_val = check_sample_weight(validation_data[2], X_val.shape[0], dtype, where)
         return X, y, w, X_val, y_val, w_val
     if validation_split == 0:
         return X, y, w, None, None, None
