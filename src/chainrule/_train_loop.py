@@ -117,15 +117,23 @@ def _split(X, y, fraction: float, seed: int, classification: bool):
     return train_test_split(X, y, test_size=n_val, random_state=seed, stratify=stratify)
 
 
-def _partial_fit(est, X, y, kwargs) -> None:
-    """One epoch. The estimator turns Ctrl-C into a warning and returns (scikit-learn's
-    behaviour for fit); here that would only end the epoch, so it is raised again."""
+def run_recording(call) -> list:
+    """Run ``call()`` (an estimator's fit), recording its warnings, and return them.
+
+    The estimator turns Ctrl-C into a warning and returns (scikit-learn's behaviour for
+    fit); the command must stop and publish nothing, so it is raised again here.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est.partial_fit(X, y, **kwargs)
-    for w in caught:
-        if "interrupted by user" in str(w.message):
-            raise KeyboardInterrupt
+        call()
+    if any("interrupted by user" in str(w.message) for w in caught):
+        raise KeyboardInterrupt
+    return caught
+
+
+def _partial_fit(est, X, y, kwargs) -> None:
+    """One epoch; the estimator's warnings are passed on."""
+    for w in run_recording(lambda: est.partial_fit(X, y, **kwargs)):
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 

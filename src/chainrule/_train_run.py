@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,16 +190,12 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     from . import _train_loop as tl
 
     est = _estimator(task, opts, alpha)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            est.fit(X, y)
-        except ValueError as exc:
-            if "non-finite" not in str(exc):
-                raise
-            raise _diverged(opts, "training diverged: the loss became non-finite") from exc
-    if any("interrupted by user" in str(w.message) for w in caught):
-        raise KeyboardInterrupt  # the estimator stopped at Ctrl-C: publish nothing
+    try:
+        caught = tl.run_recording(lambda: est.fit(X, y))  # Ctrl-C: publish nothing
+    except ValueError as exc:
+        if "non-finite" not in str(exc):
+            raise
+        raise _diverged(opts, "training diverged: the loss became non-finite") from exc
     initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
     if tl.diverged(est, len(y), initial):
         raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
