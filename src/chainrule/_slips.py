@@ -13,6 +13,7 @@ import numpy as np
 
 from .layers.activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid, softmax
 from .layers.base import Layer
+from .layers.normalization import normalize, normalize_backward, normalize_paths
 from .layers.sequential import Sequential
 
 
@@ -72,32 +73,31 @@ def layer_slips(layer: Layer, X: np.ndarray, Y: np.ndarray, dY: np.ndarray):
 
 
 def _batchnorm_slips(layer: Layer, X: np.ndarray, dY: np.ndarray):
-    """Batch norm's three paths, each left out in turn (training mode)."""
+    """Batch norm's three paths, each left out in turn (training mode), from the layer's
+    own ``normalize`` and ``normalize_paths``."""
     n = X.shape[0]
-    mu, var = X.mean(axis=0), X.var(axis=0)
-    sigma = np.sqrt(var + layer.eps)
-    Xhat = (X - mu) / sigma
+    Xhat, _, var, inv_std = normalize(X, 0, layer.eps)
     gamma = layer.params.get("gamma", np.ones(X.shape[1]))
     dXhat = dY * gamma
+    direct, via_mu, via_var = normalize_paths(dXhat, Xhat, inv_std, 0)
     path = "dX = (1/sigma) * (dXhat - mean(dXhat) - Xhat * mean(dXhat * Xhat))"
     slips = [
         ("only the direct path x -> x_hat: the paths through the batch mean and variance "
-         f"are missing ({path})", {"dX": dXhat / sigma}),
+         f"are missing ({path})", {"dX": direct}),
         ("the path through the batch mean mu is missing: subtract mean(dXhat) "
-         f"({path})", {"dX": (dXhat - Xhat * (dXhat * Xhat).mean(axis=0)) / sigma}),
+         f"({path})", {"dX": direct + via_var}),
         ("the path through the batch variance sigma^2 is missing: subtract "
-         f"Xhat * mean(dXhat * Xhat) ({path})", {"dX": (dXhat - dXhat.mean(axis=0)) / sigma}),
+         f"Xhat * mean(dXhat * Xhat) ({path})", {"dX": direct + via_mu}),
         ("dgamma uses the input X where it needs the normalised x_hat: dgamma = "
          "sum(dY * Xhat, axis=0)", {"dgamma": (dY * X).sum(axis=0)}),
     ]  # fmt: skip
     if n > 1:  # the usual formula, but with the unbiased variance (divided by n - 1)
-        sigma_u = np.sqrt(var * n / (n - 1) + layer.eps)
-        Xhat_u = (X - mu) / sigma_u
-        dX_u = (dXhat - dXhat.mean(axis=0) - Xhat_u * (dXhat * Xhat_u).mean(axis=0)) / sigma_u
+        inv_std_u = 1 / np.sqrt(var * n / (n - 1) + layer.eps)
+        Xhat_u = Xhat / inv_std * inv_std_u
         slips.append((
             "normalised with the unbiased variance (divided by n - 1): in training batch "
             "norm divides by n (the unbiased variance only goes into running_var)",
-            {"dX": dX_u},
+            {"dX": normalize_backward(dXhat, Xhat_u, inv_std_u, 0)},
         ))  # fmt: skip
     return slips
 
