@@ -27,7 +27,7 @@ import numpy as np
 
 from .explain import explain
 from .layers import Dense, ReLU, Sequential, Sigmoid, Tanh
-from .layers.activations import sigmoid, softmax
+from .layers.activations import sigmoid
 from .losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
 
 TOPICS = ("forward", "loss", "backward", "update")
@@ -214,7 +214,7 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
                   ("the bias b2 is missing", Z2[s, o] - p.b2[o])]),
     ]  # fmt: skip
     if p.output != "linear":
-        P = softmax(Z2) if p.output == "softmax" else sigmoid(Z2)
+        P = p.trace["P"]  # the engine's probabilities
         formula = (f"exp(Z2[{s}, {o}]) / sum_c exp(Z2[{s}, c])" if p.output == "softmax"
                    else f"sigmoid(Z2[{s}, {o}])")  # fmt: skip
         slips = [("the sigmoid of one score; a softmax normalises over the row",
@@ -228,7 +228,7 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
 def loss_question(p: Problem) -> Question:
     L, n, k, Z2 = float(p.trace["L"]), p.n, p.k, p.trace["Z2"]
     if p.output == "softmax":
-        P = softmax(Z2)
+        P = p.trace["P"]
         picked = [P[s, int(p.y[s])] for s in range(n)]
         terms = " + ".join(f"log {fmt(v)}" for v in picked)
         working = f"L = -(1/n) sum_s log P[s, y_s] = -(1/{n}) ({terms}) = {plain(L)}"
@@ -238,7 +238,7 @@ def loss_question(p: Problem) -> Question:
             ("log base 10 was used; the loss uses the natural log", L / math.log(10)),
         ]
     elif p.output == "sigmoid":
-        P = sigmoid(Z2)
+        P = p.trace["P"]
         working = (
             f"L = -(1/(n k)) sum [T log P + (1 - T) log(1 - P)] with P = "
             f"{np.round(P.ravel(), 4).tolist()} = {plain(L)}"
@@ -261,7 +261,7 @@ def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Quest
     Z1, A1, dZ2, dW2, db2, dZ1, dW1 = (t[q] for q in
                                        ("Z1", "A1", "dZ2", "dW2", "db2", "dZ1", "dW1"))  # fmt: skip
     dA1 = dZ2 @ p.W2.T
-    P = {"softmax": softmax, "sigmoid": sigmoid}.get(p.output, lambda Z: Z)(t["Z2"])
+    P = t["Z2"] if p.output == "linear" else t["P"]
     fused = {
         "softmax": f"(P[{s}, {o}] - T[{s}, {o}]) / n = ({plain(P[s, o])} - {fmt(p.T[s, o])}) / {n}",
         "sigmoid": f"(P[{s}, {o}] - T[{s}, {o}]) / (n k) = ({plain(P[s, o])} - {fmt(p.T[s, o])})"
