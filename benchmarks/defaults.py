@@ -100,7 +100,7 @@ def command(data: str, seed: int, out: Path) -> tuple[float, int, int | None, fl
     """(test score, epochs run, kept epoch, alpha) of `chainrule train --data data --seed seed`."""
     import json
 
-    from chainrule._train_run import TrainOptions, run_train
+    from chainrule.cli.train import TrainOptions, run_train
 
     opts = TrainOptions(data=data, seed=seed, out=str(out), progress=False, plots=False)
     with contextlib.redirect_stdout(io.StringIO()):

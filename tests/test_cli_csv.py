@@ -150,8 +150,8 @@ def test_a_text_column_that_would_explode_the_matrix_is_refused_fast(tmp_path):
 
 
 def test_a_huge_csv_is_refused_before_reading(tmp_path):
-    from chainrule import datasets
     from chainrule.datasets import DataError, read_csv
+    from chainrule.datasets import tables as datasets
 
     (tmp_path / "big.csv").write_text("a,y\n" + "1,0\n" * 1000)
     old = datasets.MAX_CSV_BYTES

@@ -137,7 +137,7 @@ def test_sgd_trains_plots_and_reports(tmp_path):
 def test_ctrl_c_during_an_epoch_stops_the_loop_not_just_the_epoch(monkeypatch):
     import numpy as np
 
-    from chainrule import _train_loop
+    from chainrule.cli import _loop as _train_loop
     from chainrule.estimators import MLPClassifier
 
     X = np.random.default_rng(0).normal(size=(100, 3))

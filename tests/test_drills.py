@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import exercises
 from chainrule.exercises import EXERCISES, check, scoreboard
+from chainrule.practice import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "backprop_drills.py"

@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import chainrule as cr
 from chainrule import MLPClassifier, MLPRegressor
-from chainrule._sk_solvers import AdamRule, SGDRule
+from chainrule.estimators._solvers import AdamRule, SGDRule
 from helpers import numeric_grad, rel_error
 
 no_convergence_warning = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -22,8 +22,7 @@ import pandas as pd
 import pytest
 
 import chainrule as cr
-from chainrule import _guards
-from chainrule.cli import main
+from chainrule.cli import _guards, main
 
 
 def run(*args) -> tuple[int, str, str]:
@@ -219,7 +218,7 @@ def test_a_pipe_is_refused_clearly_and_a_redirected_file_works(trained, tmp_path
 # ----------------------------------------------------------------------- Ctrl-C
 INTERRUPTER = r"""
 import os, signal, sys
-import pandas, chainrule._sk_base, chainrule.plotting, chainrule._train_run
+import pandas, chainrule.estimators._base, chainrule.plotting, chainrule.cli.train
 from chainrule.cli import main
 
 where, args = sys.argv[1], sys.argv[2:]
@@ -237,12 +236,14 @@ def interrupting(original, at):
 if where == "reading":
     pandas.read_csv = interrupting(pandas.read_csv, 1)
 elif where == "training":
-    chainrule._sk_base.BaseMLP._log_epoch = interrupting(chainrule._sk_base.BaseMLP._log_epoch, 2)
+    chainrule.estimators._base.BaseMLP._log_epoch = interrupting(
+        chainrule.estimators._base.BaseMLP._log_epoch, 2
+    )
 elif where == "plotting":
     chainrule.plotting.save_figure = interrupting(chainrule.plotting.save_figure, 2)
 elif where.startswith("publishing-"):  # os.replace call n: 1 saves model.npz, then the
     n = int(where.split("-")[1])        # files are swapped in pairs: old aside, new in
-    chainrule._train_run.os.replace = interrupting(os.replace, n)
+    chainrule.cli.train.os.replace = interrupting(os.replace, n)
 sys.exit(main(args))
 """
 

@@ -30,7 +30,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import chainrule as cr
-import chainrule._sk_solvers
+import chainrule.estimators._solvers
 import chainrule.optimizers
 from chainrule import MLPClassifier, MLPRegressor
 
@@ -221,7 +221,7 @@ def test_fit_is_bit_identical_to_the_simple_loop(optimizer, task, dtype):
 def no_flat_update(monkeypatch):
     """Switch the flat-buffer update off: every optimizer updates array by array."""
     monkeypatch.setattr(chainrule.optimizers, "flat_layout", lambda *lists: None)
-    monkeypatch.setattr(chainrule._sk_solvers, "flat_layout", lambda *lists: None)
+    monkeypatch.setattr(chainrule.estimators._solvers, "flat_layout", lambda *lists: None)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

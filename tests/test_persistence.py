@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import persistence
 from chainrule.persistence import ModelFileError, layer_from_state, layer_to_state, register_kind
+from chainrule.persistence import npz as persistence
 
 DTYPES = [np.float32, np.float64]
 

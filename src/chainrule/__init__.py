@@ -4,8 +4,7 @@ Every forward pass returns its own backward closure; every backward pass is deri
 by hand, written next to its derivation, and checked against central differences.
 """
 
-from . import initializers, losses, metrics, quiz, sanity, schedules
-from .backward_check import BackwardCheckReport, check_backward, check_step
+from . import initializers, losses, metrics, sanity, schedules
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .export import ExportError, from_torch, to_onnx, to_torch
@@ -38,6 +37,7 @@ from .losses import (
 )
 from .optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .practice import BackwardCheckReport, check_backward, check_step, quiz
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
 from .training import History, TrainingDivergedError, fit
 

@@ -35,7 +35,7 @@ def serve(
 
     tables = {}
     if data is not None:
-        from ..datasets import load_dataset
+        from ..datasets.tables import load_dataset
         from .data import table_data
 
         tables["file"] = load_dataset(data)

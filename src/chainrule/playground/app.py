@@ -290,7 +290,7 @@ def create_app(
 
 def _read_upload(body: bytes, name: str):
     """The uploaded CSV as a Dataset, read by the command's own ``read_csv``."""
-    from ..datasets import DataError, dataset_from_frame, read_csv
+    from ..datasets.tables import DataError, dataset_from_frame, read_csv
 
     fd, tmp = tempfile.mkstemp(prefix="chainrule-upload-", suffix=".csv")
     try:

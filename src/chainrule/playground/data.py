@@ -155,7 +155,7 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
     PlayData
         Each input column standardised (mean 0, standard deviation 0.5).
     """
-    from ..datasets import DataError, LabelEncoder, Preprocessor
+    from ..datasets.tables import DataError, LabelEncoder, Preprocessor
 
     if len(dataset.target) != 1:
         raise DataError("the playground takes one target column; the table has several.")

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .optimizers import LayoutCache, adam_step, flat_layout, views_like
+from ..optimizers import LayoutCache, adam_step, flat_layout, views_like
 
 
 def init_layer(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers.normalization import BatchNorm, _Normalization, normalize, normalize_paths
+from ..layers.normalization import BatchNorm, _Normalization, normalize, normalize_paths
+from .step import Step
 
 __all__ = ["is_normalization", "trace_forward"]
 
@@ -36,7 +37,6 @@ def trace_forward(layer, X, inp: str, l: int, steps: list, records: list):
     Returns ``(Y, out)``: the output and its name. The record's backward closure
     appends the backward steps when ``explain`` calls it.
     """
-    from .explain import Step
 
     out, taken = f"N{l}", {step.name for step in steps}
     while out in taken:  # two normalisations after the same Dense layer: N1, N1'

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from .losses import (
+from ..losses import (
     BinaryCrossEntropy,
     CrossEntropy,
     Huber,

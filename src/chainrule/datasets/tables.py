@@ -57,8 +57,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from ._checks import as_rng
-from ._preprocess import (
+from .._checks import as_rng
+from .preprocess import (
     DataError,
     LabelEncoder,
     Preprocessor,

@@ -11,10 +11,10 @@ import copy
 
 import numpy as np
 
-from .layers.activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid, softmax
-from .layers.base import Layer
-from .layers.normalization import normalize, normalize_backward, normalize_paths
-from .layers.sequential import Sequential
+from ..layers.activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid, softmax
+from ..layers.base import Layer
+from ..layers.normalization import normalize, normalize_backward, normalize_paths
+from ..layers.sequential import Sequential
 
 
 def _activation_slips(layer: Layer) -> list[tuple[str, object]]:

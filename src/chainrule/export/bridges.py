@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import new_file_beside
-from .layers import (
+from .._checks import new_file_beside
+from ..layers import (
     ELU,
     GELU,
     BatchNorm,
@@ -52,7 +52,7 @@ from .layers import (
     Softplus,
     Tanh,
 )
-from .layers.base import Layer
+from ..layers.base import Layer
 
 
 class ExportError(ValueError):
@@ -398,7 +398,7 @@ def register_skl2onnx() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    from .estimators import MLPClassifier, MLPRegressor
+    from ..estimators.mlp import MLPClassifier, MLPRegressor
 
     skl2onnx.update_registered_converter(
         MLPClassifier,
@@ -433,7 +433,7 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
     (Path, list of str)
         Where it wrote, and notes on what the exported file leaves out.
     """
-    from .persistence import load
+    from ..persistence.npz import load
 
     if to not in ("onnx", "torch"):
         raise ExportError(f"--to must be onnx or torch, got {to!r}")

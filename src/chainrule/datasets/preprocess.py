@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from ._checks import as_float_dtype
+from .._checks import as_float_dtype
 
 __all__ = ["DataError", "LabelEncoder", "Preprocessor", "TargetScaler"]
 

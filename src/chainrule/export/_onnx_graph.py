@@ -14,8 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .export import ONNX_OPSET, ExportError, _dtype, _flat_layers, _n_features, network_and_head
-from .layers import (
+from ..layers import (
     ELU,
     GELU,
     BatchNorm,
@@ -30,6 +29,7 @@ from .layers import (
     Softplus,
     Tanh,
 )
+from .bridges import ONNX_OPSET, ExportError, _dtype, _flat_layers, _n_features, network_and_head
 
 _ELEM = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 

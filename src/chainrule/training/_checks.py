@@ -13,11 +13,11 @@ from numbers import Real
 
 import numpy as np
 
-from ._checks import as_array, check_input, check_positive_int
-from .callbacks import Callback, EarlyStopping, as_callback
-from .layers.base import Layer
-from .losses import Loss, get_loss
-from .optimizers import Optimizer, iter_parameters
+from .._checks import as_array, check_input, check_positive_int
+from ..callbacks import Callback, EarlyStopping, as_callback
+from ..layers.base import Layer
+from ..losses import Loss, get_loss
+from ..optimizers import Optimizer, iter_parameters
 
 
 def _parameters_dtype(net: Layer) -> np.dtype:

@@ -133,7 +133,7 @@ def _metrics_report(task: str, metrics: dict, classes) -> str:
 
 
 def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) -> list[str]:
-    from . import plotting
+    from .. import plotting
 
     est = bundle.estimator
     written = []
@@ -161,7 +161,7 @@ def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) ->
 
 
 def _estimator(task: str, opts: TrainOptions, alpha: float):
-    from .estimators import MLPClassifier, MLPRegressor
+    from ..estimators.mlp import MLPClassifier, MLPRegressor
 
     cls = MLPClassifier if task == "classification" else MLPRegressor
     return cls(
@@ -177,7 +177,7 @@ def _estimator(task: str, opts: TrainOptions, alpha: float):
 
 
 def _diverged(opts: TrainOptions, what: str):
-    from .datasets import DataError
+    from ..datasets.tables import DataError
 
     return DataError(
         f"{what} with --lr {opts.lr:g}. The features are already standardised, so lower "
@@ -187,7 +187,7 @@ def _diverged(opts: TrainOptions, what: str):
 
 def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     """lbfgs: the estimator's own full-batch ``fit`` (no epochs, no early stopping)."""
-    from . import _train_loop as tl
+    from . import _loop as tl
 
     est = _estimator(task, opts, alpha)
     try:
@@ -218,7 +218,7 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
     loss, best weights kept, divergence detected); ``--alpha auto`` tries
     ``AUTO_ALPHAS``. lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
     """
-    from . import _train_loop as tl
+    from . import _loop as tl
 
     auto = opts.alpha is None
     what = f"{opts.alpha:g}" if not auto else "auto (chosen on the validation set)"
@@ -387,9 +387,8 @@ def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
 def run_train(opts: TrainOptions) -> dict:
     """Train as ``chainrule train`` does; returns the metrics dict. Raises DataError,
     ValueError, TypeError, OSError on bad input (the command turns them into one line)."""
-    from . import save
-    from .bundle import ModelBundle
-    from .datasets import (
+    from .. import save
+    from ..datasets.tables import (
         DataError,
         Preprocessor,
         TargetScaler,
@@ -397,6 +396,7 @@ def run_train(opts: TrainOptions) -> dict:
         select_features,
         train_test_split_dataset,
     )
+    from ..persistence.bundle import ModelBundle
 
     out = Path(opts.out)
     if out.exists() and not out.is_dir():

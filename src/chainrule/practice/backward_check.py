@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import as_array, as_rng
+from ..gradcheck import central_differences
+from ..layers.base import Layer
+from ..layers.sequential import Sequential
+from ..losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError, MulticlassHinge
 from . import _diagnosis, _slips
-from ._checks import as_array, as_rng
-from .gradcheck import central_differences
-from .layers.base import Layer
-from .layers.sequential import Sequential
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError, MulticlassHinge
 
 # check_backward: a student's own backward pass, judged tensor by tensor
 #: a student's array is right below this relative error against chainrule's
@@ -404,7 +404,7 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
 # ------------------------------------------------------------ optimizer updates
 def _config_of(optimizer) -> dict:
     """The hyper-parameters in the names of CS231n's ``config`` dicts."""
-    from .optimizers import SGD, Adam, AdamW, RMSProp
+    from ..optimizers import SGD, Adam, AdamW, RMSProp
 
     if isinstance(optimizer, AdamW):  # its decay is not in CS231n's config: say so
         raise TypeError(

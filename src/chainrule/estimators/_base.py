@@ -40,14 +40,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._sk_losses import Objective
-from ._sk_solvers import AdamRule, SGDRule, batch_slices, init_layer, shuffled
-from .layers.activations import Identity, ReLU, Sigmoid, Tanh
-from .layers.dense import Dense
-from .layers.dropout import Dropout
-from .layers.sequential import Sequential
-from .persistence import layer_from_state, layer_to_state
-from .training import History
+from ..layers.activations import Identity, ReLU, Sigmoid, Tanh
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..layers.sequential import Sequential
+from ..persistence.npz import layer_from_state, layer_to_state
+from ..training.loop import History
+from ._objective import Objective
+from ._solvers import AdamRule, SGDRule, batch_slices, init_layer, shuffled
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data

@@ -94,9 +94,9 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.base import Layer
+from ..layers.sequential import Sequential
 from . import _model_file
-from .layers.base import Layer
-from .layers.sequential import Sequential
 
 __all__ = [
     "FORMAT_NAME",
@@ -174,7 +174,7 @@ _KINDS: dict[str, _Kind] = {}
 _BUILTIN_KINDS = {
     "MLPClassifier": "chainrule.estimators",
     "MLPRegressor": "chainrule.estimators",
-    "ModelBundle": "chainrule.bundle",
+    "ModelBundle": "chainrule.persistence.bundle",
 }
 
 
@@ -244,7 +244,7 @@ def _layer_classes() -> dict[str, type[Layer]]:
 
     Read at each call, so a layer added to ``chainrule.layers.__all__`` is picked up.
     """
-    from . import layers
+    from .. import layers
 
     classes = {}
     for name in layers.__all__:
@@ -689,7 +689,7 @@ def save(obj: object, path: str | os.PathLike) -> Path:
 
 
 def _library_version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._preprocess import Preprocessor, TargetScaler
-from .persistence import register_kind
+from ..datasets.preprocess import Preprocessor, TargetScaler
+from .npz import register_kind
 
 _PARTS = ("pre.", "model.", "target.")
 
 
 def _estimator_classes() -> dict[str, type]:
-    from .estimators import MLPClassifier, MLPRegressor
+    from ..estimators.mlp import MLPClassifier, MLPRegressor
 
     return {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 

@@ -17,13 +17,11 @@ written out as its sum over the samples, with the numbers.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._explain_norm import is_normalization
-from ._explain_norm import trace_forward as trace_norm_forward
-from .layers.activations import (
+from ..layers.activations import (
     ELU,
     GELU,
     Identity,
@@ -36,11 +34,11 @@ from .layers.activations import (
     sigmoid,
     softmax,
 )
-from .layers.base import Layer
-from .layers.dense import Dense
-from .layers.normalization import BatchNorm
-from .layers.sequential import Sequential, _layer_tree
-from .losses import (
+from ..layers.base import Layer
+from ..layers.dense import Dense
+from ..layers.normalization import BatchNorm
+from ..layers.sequential import Sequential, _layer_tree
+from ..losses import (
     BinaryCrossEntropy,
     CrossEntropy,
     Huber,
@@ -49,25 +47,9 @@ from .losses import (
     MeanSquaredError,
     MulticlassHinge,
 )
-
-
-@dataclass
-class Step:
-    """One equation of the trace: a name, the formula (text and LaTeX), the value."""
-
-    phase: str  # "start", "forward", "loss", "backward" or "update"
-    layer: str  # e.g. "Dense(2, 3)"
-    name: str  # the symbol computed, e.g. "Z1" or "dW1"
-    text: str  # formula in plain text, e.g. "Z1 = X @ W1 + b1"
-    latex: str  # the same in LaTeX
-    words: str  # the formula in words
-    value: np.ndarray = field(repr=False)
-    detail: str = ""  # e.g. one entry of dW written out as its sum, with the numbers
-
-    @property
-    def shape(self) -> tuple:
-        return np.shape(self.value)
-
+from ._norm import is_normalization
+from ._norm import trace_forward as trace_norm_forward
+from .step import Step
 
 # Plain-text and LaTeX formulas for each layer type, with placeholders for the names:
 # {i} input, {o} output, {l} the Dense layer's index.

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..layers import Dense, ReLU, Sequential, Sigmoid, Tanh
+from ..layers.normalization import BatchNorm
+from ..losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
+from ..optimizers import SGD, Adam
 from .backward_check import BackwardCheckReport, check_backward, check_step
-from .layers import Dense, ReLU, Sequential, Sigmoid, Tanh
-from .layers.normalization import BatchNorm
-from .losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
-from .optimizers import SGD, Adam
 
 
 def _normal(seed: int, shape: tuple[int, ...], scale: float = 1.0, shift: float = 0.0):

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 
 ACTIVATIONS = {
     "relu": "ReLU",
@@ -86,7 +86,7 @@ def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
-    from ._train_run import TrainOptions, run_train
+    from .train import TrainOptions, run_train
 
     if args.activation == "sigmoid":  # the same function, scikit-learn's name
         args.activation = "logistic"
@@ -144,10 +144,10 @@ def cmd_predict(args) -> int:
     import os
     from pathlib import Path
 
-    from . import load
-    from ._checks import new_file_beside
+    from .. import load
+    from .._checks import new_file_beside
+    from ..persistence.bundle import ModelBundle
     from ._guards import check_not_a_pipe
-    from .bundle import ModelBundle
 
     check_not_a_pipe(args.model, "MODEL")
     check_not_a_pipe(args.data, "DATA")
@@ -212,7 +212,7 @@ def _predict_frame(data: str, args, info: dict):
     """The rows to predict: a CSV file, or a bundled dataset by name (e.g. ``iris``)."""
     from pathlib import Path
 
-    from .datasets import BUNDLED_DATASETS, _bundled_name, _load_bundled_frame, read_csv
+    from ..datasets.tables import BUNDLED_DATASETS, _bundled_name, _load_bundled_frame, read_csv
 
     key = _bundled_name(data)
     if key in BUNDLED_DATASETS and not Path(data).is_file():
@@ -225,7 +225,7 @@ def _predict_frame(data: str, args, info: dict):
 
 def _predict_notes(model, frame) -> list[str]:
     """One line each: columns the model does not use, categories it never saw."""
-    from ._preprocess import _quote_list, as_label_strings
+    from ..datasets.preprocess import _quote_list, as_label_strings
 
     pre = model.preprocessor
     used = set(pre.feature_names_in_) | set(model.target) | {model.info.get("id_column")}
@@ -251,7 +251,7 @@ def _predict_notes(model, frame) -> list[str]:
 
 def _score_note(model, frame, present, table) -> str:
     """One line scoring the predictions against the file's own target column(s)."""
-    from ._preprocess import as_label_strings
+    from ..datasets.preprocess import as_label_strings
 
     name = ", ".join(present)
     if model.task == "classification":
@@ -352,8 +352,8 @@ def cmd_gradcheck(args) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
+    from ..export.bridges import export_file
     from ._guards import check_not_a_pipe, check_out_is_not_an_input, check_writable_folder
-    from .export import export_file
 
     check_not_a_pipe(args.model, "MODEL")
     out = Path(args.out or Path(args.model).with_suffix(".onnx" if args.to == "onnx" else ".pt2"))
@@ -373,7 +373,7 @@ def cmd_export(args) -> int:
 
 # ------------------------------------------------------------------------------ quiz
 def cmd_quiz(args) -> int:
-    from .quiz import Drill, answers_from
+    from ..practice.quiz import Drill, answers_from
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 10**6)
     drill = Drill(seed, args.topic, args.count)
@@ -397,7 +397,7 @@ def cmd_quiz(args) -> int:
 # ------------------------------------------------------------------------ playground
 def cmd_playground(args) -> int:
     try:
-        from .playground import serve  # needs the playground extra (starlette, uvicorn)
+        from ..playground import serve  # needs the playground extra (starlette, uvicorn)
     except ImportError as exc:
         raise UsageError(
             f"the playground needs {exc.name}; install it with pip install 'chainrule[playground]'"

@@ -102,11 +102,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from ._sk_base import _FITTING, _FITTING_LOCK, BaseMLP, validate_data
-from .layers.activations import sigmoid, softmax
-from .layers.dropout import Dropout
-from .layers.sequential import Sequential
-from .persistence import register_kind
+from ..layers.activations import sigmoid, softmax
+from ..layers.dropout import Dropout
+from ..layers.sequential import Sequential
+from ..persistence.npz import register_kind
+from ._base import _FITTING, _FITTING_LOCK, BaseMLP, validate_data
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 

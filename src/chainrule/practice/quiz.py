@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .explain import explain
-from .layers import Dense, ReLU, Sequential, Sigmoid, Tanh
-from .layers.activations import sigmoid
-from .losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
+from ..explain.trace import explain
+from ..layers import Dense, ReLU, Sequential, Sigmoid, Tanh
+from ..layers.activations import sigmoid
+from ..losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
 
 TOPICS = ("forward", "loss", "backward", "update")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gradcheck import rel_error
+from ..gradcheck import rel_error
 
 #: two arrays are "the same" below this relative error
 SAME = 1e-6

@@ -1,0 +1,32 @@
+"""Saving and loading: the ``.npz`` + JSON format, read as untrusted input.
+
+``npz.py`` holds ``save``/``load`` and the layers' states; ``_model_file.py`` validates a
+file's zip directory and headers before anything is read; ``bundle.py`` is the command's
+saved model (preprocessing + estimator), imported on first use.
+"""
+
+from .npz import (
+    ALLOWED_DTYPES,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    SPEC_KEY,
+    ModelFileError,
+    layer_from_state,
+    layer_to_state,
+    load,
+    register_kind,
+    save,
+)
+
+__all__ = [
+    "ALLOWED_DTYPES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "SPEC_KEY",
+    "ModelFileError",
+    "layer_from_state",
+    "layer_to_state",
+    "load",
+    "register_kind",
+    "save",
+]

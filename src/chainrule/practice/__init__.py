@@ -1,0 +1,10 @@
+"""Practice: drills that grade a student's own numbers and code.
+
+``quiz.py`` (``chainrule quiz``), ``backward_check.py`` (``check_backward``,
+``check_step``), ``exercises.py`` (the drills notebook's specs); ``_slips.py`` replays
+classic mistakes and ``_diagnosis.py`` names a wrong answer by its shape and scale.
+"""
+
+from .backward_check import BackwardCheckReport, TensorVerdict, check_backward, check_step
+
+__all__ = ["BackwardCheckReport", "TensorVerdict", "check_backward", "check_step"]
