@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..training import TrainingInterrupted
+
 #: Fewer held-out rows than this and early stopping is off (see the module docstring).
 MIN_VALIDATION_ROWS = 50
 #: A training loss this many times the untrained network's loss means divergence.
@@ -126,7 +128,7 @@ def run_recording(call) -> list:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         call()
-    if any("interrupted by user" in str(w.message) for w in caught):
+    if any(issubclass(w.category, TrainingInterrupted) for w in caught):
         raise KeyboardInterrupt
     return caught
 

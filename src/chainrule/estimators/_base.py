@@ -45,7 +45,7 @@ from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.sequential import Sequential
 from ..persistence.npz import layer_from_state, layer_to_state
-from ..training.loop import History
+from ..training import History, TrainingDivergedError, TrainingInterrupted
 from ._objective import Objective
 from ._solvers import AdamRule, SGDRule, batch_slices, init_layer, shuffled
 
@@ -76,6 +76,14 @@ def validate_data(estimator, *args, **kwargs):
     if _sk_validate_data is not None:
         return _sk_validate_data(estimator, *args, **kwargs)
     return estimator._validate_data(*args, **kwargs)  # pragma: no cover
+
+
+class EstimatorDivergedError(ValueError, TrainingDivergedError):
+    """An estimator's fit diverged: a ``ValueError`` as scikit-learn raises, and a
+    :class:`~chainrule.training.TrainingDivergedError` for code that catches by type."""
+
+    def __init__(self, message: str, *, epoch: int, lr: float, history) -> None:
+        TrainingDivergedError.__init__(self, message, epoch=epoch, lr=lr, history=history)
 
 
 def _norm(A: np.ndarray) -> float:
@@ -217,7 +225,7 @@ class BaseMLP(BaseEstimator):
             raise self._diverged()
         return self
 
-    def _diverged(self, what: str = "") -> ValueError:
+    def _diverged(self, what: str = "") -> EstimatorDivergedError:
         """The error of a fit whose loss or weights became NaN or inf: scikit-learn's
         message word for word, then when, with which learning rate, and what happened
         to the model (``fit`` and ``partial_fit`` restore the estimator as it was)."""
@@ -228,12 +236,15 @@ class BaseMLP(BaseEstimator):
         if stochastic:
             settings += f", learning_rate_init={lr:g}"
             fix = f"Lower learning_rate_init (e.g. to {lr / 10:g}) and scale X"
-        return ValueError(
+        return EstimatorDivergedError(
             f"{SKLEARN_DIVERGED} Training diverged{f': {what},' if what else ''} with "
             f"{settings}. The estimator was left as it was before this call (unfitted, "
             f"or with its earlier, finite weights). {fix} (e.g. with "
             "sklearn.preprocessing.StandardScaler): large input values or a too large "
-            "learning rate make training diverge."
+            "learning rate make training diverge.",
+            epoch=int(getattr(self, "n_iter_", 0)),
+            lr=lr,
+            history=getattr(self, "history_", None),
         )
 
     def _class_weights(self, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
@@ -619,7 +630,7 @@ class BaseMLP(BaseEstimator):
                         stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn(TrainingInterrupted("Training interrupted by user."), stacklevel=3)
         finally:
             if bar is not None:
                 bar.close()

@@ -4,7 +4,7 @@
 ``_checks.py`` every check made before the first step.
 """
 
-from .history import History, TrainingDivergedError
+from .history import History, TrainingDivergedError, TrainingInterrupted
 from .loop import fit
 
-__all__ = ["History", "TrainingDivergedError", "fit"]
+__all__ = ["History", "TrainingDivergedError", "TrainingInterrupted", "fit"]

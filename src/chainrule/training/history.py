@@ -1,5 +1,5 @@
-"""What a training run records: ``History`` (one row per epoch) and the error raised
-when training diverges."""
+"""What a training run records: ``History`` (one row per epoch), the error raised when
+training diverges, and the warning an estimator gives when Ctrl-C stops it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ class TrainingDivergedError(ArithmeticError):
         self.epoch = epoch
         self.lr = lr
         self.history = history
+
+
+class TrainingInterrupted(UserWarning):
+    """Ctrl-C stopped an estimator's ``fit``; it keeps the weights of its last step.
+
+    The estimators follow scikit-learn: an interrupted ``fit`` returns and warns. Code
+    that must stop instead (the ``chainrule`` command) turns this category into an
+    error, by type rather than by message::
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", TrainingInterrupted)
+            est.fit(X, y)  # raises TrainingInterrupted on Ctrl-C
+    """
 
 
 class History:
