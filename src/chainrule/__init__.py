@@ -39,9 +39,8 @@ from .optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
 from .practice import BackwardCheckReport, check_backward, check_step, quiz
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
+from ._version import __version__
 from .training import History, TrainingDivergedError, fit
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ELU",
