@@ -64,9 +64,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES: dict[str, Path] = {
-    _module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.py"))
-}
+MODULES: dict[str, Path] = {_module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.py"))}
 
 
 def _is_package(module: str) -> bool:

@@ -495,6 +495,56 @@ def _resolve_target(frame: pd.DataFrame, target, default: list[str]) -> list[str
     return names
 
 
+def _drop_unlabelled(frame: pd.DataFrame, targets: list[str]) -> tuple[pd.DataFrame, list]:
+    """``frame`` without the rows whose target is missing, and a note saying how many."""
+    missing = frame[targets].isna().any(axis=1).to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing == len(frame):
+        raise DataError(
+            f"every value of the target {_quote_list(targets)} is missing; choose another "
+            f"target column (available: {_quote_list(frame.columns)})."
+        )
+    if not n_missing:
+        return frame, []
+    frame = frame.loc[~missing]
+    return frame, [
+        f"dropped {n_missing} rows whose target {_quote_list(targets)} is missing "
+        f"({len(frame)} rows remain)"
+    ]
+
+
+def _check_regression_targets(frame: pd.DataFrame, targets: list[str]) -> None:
+    """Regression targets are numeric and finite."""
+    for t in targets:
+        s = frame[t]
+        if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+            examples = _quote_list(pd.unique(s.astype(str))[:3])
+            raise DataError(
+                f"target {t!r} is not numeric (values such as {examples}), so it cannot "
+                "be a regression target; use task 'classification' or another column."
+            )
+        n_inf = int(np.isinf(s.to_numpy(dtype=np.float64)).sum())
+        if n_inf:
+            raise DataError(
+                f"target {t!r} has {n_inf} infinite values; remove those rows or fix them."
+            )
+
+
+def _check_classification_target(frame: pd.DataFrame, targets: list[str]) -> None:
+    """A classification target is one column with at least two classes."""
+    if len(targets) > 1:
+        raise DataError(
+            f"several classification targets {_quote_list(targets)} are not supported; "
+            "pick one target column (or use task 'regression' for numeric targets)."
+        )
+    labels = pd.unique(frame[targets[0]])
+    if len(labels) < 2:
+        raise DataError(
+            f"target {targets[0]!r} has a single class ({label_str(labels[0])!r}); a "
+            "classifier needs at least two classes: choose another target column."
+        )
+
+
 def dataset_from_frame(
     frame: pd.DataFrame,
     target: str | Sequence[str] | None = None,
@@ -549,51 +599,14 @@ def dataset_from_frame(
             f"{name} has no feature columns besides the target {_quote_list(targets)}; "
             "a model needs at least one input column."
         )
-    notes: list[str] = []
-
-    missing = frame[targets].isna().any(axis=1).to_numpy()
-    n_missing = int(missing.sum())
-    if n_missing == len(frame):
-        raise DataError(
-            f"every value of the target {_quote_list(targets)} is missing; choose another "
-            f"target column (available: {_quote_list(frame.columns)})."
-        )
-    if n_missing:
-        frame = frame.loc[~missing]
-        notes.append(
-            f"dropped {n_missing} rows whose target {_quote_list(targets)} is missing "
-            f"({len(frame)} rows remain)"
-        )
-
+    frame, notes = _drop_unlabelled(frame, targets)
     y = frame[targets[0]] if len(targets) == 1 else frame[targets]
     if task is None:
         task = default_task or infer_task(y)
     if task == "regression":
-        for t in targets:
-            s = frame[t]
-            if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
-                examples = _quote_list(pd.unique(s.astype(str))[:3])
-                raise DataError(
-                    f"target {t!r} is not numeric (values such as {examples}), so it cannot "
-                    "be a regression target; use task 'classification' or another column."
-                )
-            n_inf = int(np.isinf(s.to_numpy(dtype=np.float64)).sum())
-            if n_inf:
-                raise DataError(
-                    f"target {t!r} has {n_inf} infinite values; remove those rows or fix them."
-                )
+        _check_regression_targets(frame, targets)
     else:
-        if len(targets) > 1:
-            raise DataError(
-                f"several classification targets {_quote_list(targets)} are not supported; "
-                "pick one target column (or use task 'regression' for numeric targets)."
-            )
-        labels = pd.unique(frame[targets[0]])
-        if len(labels) < 2:
-            raise DataError(
-                f"target {targets[0]!r} has a single class ({label_str(labels[0])!r}); a "
-                "classifier needs at least two classes: choose another target column."
-            )
+        _check_classification_target(frame, targets)
     return Dataset(
         name=name,
         frame=frame,
