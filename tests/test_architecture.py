@@ -8,8 +8,6 @@
 - no function has over ``MAX_LINES`` lines of code (docstring, blank and comment lines
   not counted) unless a ``# long: <why>`` comment on its ``def`` line or the line above
   says why.
-
-docs/architecture.md states the rules these tests hold.
 """
 
 from __future__ import annotations

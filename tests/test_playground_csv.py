@@ -3,8 +3,6 @@ function ``chainrule train`` reads its data with, and shows that reader's notes.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,19 +12,13 @@ pytest.importorskip("starlette")
 import chainrule.datasets.tables as tables
 from chainrule.cli.main import main
 from chainrule.datasets import Preprocessor, detect_decimal, load_table
-from chainrule.playground import create_app
+import test_playground_api as api
 
-
-@pytest.fixture
-def client():
-    with warnings.catch_warnings():  # starlette's note about httpx, at import time
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-    return TestClient(create_app(max_sessions=3), raise_server_exceptions=False)
+client = api.client  # the API tests' fixture: a TestClient on a fresh app
 
 
 def upload(client, content: bytes, name: str = "mine.csv"):
-    sid = client.post("/api/session").json()["id"]
+    sid = api.new(client)
     r = client.post("/api/upload", params={"id": sid, "name": name}, content=content)
     return sid, r
 
