@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("starlette")
 
 import chainrule.datasets.tables as tables
+import test_playground_api as api
 from chainrule.cli.main import main
 from chainrule.datasets import Preprocessor, detect_decimal, load_table
-import test_playground_api as api
 
 client = api.client  # the API tests' fixture: a TestClient on a fresh app
 
