@@ -5,6 +5,7 @@ by hand, written next to its derivation, and checked against central differences
 """
 
 from . import initializers, losses, metrics, sanity, schedules
+from ._version import __version__
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain
 from .export import ExportError, from_torch, to_onnx, to_torch
@@ -40,8 +41,6 @@ from .persistence import ModelFileError, load, save
 from .practice import BackwardCheckReport, check_backward, check_step, quiz
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
 from .training import History, TrainingDivergedError, fit
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ELU",

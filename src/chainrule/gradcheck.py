@@ -160,6 +160,39 @@ def _named_params(net: Layer) -> list[tuple[str, Layer, str]]:
     return [(k, net, k) for k in net.params]
 
 
+def _check_inputs(net, loss, X, eps) -> np.ndarray:
+    """gradient_check's inputs, checked (see its Raises); returns X as an array."""
+    if not isinstance(net, Layer):
+        raise TypeError(f"net must be a chainrule layer or Sequential, got {type(net).__name__}.")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a chainrule loss, got {type(loss).__name__}.")
+    eps_ok = isinstance(eps, Real) and not isinstance(eps, bool) and math.isfinite(eps)
+    if not (eps_ok and 0 < eps < 1):
+        raise ValueError(f"eps must be a small positive number such as 1e-6, got {eps!r}.")
+    X = as_array(X, "X", "gradient_check")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"gradient_check: X has dtype {X.dtype}; pass a numeric array (encode text "
+            "columns as numbers first)."
+        )
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(
+            f"gradient_check: X has shape {X.shape}, with no samples; pass at least one."
+        )
+    if not np.isfinite(X).all():
+        raise ValueError(
+            "gradient_check: X contains NaN or inf, so every difference would be NaN and "
+            "the verdict meaningless; check the gradient on finite inputs."
+        )
+    for label, layer, key in _named_params(net):
+        if not np.isfinite(layer.params[key]).all():
+            raise ValueError(
+                f"gradient_check: the network's parameter {label} contains NaN or inf; "
+                "rebuild the network (or reload good weights) before checking it."
+            )
+    return X
+
+
 def gradient_check(
     net: Layer,
     loss: Loss,
@@ -209,34 +242,7 @@ def gradient_check(
     TypeError
         If ``net`` or ``loss`` is not chainrule's, or ``X`` is not numeric.
     """
-    if not isinstance(net, Layer):
-        raise TypeError(f"net must be a chainrule layer or Sequential, got {type(net).__name__}.")
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a chainrule loss, got {type(loss).__name__}.")
-    eps_ok = isinstance(eps, Real) and not isinstance(eps, bool) and math.isfinite(eps)
-    if not (eps_ok and 0 < eps < 1):
-        raise ValueError(f"eps must be a small positive number such as 1e-6, got {eps!r}.")
-    X = as_array(X, "X", "gradient_check")
-    if X.dtype.kind not in "biuf":
-        raise TypeError(
-            f"gradient_check: X has dtype {X.dtype}; pass a numeric array (encode text "
-            "columns as numbers first)."
-        )
-    if X.ndim == 0 or X.shape[0] == 0:
-        raise ValueError(
-            f"gradient_check: X has shape {X.shape}, with no samples; pass at least one."
-        )
-    if not np.isfinite(X).all():
-        raise ValueError(
-            "gradient_check: X contains NaN or inf, so every difference would be NaN and "
-            "the verdict meaningless; check the gradient on finite inputs."
-        )
-    for label, layer, key in _named_params(net):
-        if not np.isfinite(layer.params[key]).all():
-            raise ValueError(
-                f"gradient_check: the network's parameter {label} contains NaN or inf; "
-                "rebuild the network (or reload good weights) before checking it."
-            )
+    X = _check_inputs(net, loss, X, eps)
     net = copy.deepcopy(net).astype(np.float64)
     X = np.array(X, dtype=np.float64)  # a copy we may perturb
 

@@ -628,6 +628,40 @@ def plot_decision_regions(
     the projected points widened by a quarter of that span on each side (never beyond
     the data); the title counts the points left outside.
     """
+    X, y, feature_names = _region_inputs(X, y, resolution, max_points)
+    robust = X.shape[0] >= 100
+    P, (xlabel, ylabel), title, to_input = _plane(X, feature_names, robust)
+    lo, hi = _view_limits(P, robust)
+    G0, G1 = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
+    grid = np.column_stack([G0.ravel(), G1.ravel()])
+    grid = to_input(grid) if to_input is not None else grid
+    grid = np.ascontiguousarray(grid, dtype=_grid_dtype(model, X))
+    pred, classes, all_classes = _grid_predictions(model, grid, batch_size, y)
+    Z = np.searchsorted(all_classes, pred).reshape(G0.shape)
+    colors = _class_colors(len(all_classes))
+
+    fig, ax = _new_axes(ax, _SQUARE)
+    _draw_regions(ax, G0, G1, Z, colors)
+    notes = _draw_points(ax, P, y, classes, all_classes, colors, max_points)
+    outside = int((((P < lo) | (P > hi)).any(axis=1)).sum())
+    if outside:
+        notes.append(f"{outside} outlying points outside the view")
+    if notes:
+        title += "\n" + "; ".join(notes)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(title="class", fontsize="small", loc="best", framealpha=0.8)
+    return fig
+
+
+def _region_inputs(X, y, resolution, max_points) -> tuple[np.ndarray, np.ndarray, list | None]:
+    """plot_decision_regions' checked inputs: X (n, d >= 2), y (n,), and X's column
+    names when it is a DataFrame."""
     feature_names = None
     if isinstance(X, pd.DataFrame):
         feature_names = [str(c) for c in X.columns]
@@ -651,33 +685,38 @@ def plot_decision_regions(
         raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
         raise ValueError(f"max_points must be a positive integer, got {max_points!r}.")
-    robust = X.shape[0] >= 100
+    return X, y, feature_names
 
-    dtype = _grid_dtype(model, X)
+
+def _plane(X: np.ndarray, feature_names, robust: bool):
+    """The plane the regions are drawn on: ``(P, (xlabel, ylabel), title, to_input)``,
+    P (n, 2) the points on it, ``to_input`` mapping plane points back to inputs (None
+    for two features; PCA's ``inverse_transform`` otherwise, see plot_decision_regions)."""
     n_features = X.shape[1]
     if n_features == 2:
-        P = X.astype(float)
-        xlabel, ylabel = feature_names or ("feature 0", "feature 1")
-        title = "Decision regions"
-        to_input = None
-    else:
-        from sklearn.decomposition import PCA
+        labels = feature_names or ("feature 0", "feature 1")
+        return X.astype(float), tuple(labels), "Decision regions", None
+    from sklearn.decomposition import PCA
 
-        Xf = X.astype(float)
-        if robust:  # clip each feature to its 1st..99th percentiles before fitting
-            q_lo, q_hi = np.percentile(Xf, [1, 99], axis=0)
-            Xf = np.clip(Xf, q_lo, q_hi)
-        pca = PCA(n_components=2, svd_solver="full").fit(Xf)
-        P = pca.transform(X.astype(float))
-        share = pca.explained_variance_ratio_ * 100
-        xlabel, ylabel = (f"PC {k + 1} ({share[k]:.0f}% of variance)" for k in range(2))
-        title = (
-            f"Decision regions (PCA projection of {n_features} features)\n"
-            "on the plane of the first two principal components, through the mean"
-        )
-        to_input = pca.inverse_transform
+    Xf = X.astype(float)
+    if robust:  # clip each feature to its 1st..99th percentiles before fitting
+        q_lo, q_hi = np.percentile(Xf, [1, 99], axis=0)
+        Xf = np.clip(Xf, q_lo, q_hi)
+    pca = PCA(n_components=2, svd_solver="full").fit(Xf)
+    P = pca.transform(X.astype(float))
+    share = pca.explained_variance_ratio_ * 100
+    labels = tuple(f"PC {k + 1} ({share[k]:.0f}% of variance)" for k in range(2))
+    title = (
+        f"Decision regions (PCA projection of {n_features} features)\n"
+        "on the plane of the first two principal components, through the mean"
+    )
+    return P, labels, title, pca.inverse_transform
 
-    if robust:  # 1st..99th percentiles widened by a quarter, within the data's range
+
+def _view_limits(P: np.ndarray, robust: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The view's corners ``lo, hi`` (2,): the points' range (robust: 1st..99th
+    percentiles widened by a quarter, within the data's range), padded by 8%."""
+    if robust:
         q_lo, q_hi = np.percentile(P, [1, 99], axis=0)
         width = q_hi - q_lo
         lo = np.maximum(P.min(axis=0), q_lo - 0.25 * width)
@@ -685,14 +724,12 @@ def plot_decision_regions(
     else:
         lo, hi = P.min(axis=0), P.max(axis=0)
     pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
-    lo, hi = lo - pad, hi + pad
-    g0 = np.linspace(lo[0], hi[0], resolution)
-    g1 = np.linspace(lo[1], hi[1], resolution)
-    G0, G1 = np.meshgrid(g0, g1)
-    grid = np.column_stack([G0.ravel(), G1.ravel()])
-    grid = to_input(grid) if to_input is not None else grid
-    grid = np.ascontiguousarray(grid, dtype=dtype)
+    return lo - pad, hi + pad
 
+
+def _grid_predictions(model, grid: np.ndarray, batch_size: int, y: np.ndarray):
+    """The labels the model predicts on the grid (in y's terms), y's classes, and the
+    sorted union of both: ``(pred, classes, all_classes)``."""
     pred = np.concatenate(
         [_predict_labels(model, grid[s : s + batch_size]) for s in range(0, len(grid), batch_size)]
     )
@@ -712,31 +749,36 @@ def plot_decision_regions(
             f"the model's labels ({np.unique(pred)[:5].tolist()}) cannot be compared with "
             f"y's ({classes[:5].tolist()}); predict the same kind of labels as y."
         ) from exc
-    Z = np.searchsorted(all_classes, pred).reshape(G0.shape)
-    k = len(all_classes)
-    colors = _class_colors(k)
-    cmap = ListedColormap(colors)
+    return pred, classes, all_classes
 
-    fig, ax = _new_axes(ax, _SQUARE)
+
+def _draw_regions(ax, G0, G1, Z, colors) -> None:
+    """The predicted class Z of each grid point (G0, G1) as a coloured cell, and the
+    boundaries between classes as contour lines."""
     from sklearn.inspection import DecisionBoundaryDisplay
 
+    k = len(colors)
     # scikit-learn's display draws the predicted classes on the grid: one cell per grid
     # point (shading="nearest": cell centres on the grid points), our colours per class
     display = DecisionBoundaryDisplay(
         xx0=G0, xx1=G1, n_classes=max(k, 2), response=Z, multiclass_colors=colors
     )
-    extra = {"cmap": cmap} if k <= 2 else {}
+    extra = {"cmap": ListedColormap(colors)} if k <= 2 else {}
     display.plot(ax=ax, plot_method="pcolormesh", shading="nearest", vmin=-0.5,
                  vmax=k - 0.5, alpha=0.3, zorder=-1, **extra)  # fmt: skip
     levels = [v + 0.5 for v in range(k - 1) if Z.min() <= v + 0.5 <= Z.max()]
     if levels:
         ax.contour(G0, G1, Z, levels=levels, colors="k", linewidths=0.8, alpha=0.6)
+
+
+def _draw_points(ax, P, y, classes, all_classes, colors, max_points: int) -> list[str]:
+    """One scatter of the points P per class of y (at most ``max_points``, a seeded
+    sample); returns the title's note on the sample, if any."""
     index_of = {c: j for j, c in enumerate(all_classes.tolist())}
-    shown = np.arange(len(X))
-    if len(X) > max_points:  # a seeded sample: the same picture every time
-        shown = np.sort(np.random.default_rng(0).choice(len(X), max_points, replace=False))
+    shown = np.arange(len(P))
+    if len(P) > max_points:  # a seeded sample: the same picture every time
+        shown = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False))
     many = len(shown) > 500
-    outside = int((((P < lo) | (P > hi)).any(axis=1)).sum())
     for c in classes.tolist():
         mask = shown[y[shown] == c]
         ax.scatter(
@@ -749,20 +791,7 @@ def plot_decision_regions(
             alpha=0.6 if many else 1.0,
             label=str(c),
         )
-    notes = []
-    if len(shown) < len(X):
-        notes.append(f"{len(shown)} of {len(X)} points shown")
-    if outside:
-        notes.append(f"{outside} outlying points outside the view")
-    if notes:
-        title += "\n" + "; ".join(notes)
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(title="class", fontsize="small", loc="best", framealpha=0.8)
-    return fig
+    return [f"{len(shown)} of {len(P)} points shown"] if len(shown) < len(P) else []
 
 
 def _class_colors(k: int) -> list:
@@ -820,24 +849,7 @@ def plot_confusion_matrix(
     ``confusion_matrix`` and drawn by its ``ConfusionMatrixDisplay`` into this figure's
     Axes (which imports pyplot but registers no pyplot figure).
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.ndim != 1 or y_pred.shape != y_true.shape:
-        raise ValueError(
-            "y_true and y_pred must be 1-D arrays of the same length (class labels, not "
-            f"one-hot rows); got shapes {y_true.shape} and {y_pred.shape}."
-        )
-    if labels is None:
-        labels = np.unique(np.concatenate([y_true, y_pred]))
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) == 0 or len(np.unique(labels)) != len(labels):
-        raise ValueError(f"labels must be a non-empty sequence of distinct labels, got {labels}.")
-    if normalize is True:
-        normalize = "true"
-    if normalize not in (False, "true", "pred", "all"):
-        raise ValueError(
-            f"normalize must be False, True, 'true', 'pred' or 'all', got {normalize!r}."
-        )
-
+    y_true, y_pred, labels, normalize = _confusion_inputs(y_true, y_pred, labels, normalize)
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     k = len(labels)
@@ -877,6 +889,29 @@ def plot_confusion_matrix(
         else "Confusion matrix"
     )
     return fig
+
+
+def _confusion_inputs(y_true, y_pred, labels, normalize):
+    """plot_confusion_matrix's checked inputs: y_true, y_pred (n,), the labels (k,)
+    (default: every label that occurs, sorted), normalize as False or its axis name."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.shape != y_true.shape:
+        raise ValueError(
+            "y_true and y_pred must be 1-D arrays of the same length (class labels, not "
+            f"one-hot rows); got shapes {y_true.shape} and {y_pred.shape}."
+        )
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) == 0 or len(np.unique(labels)) != len(labels):
+        raise ValueError(f"labels must be a non-empty sequence of distinct labels, got {labels}.")
+    if normalize is True:
+        normalize = "true"
+    if normalize not in (False, "true", "pred", "all"):
+        raise ValueError(
+            f"normalize must be False, True, 'true', 'pred' or 'all', got {normalize!r}."
+        )
+    return y_true, y_pred, labels, normalize
 
 
 # ---------------------------------------------------------- regression results

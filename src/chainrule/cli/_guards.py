@@ -186,7 +186,7 @@ def check_preprocessing_size(X) -> None:
 
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    from ..persistence._model_file import header_text_problem
+    from ..persistence import header_text_problem
 
     text = [c for c in X.columns if is_bool_dtype(X[c]) or not is_numeric_dtype(X[c])]
     categories = {c: X[c].dropna().astype(str).unique().tolist() for c in text}

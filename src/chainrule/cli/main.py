@@ -410,6 +410,8 @@ def cmd_playground(args) -> int:
 
 # ------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``chainrule [--version] [--debug] COMMAND ...``, one subparser
+    per subcommand (each added by its ``_add_<command>``)."""
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Neural networks and backpropagation from scratch in NumPy.",
@@ -422,7 +424,17 @@ def build_parser() -> argparse.ArgumentParser:
     debug.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
     )
+    _add_train(sub, debug)
+    _add_predict(sub, debug)
+    _add_explain(sub, debug)
+    _add_gradcheck(sub, debug)
+    _add_export(sub, debug)
+    _add_quiz(sub, debug)
+    _add_playground(sub, debug)
+    return parser
 
+
+def _add_train(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "train",
         parents=[debug],
@@ -440,6 +452,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): text, or at most 20 distinct integers, is classification; "
         "other numbers regression",
     )
+    _train_fit_options(p)
+    _csv_options(p)
+    p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns to leave out")
+    p.add_argument("--id", metavar="COL", help="a row-ID column: not a feature; predict copies it")
+    p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.set_defaults(func=cmd_train)
+
+
+def _train_fit_options(p) -> None:
+    """train's network, solver, split and early-stopping options."""
     p.add_argument("--hidden", type=_parse_hidden, default=[64, 32], help="default 64,32")
     p.add_argument(
         "--activation", default="relu", help="relu (default), tanh, logistic (= sigmoid), identity"
@@ -482,14 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="share of the training rows held out for early stopping (default 0.2)",
     )
-    _csv_options(p)
-    p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns to leave out")
-    p.add_argument("--id", metavar="COL", help="a row-ID column: not a feature; predict copies it")
-    p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    p.set_defaults(func=cmd_train)
 
+
+def _add_predict(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "predict",
         parents=[debug],
@@ -503,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     _csv_options(p, as_trained=True)
     p.set_defaults(func=cmd_predict)
 
+
+def _add_explain(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "explain",
         parents=[debug],
@@ -522,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the inputs and weights (default 0)")
     p.set_defaults(func=cmd_explain)
 
+
+def _add_gradcheck(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "gradcheck",
         parents=[debug],
@@ -540,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the data and weights (default 0)")
     p.set_defaults(func=cmd_gradcheck)
 
+
+def _add_export(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "export",
         parents=[debug],
@@ -552,6 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="default: MODEL with the suffix .onnx or .pt2")
     p.set_defaults(func=cmd_export)
 
+
+def _add_quiz(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "quiz",
         parents=[debug],
@@ -570,6 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", metavar="FILE", help="read answers from FILE, one per line")
     p.set_defaults(func=cmd_quiz)
 
+
+def _add_playground(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "playground",
         parents=[debug],
@@ -586,7 +615,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_playground)
-    return parser
 
 
 def _csv_options(p, *, as_trained: bool = False) -> None:

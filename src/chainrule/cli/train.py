@@ -392,8 +392,7 @@ def run_train(opts: TrainOptions) -> dict:
         DataError,
         Preprocessor,
         TargetScaler,
-        load_dataset,
-        select_features,
+        load_table,
         train_test_split_dataset,
     )
     from ..persistence.bundle import ModelBundle
@@ -405,9 +404,8 @@ def run_train(opts: TrainOptions) -> dict:
     started = time.perf_counter()
 
     # 1. Data.
-    ds = load_dataset(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
-                      decimal=opts.decimal)  # fmt: skip
-    ds = select_features(ds, drop=opts.drop, id_column=opts.id_column)
+    ds = load_table(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
+                    decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column)  # fmt: skip
     _say(ds.describe())
     for note in ds.notes:
         _say(f"  note: {note}")

@@ -171,6 +171,133 @@ def _float_array(arrays, key: str, n: int) -> np.ndarray:
 # ---------------------------------------------------------------- Preprocessor
 
 
+def _check_fit_frame(X, forced: list[str]) -> None:
+    """Preprocessor.fit's input: a DataFrame with distinct string column names, at least
+    one row and column, holding every column named ``categorical``."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"Preprocessor.fit expects a pandas DataFrame, got {type(X).__name__}; "
+            "wrap an array with pd.DataFrame(X, columns=[...])."
+        )
+    if not all(isinstance(c, str) for c in X.columns):
+        raise DataError(
+            "Preprocessor.fit needs string column names; rename them with "
+            "X.columns = X.columns.astype(str)."
+        )
+    if X.columns.duplicated().any():
+        dup = _quote_list(X.columns[X.columns.duplicated()].unique())
+        raise DataError(f"duplicate column names {dup}; give every column its own name.")
+    if X.shape[1] == 0 or X.shape[0] == 0:
+        raise DataError(
+            f"no data to fit the preprocessing on ({X.shape[0]} rows, {X.shape[1]} "
+            "feature columns); the data needs at least one row and one feature column."
+        )
+    unknown = [c for c in forced if c not in X.columns]
+    if unknown:
+        raise DataError(
+            f"categorical columns {_quote_list(unknown)} are not in the data; "
+            f"available columns: {_quote_list(X.columns)}."
+        )
+
+
+def _sort_columns(X: pd.DataFrame, forced: list[str]):
+    """``(numeric, categorical, dropped, notes)``: numeric columns (not bool, not
+    ``forced``), the other columns, and those with no value at all (noted)."""
+    notes: list[str] = []
+    numeric, categorical, dropped = [], [], []
+    for c in X.columns:
+        s = X[c]
+        if s.isna().all():
+            dropped.append(c)
+            notes.append(f"dropped {c!r}: every value is missing")
+        elif is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype) and c not in forced:
+            numeric.append(c)
+        else:
+            categorical.append(c)
+    if not numeric and not categorical:
+        raise DataError(
+            "every feature column is empty (all values missing); check the file's "
+            "delimiter and missing-value markers."
+        )
+    return numeric, categorical, dropped, notes
+
+
+def _column_transformer(numeric: list[str], categorical: list[str]):
+    """scikit-learn's (unfitted) ``ColumnTransformer``: median imputation and
+    standardisation of ``numeric``, most-frequent imputation and one-hot encoding of
+    ``categorical``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    transformers = []
+    if numeric:
+        steps = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        transformers.append(("numeric", Pipeline(steps), numeric))
+    if categorical:
+        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+        steps = [("impute", SimpleImputer(strategy="most_frequent")), ("onehot", onehot)]
+        transformers.append(("categorical", Pipeline(steps), categorical))
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+
+
+def _fitted_statistics(ct, numeric: list[str], categorical: list[str], factor):
+    """``(median, mean, scale, fill, categories)`` read off the fitted transformer ``ct``;
+    the numeric ones multiplied back by the power-of-two ``factor`` (exact)."""
+    if numeric:
+        steps = ct.named_transformers_["numeric"].named_steps
+        median = np.asarray(steps["impute"].statistics_, dtype=np.float64)
+        mean = np.asarray(steps["scale"].mean_, dtype=np.float64)
+        scale = np.asarray(steps["scale"].scale_, dtype=np.float64)
+        median, mean, scale = median * factor, mean * factor, scale * factor  # exact
+    else:
+        median = mean = scale = np.zeros(0)
+    if categorical:
+        steps = ct.named_transformers_["categorical"].named_steps
+        fill = [str(v) for v in steps["impute"].statistics_]
+        categories = [[str(v) for v in cats] for cats in steps["onehot"].categories_]
+    else:
+        fill, categories = [], []
+    return median, mean, scale, fill, categories
+
+
+def _fit_notes(frame, n_rows: int, numeric, categorical, stats) -> list[str]:
+    """What fitting did to each column, in words (imputations, constants, encodings);
+    ``stats`` as :func:`_fitted_statistics` returns them."""
+    median, mean, _, fill, categories = stats
+    notes = []
+    for j, c in enumerate(numeric):
+        n_missing = int(np.isnan(frame[c].to_numpy()).sum())
+        if n_missing:
+            notes.append(
+                f"imputed {n_missing} missing values in {c!r} with the median {_fmt(median[j])}"
+            )
+        if frame[c].nunique() <= 1:
+            notes.append(
+                f"{c!r} is constant ({_fmt(mean[j])}): it carries no information and "
+                "becomes 0 after standardising"
+            )
+    for j, c in enumerate(categorical):
+        n_missing = int(pd.isna(frame[c]).sum())
+        if n_missing:
+            notes.append(
+                f"imputed {n_missing} missing values in {c!r} with the most frequent "
+                f"value {fill[j]!r}"
+            )
+        k = len(categories[j])
+        note = f"one-hot encoded {c!r} ({k} categories: {_quote_list(categories[j], 8)})"
+        if k > 50 and k > n_rows // 2:
+            note += "; almost every value differs: if it is an identifier, drop it"
+        notes.append(note)
+    if numeric:
+        notes.append(
+            f"standardised {len(numeric)} numeric columns to mean 0 and standard "
+            "deviation 1 on the training rows"
+        )
+    return notes
+
+
 class Preprocessor:
     """Turn a DataFrame of features into a float matrix: impute, standardise, one-hot.
 
@@ -247,139 +374,17 @@ class Preprocessor:
         -------
         self : Preprocessor
         """
-        from sklearn.compose import ColumnTransformer
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"Preprocessor.fit expects a pandas DataFrame, got {type(X).__name__}; "
-                "wrap an array with pd.DataFrame(X, columns=[...])."
-            )
-        if not all(isinstance(c, str) for c in X.columns):
-            raise DataError(
-                "Preprocessor.fit needs string column names; rename them with "
-                "X.columns = X.columns.astype(str)."
-            )
-        if X.columns.duplicated().any():
-            dup = _quote_list(X.columns[X.columns.duplicated()].unique())
-            raise DataError(f"duplicate column names {dup}; give every column its own name.")
-        if X.shape[1] == 0 or X.shape[0] == 0:
-            raise DataError(
-                f"no data to fit the preprocessing on ({X.shape[0]} rows, {X.shape[1]} "
-                "feature columns); the data needs at least one row and one feature column."
-            )
         forced = self.categorical or []
-        unknown = [c for c in forced if c not in X.columns]
-        if unknown:
-            raise DataError(
-                f"categorical columns {_quote_list(unknown)} are not in the data; "
-                f"available columns: {_quote_list(X.columns)}."
-            )
-
-        notes: list[str] = []
-        numeric, categorical, dropped = [], [], []
-        for c in X.columns:
-            s = X[c]
-            if s.isna().all():
-                dropped.append(c)
-                notes.append(f"dropped {c!r}: every value is missing")
-            elif is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype) and c not in forced:
-                numeric.append(c)
-            else:
-                categorical.append(c)
-        if not numeric and not categorical:
-            raise DataError(
-                "every feature column is empty (all values missing); check the file's "
-                "delimiter and missing-value markers."
-            )
-
+        _check_fit_frame(X, forced)
+        numeric, categorical, dropped, notes = _sort_columns(X, forced)
         frame = self._prepare(X, numeric, categorical)
         factor = _power_of_two_scales(frame, numeric)  # 1 unless squares would overflow
-        transformers = []
-        if numeric:
-            transformers.append(
-                (
-                    "numeric",
-                    Pipeline(
-                        [
-                            ("impute", SimpleImputer(strategy="median")),
-                            ("scale", StandardScaler()),
-                        ]
-                    ),
-                    numeric,
-                )
-            )
-        if categorical:
-            transformers.append(
-                (
-                    "categorical",
-                    Pipeline(
-                        [
-                            ("impute", SimpleImputer(strategy="most_frequent")),
-                            (
-                                "onehot",
-                                OneHotEncoder(
-                                    handle_unknown="ignore",
-                                    sparse_output=False,
-                                    dtype=np.float64,
-                                ),
-                            ),
-                        ]
-                    ),
-                    categorical,
-                )
-            )
-        ct = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
-        ct.fit(frame)
-
-        if numeric:
-            steps = ct.named_transformers_["numeric"].named_steps
-            median = np.asarray(steps["impute"].statistics_, dtype=np.float64)
-            mean = np.asarray(steps["scale"].mean_, dtype=np.float64)
-            scale = np.asarray(steps["scale"].scale_, dtype=np.float64)
-            median, mean, scale = median * factor, mean * factor, scale * factor  # exact
-        else:
-            median = mean = scale = np.zeros(0)
-        if categorical:
-            steps = ct.named_transformers_["categorical"].named_steps
-            fill = [str(v) for v in steps["impute"].statistics_]
-            categories = [[str(v) for v in cats] for cats in steps["onehot"].categories_]
-        else:
-            fill, categories = [], []
-
-        for j, c in enumerate(numeric):
-            n_missing = int(np.isnan(frame[c].to_numpy()).sum())
-            if n_missing:
-                notes.append(
-                    f"imputed {n_missing} missing values in {c!r} with the median {_fmt(median[j])}"
-                )
-            if frame[c].nunique() <= 1:
-                notes.append(
-                    f"{c!r} is constant ({_fmt(mean[j])}): it carries no information and "
-                    "becomes 0 after standardising"
-                )
-        for j, c in enumerate(categorical):
-            n_missing = int(pd.isna(frame[c]).sum())
-            if n_missing:
-                notes.append(
-                    f"imputed {n_missing} missing values in {c!r} with the most frequent "
-                    f"value {fill[j]!r}"
-                )
-            k = len(categories[j])
-            note = f"one-hot encoded {c!r} ({k} categories: {_quote_list(categories[j], 8)})"
-            if k > 50 and k > X.shape[0] // 2:
-                note += "; almost every value differs: if it is an identifier, drop it"
-            notes.append(note)
-        if numeric:
-            notes.append(
-                f"standardised {len(numeric)} numeric columns to mean 0 and standard "
-                "deviation 1 on the training rows"
-            )
+        ct = _column_transformer(numeric, categorical).fit(frame)
+        stats = _fitted_statistics(ct, numeric, categorical, factor)
+        notes += _fit_notes(frame, X.shape[0], numeric, categorical, stats)
 
         self.feature_names_in_ = [str(c) for c in X.columns]
-        self._set_fitted(numeric, categorical, dropped, median, mean, scale, fill, categories)
+        self._set_fitted(numeric, categorical, dropped, *stats)
         self.notes_ = notes
         self.column_transformer_ = ct
         return self

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,7 @@ __all__ = [
     "dataset_from_frame",
     "infer_task",
     "load_dataset",
+    "load_table",
     "read_csv",
     "select_features",
     "train_test_split_dataset",
@@ -331,33 +333,31 @@ def _numeric_with_bad_cells(frame: pd.DataFrame, where: str, decimal: str) -> No
         )
 
 
-def read_csv(
-    path: str | os.PathLike, *, sep: str | None = None, decimal: str = "."
-) -> pd.DataFrame:
-    """Read a CSV file with pandas, turning every failure into a clear DataError.
+def detect_decimal(text: str, sep: str | None = None) -> str:
+    """The decimal mark of CSV text: "," when its fields hold numbers written with a
+    decimal comma (``3,14``) and none with a decimal point, else ".".
 
-    Parameters
-    ----------
-    path : str or path-like
-    sep : str, optional
-        The field separator; ``None`` detects one of ``SEPARATORS`` (comma, semicolon,
-        tab, bar) with :func:`detect_separator`.
-    decimal : {".", ","}, default "."
-        The decimal mark of numbers ("," for ``3,14``).
-
-    Returns
-    -------
-    frame : pandas.DataFrame, shape (n_rows, n_columns)
-        With string column names and at least one row.
-
-    Raises
-    ------
-    DataError
-        No such file, a directory, binary data, an empty file, a header without rows,
-        text that pandas cannot parse, duplicate column names, or a numeric column with a
-        few cells that are not numbers.
+    ``sep`` is the separator (``None``: :func:`detect_separator`); with "," as the
+    separator the decimal mark is "." (a comma cannot be both). The data lines among
+    the first 20 are read, split on ``sep`` (quotes are not parsed, as in
+    :func:`detect_separator`).
     """
-    p = Path(path)
+    sep = detect_separator(text) if sep is None else sep
+    if sep == ",":
+        return "."
+    fields = [f.strip().strip("\"'") for line in text.splitlines()[1:20] for f in line.split(sep)]
+    comma = sum(1 for f in fields if _DECIMAL_COMMA.fullmatch(f))
+    point = sum(1 for f in fields if _DECIMAL_POINT.fullmatch(f))
+    return "," if comma and not point else "."
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")
+_DECIMAL_POINT = re.compile(r"[-+]?\d*\.\d+")
+
+
+def _read_head(p: Path) -> str:
+    """The first 64 KiB of the file ``p`` as text, after refusing what is not a CSV file
+    (missing, a directory, too large, binary)."""
     if not p.exists():
         raise DataError(
             f"no such file: '{p}'; check the path, or use a bundled dataset: "
@@ -379,11 +379,17 @@ def read_csv(
             f"'{p}' is not a CSV file (it holds binary data); pass a text file with a "
             "header row and comma-separated values."
         )
-    if decimal not in (".", ","):
+    return head.decode("utf-8", errors="replace")
+
+
+def _csv_format(p: Path, text: str, sep: str | None, decimal: str | None) -> tuple[str, str]:
+    """The separator and decimal mark to read ``p`` with (``None``: detected in ``text``)."""
+    if decimal is not None and decimal not in (".", ","):
         raise DataError(f"the decimal mark must be '.' or ',', got {decimal!r}.")
-    text = head.decode("utf-8", errors="replace")
     if sep is None:
         sep = detect_separator(text)
+    if decimal is None:
+        decimal = detect_decimal(text, sep)
     if sep == decimal:
         raise DataError(
             f"'{p}': the separator and the decimal mark are both {sep!r}; pass another --sep."
@@ -392,11 +398,16 @@ def read_csv(
         import csv
 
         _check_header(next(csv.reader([text.splitlines()[0]], delimiter=sep)), f"'{p}'")
+    return sep, decimal
+
+
+def _parse_csv(p: Path, sep: str, decimal: str) -> pd.DataFrame:
+    """``pandas.read_csv`` with each of its failures turned into a DataError."""
     try:
         with warnings.catch_warnings():
             # index_col=False: never turn extra fields into an index; warn -> error instead
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(p, index_col=False, sep=sep, decimal=decimal)
+            return pd.read_csv(p, index_col=False, sep=sep, decimal=decimal)
     except pd.errors.EmptyDataError as exc:
         raise DataError(
             f"'{p}' is empty; a CSV needs a header row and at least one row of data."
@@ -412,16 +423,54 @@ def read_csv(
             f"could not read '{p}' as CSV ({reason}); save it as UTF-8 comma-separated "
             "text with one header row."
         ) from exc
+
+
+def _check_one_column(frame: pd.DataFrame, p: Path, sep: str) -> None:
+    """A single column whose header holds another separator: the wrong separator."""
+    if frame.shape[1] != 1:
+        return
+    for other, word in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if other != sep and other in frame.columns[0]:
+            raise DataError(
+                f"'{p}' has one column whose header holds {word}, but the rows do not "
+                f"split evenly on them; pass the separator, e.g. --sep '{other}'."
+            )
+
+
+def read_csv(
+    path: str | os.PathLike, *, sep: str | None = None, decimal: str | None = "."
+) -> pd.DataFrame:
+    """Read a CSV file with pandas, turning every failure into a clear DataError.
+
+    Parameters
+    ----------
+    path : str or path-like
+    sep : str, optional
+        The field separator; ``None`` detects one of ``SEPARATORS`` (comma, semicolon,
+        tab, bar) with :func:`detect_separator`.
+    decimal : {".", ","} or None, default "."
+        The decimal mark of numbers ("," for ``3,14``); ``None`` detects it with
+        :func:`detect_decimal`.
+
+    Returns
+    -------
+    frame : pandas.DataFrame, shape (n_rows, n_columns)
+        With string column names and at least one row.
+
+    Raises
+    ------
+    DataError
+        No such file, a directory, binary data, an empty file, a header without rows,
+        text that pandas cannot parse, duplicate column names, or a numeric column with a
+        few cells that are not numbers.
+    """
+    p = Path(path)
+    sep, decimal = _csv_format(p, _read_head(p), sep, decimal)
+    frame = _parse_csv(p, sep, decimal)
     if frame.shape[0] == 0:
         raise DataError(f"'{p}' has a header but no rows of data; add some rows.")
     frame.columns = [str(c) for c in frame.columns]
-    if frame.shape[1] == 1:
-        for other, word in ((",", "commas"), (";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-            if other != sep and other in frame.columns[0]:
-                raise DataError(
-                    f"'{p}' has one column whose header holds {word}, but the rows do not "
-                    f"split evenly on them; pass the separator, e.g. --sep '{other}'."
-                )
+    _check_one_column(frame, p, sep)
     _numeric_with_bad_cells(frame, f"'{p}'", decimal)
     return frame
 
@@ -444,6 +493,56 @@ def _resolve_target(frame: pd.DataFrame, target, default: list[str]) -> list[str
     if len(set(names)) != len(names):
         raise DataError(f"target column(s) {_quote_list(names)} repeat a name; list each once.")
     return names
+
+
+def _drop_unlabelled(frame: pd.DataFrame, targets: list[str]) -> tuple[pd.DataFrame, list]:
+    """``frame`` without the rows whose target is missing, and a note saying how many."""
+    missing = frame[targets].isna().any(axis=1).to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing == len(frame):
+        raise DataError(
+            f"every value of the target {_quote_list(targets)} is missing; choose another "
+            f"target column (available: {_quote_list(frame.columns)})."
+        )
+    if not n_missing:
+        return frame, []
+    frame = frame.loc[~missing]
+    return frame, [
+        f"dropped {n_missing} rows whose target {_quote_list(targets)} is missing "
+        f"({len(frame)} rows remain)"
+    ]
+
+
+def _check_regression_targets(frame: pd.DataFrame, targets: list[str]) -> None:
+    """Regression targets are numeric and finite."""
+    for t in targets:
+        s = frame[t]
+        if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+            examples = _quote_list(pd.unique(s.astype(str))[:3])
+            raise DataError(
+                f"target {t!r} is not numeric (values such as {examples}), so it cannot "
+                "be a regression target; use task 'classification' or another column."
+            )
+        n_inf = int(np.isinf(s.to_numpy(dtype=np.float64)).sum())
+        if n_inf:
+            raise DataError(
+                f"target {t!r} has {n_inf} infinite values; remove those rows or fix them."
+            )
+
+
+def _check_classification_target(frame: pd.DataFrame, targets: list[str]) -> None:
+    """A classification target is one column with at least two classes."""
+    if len(targets) > 1:
+        raise DataError(
+            f"several classification targets {_quote_list(targets)} are not supported; "
+            "pick one target column (or use task 'regression' for numeric targets)."
+        )
+    labels = pd.unique(frame[targets[0]])
+    if len(labels) < 2:
+        raise DataError(
+            f"target {targets[0]!r} has a single class ({label_str(labels[0])!r}); a "
+            "classifier needs at least two classes: choose another target column."
+        )
 
 
 def dataset_from_frame(
@@ -500,51 +599,14 @@ def dataset_from_frame(
             f"{name} has no feature columns besides the target {_quote_list(targets)}; "
             "a model needs at least one input column."
         )
-    notes: list[str] = []
-
-    missing = frame[targets].isna().any(axis=1).to_numpy()
-    n_missing = int(missing.sum())
-    if n_missing == len(frame):
-        raise DataError(
-            f"every value of the target {_quote_list(targets)} is missing; choose another "
-            f"target column (available: {_quote_list(frame.columns)})."
-        )
-    if n_missing:
-        frame = frame.loc[~missing]
-        notes.append(
-            f"dropped {n_missing} rows whose target {_quote_list(targets)} is missing "
-            f"({len(frame)} rows remain)"
-        )
-
+    frame, notes = _drop_unlabelled(frame, targets)
     y = frame[targets[0]] if len(targets) == 1 else frame[targets]
     if task is None:
         task = default_task or infer_task(y)
     if task == "regression":
-        for t in targets:
-            s = frame[t]
-            if not is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
-                examples = _quote_list(pd.unique(s.astype(str))[:3])
-                raise DataError(
-                    f"target {t!r} is not numeric (values such as {examples}), so it cannot "
-                    "be a regression target; use task 'classification' or another column."
-                )
-            n_inf = int(np.isinf(s.to_numpy(dtype=np.float64)).sum())
-            if n_inf:
-                raise DataError(
-                    f"target {t!r} has {n_inf} infinite values; remove those rows or fix them."
-                )
+        _check_regression_targets(frame, targets)
     else:
-        if len(targets) > 1:
-            raise DataError(
-                f"several classification targets {_quote_list(targets)} are not supported; "
-                "pick one target column (or use task 'regression' for numeric targets)."
-            )
-        labels = pd.unique(frame[targets[0]])
-        if len(labels) < 2:
-            raise DataError(
-                f"target {targets[0]!r} has a single class ({label_str(labels[0])!r}); a "
-                "classifier needs at least two classes: choose another target column."
-            )
+        _check_classification_target(frame, targets)
     return Dataset(
         name=name,
         frame=frame,
@@ -562,7 +624,8 @@ def load_dataset(
     task: str | None = "auto",
     *,
     sep: str | None = None,
-    decimal: str = ".",
+    decimal: str | None = ".",
+    name: str | None = None,
 ) -> Dataset:
     """Load a bundled dataset by name, or a CSV file by path.
 
@@ -576,8 +639,11 @@ def load_dataset(
         column.
     task : {"auto", "classification", "regression"} or None
         ``"auto"`` uses the bundled dataset's task, or :func:`infer_task`.
-    sep, decimal : str
-        For a CSV file: see :func:`read_csv` (``sep=None`` detects the separator).
+    sep, decimal : str or None
+        For a CSV file: see :func:`read_csv` (``None`` detects the separator or the
+        decimal mark; a detected decimal comma is said in ``notes``).
+    name : str, optional
+        For a CSV file: the name it goes by (default: the file's name).
 
     Returns
     -------
@@ -625,8 +691,50 @@ def load_dataset(
             f"unknown dataset {text!r}; the bundled datasets are "
             f"{', '.join(BUNDLED_DATASETS)}, or pass the path of a CSV file."
         )
+    notes = []
+    if decimal is None:  # detected: said in a note, since the command's default is "."
+        decimal = detect_decimal(_read_head(Path(text)), sep)
+        if decimal == ",":
+            notes.append("numbers are written with a decimal comma (such as 3,14): read so")
     frame = read_csv(text, sep=sep, decimal=decimal)
-    return dataset_from_frame(frame, target, task, name=Path(text).name, source=text)
+    dataset = dataset_from_frame(frame, target, task, name=name or Path(text).name, source=text)
+    return replace(dataset, notes=notes + dataset.notes)
+
+
+def load_table(
+    name_or_path: str | os.PathLike,
+    target: str | Sequence[str] | None = None,
+    task: str | None = "auto",
+    *,
+    sep: str | None = None,
+    decimal: str | None = ".",
+    drop: Sequence[str] = (),
+    id_column: str | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """The data as ``chainrule train`` reads it; the playground reads its tables here too.
+
+    :func:`load_dataset` (a bundled table, or a CSV: separator detection, decimal
+    mark, size and bad-cell refusals, rows without a target dropped), then
+    :func:`select_features` (``drop`` and ``id_column`` left out, date columns
+    dropped, identifier-like columns noted, the one-hot matrix's size checked).
+
+    Parameters
+    ----------
+    name_or_path, target, task, sep, decimal, name
+        As for :func:`load_dataset`.
+    drop, id_column
+        As for :func:`select_features` (``--drop``, ``--id``).
+
+    Returns
+    -------
+    Dataset
+        Its ``notes`` are what the command prints as ``note:`` lines.
+    """
+    dataset = load_dataset(
+        name_or_path, target=target, task=task, sep=sep, decimal=decimal, name=name
+    )
+    return select_features(dataset, drop=drop, id_column=id_column)
 
 
 def _check_matrix_size(frame: pd.DataFrame, features: list[str]) -> None:

@@ -5,6 +5,7 @@ file's zip directory and headers before anything is read; ``bundle.py`` is the c
 saved model (preprocessing + estimator), imported on first use.
 """
 
+from ._model_file import header_text_problem
 from .npz import (
     ALLOWED_DTYPES,
     FORMAT_NAME,
@@ -24,6 +25,7 @@ __all__ = [
     "FORMAT_VERSION",
     "SPEC_KEY",
     "ModelFileError",
+    "header_text_problem",
     "layer_from_state",
     "layer_to_state",
     "load",

@@ -689,7 +689,7 @@ def save(obj: object, path: str | os.PathLike) -> Path:
 
 
 def _library_version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 

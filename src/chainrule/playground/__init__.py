@@ -35,10 +35,10 @@ def serve(
 
     tables = {}
     if data is not None:
-        from ..datasets.tables import load_dataset
+        from ..datasets.tables import load_table
         from .data import table_data
 
-        tables["file"] = load_dataset(data)
+        tables["file"] = load_table(data, decimal=None)  # as `chainrule train` reads it
         table_data(tables["file"], "pca", 0.5, 0)  # refuse now what the page could not show
     _check_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1")

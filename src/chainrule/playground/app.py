@@ -14,8 +14,9 @@ Routes (every POST body and answer is JSON, except the CSV upload and the downlo
 
 Safety: each tab gets its own session id from the server; at most ``max_sessions``
 live at once and each expires after ``ttl`` seconds unused. An upload is at most
-``MAX_UPLOAD`` bytes and is read by ``chainrule.datasets.read_csv`` (the command's own
-checks) from a private temporary file; the server never opens a path sent by the page.
+``MAX_UPLOAD`` bytes and is read by ``chainrule.datasets.load_table`` (what
+``chainrule train`` reads a file with: its checks, its ID and date handling and its
+notes) from a private temporary file; the server never opens a path sent by the page.
 A bad request gets ``{"error": message}`` with status 400 (410 for an expired
 session); an unexpected failure gets a one-line message, never a traceback.
 """
@@ -30,6 +31,7 @@ import secrets
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -289,17 +291,18 @@ def create_app(
 
 
 def _read_upload(body: bytes, name: str):
-    """The uploaded CSV as a Dataset, read by the command's own ``read_csv``."""
-    from ..datasets.tables import DataError, dataset_from_frame, read_csv
+    """The uploaded CSV as a Dataset, read as ``chainrule train`` reads a file
+    (:func:`chainrule.datasets.load_table`), from a private temporary file."""
+    from ..datasets.tables import DataError, load_table
 
     fd, tmp = tempfile.mkstemp(prefix="chainrule-upload-", suffix=".csv")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
         try:
-            frame = read_csv(tmp)
+            dataset = load_table(tmp, decimal=None, name=name)  # the page has no --decimal
         except DataError as exc:  # name the user's file, not our temporary one
             raise DataError(str(exc).replace(tmp, name)) from None
     finally:
         os.remove(tmp)
-    return dataset_from_frame(frame, name=name, source="upload")
+    return replace(dataset, source="upload")

@@ -6,9 +6,9 @@ regression), and the split into train and test rows. The toy sets are generated 
 from the seed alone, so the exported Python snippet can rebuild them with
 ``make_toy(name, n_points, noise, seed)``.
 
-A CSV goes through :func:`chainrule.datasets.read_csv` and ``dataset_from_frame`` (the
-same checks as ``chainrule train``), then two numeric columns are picked, or the whole
-table is projected on its first two principal components.
+A CSV is read by :func:`chainrule.datasets.load_table`, as ``chainrule train`` reads it
+(the same checks, ID and date handling, and notes), then two numeric columns are
+picked, or the whole table is projected on its first two principal components.
 """
 
 from __future__ import annotations

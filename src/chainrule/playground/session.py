@@ -343,10 +343,12 @@ class Session:
 
 
 def table_info(dataset) -> dict:
-    """What the page shows of a table: its name, shape, numeric columns, task."""
+    """What the page shows of a table: its name, shape, numeric columns, task, and the
+    reader's notes (the ``note:`` lines ``chainrule train`` prints for it)."""
     return {
         "name": dataset.name,
         "describe": dataset.describe(),
         "numeric": numeric_columns(dataset),
         "task": dataset.task,
+        "notes": list(dataset.notes),
     }

@@ -116,6 +116,15 @@ function fmt(v, digits = 4) {
   return /^-0\.0*$/.test(s) ? s.slice(1) : s;
 }
 
+function showList(list, items) {
+  list.innerHTML = "";
+  for (const text of items) {
+    const li = document.createElement("li");
+    li.textContent = text;  // text, never HTML: a column name comes from the user's file
+    list.appendChild(li);
+  }
+}
+
 function fillSelect(select, options, value) {
   select.innerHTML = "";
   for (const [v, label] of options) {
@@ -140,6 +149,7 @@ function renderControls() {
   $("toy-options").hidden = !!table;
   if (table) {
     $("table-describe").textContent = table.describe;
+    showList($("table-notes"), table.notes);
     const cols = table.numeric.map((x) => [x, x]);
     const pca = d.features === "pca";
     $("use-pca").checked = pca;
@@ -151,7 +161,9 @@ function renderControls() {
   $("noise").value = d.noise; $("noise-out").textContent = d.noise;
   $("train-ratio").value = d.train_ratio; $("train-ratio-out").textContent = d.train_ratio;
   $("data-seed").value = d.seed;
-  $("data-notes").textContent = [view.data.describe || "", ...view.data.notes].join(" ");
+  // the reader's notes are listed under the table; the projection's own notes here
+  const shown = new Set(table ? table.notes : []);
+  $("data-notes").textContent = [view.data.describe || "", ...view.data.notes.filter((x) => !shown.has(x))].join(" ");
 
   const box = $("layer-controls");
   box.innerHTML = "";
