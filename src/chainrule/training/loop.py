@@ -317,7 +317,7 @@ class TrainingRun:
 
     ===================  ==========================================================
     begin_epoch()        the epoch's start: snapshot the weights, note the learning
-                         rate, draw the order (:meth:`draw_order`)
+                         rate (:meth:`current_lr`), draw the order (:meth:`draw_order`)
     draw_order()         the order of the training rows this epoch (None: as stored)
     batch_weight(...)    a batch's weight: its size, or its samples' weight sum
     objective(...)       a batch's data loss (no L2 term) and dL/dY
@@ -409,8 +409,12 @@ class TrainingRun:
     def begin_epoch(self) -> None:
         for snap, p in zip(self.snapshot, self.params, strict=True):
             np.copyto(snap, p)
-        self.lr_used = self.optimizer.lr
+        self.lr_used = self.current_lr()
         self.order, self.pos = self.draw_order(), 0
+
+    def current_lr(self) -> float:
+        """The learning rate this epoch uses (logged as "lr")."""
+        return self.optimizer.lr
 
     def draw_order(self) -> np.ndarray | None:
         """A fresh permutation from ``rng`` (none for a single batch, or unshuffled)."""
