@@ -1,9 +1,14 @@
 """The training loop: ``fit(net, loss, X, y, optimizer=..., epochs=...) -> History``.
 
-``fit`` is the workflow a student learns, one named function per step::
+This is chainrule's one loop over epochs and batches (:func:`run_epochs`): ``fit``,
+the estimators (``MLPClassifier``/``MLPRegressor`` with "sgd" or "adam") and the
+playground's ticks all train through it; what differs between them is a step of a
+:class:`TrainingRun` (the order, the L2 convention, the update, the epoch's logs and
+stopping rules), see its docstring. ``fit`` is the workflow a student learns, one named
+function per step::
 
     prepare the data           _prepare_data: check X, y, weights; hold out validation
-    for each epoch:            _train, _train_epoch
+    for each epoch:            run_epochs, _train_epoch
         order = a fresh permutation of the training indices (from rng)
         for each batch B of order (the last one may be smaller):
             1. forward         Y, backward = net.forward(X[B], training=True)
@@ -435,6 +440,8 @@ class TrainingRun:
 
     def penalty(self, weight: float = 1.0) -> float:
         """The L2 term of a batch of weight sum ``weight`` (see the class docstring)."""
+        if not self.l2:
+            return 0.0
         d = weight if self.l2_per_weight else 1.0
         return l2_penalty([W for _, W, _ in self.weights], self.l2, d)
 
