@@ -576,9 +576,13 @@ class BaseMLP(BaseEstimator):
         sw_sum = float(n) if sw is None else self._weight_sum(sw)
         return value + l2_penalty(self.coefs_, float(self.alpha), sw_sum)
 
+    def _weight_labels(self) -> list[str]:
+        """The index in ``network_.layers`` of each Dense layer (the logs' ``<i>``)."""
+        return [str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)]
+
     def _lbfgs_keys(self) -> list[str]:
         """The values L-BFGS logs per iteration in ``history_``."""
-        labels = [str(i) for i, layer in enumerate(self.network_.layers) if "W" in layer.params]
+        labels = self._weight_labels()
         return ["loss", *(f"grad_norm_{i}" for i in labels), *(f"update_ratio_{i}" for i in labels)]
 
     def _fit_lbfgs(self, X, Y, sw) -> None:
@@ -595,9 +599,6 @@ class BaseMLP(BaseEstimator):
         T = self._loss_targets(Y, X.dtype)
         sw_sum = float(X.shape[0]) if sw is None else self._weight_sum(sw)
         objective = self._objective()
-        labels = [
-            str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
-        ]
         self.history_.params.update(
             solver="lbfgs",
             batch_size=X.shape[0],
@@ -617,6 +618,30 @@ class BaseMLP(BaseEstimator):
             return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
 
         bar = self._progress_bar(self.max_iter)
+        callback = self._lbfgs_logger(denses, bar, loss_and_grad)
+        x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+        try:
+            result = scipy.optimize.minimize(
+                loss_and_grad,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+                callback=callback,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        if result.status != 0:
+            self._warn_lbfgs(result)
+        self.loss_ = float(result.fun)
+        unpack(result.x)
+
+    def _lbfgs_logger(self, denses, bar, loss_and_grad):
+        """scipy's per-iteration callback: log the loss, each dW's norm and each W's
+        change in ``history_`` (and print the loss with ``verbose``)."""
+        labels = self._weight_labels()
         previous = [d.params["W"].copy() for d in denses]
         n_iterations = 0
 
@@ -639,37 +664,24 @@ class BaseMLP(BaseEstimator):
                 print(f"Iteration {n_iterations}, loss = {fun:.8f}")
             self._log_epoch(logs, bar)
 
-        x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
-        try:
-            result = scipy.optimize.minimize(
-                loss_and_grad,
-                x0,
-                method="L-BFGS-B",
-                jac=True,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-                callback=callback,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        self.n_iter_ = min(int(result.nit), self.max_iter)
-        if result.status != 0:
-            message = (
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                f"(status={result.status}):\n{result.message}\n"
-            )
-            if self.n_iter_ == self.max_iter:
-                message += (
-                    "\nIncrease the number of iterations to improve the convergence "
-                    f"(max_iter={self.max_iter})."
-                )
+        return callback
+
+    def _warn_lbfgs(self, result) -> None:
+        """scikit-learn's ConvergenceWarning for an L-BFGS run that did not converge."""
+        message = (
+            f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n"
+        )
+        if self.n_iter_ == self.max_iter:
             message += (
-                "\nYou might also want to scale the data as shown in:\n"
-                "    https://scikit-learn.org/stable/modules/preprocessing.html"
+                "\nIncrease the number of iterations to improve the convergence "
+                f"(max_iter={self.max_iter})."
             )
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        self.loss_ = float(result.fun)
-        unpack(result.x)
+        message += (
+            "\nYou might also want to scale the data as shown in:\n"
+            "    https://scikit-learn.org/stable/modules/preprocessing.html"
+        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
     def _progress_bar(self, total: int):
         if not self.progress:
