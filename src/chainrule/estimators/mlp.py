@@ -884,18 +884,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             Non-negative weight of each sample in the loss.
 
         callbacks : list of Callback or functions f(epoch, logs), optional
-            Keyword-only. Run by the training loop (``solver="sgd"`` or ``"adam"``):
-            ``on_train_begin(network_, keys)`` once, ``on_epoch_end(epoch, logs)``
-            after every epoch (``epoch``: its number in ``history_``; returning True
-            ends the fit normally, without the max_iter ``ConvergenceWarning``, and
-            sets ``history_.stopped_epoch``), ``on_train_end(network_, history_)`` at
-            the end (not when the fit raises). ``logs`` holds ``"loss"`` (this
-            epoch's ``loss_curve_`` value, L2 term included), ``"data_loss"`` (the
-            same batches' mean loss without the L2 term), ``"val_loss"`` and
-            ``"val_score"`` with ``early_stopping``, ``"lr"``, and
-            ``"grad_norm_<i>"``/``"update_ratio_<i>"``; ``keys`` lists them. With
-            ``solver="lbfgs"`` only ``on_train_begin`` and ``on_train_end`` are called
-            (L-BFGS has iterations, not epochs). See :mod:`chainrule.callbacks`.
+            Keyword-only; called as in :meth:`MLPClassifier.fit`, with
+            ``"val_score"`` (R^2) in the logs instead of ``"val_accuracy"``.
 
         Returns
         -------
