@@ -15,6 +15,10 @@ hand-written backward passes::
                 loss = value + (alpha / 2) * sum ||W||^2 / sum(w)
                 W += update(dW)                                    (SGDRule / AdamRule)
 
+"sgd" and "adam" run these steps in chainrule's one training loop, the loop of
+``cr.fit`` (``chainrule.training.loop.run_epochs``), with scikit-learn's procedure filled
+in by ``_training.EstimatorRun``; "lbfgs" is a full-batch solver beside it (scipy).
+
 ``coefs_[i]`` and ``intercepts_[i]`` *are* the arrays ``W`` and ``b`` of the i-th Dense
 layer of ``network_`` (the same objects, updated in place), so the fitted attributes
 and the network never disagree; if a user assigns new arrays to ``coefs_`` they are
