@@ -137,6 +137,12 @@ class Session:
         """||dW|| of each Dense layer at the last step (L2 term included)."""
         return [float(np.linalg.norm(layer.grads["W"])) for layer in self.dense]
 
+    def step(self, record: bool = True) -> None:
+        """One mini-batch step through the loop (no log); ``record`` keeps the dW norms."""
+        run_epochs(self.run, None, max_batches=1)
+        if record:
+            self.grad_norms = self._grad_norms()
+
     def train(self, steps: int = 1, epochs: int = 0) -> None:
         """``steps`` steps, or to the end of the current epoch (``epochs=1``)."""
         if self.message:  # diverged: wait for a reset
