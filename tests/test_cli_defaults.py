@@ -139,11 +139,12 @@ def test_ctrl_c_during_an_epoch_stops_the_loop_not_just_the_epoch(monkeypatch):
 
     from chainrule.cli import _loop as _train_loop
     from chainrule.estimators import MLPClassifier
+    from chainrule.estimators._training import EstimatorRun  # its batch's loss step
 
     X = np.random.default_rng(0).normal(size=(100, 3))
     y = (X[:, 0] > 0).astype(int)
     calls = []
-    original = MLPClassifier._loss_and_grads
+    original = EstimatorRun.objective
 
     def interrupted_at_the_tenth_batch(self, *args, **kwargs):
         calls.append(1)
@@ -151,7 +152,7 @@ def test_ctrl_c_during_an_epoch_stops_the_loop_not_just_the_epoch(monkeypatch):
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(MLPClassifier, "_loss_and_grads", interrupted_at_the_tenth_batch)
+    monkeypatch.setattr(EstimatorRun, "objective", interrupted_at_the_tenth_batch)
     est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
     with pytest.raises(KeyboardInterrupt):
         _train_loop.fit_epochs(est, X, y, epochs=50, seed=0)

@@ -15,6 +15,10 @@ hand-written backward passes::
                 loss = value + (alpha / 2) * sum ||W||^2 / sum(w)
                 W += update(dW)                                    (SGDRule / AdamRule)
 
+"sgd" and "adam" run these steps in chainrule's one training loop, the loop of
+``cr.fit`` (``chainrule.training.loop.run_epochs``), with scikit-learn's procedure filled
+in by ``_training.EstimatorRun``; "lbfgs" is a full-batch solver beside it (scipy).
+
 ``coefs_[i]`` and ``intercepts_[i]`` *are* the arrays ``W`` and ``b`` of the i-th Dense
 layer of ``network_`` (the same objects, updated in place), so the fitted attributes
 and the network never disagree; if a user assigns new arrays to ``coefs_`` they are
@@ -35,7 +39,6 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -46,8 +49,10 @@ from ..layers.dropout import Dropout
 from ..layers.sequential import Sequential
 from ..persistence.npz import layer_from_state, layer_to_state
 from ..training import History, TrainingDivergedError, TrainingInterrupted
+from ..training.loop import TrainingData, check_callbacks, l2_penalty, norm, run_epochs
 from ._objective import Objective
-from ._solvers import AdamRule, SGDRule, batch_slices, init_layer, shuffled
+from ._solvers import AdamRule, SGDRule, init_layer
+from ._training import EstimatorRun, batch_size_for, split_validation
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data
@@ -84,10 +89,6 @@ class EstimatorDivergedError(ValueError, TrainingDivergedError):
 
     def __init__(self, message: str, *, epoch: int, lr: float, history) -> None:
         TrainingDivergedError.__init__(self, message, epoch=epoch, lr=lr, history=history)
-
-
-def _norm(A: np.ndarray) -> float:
-    return math.sqrt(float(np.vdot(A, A)))
 
 
 class BaseMLP(BaseEstimator):
@@ -194,7 +195,8 @@ class BaseMLP(BaseEstimator):
                 arrays[i] = new
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, y, sample_weight=None, incremental: bool = False):
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False, callbacks=None):
+        callbacks = check_callbacks(callbacks)
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -216,9 +218,13 @@ class BaseMLP(BaseEstimator):
         self.out_activation_ = self._output_activation()
         recovered = False
         if self.solver in STOCHASTIC_SOLVERS:
-            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental)
-        else:
+            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental, callbacks)
+        else:  # L-BFGS: a full-batch solver beside the loop; callbacks begin and end only
+            for cb in callbacks:
+                cb.on_train_begin(self.network_, tuple(self._lbfgs_keys()))
             self._fit_lbfgs(X, Y, sw)
+            for cb in callbacks:
+                cb.on_train_end(self.network_, self.history_)
         if not recovered and not math.isfinite(self.loss_):  # e.g. L-BFGS ending on NaN
             raise self._diverged(f"the training loss is {self.loss_}")
         if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
@@ -439,14 +445,10 @@ class BaseMLP(BaseEstimator):
         alpha = float(self.alpha)
         if alpha == 0:
             return value
-        penalty = 0.0
         scale = alpha / sw_sum
         for dense in self._dense_layers():
-            W = dense.params["W"]
-            w = W.ravel()
-            penalty += float(np.dot(w, w))
-            dense.grads["W"] += scale * W
-        return value + (0.5 * alpha) * penalty / sw_sum
+            dense.grads["W"] += scale * dense.params["W"]
+        return value + l2_penalty(self.coefs_, alpha, sw_sum)
 
     def _make_optimizer(self, params):
         if self.solver == "sgd":
@@ -460,189 +462,49 @@ class BaseMLP(BaseEstimator):
             )
         return AdamRule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
-    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool) -> bool:
-        """Epochs of minibatch SGD or Adam; True if training diverged and early stopping
-        kept its best finite weights (scikit-learn issue 29504), else False."""
-        denses = self._dense_layers()
-        params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
-        grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
+    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool, callbacks=()) -> bool:
+        """Epochs of minibatch SGD or Adam through chainrule's one loop (``run_epochs``,
+        with the steps of ``_training.EstimatorRun``); True if training diverged and
+        early stopping kept its best finite weights (scikit-learn issue 29504)."""
         if not incremental or not hasattr(self, "_optimizer"):
+            denses = self._dense_layers()
+            params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
             self._optimizer = self._make_optimizer(params)
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True. Set early_stopping=False "
                 "(partial_fit sees one batch of data at a time, with no held-out set)."
             )
-        early_stopping = self.early_stopping
-        X_val = y_val = T_val = sw_val = None
-        if early_stopping:
-            n_val = math.ceil(self.validation_fraction * X.shape[0])
-            stratify = self._stratify_labels(Y, n_val)
-            arrays = [X, Y] if sw is None else [X, Y, sw]
-            try:
-                parts = train_test_split(
-                    *arrays,
-                    random_state=random_state,
-                    test_size=self.validation_fraction,
-                    stratify=stratify,
-                )
-            except ValueError as exc:
-                if stratify is None:
-                    raise
-                raise ValueError(
-                    f"{exc} (early_stopping=True holds out a validation set stratified by "
-                    "class, as scikit-learn does for binary targets: every class needs at "
-                    "least 2 samples, and validation_fraction must leave room for each "
-                    "class on both sides. Set early_stopping=False, or add samples of "
-                    "the rare class.)"
-                ) from None
-            X_train, X_val, Y_train, Y_val = parts[:4]
-            sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or "
-                    "the size of your dataset."
-                )
-            y_val = self._val_targets(Y_val)
-            T_val = self._loss_targets(Y_val, X.dtype)
-        else:
-            X_train, Y_train, sw_train = X, Y, sw
-        objective = self._objective()
-        # checked once here, not at every batch (the rows are then passed checked=True)
-        T_train = objective.check_all_targets(self._loss_targets(Y_train, X.dtype), X.dtype)
-
-        n_samples = X_train.shape[0]
-        sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going "
-                    "to be clipped",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self.history_.params.update(
-            solver=self.solver,
-            batch_size=batch_size,
-            n_samples=n_samples,
-            n_val=0 if X_val is None else X_val.shape[0],
-            loss=objective.name,
-            l2=float(self.alpha),
-        )
-        labels = [
-            str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
-        ]
+        run = self._stochastic_run(X, Y, sw, random_state)
+        for cb in callbacks:
+            cb.on_train_begin(self.network_, tuple(run.keys))
         bar = self._progress_bar(1 if incremental else self.max_iter)
-        diverged = ""
+        self.n_iter_ = 0
         try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    sample_idx = shuffled(sample_idx, random_state)
-                lr = getattr(self._optimizer, "learning_rate", 0.0)
-                if isinstance(self._optimizer, AdamRule):
-                    lr = self._optimizer.learning_rate_init
-                W_start = [d.params["W"].copy() for d in denses]
-                grad_norms = np.zeros(len(denses))
-                n_steps = 0
-                accumulated_loss = 0.0
-                for batch in batch_slices(n_samples, batch_size):
-                    idx = sample_idx[batch] if self.shuffle else batch
-                    sw_batch = None if sw_train is None else sw_train[idx]
-                    sw_sum = float(batch.stop - batch.start)
-                    if sw_batch is not None:
-                        sw_sum = self._weight_sum(sw_batch)
-                        if not sw_sum > 0:
-                            continue  # every weight is zero: nothing to learn here
-                    batch_loss = self._loss_and_grads(
-                        X_train[idx], T_train[idx], sw_batch, sw_sum, objective, checked=True
-                    )
-                    for j, dense in enumerate(denses):
-                        grad_norms[j] += _norm(dense.grads["W"])
-                    self._optimizer.step(params, grads)
-                    n_steps += 1
-                    accumulated_loss += batch_loss * (batch.stop - batch.start)
-
-                self.n_iter_ += 1
-                self.loss_ = accumulated_loss / n_samples
-                if not math.isfinite(self.loss_):  # diverged: stop now, not at max_iter
-                    what = f"the training loss became {self.loss_} in epoch {self.n_iter_}"
-                    if not early_stopping or self.best_validation_score_ == -np.inf:
-                        raise self._diverged(f"{what} of this fit")
-                    diverged = what  # keep the best finite weights, as scikit-learn does
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    self.validation_scores_.append(math.nan)
-                    self.validation_loss_curve_.append(math.nan)
-                    logs = {"loss": self.loss_, "val_loss": math.nan, "lr": lr}
-                    logs[f"val_{self._validation_metric}"] = math.nan
-                    self._log_epoch(logs, bar)
-                    break
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-
-                val_loss = self._update_no_improvement_count(
-                    early_stopping, X_val, y_val, T_val, sw_val, objective
-                )
-                self._optimizer.iteration_ends(self.t_)
-
-                logs = {"loss": self.loss_}
-                if early_stopping:
-                    logs["val_loss"] = val_loss
-                    logs[f"val_{self._validation_metric}"] = self.validation_scores_[-1]
-                logs["lr"] = lr
-                for label, grad_norm in zip(labels, grad_norms, strict=True):
-                    logs[f"grad_norm_{label}"] = grad_norm / max(n_steps, 1)
-                for label, dense, W0 in zip(labels, denses, W_start, strict=True):
-                    W0_norm = _norm(W0)
-                    W0 -= dense.params["W"]
-                    logs[f"update_ratio_{label}"] = _norm(W0) / W0_norm if W0_norm else 0.0
-                self._log_epoch(logs, bar)
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            f"Validation score did not improve more than tol={self.tol:f} "
-                            f"for {self.n_iter_no_change} consecutive epochs."
-                        )
-                    else:
-                        msg = (
-                            f"Training loss did not improve more than tol={self.tol:f} for "
-                            f"{self.n_iter_no_change} consecutive epochs."
-                        )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        self.history_.stopped_epoch = len(self.history_)
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
+            stopped = run_epochs(run, 1 if incremental else self.max_iter, callbacks, bar)
         except KeyboardInterrupt:
+            stopped = True
             warnings.warn(TrainingInterrupted("Training interrupted by user."), stacklevel=3)
         finally:
             if bar is not None:
                 bar.close()
-
-        if early_stopping:  # restore the best weights, in place
-            for dense, W, b in zip(denses, self._best_coefs, self._best_intercepts, strict=True):
+        if not stopped and not incremental:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if self.early_stopping:  # restore the best weights, in place
+            for dense, W, b in zip(
+                self._dense_layers(), self._best_coefs, self._best_intercepts, strict=True
+            ):
                 dense.params["W"][...] = W
                 dense.params["b"][...] = b
-        if diverged:
+        if run.diverged_what:
             lr = float(self.learning_rate_init)
             warnings.warn(
-                f"Training diverged: {diverged}, with solver={self.solver!r}, "
+                f"Training diverged: {run.diverged_what}, with solver={self.solver!r}, "
                 f"learning_rate_init={lr:g}. early_stopping=True kept the weights with the "
                 f"best validation score so far ({self.best_validation_score_:.6g}); loss_ "
                 f"is the diverged epoch's. Lower learning_rate_init (e.g. to {lr / 10:g}) "
@@ -650,15 +512,44 @@ class BaseMLP(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        return bool(diverged)
+        for cb in callbacks:
+            cb.on_train_end(self.network_, self.history_)
+        return bool(run.diverged_what)
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val, T_val, sw_val, objective):
-        """scikit-learn's stopping bookkeeping; returns the validation loss (or None)."""
-        if early_stopping:
-            Z = self.network_.forward(X_val, training=False)[0]
-            val_score = self._score_raw(Z, y_val, sw_val)
+    def _stochastic_run(self, X, Y, sw, random_state) -> EstimatorRun:
+        """The data (validation split, checked targets, batch size) and the run."""
+        X_train, Y_train, sw_train, X_val, Y_val, sw_val = split_validation(
+            self, X, Y, sw, random_state
+        )
+        val = None
+        if X_val is not None:  # the targets as the score and as the loss take them
+            val = (self._val_targets(Y_val), self._loss_targets(Y_val, X.dtype))
+        objective = self._objective()
+        # checked once here, not at every batch (the rows are then passed checked=True)
+        T_train = objective.check_all_targets(self._loss_targets(Y_train, X.dtype), X.dtype)
+        batch_size = batch_size_for(self, X_train.shape[0])
+        data = TrainingData(
+            X_train, Y_train, sw_train, T_train, X_val, None, sw_val, self.n_outputs_, batch_size
+        )
+        self.history_.params.update(
+            solver=self.solver,
+            batch_size=batch_size,
+            n_samples=X_train.shape[0],
+            n_val=0 if X_val is None else X_val.shape[0],
+            loss=objective.name,
+            l2=float(self.alpha),
+        )
+        return EstimatorRun(self, data, val, objective, random_state)
+
+    def _update_no_improvement_count(self, data, val, objective):
+        """scikit-learn's stopping bookkeeping; returns the validation loss (or None).
+        ``data``: the run's TrainingData; ``val``: (y_val, T_val) or None."""
+        if self.early_stopping:
+            y_val, T_val = val
+            Z = self.network_.forward(data.X_val, training=False)[0]
+            val_score = self._score_raw(Z, y_val, data.w_val)
             self.validation_scores_.append(val_score)
-            val_loss = self._raw_loss(Z, T_val, sw_val, objective)
+            val_loss = self._raw_loss(Z, T_val, data.w_val, objective)
             self.validation_loss_curve_.append(val_loss)
             if self.verbose:
                 print(f"Validation score: {self.validation_scores_[-1]:f}")
@@ -687,8 +578,16 @@ class BaseMLP(BaseEstimator):
             return math.nan
         value, _ = objective(Z, T, sw)
         sw_sum = float(n) if sw is None else self._weight_sum(sw)
-        penalty = sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
-        return value + (0.5 * float(self.alpha)) * penalty / sw_sum
+        return value + l2_penalty(self.coefs_, float(self.alpha), sw_sum)
+
+    def _weight_labels(self) -> list[str]:
+        """The index in ``network_.layers`` of each Dense layer (the logs' ``<i>``)."""
+        return [str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)]
+
+    def _lbfgs_keys(self) -> list[str]:
+        """The values L-BFGS logs per iteration in ``history_``."""
+        labels = self._weight_labels()
+        return ["loss", *(f"grad_norm_{i}" for i in labels), *(f"update_ratio_{i}" for i in labels)]
 
     def _fit_lbfgs(self, X, Y, sw) -> None:
         """Full-batch L-BFGS-B (scipy) on the flat vector [W_1, ..., W_L, b_1, ..., b_L].
@@ -704,9 +603,6 @@ class BaseMLP(BaseEstimator):
         T = self._loss_targets(Y, X.dtype)
         sw_sum = float(X.shape[0]) if sw is None else self._weight_sum(sw)
         objective = self._objective()
-        labels = [
-            str(i) for i, layer in enumerate(self.network_.layers) if isinstance(layer, Dense)
-        ]
         self.history_.params.update(
             solver="lbfgs",
             batch_size=X.shape[0],
@@ -726,28 +622,7 @@ class BaseMLP(BaseEstimator):
             return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
 
         bar = self._progress_bar(self.max_iter)
-        previous = [d.params["W"].copy() for d in denses]
-        n_iterations = 0
-
-        def callback(intermediate_result) -> None:
-            nonlocal n_iterations
-            n_iterations += 1
-            fun = getattr(intermediate_result, "fun", None)
-            if fun is None:  # scipy < 1.11 passes only x
-                fun = loss_and_grad(np.asarray(intermediate_result))[0]
-            logs = {"loss": float(fun)}
-            for label, dense in zip(labels, denses, strict=True):
-                logs[f"grad_norm_{label}"] = _norm(dense.grads["W"])
-            for label, dense, W0 in zip(labels, denses, previous, strict=True):
-                W0_norm = _norm(W0)
-                logs[f"update_ratio_{label}"] = (
-                    _norm(dense.params["W"] - W0) / W0_norm if W0_norm else 0.0
-                )
-                W0[...] = dense.params["W"]
-            if self.verbose:
-                print(f"Iteration {n_iterations}, loss = {fun:.8f}")
-            self._log_epoch(logs, bar)
-
+        callback = self._lbfgs_logger(denses, bar, loss_and_grad)
         x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
         try:
             result = scipy.optimize.minimize(
@@ -763,22 +638,54 @@ class BaseMLP(BaseEstimator):
                 bar.close()
         self.n_iter_ = min(int(result.nit), self.max_iter)
         if result.status != 0:
-            message = (
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                f"(status={result.status}):\n{result.message}\n"
-            )
-            if self.n_iter_ == self.max_iter:
-                message += (
-                    "\nIncrease the number of iterations to improve the convergence "
-                    f"(max_iter={self.max_iter})."
-                )
-            message += (
-                "\nYou might also want to scale the data as shown in:\n"
-                "    https://scikit-learn.org/stable/modules/preprocessing.html"
-            )
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+            self._warn_lbfgs(result)
         self.loss_ = float(result.fun)
         unpack(result.x)
+
+    def _lbfgs_logger(self, denses, bar, loss_and_grad):
+        """scipy's per-iteration callback: log the loss, each dW's norm and each W's
+        change in ``history_`` (and print the loss with ``verbose``)."""
+        labels = self._weight_labels()
+        previous = [d.params["W"].copy() for d in denses]
+        n_iterations = 0
+
+        def callback(intermediate_result) -> None:
+            nonlocal n_iterations
+            n_iterations += 1
+            fun = getattr(intermediate_result, "fun", None)
+            if fun is None:  # scipy < 1.11 passes only x
+                fun = loss_and_grad(np.asarray(intermediate_result))[0]
+            logs = {"loss": float(fun)}
+            for label, dense in zip(labels, denses, strict=True):
+                logs[f"grad_norm_{label}"] = norm(dense.grads["W"])
+            for label, dense, W0 in zip(labels, denses, previous, strict=True):
+                W0_norm = norm(W0)
+                logs[f"update_ratio_{label}"] = (
+                    norm(dense.params["W"] - W0) / W0_norm if W0_norm else 0.0
+                )
+                W0[...] = dense.params["W"]
+            if self.verbose:
+                print(f"Iteration {n_iterations}, loss = {fun:.8f}")
+            self._log_epoch(logs, bar)
+
+        return callback
+
+    def _warn_lbfgs(self, result) -> None:
+        """scikit-learn's ConvergenceWarning for an L-BFGS run that did not converge."""
+        message = (
+            f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n"
+        )
+        if self.n_iter_ == self.max_iter:
+            message += (
+                "\nIncrease the number of iterations to improve the convergence "
+                f"(max_iter={self.max_iter})."
+            )
+        message += (
+            "\nYou might also want to scale the data as shown in:\n"
+            "    https://scikit-learn.org/stable/modules/preprocessing.html"
+        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
     def _progress_bar(self, total: int):
         if not self.progress:

@@ -21,7 +21,6 @@ step instead of a dozen per array (see ``chainrule.optimizers.flat_layout``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -75,16 +74,6 @@ def shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.
     order = np.arange(sample_idx.shape[0])
     random_state.shuffle(order)
     return sample_idx[order]
-
-
-def batch_slices(n_samples: int, batch_size: int) -> Iterator[slice]:
-    """Consecutive slices of ``batch_size`` rows; the last one holds what is left."""
-    start = 0
-    for _ in range(n_samples // batch_size):
-        yield slice(start, start + batch_size)
-        start += batch_size
-    if start < n_samples:
-        yield slice(start, n_samples)
 
 
 class _Rule:

@@ -463,7 +463,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None) -> MLPClassifier:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> MLPClassifier:
         """Fit the network to X and the labels y.
 
         Parameters
@@ -477,12 +477,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Non-negative weight of each sample in the loss (multiplied by the weight of
             its class when ``class_weight`` is set).
 
+        callbacks : list of Callback or functions f(epoch, logs), optional
+            Keyword-only. Run by the training loop (``solver="sgd"`` or ``"adam"``):
+            ``on_train_begin(network_, keys)`` once, ``on_epoch_end(epoch, logs)``
+            after every epoch (``epoch``: its number in ``history_``; returning True
+            ends the fit normally, without the max_iter ``ConvergenceWarning``, and
+            sets ``history_.stopped_epoch``), ``on_train_end(network_, history_)`` at
+            the end (not when the fit raises). ``logs`` holds ``"loss"`` (this
+            epoch's ``loss_curve_`` value, L2 term included), ``"data_loss"`` (the
+            same batches' mean loss without the L2 term), ``"val_loss"`` and
+            ``"val_accuracy"`` with ``early_stopping``, ``"lr"``, and
+            ``"grad_norm_<i>"``/``"update_ratio_<i>"``; ``keys`` lists them. With
+            ``solver="lbfgs"`` only ``on_train_begin`` and ``on_train_end`` are called
+            (L-BFGS has iterations, not epochs). See :mod:`chainrule.callbacks`.
+
         Returns
         -------
         self : MLPClassifier
         """
         return _fit_or_restore(
-            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            self, lambda: self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         )
 
     @available_if(lambda est: est._check_solver())
@@ -857,7 +871,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None) -> MLPRegressor:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> MLPRegressor:
         """Fit the network to X and the targets y.
 
         Parameters
@@ -869,12 +883,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss.
 
+        callbacks : list of Callback or functions f(epoch, logs), optional
+            Keyword-only; called as in :meth:`MLPClassifier.fit`, with
+            ``"val_score"`` (R^2) in the logs instead of ``"val_accuracy"``.
+
         Returns
         -------
         self : MLPRegressor
         """
         return _fit_or_restore(
-            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            self, lambda: self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         )
 
     @available_if(lambda est: est._check_solver())

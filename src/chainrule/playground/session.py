@@ -1,7 +1,9 @@
 """One browser tab's playground: its data, network, optimizer and training history.
 
-The training loop is written out here step by step (the exported snippet repeats it
-line for line, so it rebuilds the same weights)::
+Training runs chainrule's one loop (``chainrule.training.loop.run_epochs``, the loop of
+``cr.fit`` and the estimators) for a fixed number of batches per tick, continuing the
+epoch where the last tick stopped (:class:`TickRun`). What it does, step by step (the
+exported snippet writes it out line for line, so it rebuilds the same weights)::
 
     at the start of an epoch: order = rng.permutation(n_train)
     B = train[order[pos:pos + batch_size]]
@@ -22,6 +24,7 @@ import math
 
 import numpy as np
 
+from ..training.loop import TrainingData, TrainingRun, run_epochs
 from .config import build_network, build_optimizer, check_task, clean_config, output_width
 from .data import PlayData, numeric_columns, table_data, toy_data
 
@@ -103,11 +106,7 @@ class Session:
         self.optimizer = build_optimizer(n)
         self.dense = [layer for layer in self.net.layers if hasattr(layer, "n_in")]
         self.T = self._targets(data.y)
-        self.rng = np.random.default_rng(n["seed"])
-        self.order = np.empty(0, dtype=np.int64)
-        self.pos = 0
-        self.steps = 0
-        self.epoch = 0
+        self.run = TickRun(self.net, self.loss, self.optimizer, data, self.T, n, self.n_out)
         self.grad_norms = [0.0] * len(self.dense)
         self.message = None
         self.history: list[dict] = []
@@ -124,32 +123,25 @@ class Session:
         return np.eye(self.n_out)[y]
 
     # ------------------------------------------------------------------ training
-    def step(self, record: bool = True) -> None:
-        """One mini-batch step (see the module docstring); ``record`` keeps the dW norms."""
-        train, bs = self.data.train, self.config["network"]["batch_size"]
-        if self.pos >= len(self.order):
-            self.order = self.rng.permutation(len(train))
-            self.pos = 0
-        B = train[self.order[self.pos : self.pos + bs]]
-        self.pos += bs
-        Y, backward = self.net.forward(self.data.X[B], training=True)
-        _, dY = self.loss(Y, self.T[B])
-        self.net.zero_grad()
-        backward(dY)
-        l2 = self.config["network"]["l2"]
-        if l2:
-            for layer in self.dense:
-                layer.grads["W"] += l2 * layer.params["W"]
-        if record:
-            self.grad_norms = self._grad_norms()
-        self.optimizer.step(self.net)
-        self.steps += 1
-        if self.pos >= len(train):
-            self.epoch += 1
+    @property
+    def steps(self) -> int:
+        """Steps (batches) trained since the last reset."""
+        return self.run.steps
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed since the last reset."""
+        return self.run.epoch
 
     def _grad_norms(self) -> list[float]:
         """||dW|| of each Dense layer at the last step (L2 term included)."""
         return [float(np.linalg.norm(layer.grads["W"])) for layer in self.dense]
+
+    def step(self, record: bool = True) -> None:
+        """One mini-batch step through the loop (no log); ``record`` keeps the dW norms."""
+        run_epochs(self.run, None, max_batches=1)
+        if record:
+            self.grad_norms = self._grad_norms()
 
     def train(self, steps: int = 1, epochs: int = 0) -> None:
         """``steps`` steps, or to the end of the current epoch (``epochs=1``)."""
@@ -157,13 +149,11 @@ class Session:
             return
         with np.errstate(all="ignore"):
             if epochs:
-                target = self.epoch + epochs
-                while self.epoch < target:
-                    self.step(record=False)
-                self.grad_norms = self._grad_norms()
+                run_epochs(self.run, epochs)
             else:
-                for i in range(steps):
-                    self.step(record=i == steps - 1)
+                run_epochs(self.run, None, max_batches=steps)
+            if epochs or steps:
+                self.grad_norms = self._grad_norms()
             self._log()
 
     def _log(self) -> None:
@@ -340,6 +330,39 @@ class Session:
             "network": self.network_view(),
             "tick": self.tick_view(),
         }
+
+
+class TickRun(TrainingRun):
+    """The playground's run of the loop: its rows ``data.train`` of ``data.X`` (no copy),
+    a new order from the seed's generator at each epoch's start, the configured L2 term;
+    no epoch logs (the session logs after each tick) and no stop at a non-finite loss
+    (the session reports it)."""
+
+    def __init__(self, net, loss, optimizer, data: PlayData, T, n: dict, n_out: int) -> None:
+        rows = TrainingData(
+            data.X, T, None, None, None, None, None, n_out, n["batch_size"], data.train
+        )
+        super().__init__(net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False)
+        self.rng = np.random.default_rng(n["seed"])
+
+    def begin_epoch(self) -> None:
+        self.order, self.pos = self.draw_order(), 0
+
+    def draw_order(self) -> np.ndarray:
+        rows = self.data.rows
+        return rows[self.rng.permutation(len(rows))]
+
+    def check_batch(self, value: float, b: int) -> None:
+        """Nothing: the session's log reports a divergence."""
+
+    def end_epoch(self, sums) -> dict:
+        return {}
+
+    def record(self, logs: dict, bar) -> None:
+        """Nothing: the session logs once per tick."""
+
+    def after_epoch(self, logs: dict) -> bool:
+        return False
 
 
 def table_info(dataset) -> dict:

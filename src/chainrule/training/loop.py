@@ -1,9 +1,14 @@
 """The training loop: ``fit(net, loss, X, y, optimizer=..., epochs=...) -> History``.
 
-``fit`` is the workflow a student learns, one named function per step::
+This is chainrule's one loop over epochs and batches (:func:`run_epochs`): ``fit``,
+the estimators (``MLPClassifier``/``MLPRegressor`` with "sgd" or "adam") and the
+playground's ticks all train through it; what differs between them is a step of a
+:class:`TrainingRun` (the order, the L2 convention, the update, the epoch's logs and
+stopping rules), see its docstring. ``fit`` is the workflow a student learns, one named
+function per step::
 
     prepare the data           _prepare_data: check X, y, weights; hold out validation
-    for each epoch:            _train, _train_epoch
+    for each epoch:            run_epochs, _train_epoch
         order = a fresh permutation of the training indices (from rng)
         for each batch B of order (the last one may be smaller):
             1. forward         Y, backward = net.forward(X[B], training=True)
@@ -26,6 +31,7 @@ to the data, which nobody reads; the other layers' dX are the chain rule itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -184,7 +190,8 @@ def fit(
         data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
-        run = _Run(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value)
+        run = TrainingRun(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value)
+        run.rng, run.shuffle = rng, shuffle
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
@@ -199,7 +206,7 @@ def fit(
     run.history = History(run.settings(epochs))
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _train(run, data, callbacks, epochs, shuffle, rng, bar)
+            run_epochs(run, epochs, callbacks, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -210,7 +217,7 @@ def fit(
 
 # ----------------------------------------------------------------------------- the data
 @dataclass
-class _Data:
+class TrainingData:
     """The training data, checked and split, cut into batches of ``batch_size``."""
 
     X: np.ndarray  # (n_train, n_features), or a scipy.sparse matrix
@@ -222,10 +229,11 @@ class _Data:
     w_val: np.ndarray | None
     n_outputs: int  # the network's output width
     batch_size: int
+    rows: np.ndarray | None = None  # the rows of X to train on (None: all)
 
     @property
     def n(self) -> int:
-        return self.X.shape[0]
+        return self.X.shape[0] if self.rows is None else len(self.rows)
 
     @property
     def n_batches(self) -> int:
@@ -235,18 +243,20 @@ class _Data:
     def has_val(self) -> bool:
         return self.X_val is not None
 
-    def batches(self, order: np.ndarray | None) -> Iterator[tuple[int, int, slice | np.ndarray]]:
-        """``(start, stop, idx)`` per batch: rows ``idx`` of the data, positions
-        ``start:stop`` of the epoch (``order`` None: in their stored order)."""
+    def batches(
+        self, order: np.ndarray | None, first: int = 0
+    ) -> Iterator[tuple[int, int, slice | np.ndarray]]:
+        """``(start, stop, idx)`` per batch from position ``first`` on: rows ``idx`` of X,
+        positions ``start:stop`` of the epoch (``order`` None: in their stored order)."""
         bs, n = self.batch_size, self.n
-        for start in range(0, n, bs):
+        for start in range(first, n, bs):
             stop = min(start + bs, n)
             yield start, stop, slice(start, stop) if order is None else order[start:stop]
 
 
 def _prepare_data(
     net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
-) -> _Data:
+) -> TrainingData:
     """Step 0: check X, y and the weights, hold out the validation data, and check the
     targets against the loss and the network's width (so that a failed fit leaves the
     network untouched)."""
@@ -267,7 +277,7 @@ def _prepare_data(
     n_train = X_tr.shape[0]
     bs = n_train if batch_size is None else min(batch_size, n_train)
     check_training_batches(net, n_train, bs)  # no batch of one sample for a BatchNorm
-    return _Data(X_tr, y_tr, w_tr, T, X_val, y_val, w_val, n_outputs, bs)
+    return TrainingData(X_tr, y_tr, w_tr, T, X_val, y_val, w_val, n_outputs, bs)
 
 
 def _split_validation(X, y, w, validation_split, validation_data, dtype, rng) -> tuple:
@@ -303,12 +313,51 @@ def _split_validation(X, y, w, validation_split, validation_data, dtype, rng) ->
 
 
 # ----------------------------------------------------------------------------- the run
-class _Run:
-    """What one training run works with: the network, loss and optimizer, the arrays it
-    reuses every step, what it logs, and the steps of one batch as methods."""
+class TrainingRun:
+    """What one training run works with, and the steps of the loop as methods.
 
-    def __init__(self, net, loss, optimizer, data: _Data, metrics, l2, clip_norm, clip_value):
-        self.net, self.loss, self.optimizer = net, loss, optimizer
+    :func:`run_epochs` (THE loop) calls these methods. ``fit`` uses them as they are;
+    the loop's other users (the estimators, the playground) subclass this class and
+    override the few steps that differ, the loop's extension points:
+
+    ===================  ==========================================================
+    begin_epoch()        the epoch's start: snapshot the weights, note the learning
+                         rate (:meth:`current_lr`), draw the order (:meth:`draw_order`)
+    draw_order()         the order of the training rows this epoch (None: as stored)
+    batch_weight(...)    a batch's weight: its size, or its samples' weight sum
+    objective(...)       a batch's data loss (no L2 term) and dL/dY
+    check_batch(...)     what a non-finite batch loss does (``fit``: roll back, raise)
+    update()             the optimizer's step
+    share(...)           a batch's share of the epoch's mean loss
+    denominator(sums)    what the shares are divided by (their sum, in ``fit``)
+    end_epoch(sums)      the epoch's logs (validation, stopping bookkeeping)
+    record(logs, bar)    write the logs down (History, progress bar)
+    after_epoch(logs)    schedule and built-in stopping rules; True stops
+    stopped(early)       what a stop records
+    ===================  ==========================================================
+
+    The L2 term is defined here once (:meth:`penalty`, :meth:`backward`): each batch
+    adds ``(l2 / 2) * sum ||W||^2 / d`` to its loss and ``(l2 / d) * W`` to each dW,
+    with d = 1 (``fit``) or, when ``l2_per_weight`` (the estimators: scikit-learn's
+    convention), d = the batch's weight sum.
+    """
+
+    l2_per_weight = False
+
+    def __init__(
+        self,
+        net,
+        loss,
+        optimizer,
+        data: TrainingData,
+        metrics=(),
+        l2: float = 0.0,
+        clip_norm=None,
+        clip_value=None,
+        *,
+        rollback: bool = True,
+    ) -> None:
+        self.net, self.loss, self.optimizer, self.data = net, loss, optimizer, data
         self.l2, self.clip_norm, self.clip_value = l2, clip_norm, clip_value
         self.dtype = _parameters_dtype(net)
         self.metric_fns = [get_metric(m, loss) for m in metrics]
@@ -320,17 +369,24 @@ class _Run:
         _check_metrics(metrics, self.metric_fns, data.y, data.n_outputs, self.dtype)
         self.weights = _weight_layers(net)  # (label, W, dW) of each weight matrix
         self.keys = _log_keys(names, data.has_val, self.clipping, self.weights)
-        self.params = [p for _, _, p, _ in iter_parameters(net)]
-        self.params += [B for _, _, B in iter_buffers(net)]  # rolled back with the weights
+        # rollback: what diverged() restores (every parameter and buffer); otherwise
+        # only the weight matrices are kept, for the update ratios
+        self.params = [W for _, W, _ in self.weights]
+        if rollback:
+            self.params = [p for _, _, p, _ in iter_parameters(net)]
+            self.params += [B for _, _, B in iter_buffers(net)]
         self.snapshot = [p.copy() for p in self.params]  # weights at the epoch's start
         self.weight_snapshots = [
             self.snapshot[_index_of(self.params, W)] for _, W, _ in self.weights
         ]
         self.scratch = [np.empty_like(W) for _, W, _ in self.weights]
-        self.l2_f = self.dtype.type(l2)
         self.Y_epoch = None  # training outputs of the epoch, for the training metrics
-        self.data_sizes = (data.n, data.batch_size, 0 if not data.has_val else data.X_val.shape[0])
         self.history: History | None = None
+        self.rng, self.shuffle = None, True  # draw_order's
+        self.epoch = 0  # epochs completed
+        self.steps = 0  # updates made
+        self.order, self.pos = None, data.n  # at an epoch's end: the next one starts
+        self.lr_used = None
 
     @property
     def clipping(self) -> bool:
@@ -338,12 +394,12 @@ class _Run:
 
     def settings(self, epochs: int) -> dict:
         """``History.params``."""
-        n_train, bs, n_val = self.data_sizes
+        data = self.data
         params = {
             "epochs": epochs,
-            "batch_size": bs,
-            "n_samples": n_train,
-            "n_val": n_val,
+            "batch_size": data.batch_size,
+            "n_samples": data.n,
+            "n_val": 0 if not data.has_val else data.X_val.shape[0],
             "optimizer": repr(self.optimizer),
             "loss": repr(self.loss),
             "l2": self.l2,
@@ -354,28 +410,61 @@ class _Run:
             )
         return params
 
-    # ------------------------------------------------------------- one batch, step by step
-    def loss_of(self, Y, data: _Data, idx, wb) -> tuple[float, np.ndarray]:
-        """Step 2: the loss (with the L2 term) and dL/dY for this batch's outputs."""
-        if data.T is not None and Y.ndim == 2 and Y.dtype == self.dtype:
-            value, dY = self.loss._mean_and_grad(Y, data.T[idx], wb)  # checked targets
-        else:
-            value, dY = self.loss(Y, data.y[idx], wb)
-        return value + self.penalty(), dY
+    # ------------------------------------------------------------- the epoch's start
+    def begin_epoch(self) -> None:
+        for snap, p in zip(self.snapshot, self.params, strict=True):
+            np.copyto(snap, p)
+        self.lr_used = self.current_lr()
+        self.order, self.pos = self.draw_order(), 0
 
-    def backward(self, backward, dY, grad_norm_sums: list[float]) -> None:
-        """Step 3: fill every gradient, add the L2 term l2 * W to each dW, and add each
-        dW's norm to ``grad_norm_sums`` (the log's grad_norm, before any clipping)."""
+    def current_lr(self) -> float:
+        """The learning rate this epoch uses (logged as "lr")."""
+        return self.optimizer.lr
+
+    def draw_order(self) -> np.ndarray | None:
+        """A fresh permutation from ``rng`` (none for a single batch, or unshuffled)."""
+        if self.shuffle and self.data.n_batches > 1:
+            return self.rng.permutation(self.data.n)
+        return None
+
+    # ------------------------------------------------------------- one batch, step by step
+    def batch_weight(self, wb, start: int, stop: int) -> float:
+        return float(stop - start) if wb is None else float(wb.sum())
+
+    def objective(self, Y, idx, wb) -> tuple[float, np.ndarray]:
+        """Step 2: the batch's data loss (without the L2 term) and dL/dY."""
+        data = self.data
+        if data.T is not None and Y.ndim == 2 and Y.dtype == self.dtype:
+            return self.loss._mean_and_grad(Y, data.T[idx], wb)  # checked targets
+        return self.loss(Y, data.y[idx], wb)
+
+    def penalty(self, weight: float = 1.0) -> float:
+        """The L2 term of a batch of weight sum ``weight`` (see the class docstring)."""
+        if not self.l2:
+            return 0.0
+        d = weight if self.l2_per_weight else 1.0
+        return l2_penalty([W for _, W, _ in self.weights], self.l2, d)
+
+    def check_batch(self, value: float, b: int) -> None:
+        if not math.isfinite(value):
+            raise self.diverged(
+                self.epoch + 1, f"the training loss became {value} in batch {b + 1}"
+            )
+
+    def backward(self, backward, dY, weight: float, grad_norm_sums: list[float]) -> None:
+        """Step 3: fill every gradient, add the L2 term to each dW, and add each dW's
+        norm to ``grad_norm_sums`` (the log's grad_norm, before any clipping)."""
         if self.net.fast_backward:  # set the grads; skip dL/d(data), nobody reads it
             backward(dY, need_dX=False, accumulate=False)
         else:
             self.net.zero_grad()
             backward(dY)
+        coef = self.dtype.type(self.l2 / weight if self.l2_per_weight else self.l2)
         for j, (_, W, dW) in enumerate(self.weights):
             if self.l2:
-                np.multiply(W, self.l2_f, out=self.scratch[j])
+                np.multiply(W, coef, out=self.scratch[j])
                 dW += self.scratch[j]
-            grad_norm_sums[j] += _norm(dW)
+            grad_norm_sums[j] += norm(dW)
 
     def clip(self) -> bool:
         """Step 4: clip the gradients of all parameters; True when they were changed."""
@@ -387,6 +476,13 @@ class _Run:
             return self.clip_norm / (total + NORM_EPS) < 1
         return clip_grad_value(grads, self.clip_value)
 
+    def update(self) -> None:
+        """Step 5."""
+        self.optimizer.step(self.net)
+
+    def share(self, count: int, weight: float) -> float:
+        return weight
+
     def keep_outputs(self, Y, start: int, stop: int, n: int) -> None:
         """For the training metrics: the batch's outputs, in the epoch's order."""
         if self.metric_fns:
@@ -394,12 +490,34 @@ class _Run:
                 self.Y_epoch = np.zeros((n, Y.shape[1]), dtype=Y.dtype)
             self.Y_epoch[start:stop] = Y
 
-    # ------------------------------------------------------------- around the batches
-    def penalty(self) -> float:
-        """(l2 / 2) * sum ||W||^2 over the weight matrices."""
-        if not self.l2:
-            return 0.0
-        return 0.5 * self.l2 * sum(float(np.vdot(W, W)) for _, W, _ in self.weights)
+    # ------------------------------------------------------------- the epoch's end
+    def denominator(self, sums: _EpochSums) -> float:
+        return sums.total_share
+
+    def epoch_losses(self, sums: _EpochSums) -> tuple[float, float]:
+        """``(loss, data_loss)``: the epoch's mean batch loss with and without the L2 term."""
+        d = self.denominator(sums)
+        return sums.total / d, sums.data_total / d
+
+    def end_epoch(self, sums: _EpochSums) -> dict:
+        if not all(np.isfinite(p).all() for p in self.params):
+            raise self.diverged(self.epoch, "a weight became NaN or inf in the last step")
+        return _epoch_logs(self, self.data, sums)
+
+    def record(self, logs: dict, bar) -> None:
+        self.history.append(self.epoch, logs)
+        if bar is not None:
+            _show_progress(bar, logs)
+
+    def after_epoch(self, logs: dict) -> bool:
+        monitored = logs["val_loss"] if self.data.has_val else logs["loss"]
+        self.optimizer.end_epoch(self.epoch, monitored)
+        return False
+
+    def stopped(self, early: bool) -> None:
+        """A callback stopped training (``early``: before the last epoch)."""
+        if early:
+            self.history.stopped_epoch = self.epoch
 
     def diverged(self, epoch: int, what: str) -> TrainingDivergedError:
         """Roll the weights back to the epoch's start, clear the optimizer's state, and
@@ -431,65 +549,101 @@ def _log_keys(names: list[str], has_val: bool, clipping: bool, weights) -> list[
     return keys
 
 
+def l2_penalty(weights: Iterable[np.ndarray], l2: float, d: float = 1.0) -> float:
+    """``(l2 / 2) * sum ||W||^2 / d``: THE L2 term (``fit``: d = 1; the estimators:
+    d = the weight sum of the samples it goes with, scikit-learn's convention)."""
+    if not l2:
+        return 0.0
+    return (0.5 * l2) * sum(float(np.vdot(W, W)) for W in weights) / d
+
+
 # ----------------------------------------------------------------------------- the loop
 @dataclass
 class _EpochSums:
     """What the batches of one epoch add up, for its logs."""
 
     grad_norm_sums: list[float]
-    total: float = 0.0  # sum of batch losses, each times the batch's weight
-    total_weight: float = 0.0
+    total: float = 0.0  # sum of batch losses (L2 term included), each times its share
+    data_total: float = 0.0  # the same without the L2 term
+    total_share: float = 0.0
+    n_batches: int = 0  # batches visited (steps and skipped ones)
     n_steps: int = 0
     n_clipped: int = 0
 
-
-def _train(run: _Run, data: _Data, callbacks, epochs: int, shuffle: bool, rng, bar) -> None:
-    """Every epoch: train on the batches, log, let the schedule and callbacks act."""
-    for epoch in range(1, epochs + 1):
-        for snap, p in zip(run.snapshot, run.params, strict=True):
-            np.copyto(snap, p)
-        order = rng.permutation(data.n) if shuffle and data.n_batches > 1 else None
-        lr_used = run.optimizer.lr
-        sums = _train_epoch(run, data, epoch, order)
-        if not all(np.isfinite(p).all() for p in run.params):
-            raise run.diverged(epoch, "a weight became NaN or inf in the last step")
-        logs = _epoch_logs(run, data, epoch, sums, order, lr_used)
-        run.history.append(epoch, logs)
-        if bar is not None:
-            _show_progress(bar, logs)
-        run.optimizer.end_epoch(epoch, logs["val_loss"] if data.has_val else logs["loss"])
-        requests = [bool(cb.on_epoch_end(epoch, logs)) for cb in callbacks]  # all see it
-        if any(requests):
-            if epoch < epochs:
-                run.history.stopped_epoch = epoch
-            break
+    def add(self, value: float, data_value: float, share: float) -> None:
+        self.total += value * share
+        self.data_total += data_value * share
+        self.total_share += share
+        self.n_steps += 1
 
 
-def _train_epoch(run: _Run, data: _Data, epoch: int, order) -> _EpochSums:
-    """One pass over the batches: forward, loss, backward, clip, update, log."""
+def run_epochs(
+    run: TrainingRun,
+    epochs: int | None,
+    callbacks: Sequence[Callback] = (),
+    bar=None,
+    max_batches: int | None = None,
+) -> bool:
+    """THE loop over epochs and batches: ``fit``, the estimators and the playground
+    all train through it (each with its ``run``, see :class:`TrainingRun`).
+
+    Runs ``epochs`` epochs (None: no limit), or stops after ``max_batches`` batches,
+    possibly within an epoch: the next call continues from there (the playground's
+    ticks). After each epoch: its logs, then ``run.after_epoch``, then every
+    callback's ``on_epoch_end(epoch, logs)``; any of them returning True stops.
+    Returns True when training was stopped that way.
+    """
+    budget = math.inf if max_batches is None else max_batches
+    for i in itertools.count(1) if epochs is None else range(1, epochs + 1):
+        if run.pos >= run.data.n:  # at an epoch's end: start the next one
+            if budget <= 0:
+                return False
+            run.begin_epoch()
+        sums = _train_epoch(run, run.data, budget)
+        budget -= sums.n_batches
+        if run.pos < run.data.n:
+            return False  # max_batches reached within the epoch
+        run.epoch += 1
+        logs = run.end_epoch(sums)
+        run.record(logs, bar)
+        stop = run.after_epoch(logs)
+        requests = [bool(cb.on_epoch_end(run.epoch, logs)) for cb in callbacks]  # all see it
+        if stop or any(requests):
+            run.stopped(epochs is None or i < epochs)
+            return True
+    return False
+
+
+def _train_epoch(run: TrainingRun, data: TrainingData, budget: float) -> _EpochSums:
+    """The epoch's batches from ``run.pos`` on (at most ``budget`` of them): forward,
+    loss, backward, clip, update, log."""
     sums = _EpochSums([0.0] * len(run.weights))
-    for b, (start, stop, idx) in enumerate(data.batches(order)):
+    for b, (start, stop, idx) in enumerate(data.batches(run.order, run.pos)):
+        if sums.n_batches >= budget:
+            break
+        sums.n_batches += 1
+        run.pos = stop
         wb = None if data.w is None else data.w[idx]
-        batch_weight = float(stop - start) if wb is None else float(wb.sum())
-        if batch_weight == 0:
+        weight = run.batch_weight(wb, start, stop)
+        if not weight > 0:
             continue  # no sample counts: no gradient, no step
         Y, backward = run.net.forward(data.X[idx], training=True)  # 1. forward
-        value, dY = run.loss_of(Y, data, idx, wb)  # 2. loss
-        if not math.isfinite(value):
-            raise run.diverged(epoch, f"the training loss became {value} in batch {b + 1}")
-        run.backward(backward, dY, sums.grad_norm_sums)  # 3. backward
+        data_value, dY = run.objective(Y, idx, wb)  # 2. loss
+        value = data_value + run.penalty(weight)  # with the L2 term
+        run.check_batch(value, b)
+        run.backward(backward, dY, weight, sums.grad_norm_sums)  # 3. backward
         sums.n_clipped += run.clip()  # 4. clip
-        run.optimizer.step(run.net)  # 5. update
-        sums.n_steps += 1  # 6. log
-        sums.total += value * batch_weight
-        sums.total_weight += batch_weight
+        run.update()  # 5. update
+        run.steps += 1  # 6. log
+        sums.add(value, data_value, run.share(stop - start, weight))
         run.keep_outputs(Y, start, stop, data.n)
     return sums
 
 
-def _epoch_logs(run: _Run, data: _Data, epoch, sums: _EpochSums, order, lr_used) -> dict:
-    """The epoch's logged values (see :class:`History`), validation included."""
-    logs: dict[str, float] = {"loss": sums.total / sums.total_weight}
+def _epoch_logs(run: TrainingRun, data: TrainingData, sums: _EpochSums) -> dict:
+    """``fit``'s logs of the epoch (see :class:`History`), validation included."""
+    order = run.order
+    logs: dict[str, float] = {"loss": run.epoch_losses(sums)[0]}
     if run.metric_fns:
         y_ord = data.y if order is None else data.y[order]
         w_ord = data.w if (data.w is None or order is None) else data.w[order]
@@ -499,20 +653,26 @@ def _epoch_logs(run: _Run, data: _Data, epoch, sums: _EpochSums, order, lr_used)
         Y_val = run.net.forward(data.X_val, training=False)[0]
         val_loss = run.loss(Y_val, data.y_val, data.w_val)[0] + run.penalty()
         if not math.isfinite(val_loss):
-            raise run.diverged(epoch, f"the validation loss became {val_loss}")
+            raise run.diverged(run.epoch, f"the validation loss became {val_loss}")
         logs["val_loss"] = val_loss
         for name, fn in run.metric_fns:
             logs[f"val_{name}"] = float(fn(Y_val, data.y_val, sample_weight=data.w_val))
-    logs["lr"] = lr_used
+    logs["lr"] = run.lr_used
     if run.clipping:
         logs["clipped"] = sums.n_clipped / max(sums.n_steps, 1)
+    weight_logs(run, sums, logs)
+    return logs
+
+
+def weight_logs(run: TrainingRun, sums: _EpochSums, logs: dict) -> None:
+    """Add ``grad_norm_<i>`` (the epoch's mean ||dW||) and ``update_ratio_<i>``
+    (||W_end - W_start|| / ||W_start||) of every weight matrix to ``logs``."""
     for j, (lbl, _, _) in enumerate(run.weights):
         logs[f"grad_norm_{lbl}"] = sums.grad_norm_sums[j] / max(sums.n_steps, 1)
     for j, (lbl, W, _) in enumerate(run.weights):
         snap = run.weight_snapshots[j]
         np.subtract(W, snap, out=run.scratch[j])
-        logs[f"update_ratio_{lbl}"] = _ratio(_norm(run.scratch[j]), _norm(snap))
-    return logs
+        logs[f"update_ratio_{lbl}"] = _ratio(norm(run.scratch[j]), norm(snap))
 
 
 def _progress_bar(epochs: int):
@@ -544,7 +704,8 @@ def _weight_layers(net: Layer) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-def _norm(A: np.ndarray) -> float:
+def norm(A: np.ndarray) -> float:
+    """The Frobenius norm sqrt(sum A**2), as a Python float."""
     return math.sqrt(float(np.vdot(A, A)))
 
 
@@ -560,3 +721,13 @@ def _index_of(arrays: list[np.ndarray], A: np.ndarray) -> int:
         if B is A:
             return i
     raise ValueError("array not found among the parameters")
+
+
+def check_callbacks(callbacks) -> list[Callback]:
+    """``callbacks`` (a list of Callback instances or functions f(epoch, logs), or None)
+    as the Callback instances the loop calls; a TypeError names what is wrong."""
+    return (
+        _check_callbacks((), None, False)
+        if callbacks is None
+        else _check_callbacks(callbacks, None, False)
+    )
