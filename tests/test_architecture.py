@@ -33,9 +33,6 @@ LONG_REASON = re.compile(r"#\s*long:\s*\S")
 BEING_SPLIT: dict[str, str] = {
     "chainrule.cli._loop:fit_epochs": "being split on branch wip/command",
     "chainrule.cli.train:run_train": "being split on branch wip/command",
-    "chainrule.estimators._base:BaseMLP._check_sample_weight": "being split on branch wip/loop",
-    "chainrule.estimators._base:BaseMLP._fit_stochastic": "being split on branch wip/loop",
-    "chainrule.estimators._base:BaseMLP._fit_lbfgs": "being split on branch wip/loop",
     "chainrule.explain._norm:trace_forward": "being split on branch wip/formulas",
     "chainrule.explain._norm:trace_forward.backward": "being split on branch wip/formulas",
     "chainrule.explain.trace:explain": "being split on branch wip/formulas",

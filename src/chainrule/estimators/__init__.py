@@ -5,7 +5,6 @@ initialisation, the solvers' epochs); ``_objective.py`` scikit-learn's losses;
 ``_solvers.py`` scikit-learn's SGD and Adam update rules.
 """
 
-from ._base import EstimatorDivergedError
 from .mlp import MLPClassifier, MLPRegressor
 
-__all__ = ["EstimatorDivergedError", "MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor"]

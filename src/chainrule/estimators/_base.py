@@ -83,14 +83,6 @@ def validate_data(estimator, *args, **kwargs):
     return estimator._validate_data(*args, **kwargs)  # pragma: no cover
 
 
-class EstimatorDivergedError(ValueError, TrainingDivergedError):
-    """An estimator's fit diverged: a ``ValueError`` as scikit-learn raises, and a
-    :class:`~chainrule.training.TrainingDivergedError` for code that catches by type."""
-
-    def __init__(self, message: str, *, epoch: int, lr: float, history) -> None:
-        TrainingDivergedError.__init__(self, message, epoch=epoch, lr=lr, history=history)
-
-
 class BaseMLP(BaseEstimator):
     """Shared machinery of :class:`~chainrule.MLPClassifier` and ``MLPRegressor``.
 
@@ -231,10 +223,14 @@ class BaseMLP(BaseEstimator):
             raise self._diverged()
         return self
 
-    def _diverged(self, what: str = "") -> EstimatorDivergedError:
+    def _diverged(self, what: str = "") -> ValueError:
         """The error of a fit whose loss or weights became NaN or inf: scikit-learn's
         message word for word, then when, with which learning rate, and what happened
-        to the model (``fit`` and ``partial_fit`` restore the estimator as it was)."""
+        to the model (``fit`` and ``partial_fit`` restore the estimator as it was).
+
+        It is a ``ValueError``, exactly, as scikit-learn raises; its ``__cause__`` is a
+        :class:`~chainrule.training.TrainingDivergedError` (epoch, lr, history), so that
+        code can recognise a divergence by type, never by the message's text."""
         stochastic = self.solver in STOCHASTIC_SOLVERS
         lr = float(self.learning_rate_init)
         settings = f"solver={self.solver!r}"
@@ -242,16 +238,21 @@ class BaseMLP(BaseEstimator):
         if stochastic:
             settings += f", learning_rate_init={lr:g}"
             fix = f"Lower learning_rate_init (e.g. to {lr / 10:g}) and scale X"
-        return EstimatorDivergedError(
+        message = (
             f"{SKLEARN_DIVERGED} Training diverged{f': {what},' if what else ''} with "
             f"{settings}. The estimator was left as it was before this call (unfitted, "
             f"or with its earlier, finite weights). {fix} (e.g. with "
             "sklearn.preprocessing.StandardScaler): large input values or a too large "
-            "learning rate make training diverge.",
+            "learning rate make training diverge."
+        )
+        error = ValueError(message)
+        error.__cause__ = TrainingDivergedError(
+            message,
             epoch=int(getattr(self, "n_iter_", 0)),
             lr=lr,
             history=getattr(self, "history_", None),
         )
+        return error
 
     def _class_weights(self, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
         """Per-sample weights from the classifier's ``class_weight`` (None here)."""
@@ -272,66 +273,10 @@ class BaseMLP(BaseEstimator):
         self._sample_weight_exp = 0
         if sample_weight is None and class_w is None:
             return None
-        n = X.shape[0]
-        if sample_weight is None:
-            sw = np.ones(n)
-        elif isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
-            sw = np.full(n, sample_weight, dtype=np.float64)
-        else:
-            try:
-                sw = np.asarray(sample_weight, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise type(exc)(
-                    f"{exc}. sample_weight must be numeric: one number per sample."
-                ) from None
-            if sw.ndim != 1:
-                raise ValueError(
-                    f"Sample weights must be 1D array or scalar, got {sw.ndim}D array. "
-                    f"Expected either a scalar value or a 1D array of length {n}."
-                )
-            if sw.shape[0] != n:
-                raise ValueError(
-                    f"sample_weight.shape == {sw.shape}, expected {(n,)}! Give one weight "
-                    "per sample."
-                )
-        if np.isnan(sw).any():
-            raise ValueError(
-                "Input sample_weight contains NaN. Give every sample a finite weight >= 0."
-            )
-        if np.isinf(sw).any():
-            raise ValueError(
-                "Input sample_weight contains infinity or a value too large for "
-                "dtype('float64'). Give every sample a finite weight >= 0."
-            )
-        if (sw < 0).any():
-            raise ValueError(
-                "sample_weight must be non-negative (a negative weight would reward errors); "
-                f"got a minimum of {sw.min()}."
-            )
-        if class_w is not None:
-            with np.errstate(over="ignore"):
-                sw = sw * class_w
-            if not np.isfinite(sw).all():
-                raise ValueError(
-                    "sample_weight times class_weight overflows float64; scale down "
-                    "sample_weight or class_weight (only their ratios matter)."
-                )
-        if not sw.any():
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number. All are zero"
-                + (" after multiplying by class_weight." if class_w is not None else ".")
-            )
+        sw = _weight_array(sample_weight, X.shape[0])
+        sw = _checked_weights(sw, class_w)
         exp = math.frexp(float(sw.max()))[1]
-        scaled = np.ldexp(sw, -exp).astype(X.dtype)
-        lost = (scaled == 0) & (sw > 0)
-        if lost.any():
-            i = int(np.flatnonzero(lost)[0])
-            raise ValueError(
-                f"sample_weight spans too many orders of magnitude for {X.dtype}: the "
-                f"weight of sample {i} ({sw[i]:g}) is below {X.dtype}'s smallest number "
-                f"relative to the largest weight ({sw.max():g}). Set such weights to 0, "
-                "or clip the weights to a narrower range."
-            )
+        scaled = _scaled_weights(sw, exp, X.dtype)
         alpha = float(self.alpha)
         total = self._weight_sum(scaled, exp)
         if alpha > 0 and not math.isfinite(alpha / total if total > 0 else math.inf):
@@ -881,6 +826,75 @@ class BaseMLP(BaseEstimator):
 
     def _labels_from_state(self, spec: dict, arrays: dict) -> None:
         """Subclass hook: restore what ``_labels_to_state`` stored."""
+
+
+def _weight_array(sample_weight, n: int) -> np.ndarray:
+    """``sample_weight`` (None, a number or one number per sample) as float64 (n,)."""
+    if sample_weight is None:
+        return np.ones(n)
+    if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+        return np.full(n, sample_weight, dtype=np.float64)
+    try:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc}. sample_weight must be numeric: one number per sample.") from None
+    if sw.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {sw.ndim}D array. "
+            f"Expected either a scalar value or a 1D array of length {n}."
+        )
+    if sw.shape[0] != n:
+        raise ValueError(
+            f"sample_weight.shape == {sw.shape}, expected {(n,)}! Give one weight per sample."
+        )
+    return sw
+
+
+def _checked_weights(sw: np.ndarray, class_w: np.ndarray | None) -> np.ndarray:
+    """The weights, finite and >= 0, times ``class_w`` if given; not all zero."""
+    if np.isnan(sw).any():
+        raise ValueError(
+            "Input sample_weight contains NaN. Give every sample a finite weight >= 0."
+        )
+    if np.isinf(sw).any():
+        raise ValueError(
+            "Input sample_weight contains infinity or a value too large for "
+            "dtype('float64'). Give every sample a finite weight >= 0."
+        )
+    if (sw < 0).any():
+        raise ValueError(
+            "sample_weight must be non-negative (a negative weight would reward errors); "
+            f"got a minimum of {sw.min()}."
+        )
+    if class_w is not None:
+        with np.errstate(over="ignore"):
+            sw = sw * class_w
+        if not np.isfinite(sw).all():
+            raise ValueError(
+                "sample_weight times class_weight overflows float64; scale down "
+                "sample_weight or class_weight (only their ratios matter)."
+            )
+    if not sw.any():
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number. All are zero"
+            + (" after multiplying by class_weight." if class_w is not None else ".")
+        )
+    return sw
+
+
+def _scaled_weights(sw: np.ndarray, exp: int, dtype) -> np.ndarray:
+    """``sw / 2**exp`` in ``dtype`` (exact); refused when a weight would round to 0."""
+    scaled = np.ldexp(sw, -exp).astype(dtype)
+    lost = (scaled == 0) & (sw > 0)
+    if lost.any():
+        i = int(np.flatnonzero(lost)[0])
+        raise ValueError(
+            f"sample_weight spans too many orders of magnitude for {dtype}: the "
+            f"weight of sample {i} ({sw[i]:g}) is below {dtype}'s smallest number "
+            f"relative to the largest weight ({sw.max():g}). Set such weights to 0, "
+            "or clip the weights to a narrower range."
+        )
+    return scaled
 
 
 def _class_weight_to_json(class_weight: dict) -> list:
