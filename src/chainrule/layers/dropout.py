@@ -53,7 +53,7 @@ class Dropout(Layer):
                 "{o}",
                 "{o} = {i} * M",
                 r"{o} = {i} \odot M",
-                "inverted dropout: each unit kept with probability 1 - p, scaled by 1 / (1 - p)",
+                "inverted dropout: the kept units scaled by 1 / (1 - p)",
             ),
         ),
         backward=(
