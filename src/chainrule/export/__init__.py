@@ -6,24 +6,5 @@
 ``_model.py`` reads a model for both (its network, head, inputs, precision).
 """
 
-from .bridges import (
-    ONNX_OPSET,
-    ExportError,
-    export_file,
-    from_torch,
-    network_and_head,
-    register_skl2onnx,
-    to_onnx,
-    to_torch,
-)
-
-__all__ = [
-    "ONNX_OPSET",
-    "ExportError",
-    "export_file",
-    "from_torch",
-    "network_and_head",
-    "register_skl2onnx",
-    "to_onnx",
-    "to_torch",
-]
+from .bridges import *  # noqa: F403  (the public functions; see bridges.__all__)
+from .bridges import __all__ as __all__

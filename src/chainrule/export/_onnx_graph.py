@@ -16,21 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..layers import (
-    ELU,
-    GELU,
-    BatchNorm,
-    Dense,
-    Dropout,
-    Identity,
-    LayerNorm,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from .. import layers
 from ..layers.base import Layer
 from ._model import (
     ONNX_OPSET,
@@ -145,7 +131,7 @@ def _softplus(g: Graph, X: str, layer) -> str:
 def add_normalization(g: Graph, X: str, layer) -> str:
     """Inference: (X - mean) / sqrt(var + eps) * gamma + beta, with BatchNorm's running
     statistics, or each row's own mean and variance for LayerNorm."""
-    if isinstance(layer, BatchNorm):
+    if isinstance(layer, layers.BatchNorm):
         mean = g.const(layer.buffers["running_mean"], "running_mean")
         std = g.const(np.sqrt(layer.buffers["running_var"] + layer.eps), "running_std")
         D = g.op("Sub", X, mean)
@@ -163,19 +149,19 @@ def add_normalization(g: Graph, X: str, layer) -> str:
 
 #: chainrule layer class -> the function that appends its operators to the graph
 ONNX_BUILDERS: dict[type[Layer], Callable[[Graph, str, Layer], str]] = {
-    Dense: _gemm,
-    ReLU: _op("Relu"),
-    Tanh: _op("Tanh"),
-    Sigmoid: _op("Sigmoid"),
-    LeakyReLU: _leaky_relu,
-    ELU: _elu,
-    GELU: _gelu,
-    Softplus: _softplus,
-    Softmax: _op("Softmax", axis=1),
-    Identity: _unchanged,
-    Dropout: _unchanged,
-    BatchNorm: add_normalization,
-    LayerNorm: add_normalization,
+    layers.Dense: _gemm,
+    layers.ReLU: _op("Relu"),
+    layers.Tanh: _op("Tanh"),
+    layers.Sigmoid: _op("Sigmoid"),
+    layers.LeakyReLU: _leaky_relu,
+    layers.ELU: _elu,
+    layers.GELU: _gelu,
+    layers.Softplus: _softplus,
+    layers.Softmax: _op("Softmax", axis=1),
+    layers.Identity: _unchanged,
+    layers.Dropout: _unchanged,
+    layers.BatchNorm: add_normalization,
+    layers.LayerNorm: add_normalization,
 }
 
 

@@ -14,21 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layers import (
-    ELU,
-    GELU,
-    BatchNorm,
-    Dense,
-    Dropout,
-    Identity,
-    LayerNorm,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from .. import layers
 from ..layers.base import Layer
 
 
@@ -59,7 +45,7 @@ def _numpy_dtype(torch_dtype) -> type:
     return np.float32 if str(torch_dtype) == "torch.float32" else np.float64
 
 
-def _linear_to(layer: Dense, torch, dtype):
+def _linear_to(layer: layers.Dense, torch, dtype):
     """``Linear.weight`` is W.T, of shape (n_out, n_in); ``bias`` is b."""
     linear = torch.nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
     _copy(torch, linear.weight, layer.params["W"].T)
@@ -67,11 +53,11 @@ def _linear_to(layer: Dense, torch, dtype):
     return linear
 
 
-def _linear_from(m) -> Dense | str:
+def _linear_from(m) -> layers.Dense | str:
     if str(m.weight.dtype) not in ("torch.float32", "torch.float64"):
         return f" in {m.weight.dtype}: use float32/64"
     W = _numpy(m.weight).T
-    dense = Dense(m.in_features, m.out_features, init="zeros", dtype=W.dtype)
+    dense = layers.Dense(m.in_features, m.out_features, init="zeros", dtype=W.dtype)
     dense.params["W"][...] = W
     if m.bias is not None:  # without a bias, b stays at zero (and is trainable)
         dense.params["b"][...] = _numpy(m.bias)
@@ -92,7 +78,7 @@ def _affine_from(m, layer):
     return layer
 
 
-def _batch_norm_to(layer: BatchNorm, torch, dtype):
+def _batch_norm_to(layer: layers.BatchNorm, torch, dtype):
     """BatchNorm1d: gamma, beta as weight and bias; the running statistics as buffers."""
     m = torch.nn.BatchNorm1d(layer.n_features, eps=layer.eps, momentum=layer.momentum,
                              affine=layer.affine, dtype=dtype)  # fmt: skip
@@ -101,43 +87,43 @@ def _batch_norm_to(layer: BatchNorm, torch, dtype):
     return _affine_to(layer, m, torch)
 
 
-def _batch_norm_from(m) -> BatchNorm | str:
+def _batch_norm_from(m) -> layers.BatchNorm | str:
     if not m.track_running_stats or m.momentum is None:
         return (" without running statistics or with momentum=None: chainrule's BatchNorm "
                 "keeps an exponential average")  # fmt: skip
-    layer = BatchNorm(m.num_features, momentum=m.momentum, eps=m.eps, affine=m.affine,
+    layer = layers.BatchNorm(m.num_features, momentum=m.momentum, eps=m.eps, affine=m.affine,
                       dtype=_numpy_dtype(m.running_mean.dtype))  # fmt: skip
     layer.buffers["running_mean"][...] = _numpy(m.running_mean)
     layer.buffers["running_var"][...] = _numpy(m.running_var)
     return _affine_from(m, layer)
 
 
-def _layer_norm_to(layer: LayerNorm, torch, dtype):
+def _layer_norm_to(layer: layers.LayerNorm, torch, dtype):
     m = torch.nn.LayerNorm(layer.n_features, eps=layer.eps, elementwise_affine=layer.affine,
                            dtype=dtype)  # fmt: skip
     return _affine_to(layer, m, torch)
 
 
-def _layer_norm_from(m) -> LayerNorm | str:
+def _layer_norm_from(m) -> layers.LayerNorm | str:
     shape, affine = tuple(m.normalized_shape), m.elementwise_affine
     if len(shape) != 1 or (affine and m.bias is None):
         return f" over {shape}: chainrule's normalises the last dimension, with gamma and beta"
     dtype = _numpy_dtype(m.weight.dtype) if affine else None
-    return _affine_from(m, LayerNorm(shape[0], eps=m.eps, affine=affine, dtype=dtype))
+    return _affine_from(m, layers.LayerNorm(shape[0], eps=m.eps, affine=affine, dtype=dtype))
 
 
-def _gelu_from(m) -> GELU | str:
-    return GELU() if m.approximate == "none" else f" with approximate={m.approximate!r}"
+def _gelu_from(m) -> layers.GELU | str:
+    return layers.GELU() if m.approximate == "none" else f" with approximate={m.approximate!r}"
 
 
-def _softplus_from(m) -> Softplus | str:
-    if m.beta == 1 and m.threshold == Softplus.threshold:
-        return Softplus()
+def _softplus_from(m) -> layers.Softplus | str:
+    if m.beta == 1 and m.threshold == layers.Softplus.threshold:
+        return layers.Softplus()
     return f" with beta={m.beta:g}, threshold={m.threshold:g}"
 
 
-def _softmax_from(m) -> Softmax | str:
-    return Softmax() if m.dim in (1, -1) else f" with dim={m.dim}"
+def _softmax_from(m) -> layers.Softmax | str:
+    return layers.Softmax() if m.dim in (1, -1) else f" with dim={m.dim}"
 
 
 def _same(module: str, layer_class: type) -> TorchPair:
@@ -148,35 +134,37 @@ def _same(module: str, layer_class: type) -> TorchPair:
 
 #: chainrule layer class -> its torch.nn module, both directions
 TORCH_MODULES: dict[type[Layer], TorchPair] = {
-    Dense: TorchPair("Linear", _linear_to, _linear_from),
-    ReLU: _same("ReLU", ReLU),
-    Tanh: _same("Tanh", Tanh),
-    Sigmoid: _same("Sigmoid", Sigmoid),
-    LeakyReLU: TorchPair(
+    layers.Dense: TorchPair("Linear", _linear_to, _linear_from),
+    layers.ReLU: _same("ReLU", layers.ReLU),
+    layers.Tanh: _same("Tanh", layers.Tanh),
+    layers.Sigmoid: _same("Sigmoid", layers.Sigmoid),
+    layers.LeakyReLU: TorchPair(
         "LeakyReLU",
         lambda layer, torch, dtype: torch.nn.LeakyReLU(negative_slope=layer.alpha),
-        lambda m: LeakyReLU(alpha=m.negative_slope),
+        lambda m: layers.LeakyReLU(alpha=m.negative_slope),
     ),
-    ELU: TorchPair(
+    layers.ELU: TorchPair(
         "ELU",
         lambda layer, torch, dtype: torch.nn.ELU(alpha=layer.alpha),
-        lambda m: ELU(alpha=m.alpha),
+        lambda m: layers.ELU(alpha=m.alpha),
     ),
-    GELU: TorchPair("GELU", lambda layer, torch, dtype: torch.nn.GELU(), _gelu_from),
-    Softplus: TorchPair(
+    layers.GELU: TorchPair("GELU", lambda layer, torch, dtype: torch.nn.GELU(), _gelu_from),
+    layers.Softplus: TorchPair(
         "Softplus",
         lambda layer, torch, dtype: torch.nn.Softplus(beta=1.0, threshold=layer.threshold),
         _softplus_from,
     ),
-    Softmax: TorchPair(
+    layers.Softmax: TorchPair(
         "Softmax", lambda layer, torch, dtype: torch.nn.Softmax(dim=1), _softmax_from
     ),
-    Identity: _same("Identity", Identity),
-    Dropout: TorchPair(
-        "Dropout", lambda layer, torch, dtype: torch.nn.Dropout(p=layer.p), lambda m: Dropout(m.p)
+    layers.Identity: _same("Identity", layers.Identity),
+    layers.Dropout: TorchPair(
+        "Dropout",
+        lambda layer, torch, dtype: torch.nn.Dropout(p=layer.p),
+        lambda m: layers.Dropout(m.p),
     ),
-    BatchNorm: TorchPair("BatchNorm1d", _batch_norm_to, _batch_norm_from),
-    LayerNorm: TorchPair("LayerNorm", _layer_norm_to, _layer_norm_from),
+    layers.BatchNorm: TorchPair("BatchNorm1d", _batch_norm_to, _batch_norm_from),
+    layers.LayerNorm: TorchPair("LayerNorm", _layer_norm_to, _layer_norm_from),
 }
 
 
