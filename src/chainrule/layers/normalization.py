@@ -109,99 +109,56 @@ def _check_eps(eps, where: str) -> float:
     return float(eps)
 
 
+# The formulas of a normalisation layer, as derived in ``BatchNorm``. Names: ``{i}``
+# input, ``{o}`` output, ``{s}`` its suffix (the l of the Dense layer before it, primed),
+# ``{axis}`` the axis of the statistics and ``{eps}``.
+_ROOT, _ROOT_TEX = "sqrt(var{s} + {eps})", r"\sqrt{{\sigma^2_{{{s}}} + \epsilon}}"
+_PATHS = (  # the three chain-rule paths from X to the loss, and their sum
+    F("d{i}_direct", "d{i}_direct = d{i}_hat / " + _ROOT,
+      r"\partial {i}^{{(1)}} = \partial \hat{{{i}}} / " + _ROOT_TEX,
+      "path 1: {i} -> {i}_hat directly"),
+    F("d{i}_via_mu", "d{i}_via_mu = -mean(d{i}_hat, axis={axis}) / " + _ROOT,
+      r"\partial {i}^{{(2)}} = -\mathrm{{mean}}(\partial \hat{{{i}}}) / " + _ROOT_TEX,
+      "path 2: {i} -> mu{s} -> {i}_hat"),
+    F("d{i}_via_var",
+      "d{i}_via_var = -{i}_hat * mean(d{i}_hat * {i}_hat, axis={axis}) / " + _ROOT,
+      r"\partial {i}^{{(3)}} = -\hat{{{i}}} \odot \mathrm{{mean}}(\partial \hat{{{i}}} \odot "
+      r"\hat{{{i}}}) / " + _ROOT_TEX,
+      "path 3: {i} -> var{s} -> {i}_hat"),
+    F("d{i}", "d{i} = d{i}_direct + d{i}_via_mu + d{i}_via_var",
+      r"\partial {i} = \partial {i}^{{(1)}} + \partial {i}^{{(2)}} + \partial {i}^{{(3)}}",
+      "the three paths summed: the layer's compact closed form"),
+)  # fmt: skip
+_AFFINE_BACKWARD = (  # gamma and beta, and the gradient that reaches X_hat through gamma
+    F("dbeta{s}", "dbeta{s} = d{o}.sum(axis=0)",
+      r"\partial\beta = \textstyle\sum_k \partial {o}", "beta is added to every row"),
+    F("dgamma{s}", "dgamma{s} = (d{o} * {i}_hat).sum(axis=0)",
+      r"\partial\gamma = \textstyle\sum_k \partial {o} \odot \hat{{{i}}}",
+      "gamma multiplies every row"),
+    F("d{i}_hat", "d{i}_hat = d{o} * gamma{s}",
+      r"\partial \hat{{{i}}} = \partial {o} \odot \gamma", "through the scale"),
+)  # fmt: skip
+
+
 def _normalization_formulas(over: str, running: str = "") -> tuple[Formulas, Formulas]:
-    """The formulas of a normalisation layer (as derived in ``BatchNorm``), with and
-    without gamma and beta: ``over`` says what one statistic covers, ``running`` what
-    else a training forward does. Names: ``{i}`` input, ``{o}`` output, ``{s}`` its
-    suffix (the l of the Dense layer before it, primed), ``{axis}`` and ``{eps}``."""
-    root, root_tex = "sqrt(var{s} + {eps})", r"\sqrt{{\sigma^2_{{{s}}} + \epsilon}}"
+    """The formulas with and without gamma and beta: ``over`` says what one statistic
+    covers, ``running`` what else a training forward does."""
     statistics = (
-        F(
-            "mu{s}",
-            "mu{s} = mean({i}, axis={axis})",
-            r"\mu_{{{s}}} = \mathrm{{mean}}({i})",
-            "mean of " + over,
-        ),
-        F(
-            "var{s}",
-            "var{s} = mean(({i} - mu{s})**2, axis={axis})",
-            r"\sigma^2_{{{s}}} = \mathrm{{mean}}(({i} - \mu_{{{s}}})^2)",
-            f"biased variance of {over}, divided by the count",
-        ),
-        F(
-            "{i}_hat",
-            "{i}_hat = ({i} - mu{s}) / " + root,
-            r"\hat{{{i}}} = ({i} - \mu_{{{s}}}) / " + root_tex,
-            "standardised: mean 0, variance 1",
-        ),
+        F("mu{s}", "mu{s} = mean({i}, axis={axis})", r"\mu_{{{s}}} = \mathrm{{mean}}({i})",
+          "mean of " + over),
+        F("var{s}", "var{s} = mean(({i} - mu{s})**2, axis={axis})",
+          r"\sigma^2_{{{s}}} = \mathrm{{mean}}(({i} - \mu_{{{s}}})^2)",
+          f"biased variance of {over}, divided by the count"),
+        F("{i}_hat", "{i}_hat = ({i} - mu{s}) / " + _ROOT,
+          r"\hat{{{i}}} = ({i} - \mu_{{{s}}}) / " + _ROOT_TEX, "standardised: mean 0, variance 1"),
+    )  # fmt: skip
+    scaled = F("{o}", "{o} = gamma{s} * {i}_hat + beta{s}", r"{o} = \gamma \hat{{{i}}} + \beta",
+               "scale and shift, learned per feature" + running)  # fmt: skip
+    plain = F("{o}", "{o} = {i}_hat", r"{o} = \hat{{{i}}}", "no scale, no shift" + running)
+    return (
+        Formulas(forward=(*statistics, scaled), backward=(*_AFFINE_BACKWARD, *_PATHS)),
+        Formulas(forward=(*statistics, plain), backward=_PATHS),
     )
-    paths = (
-        F(
-            "d{i}_direct",
-            "d{i}_direct = d{i}_hat / " + root,
-            r"\partial {i}^{{(1)}} = \partial \hat{{{i}}} / " + root_tex,
-            "path 1: {i} -> {i}_hat directly",
-        ),
-        F(
-            "d{i}_via_mu",
-            "d{i}_via_mu = -mean(d{i}_hat, axis={axis}) / " + root,
-            r"\partial {i}^{{(2)}} = -\mathrm{{mean}}(\partial \hat{{{i}}}) / " + root_tex,
-            "path 2: {i} -> mu{s} -> {i}_hat",
-        ),
-        F(
-            "d{i}_via_var",
-            "d{i}_via_var = -{i}_hat * mean(d{i}_hat * {i}_hat, axis={axis}) / " + root,
-            r"\partial {i}^{{(3)}} = -\hat{{{i}}} \odot \mathrm{{mean}}(\partial \hat{{{i}}} \odot "
-            r"\hat{{{i}}}) / " + root_tex,
-            "path 3: {i} -> var{s} -> {i}_hat",
-        ),
-        F(
-            "d{i}",
-            "d{i} = d{i}_direct + d{i}_via_mu + d{i}_via_var",
-            r"\partial {i} = \partial {i}^{{(1)}} + \partial {i}^{{(2)}} + \partial {i}^{{(3)}}",
-            "the three paths summed: the layer's compact closed form",
-        ),
-    )
-    affine = Formulas(
-        forward=(
-            *statistics,
-            F(
-                "{o}",
-                "{o} = gamma{s} * {i}_hat + beta{s}",
-                r"{o} = \gamma \hat{{{i}}} + \beta",
-                "scale and shift, learned per feature" + running,
-            ),
-        ),
-        backward=(
-            F(
-                "dbeta{s}",
-                "dbeta{s} = d{o}.sum(axis=0)",
-                r"\partial\beta = \textstyle\sum_k \partial {o}",
-                "beta is added to every row",
-            ),
-            F(
-                "dgamma{s}",
-                "dgamma{s} = (d{o} * {i}_hat).sum(axis=0)",
-                r"\partial\gamma = \textstyle\sum_k \partial {o} \odot \hat{{{i}}}",
-                "gamma multiplies every row",
-            ),
-            F(
-                "d{i}_hat",
-                "d{i}_hat = d{o} * gamma{s}",
-                r"\partial \hat{{{i}}} = \partial {o} \odot \gamma",
-                "through the scale",
-            ),
-            *paths,
-        ),
-    )
-    plain = Formulas(
-        forward=(
-            *statistics,
-            F("{o}", "{o} = {i}_hat", r"{o} = \hat{{{i}}}", "no scale, no shift" + running),
-        ),
-        backward=paths,
-    )
-    return affine, plain
 
 
 class _Normalization(Layer):
