@@ -11,7 +11,6 @@ import pytest
 import chainrule as cr
 import chainrule.layers
 import chainrule.losses
-from chainrule.export._onnx_graph import ONNX_BUILDERS
 from chainrule.export._torch import TORCH_MODULES
 from chainrule.layers.base import Formula, Formulas, Layer, tex_symbol
 from chainrule.losses import Loss
@@ -252,9 +251,12 @@ def test_check_backward_quotes_the_losss_formulas():
 
 
 # ------------------------------------------------------------------------- export
-@pytest.mark.parametrize("table", [TORCH_MODULES, ONNX_BUILDERS], ids=["torch", "onnx"])
-def test_each_export_table_covers_every_layer_class(table):
-    assert set(table) == set(LAYERS)
+def test_each_export_table_covers_every_layer_class():
+    assert set(TORCH_MODULES) == set(LAYERS)
+    pytest.importorskip("onnx")
+    from chainrule.export._onnx_graph import ONNX_BUILDERS
+
+    assert set(ONNX_BUILDERS) == set(LAYERS)
 
 
 def test_the_torch_table_names_modules_that_exist():

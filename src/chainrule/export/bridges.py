@@ -23,6 +23,11 @@ the same numbers (1e-12 in float64, 1e-6 in float32).
     BatchNorm            BatchNorm1d (running stats)   (X - mean) / sqrt(var + eps) * gamma + beta
     LayerNorm            LayerNorm(n_features)         the same with ReduceMean over each row
 
+The table lives in code once per target: ``_torch.TORCH_MODULES`` (layer class <->
+module, both directions, with how parameters and buffers are copied) and
+``_onnx_graph.ONNX_BUILDERS`` (layer class -> the operators it appends); a layer class
+missing from one is refused with an ExportError that names it.
+
 The leaky and exponential units are written out in ONNX because onnxruntime has no
 float64 kernel for ``LeakyRelu``/``Elu``. torch and onnx are imported on first use: they
 are optional extras (``pip install -e ".[torch]"``, ``".[onnx]"``).
