@@ -18,9 +18,13 @@ broadcast to (n, n). ``CrossEntropy`` also takes class indices (n,).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
-from .layers.activations import sigmoid_from
+from .layers.activations import sigmoid, sigmoid_from, softmax
+from .layers.base import Formula as F
+from .layers.base import Formulas
 
 # PyTorch clamps log-probabilities at -100 in BCELoss so that log(0) never reaches the
 # loss; we do the same for the probability (unfused) paths.
@@ -138,6 +142,12 @@ class Loss:
     them into the mean and the gradient of the mean.
     """
 
+    #: the formulas of a loss with none of its own (``{y}`` names the output it reads)
+    formulas: ClassVar[Formulas] = Formulas(
+        forward=(F("L", "L = loss({y}, T)", "L", "mean loss over the batch"),),
+        backward=(F("d{y}", "d{y} = dL/d{y}", r"\partial {{{y}}}", "gradient of the mean loss"),),
+    )
+
     #: whether the loss expects raw scores (logits) rather than probabilities
     from_logits: bool = False
 
@@ -198,6 +208,11 @@ class Loss:
     def get_config(self) -> dict:
         return {}
 
+    def get_formulas(self) -> Formulas:
+        """The formulas of this loss as configured (``formulas`` unless an option, such
+        as ``from_logits=False``, changes them)."""
+        return self.formulas
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -218,6 +233,25 @@ class MeanSquaredError(Loss):
     N = n * k entries, (1/(2N)) sum_ij (Y_ij - T_ij)^2, with gradient (Y - T) / N.)
     """
 
+    formulas = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = mean(({y} - T)**2)",
+                r"L = \frac{{1}}{{N}}\sum ({{{y}}} - T)^2",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = 2 ({y} - T) / N",
+                r"\partial {{{y}}} = \frac{{2}}{{N}}({{{y}}} - T)",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
+
     def _loss_and_grad(self, Y, T):
         R = Y - T
         return R * R, 2 * R
@@ -233,6 +267,25 @@ class MeanAbsoluteError(Loss):
         Forward:  L = (1/N) * sum_ij |Y_ij - T_ij|
         Backward: dY = sign(Y - T) / N          (0 where Y == T, as in PyTorch)
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = mean(|{y} - T|)",
+                r"L = \frac{{1}}{{N}}\sum |{{{y}}} - T|",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = sign({y} - T) / N",
+                r"\partial {{{y}}} = \frac{{1}}{{N}}\mathrm{{sign}}({{{y}}} - T)",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
 
     def _loss_and_grad(self, Y, T):
         R = Y - T
@@ -262,6 +315,25 @@ class Huber(Loss):
     it is the residual for small errors (like MSE) and capped at delta for outliers
     (like MAE, scaled).
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = mean(huber({y} - T))",
+                r"L = \frac{{1}}{{N}}\sum h_\delta({{{y}}} - T)",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = clip({y} - T, -delta, delta) / N",
+                r"\partial {{{y}}} = \frac{{1}}{{N}}\mathrm{{clip}}({{{y}}} - T, -\delta, \delta)",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
 
     def __init__(self, delta: float = 1.0) -> None:
         number = isinstance(delta, (int, float, np.integer, np.floating))
@@ -309,6 +381,45 @@ class BinaryCrossEntropy(Loss):
     gradient, but only the fused one survives P = 0 or 1 in floating point.
     """
 
+    formulas = Formulas(
+        forward=(
+            F("P", "P = sigmoid({y})", r"P = \sigma({y})", "probability of class 1"),
+            F(
+                "L",
+                "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid({y})",
+                r"L = -\frac{{1}}{{N}}\sum \left[T\log P + (1-T)\log(1-P)\right]",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = (P - T) / N",
+                r"\partial {{{y}}} = \frac{{1}}{{N}}(P - T)",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
+    #: the formulas of ``from_logits=False``: {y} holds the probabilities
+    formulas_from_probabilities = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = -mean(T log {y} + (1 - T) log(1 - {y}))",
+                r"L = -\frac{{1}}{{N}}\sum \left[T\log {{{y}}} + (1-T)\log(1-{{{y}}})\right]",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = ({y} - T) / ({y} (1 - {y})) / N",
+                r"\partial {{{y}}} = \frac{{{{{y}}} - T}}{{N\,{{{y}}}(1 - {{{y}}})}}",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
+
     def __init__(self, from_logits: bool = True) -> None:
         self.from_logits = _check_from_logits(from_logits, type(self).__name__)
 
@@ -338,6 +449,13 @@ class BinaryCrossEntropy(Loss):
 
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits}
+
+    def get_formulas(self) -> Formulas:
+        return self.formulas if self.from_logits else self.formulas_from_probabilities
+
+    def _probabilities(self, Z: np.ndarray) -> np.ndarray:
+        """P of the formulas from the logits Z (for ``explain``)."""
+        return sigmoid(Z)
 
 
 def log_softmax(Z: np.ndarray) -> np.ndarray:
@@ -376,6 +494,50 @@ class CrossEntropy(Loss):
     to sum to 1: rows with a negative
     entry or a sum other than 1 (within rounding) are refused with a ValueError.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "P",
+                "P = softmax({y})",
+                r"P = \mathrm{{softmax}}({y})",
+                "class probabilities; rows sum to 1",
+            ),
+            F(
+                "L",
+                "L = -(1/n) sum_i log P[i, y_i], P = softmax({y})",
+                r"L = -\frac{{1}}{{n}}\sum_i \log P_{{i, y_i}}",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = (P - T) / n",
+                r"\partial {{{y}}} = \frac{{1}}{{n}}(P - T)",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
+    #: the formulas of ``from_logits=False``: {y} holds the probabilities
+    formulas_from_probabilities = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = -(1/n) sum_i log {y}[i, y_i]",
+                r"L = -\frac{{1}}{{n}}\sum_i \log {{{y}}}_{{i, y_i}}",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = -T / {y} / n",
+                r"\partial {{{y}}} = -\frac{{1}}{{n}}\frac{{T}}{{{{{y}}}}}",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
 
     def __init__(self, from_logits: bool = True) -> None:
         self.from_logits = _check_from_logits(from_logits, type(self).__name__)
@@ -455,6 +617,13 @@ class CrossEntropy(Loss):
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits}
 
+    def get_formulas(self) -> Formulas:
+        return self.formulas if self.from_logits else self.formulas_from_probabilities
+
+    def _probabilities(self, Z: np.ndarray) -> np.ndarray:
+        """P of the formulas from the logits Z (for ``explain``)."""
+        return softmax(Z)
+
 
 class MulticlassHinge(Loss):
     """Multiclass SVM (hinge) loss of CS231n, on raw class scores.
@@ -483,6 +652,26 @@ class MulticlassHinge(Loss):
     classes), which divides each sample's sum by C:
     ``MulticlassHinge()(Y, y)[0] == k * MultiMarginLoss()(Y, y)``.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "L",
+                "L = (1/n) sum_i sum_(j != y_i) max(0, {y}[i, j] - {y}[i, y_i] + margin)",
+                r"L = \frac{{1}}{{n}}\sum_i \sum_{{j \ne y_i}} "
+                r"\max(0, {{{y}}}_{{ij}} - {{{y}}}_{{i y_i}} + \Delta)",
+                "mean loss over the batch",
+            ),
+        ),
+        backward=(
+            F(
+                "d{y}",
+                "d{y} = (1/n) (each violated margin: +1 at j, -1 at y_i)",
+                r"\partial {{{y}}}_{{ij}} = \frac{{1}}{{n}}[\text{{margin }} j \text{{ violated}}]",
+                "gradient of the mean loss",
+            ),
+        ),
+    )
 
     def __init__(self, margin: float = 1.0) -> None:
         number = isinstance(margin, (int, float, np.integer, np.floating))

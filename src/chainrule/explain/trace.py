@@ -21,185 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layers.activations import (
-    ELU,
-    GELU,
-    Identity,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-    sigmoid,
-    softmax,
-)
 from ..layers.base import Layer
 from ..layers.dense import Dense
 from ..layers.normalization import BatchNorm
 from ..layers.sequential import Sequential, _layer_tree
-from ..losses import (
-    BinaryCrossEntropy,
-    CrossEntropy,
-    Huber,
-    Loss,
-    MeanAbsoluteError,
-    MeanSquaredError,
-    MulticlassHinge,
-)
+from ..losses import CrossEntropy, Loss
 from ._norm import is_normalization
 from ._norm import trace_forward as trace_norm_forward
 from .step import Step
-
-# Plain-text and LaTeX formulas for each layer type, with placeholders for the names:
-# {i} input, {o} output, {l} the Dense layer's index.
-_FORWARD = {
-    Dense: (
-        "{o} = {i} @ W{l} + b{l}",
-        r"{o} = {i} W_{l} + b_{l}",
-        "affine map: weights times input plus bias",
-    ),
-    Sigmoid: (
-        "{o} = 1 / (1 + exp(-{i}))",
-        r"{o} = \sigma({i}) = \frac{{1}}{{1 + e^{{-{i}}}}}",
-        "logistic sigmoid, element-wise",
-    ),
-    Tanh: ("{o} = tanh({i})", r"{o} = \tanh({i})", "hyperbolic tangent, element-wise"),
-    ReLU: ("{o} = max({i}, 0)", r"{o} = \max({i}, 0)", "rectified linear unit, element-wise"),
-    LeakyReLU: (
-        "{o} = where({i} > 0, {i}, alpha * {i})",
-        r"{o} = \max({i}, \alpha {i})",
-        "leaky ReLU, element-wise",
-    ),
-    ELU: (
-        "{o} = where({i} > 0, {i}, alpha * (exp({i}) - 1))",
-        r"{o} = \mathrm{{ELU}}({i})",
-        "exponential linear unit, element-wise",
-    ),
-    GELU: ("{o} = {i} * Phi({i})", r"{o} = {i}\,\Phi({i})", "GELU: input times normal CDF"),
-    Softplus: ("{o} = log(1 + exp({i}))", r"{o} = \log(1 + e^{{{i}}})", "softplus, element-wise"),
-    Softmax: (
-        "{o} = exp({i}) / sum(exp({i}), axis=1)",
-        r"{o} = \mathrm{{softmax}}({i})",
-        "softmax over each row",
-    ),
-    Identity: ("{o} = {i}", r"{o} = {i}", "identity (linear output)"),
-}
-_BACKWARD = {
-    Sigmoid: (
-        "d{i} = d{o} * {o} * (1 - {o})",
-        r"\partial {i} = \partial {o} \odot {o} \odot (1 - {o})",
-        "sigmoid' = sigmoid * (1 - sigmoid), read off the output",
-    ),
-    Tanh: (
-        "d{i} = d{o} * (1 - {o}**2)",
-        r"\partial {i} = \partial {o} \odot (1 - {o}^2)",
-        "tanh' = 1 - tanh^2",
-    ),
-    ReLU: (
-        "d{i} = d{o} * ({o} > 0)",
-        r"\partial {i} = \partial {o} \odot [{o} > 0]",
-        "gradient passes where the unit is active",
-    ),
-    LeakyReLU: (
-        "d{i} = d{o} * where({i} > 0, 1, alpha)",
-        r"\partial {i} = \partial {o} \odot (1 \text{{ or }} \alpha)",
-        "slope 1 or alpha",
-    ),
-    ELU: (
-        "d{i} = d{o} * where({i} > 0, 1, {o} + alpha)",
-        r"\partial {i} = \partial {o} \odot (1 \text{{ or }} {o} + \alpha)",
-        "ELU' = 1 or Y + alpha",
-    ),
-    GELU: (
-        "d{i} = d{o} * (Phi({i}) + {i} * phi({i}))",
-        r"\partial {i} = \partial {o} \odot (\Phi({i}) + {i}\,\varphi({i}))",
-        "GELU' = Phi + X phi (product rule)",
-    ),
-    Softplus: (
-        "d{i} = d{o} * sigmoid({i})",
-        r"\partial {i} = \partial {o} \odot \sigma({i})",
-        "softplus' = sigmoid",
-    ),
-    Softmax: (
-        "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
-        r"\partial {i} = {o} \odot (\partial {o} - \textstyle\sum_j \partial {{{o}}}_j {{{o}}}_j)",
-        "softmax Jacobian applied row by row",
-    ),
-    Identity: (
-        "d{i} = d{o}",
-        r"\partial {i} = \partial {o}",
-        "identity passes the gradient through",
-    ),
-}
-_LOSS = {
-    MeanSquaredError: (
-        "L = mean((Y - T)**2)",
-        r"L = \frac{1}{N}\sum (Y - T)^2",
-        "dY = 2 (Y - T) / N",
-        r"\partial Y = \frac{2}{N}(Y - T)",
-    ),
-    MeanAbsoluteError: (
-        "L = mean(|Y - T|)",
-        r"L = \frac{1}{N}\sum |Y - T|",
-        "dY = sign(Y - T) / N",
-        r"\partial Y = \frac{1}{N}\mathrm{sign}(Y - T)",
-    ),
-    Huber: (
-        "L = mean(huber(Y - T))",
-        r"L = \frac{1}{N}\sum h_\delta(Y - T)",
-        "dY = clip(Y - T, -delta, delta) / N",
-        r"\partial Y = \frac{1}{N}\mathrm{clip}(Y - T, -\delta, \delta)",
-    ),
-    BinaryCrossEntropy: (
-        "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid(Y)",
-        r"L = -\frac{1}{N}\sum \left[T\log P + (1-T)\log(1-P)\right]",
-        "dY = (P - T) / N",
-        r"\partial Y = \frac{1}{N}(P - T)",
-    ),
-    CrossEntropy: (
-        "L = -(1/n) sum_i log P[i, y_i], P = softmax(Y)",
-        r"L = -\frac{1}{n}\sum_i \log P_{i, y_i}",
-        "dY = (P - T) / n",
-        r"\partial Y = \frac{1}{n}(P - T)",
-    ),
-    MulticlassHinge: (
-        "L = (1/n) sum_i sum_(j != y_i) max(0, Y[i, j] - Y[i, y_i] + margin)",
-        r"L = \frac{1}{n}\sum_i \sum_{j \ne y_i} \max(0, Y_{ij} - Y_{i y_i} + \Delta)",
-        "dY = (1/n) (each violated margin: +1 at j, -1 at y_i)",
-        r"\partial Y_{ij} = \frac{1}{n}[\text{margin } j \text{ violated}]",
-    ),
-}
-_LOSS_PROBS = {
-    BinaryCrossEntropy: (
-        "L = -mean(T log Y + (1 - T) log(1 - Y))",
-        r"L = -\frac{1}{N}\sum \left[T\log Y + (1-T)\log(1-Y)\right]",
-        "dY = (Y - T) / (Y (1 - Y)) / N",
-        r"\partial Y = \frac{Y - T}{N\,Y(1 - Y)}",
-    ),
-    CrossEntropy: (
-        "L = -(1/n) sum_i log Y[i, y_i]",
-        r"L = -\frac{1}{n}\sum_i \log Y_{i, y_i}",
-        "dY = -T / Y / n",
-        r"\partial Y = -\frac{1}{n}\frac{T}{Y}",
-    ),
-}
-
-
-def _tex(name: str) -> str:
-    """A symbol in LaTeX: "Z1" -> "Z_{1}", "A1'" -> "A'_{1}", "A0" -> "A_{0}"."""
-    primes = "'" * name.count("'")
-    base = name.rstrip("'")
-    return f"{base[0]}{primes}_{{{base[1:]}}}" if base[1:].isdigit() else name
-
-
-def _formulas(table, layer, **names):
-    tex = {k: _tex(v) if isinstance(v, str) else v for k, v in names.items()}
-    for cls in type(layer).__mro__:
-        if cls in table:
-            text, latex, words = table[cls]
-            return text.format(**names), latex.format(**tex), words
-    return (f"{names['o']} = f({names['i']})", rf"{tex['o']} = f({tex['i']})", "custom layer")
 
 
 def _entry_by_hand(dW: str, A: str, dZ: str, A_value, dZ_value, terms: int = 4) -> str:
@@ -302,7 +131,8 @@ def explain(
 ) -> Explanation:
     """Trace one step of training ``net`` on ``(X, y)``: forward, loss, backward, update.
 
-    ``net`` itself is not changed: the step runs on a copy.
+    ``net`` itself is not changed: the step runs on a copy. Every formula is the one
+    its layer or loss carries (``get_formulas()``), filled in with the trace's names.
 
     Parameters
     ----------
@@ -329,24 +159,46 @@ def explain(
         raise ValueError(f"lr must be a positive number, got {lr!r}.")
     net = copy.deepcopy(net)
     layers = net.layers if isinstance(net, Sequential) else [net]
-    steps: list[Step] = [
-        Step("start", "input", "X", "X", "X", "the input, one sample per row", np.asarray(X))
-    ]
+    steps = _start_steps(layers, X)
+    A, name, records = _forward_steps(layers, X, steps)
+    value, dY = _loss_steps(loss, A, y, name, steps)
+    net.zero_grad()
+    _backward_steps(records, dY, steps)
+    _update_steps(records, lr, steps)
+    # the loss after the step, on the same batch: with batch norm in the batch statistics
+    # the step was taken with (the running ones have seen one batch), else in inference
+    batch_stats = any(isinstance(inner, BatchNorm) for inner in _layer_tree(net))
+    after = loss(net.forward(X, training=batch_stats)[0], y)[0]
+    return Explanation(steps, value, after, precision, max_rows)
+
+
+def _dense_label(layer: Layer) -> str:
+    return f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense) else ""
+
+
+def _start_steps(layers: list[Layer], X) -> list[Step]:
+    """The input X and every initial parameter, named W1, b1, ... by the Dense index."""
+    steps = [Step("start", "input", "X", "X", "X", "the input, one sample per row", np.asarray(X))]
     l = 0
     for layer in layers:
         l += isinstance(layer, Dense)
-        label = f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense) else ""
+        label = _dense_label(layer) or type(layer).__name__
         for key, value in layer.params.items():
             words = {"W": "initial weights", "b": "initial biases"}.get(key, "initial value")
-            sym = f"{key}{l}"
-            tex = f"{key}_{{{l}}}"
-            steps.append(
-                Step("start", label or type(layer).__name__, sym, sym, tex, words, value.copy())
-            )
+            sym, tex = f"{key}{l}", f"{key}_{{{l}}}"
+            steps.append(Step("start", label, sym, sym, tex, words, value.copy()))
+    return steps
 
-    # Forward, layer by layer, naming each output.
+
+def _forward_steps(layers: list[Layer], X, steps: list[Step]):
+    """Run the layers in training mode, naming each output (Z_l after the l-th Dense
+    layer, A_l after an activation, A_l' after a second one) and appending its step.
+
+    Returns ``(Y, name of Y, records)`` with one record per layer: ``(layer, label,
+    input name, output name, l, backward closure)``.
+    """
     A, name, l = X, "X", 0
-    records = []  # (layer, label, input name, output name, l, backward)
+    records = []
     for layer in layers:
         if is_normalization(layer):  # batch/layer norm: its statistics traced too
             A, name = trace_norm_forward(layer, A, name, l, steps, records)
@@ -354,117 +206,58 @@ def explain(
         if isinstance(layer, Dense):
             l += 1
             out = f"Z{l}"
-            label = f"Dense({layer.n_in}, {layer.n_out})"
-        else:
-            # two activations in a row: A1, then A1'
+        else:  # two activations in a row: A1, then A1'
             out = name + "'" if name.startswith(f"A{l}") and l > 0 else f"A{l}"
-            label = type(layer).__name__
+        label = _dense_label(layer) or type(layer).__name__
         A, backward = layer.forward(A, training=True)
-        text, latex, words = _formulas(_FORWARD, layer, i=name, o=out, l=l)
+        (formula,) = layer.get_formulas().forward
+        _, text, latex, words = formula.render(i=name, o=out, l=l)
         steps.append(Step("forward", label, out, text, latex, words, A.copy()))
         records.append((layer, label, name, out, l, backward))
         name = out
+    return A, name, records
 
-    table = _LOSS if loss.from_logits or type(loss) not in _LOSS_PROBS else _LOSS_PROBS
-    value, dY = loss(A, y)
-    ltext, llatex, gtext, glatex = next(
-        (v for cls, v in table.items() if isinstance(loss, cls)),
-        ("L = loss(Y, T)", "L", "dY = dL/dY", r"\partial Y"),
-    )
-    Y = name
-    T = loss._check_target(A, np.asarray(y))
+
+def _loss_steps(loss: Loss, Y, y, name: str, steps: list[Step]):
+    """The targets T, the loss's own forward formulas (its probabilities P when it fuses
+    them, then L) and its gradient d<name>; returns ``(value, dY)``."""
+    value, dY = loss(Y, y)
+    T = loss._check_target(Y, np.asarray(y))
     if isinstance(loss, CrossEntropy) and T.ndim == 1:
-        T = np.eye(A.shape[1], dtype=A.dtype)[T]  # class indices as one-hot rows
-    steps.append(
-        Step("loss", type(loss).__name__, "T", "T", "T", "the targets as the loss sees them", T)
-    )
-    if loss.from_logits and isinstance(loss, CrossEntropy):
-        P = softmax(A)
-        steps.append(
-            Step(
-                "loss", "CrossEntropy", "P", f"P = softmax({Y})",
-                rf"P = \mathrm{{softmax}}({_tex(Y)})", "class probabilities; rows sum to 1", P,
-            )
-        )  # fmt: skip
-    elif loss.from_logits and isinstance(loss, BinaryCrossEntropy):
-        P = sigmoid(A)
-        steps.append(
-            Step(
-                "loss", "BinaryCrossEntropy", "P", f"P = sigmoid({Y})",
-                rf"P = \sigma({_tex(Y)})", "probability of class 1", P,
-            )
-        )  # fmt: skip
-    steps.append(
-        Step(
-            "loss",
-            type(loss).__name__,
-            "L",
-            ltext.replace("Y", Y),
-            llatex.replace("Y", "{" + _tex(Y) + "}"),
-            "mean loss over the batch",
-            np.asarray(value),
-        )
-    )
-    steps.append(
-        Step(
-            "loss",
-            type(loss).__name__,
-            f"d{Y}",
-            gtext.replace("Y", Y),
-            glatex.replace("Y", "{" + _tex(Y) + "}"),
-            "gradient of the mean loss",
-            dY.copy(),
-        )
-    )
+        T = np.eye(Y.shape[1], dtype=Y.dtype)[T]  # class indices as one-hot rows
+    label = type(loss).__name__
+    steps.append(Step("loss", label, "T", "T", "T", "the targets as the loss sees them", T))
+    formulas = loss.get_formulas()
+    values = {"L": np.asarray(value), f"d{name}": dY.copy()}
+    for phase_formulas in (formulas.forward, formulas.backward):
+        for formula in phase_formulas:
+            sym, text, latex, words = formula.render(y=name)
+            value_of = values[sym] if sym in values else loss._probabilities(Y)
+            steps.append(Step("loss", label, sym, text, latex, words, value_of))
+    return value, dY
 
-    # Backward, in reverse, calling the layers' own closures one at a time.
-    net.zero_grad()
+
+def _backward_steps(records: list, dY, steps: list[Step]) -> None:
+    """Call the layers' own backward closures, last layer first, appending each
+    gradient under its layer's backward formulas (dW, db and dX for ``Dense``)."""
     d = dY
     values = {s.name: s.value for s in steps if s.phase in ("start", "forward")}
     for layer, label, inp, out, l, backward in reversed(records):
         upstream, d = d, backward(d)
         if is_normalization(layer):
-            continue  # its backward added its own steps (see _explain_norm)
-        if isinstance(layer, Dense):
-            steps.append(
-                Step(
-                    "backward",
-                    label,
-                    f"dW{l}",
-                    f"dW{l} = {inp}.T @ d{out}",
-                    rf"\partial W_{l} = {_tex(inp)}^\top \partial {_tex(out)}",
-                    "input transposed times upstream gradient",
-                    layer.grads["W"].copy(),
-                    _entry_by_hand(f"dW{l}", inp, f"d{out}", values[inp], upstream),
-                )
-            )
-            steps.append(
-                Step(
-                    "backward",
-                    label,
-                    f"db{l}",
-                    f"db{l} = d{out}.sum(axis=0)",
-                    rf"\partial b_{l} = \textstyle\sum_k \partial {_tex(out)}",
-                    "bias gradient sums over the samples",
-                    layer.grads["b"].copy(),
-                )
-            )
-            steps.append(
-                Step(
-                    "backward",
-                    label,
-                    f"d{inp}",
-                    f"d{inp} = d{out} @ W{l}.T",
-                    rf"\partial {_tex(inp)} = \partial {_tex(out)} W_{l}^\top",
-                    "upstream gradient times weights transposed",
-                    d.copy(),
-                )
-            )
-        else:
-            text, latex, words = _formulas(_BACKWARD, layer, i=inp, o=out)
-            steps.append(Step("backward", label, f"d{inp}", text, latex, words, d.copy()))
+            continue  # its backward added its own steps (see _norm)
+        grads = {f"d{key}{l}": G for key, G in layer.grads.items()}
+        for formula in layer.get_formulas().backward:
+            sym, text, latex, words = formula.render(i=inp, o=out, l=l)
+            detail = ""
+            if isinstance(layer, Dense) and sym == f"dW{l}":
+                detail = _entry_by_hand(sym, inp, f"d{out}", values[inp], upstream)
+            value = grads.get(sym, d)
+            steps.append(Step("backward", label, sym, text, latex, words, value.copy(), detail))
 
-    # Update: plain gradient descent on every parameter.
+
+def _update_steps(records: list, lr: float, steps: list[Step]) -> None:
+    """Plain gradient descent on every parameter: P <- P - lr * dP."""
     for layer, label, _, _, l, _ in records:
         for key in layer.params:
             sym = f"{key}{l}"
@@ -480,8 +273,3 @@ def explain(
                     layer.params[key].copy(),
                 )
             )
-    # the loss after the step, on the same batch: with batch norm in the batch statistics
-    # the step was taken with (the running ones have seen one batch), else in inference
-    batch_stats = any(isinstance(inner, BatchNorm) for inner in _layer_tree(net))
-    after = loss(net.forward(X, training=batch_stats)[0], y)[0]
-    return Explanation(steps, value, after, precision, max_rows)

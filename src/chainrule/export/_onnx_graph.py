@@ -10,26 +10,23 @@ operators of one part of the model and returns the name of the tensor it produce
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..layers import (
-    ELU,
-    GELU,
-    BatchNorm,
-    Dense,
-    Dropout,
-    Identity,
-    LayerNorm,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
+from .. import layers
+from ..layers.base import Layer
+from ._model import (
+    ONNX_OPSET,
+    ExportError,
+    flat_layers,
+    lookup,
+    model_dtype,
+    n_features,
+    network_and_head,
 )
-from .bridges import ONNX_OPSET, ExportError, _dtype, _flat_layers, _n_features, network_and_head
 
 _ELEM = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 
@@ -81,46 +78,60 @@ class Graph:
 
 
 def add_network(g: Graph, X: str, net) -> str:
-    """Z = the network applied to X, layer by layer (see the table in chainrule.export)."""
-    for layer in _flat_layers(net):
-        if isinstance(layer, Dense):
-            X = g.op("Gemm", X, g.const(layer.params["W"], "W"), g.const(layer.params["b"], "b"))
-        elif isinstance(layer, (Identity, Dropout)):
-            continue  # identity at inference
-        elif type(layer) in (ReLU, Tanh, Sigmoid):
-            X = g.op({ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid"}[type(layer)], X)
-        elif isinstance(layer, Softmax):
-            X = g.op("Softmax", X, axis=1)
-        elif isinstance(layer, LeakyReLU):  # Where(X > 0, X, alpha * X)
-            negative = g.op("Mul", X, g.const(layer.alpha, "alpha"))
-            X = g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
-        elif isinstance(layer, ELU):  # Where(X > 0, X, alpha * (exp(X) - 1))
-            expm1 = g.op("Sub", g.op("Exp", X), g.const(1.0, "one"))
-            negative = g.op("Mul", expm1, g.const(layer.alpha, "alpha"))
-            X = g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
-        elif isinstance(layer, GELU):  # X * (1 + erf(X / sqrt(2))) / 2
-            if g.dtype != np.float32:
-                raise ExportError(
-                    "to_onnx: onnxruntime has no float64 Erf, which GELU needs; export the "
-                    "network in float32 (net.astype(np.float32)) or use another activation."
-                )
-            erf = g.op("Erf", g.op("Div", X, g.const(np.sqrt(2.0), "sqrt2")))
-            X = g.op("Mul", g.op("Mul", X, g.const(0.5, "half")), g.op("Add", erf, g.const(1.0)))
-        elif isinstance(layer, Softplus):  # Where(X > 20, X, log(1 + exp(min(X, 20))))
-            cap = g.const(layer.threshold, "threshold")
-            soft = g.op("Log", g.op("Add", g.op("Exp", g.op("Min", X, cap)), g.const(1.0)))
-            X = g.op("Where", g.op("Greater", X, cap), X, soft)
-        elif isinstance(layer, (BatchNorm, LayerNorm)):
-            X = add_normalization(g, X, layer)
-        else:
-            raise ExportError(f"to_onnx: no ONNX form for chainrule's {type(layer).__name__}.")
+    """Z = the network applied to X, layer by layer, each by its builder in ``ONNX_BUILDERS``."""
+    for layer in flat_layers(net):
+        X = lookup(ONNX_BUILDERS, layer, "to_onnx")(g, X, layer)
     return X
+
+
+def _gemm(g: Graph, X: str, layer) -> str:
+    return g.op("Gemm", X, g.const(layer.params["W"], "W"), g.const(layer.params["b"], "b"))
+
+
+def _unchanged(g: Graph, X: str, layer) -> str:
+    return X  # Identity, and Dropout at inference
+
+
+def _op(op_type: str, **attrs) -> Callable[[Graph, str, Layer], str]:
+    """A builder of one ONNX operator with no constants: ``Relu``, ``Softmax(axis=1)``."""
+    return lambda g, X, layer: g.op(op_type, X, **attrs)
+
+
+def _leaky_relu(g: Graph, X: str, layer) -> str:
+    """Where(X > 0, X, alpha * X): onnxruntime has no float64 LeakyRelu."""
+    negative = g.op("Mul", X, g.const(layer.alpha, "alpha"))
+    return g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
+
+
+def _elu(g: Graph, X: str, layer) -> str:
+    """Where(X > 0, X, alpha * (exp(X) - 1)): onnxruntime has no float64 Elu."""
+    expm1 = g.op("Sub", g.op("Exp", X), g.const(1.0, "one"))
+    negative = g.op("Mul", expm1, g.const(layer.alpha, "alpha"))
+    return g.op("Where", g.op("Greater", X, g.const(0.0, "zero")), X, negative)
+
+
+def _gelu(g: Graph, X: str, layer) -> str:
+    """X * (1 + erf(X / sqrt(2))) / 2, in float32 only (no float64 Erf in onnxruntime)."""
+    if g.dtype != np.float32:
+        raise ExportError(
+            "to_onnx: onnxruntime has no float64 Erf, which GELU needs; export the "
+            "network in float32 (net.astype(np.float32)) or use another activation."
+        )
+    erf = g.op("Erf", g.op("Div", X, g.const(np.sqrt(2.0), "sqrt2")))
+    return g.op("Mul", g.op("Mul", X, g.const(0.5, "half")), g.op("Add", erf, g.const(1.0)))
+
+
+def _softplus(g: Graph, X: str, layer) -> str:
+    """Where(X > 20, X, log(1 + exp(min(X, 20))))."""
+    cap = g.const(layer.threshold, "threshold")
+    soft = g.op("Log", g.op("Add", g.op("Exp", g.op("Min", X, cap)), g.const(1.0)))
+    return g.op("Where", g.op("Greater", X, cap), X, soft)
 
 
 def add_normalization(g: Graph, X: str, layer) -> str:
     """Inference: (X - mean) / sqrt(var + eps) * gamma + beta, with BatchNorm's running
     statistics, or each row's own mean and variance for LayerNorm."""
-    if isinstance(layer, BatchNorm):
+    if isinstance(layer, layers.BatchNorm):
         mean = g.const(layer.buffers["running_mean"], "running_mean")
         std = g.const(np.sqrt(layer.buffers["running_var"] + layer.eps), "running_std")
         D = g.op("Sub", X, mean)
@@ -134,6 +145,24 @@ def add_normalization(g: Graph, X: str, layer) -> str:
         X = g.op("Add", g.op("Mul", X, g.const(layer.params["gamma"], "gamma")),
                  g.const(layer.params["beta"], "beta"))  # fmt: skip
     return X
+
+
+#: chainrule layer class -> the function that appends its operators to the graph
+ONNX_BUILDERS: dict[type[Layer], Callable[[Graph, str, Layer], str]] = {
+    layers.Dense: _gemm,
+    layers.ReLU: _op("Relu"),
+    layers.Tanh: _op("Tanh"),
+    layers.Sigmoid: _op("Sigmoid"),
+    layers.LeakyReLU: _leaky_relu,
+    layers.ELU: _elu,
+    layers.GELU: _gelu,
+    layers.Softplus: _softplus,
+    layers.Softmax: _op("Softmax", axis=1),
+    layers.Identity: _unchanged,
+    layers.Dropout: _unchanged,
+    layers.BatchNorm: add_normalization,
+    layers.LayerNorm: add_normalization,
+}
 
 
 def _classes_const(g: Graph, classes) -> tuple[str, int]:
@@ -217,13 +246,13 @@ def _const64(g: Graph, array, hint: str) -> str:
 def model_proto(model) -> onnx.ModelProto:
     """The whole graph of a Sequential, an estimator or a ModelBundle."""
     net, head = network_and_head(model)
-    g = Graph(_dtype(net))
+    g = Graph(model_dtype(net))
     if hasattr(model, "preprocessor"):  # a ModelBundle: raw columns in
         X = add_preprocessing(g, model.preprocessor)
     else:
-        X = g.input("X", g.elem, _n_features(net))
+        X = g.input("X", g.elem, n_features(net))
     Z = add_network(g, X, net)
-    n_out = net.output_dim(_n_features(net))
+    n_out = net.output_dim(n_features(net))
     scaler = getattr(model, "target_scaler", None)
     if scaler is not None:  # regression bundle: back to the target's own units
         Z = g.op("Add", g.op("Mul", Z, g.const(scaler.scale_, "y_scale")), g.const(scaler.mean_))

@@ -23,6 +23,11 @@ the same numbers (1e-12 in float64, 1e-6 in float32).
     BatchNorm            BatchNorm1d (running stats)   (X - mean) / sqrt(var + eps) * gamma + beta
     LayerNorm            LayerNorm(n_features)         the same with ReduceMean over each row
 
+The table lives in code once per target: ``_torch.TORCH_MODULES`` (layer class <->
+module, both directions, with how parameters and buffers are copied) and
+``_onnx_graph.ONNX_BUILDERS`` (layer class -> the operators it appends); a layer class
+missing from one is refused with an ExportError that names it.
+
 The leaky and exponential units are written out in ONNX because onnxruntime has no
 float64 kernel for ``LeakyRelu``/``Elu``. torch and onnx are imported on first use: they
 are optional extras (``pip install -e ".[torch]"``, ``".[onnx]"``).
@@ -36,92 +41,29 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import new_file_beside
-from ..layers import (
-    ELU,
-    GELU,
-    BatchNorm,
-    Dense,
-    Dropout,
-    Identity,
-    LayerNorm,
-    LeakyReLU,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from ..layers import Sequential
 from ..layers.base import Layer
+from ._model import (
+    ONNX_OPSET,
+    ExportError,
+    lookup,
+    model_dtype,
+    n_features,
+    network_and_head,
+    require,
+)
+from ._torch import TORCH_MODULES, layer_class_of
 
-
-class ExportError(ValueError):
-    """A model, or a part of it, that the other engine cannot take as it is."""
-
-
-def _require(module: str, extra: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"this needs {module}, which is not installed; install it with "
-            f'pip install -e ".[{extra}]" (or pip install {extra}).'
-        ) from exc
-
-
-# ----------------------------------------------------------------- what a model holds
-def network_and_head(model) -> tuple[Sequential, str | None]:
-    """The network of ``model`` and the output activation applied after it.
-
-    A ``Sequential`` is its own network with no head. A fitted estimator's ``network_``
-    outputs logits (the loss fuses the output activation); its head is
-    ``out_activation_`` (``"softmax"``, ``"logistic"``, ``"identity"`` or ``"exp"``),
-    so network + head computes ``predict_proba`` (or ``predict`` for a regressor).
-    A ``ModelBundle`` (what ``chainrule train`` saves) gives its estimator's.
-    """
-    if isinstance(model, Sequential):
-        return model, None
-    if hasattr(model, "estimator") and hasattr(model, "preprocessor"):  # a ModelBundle
-        return network_and_head(model.estimator)
-    if hasattr(model, "out_activation_") and hasattr(model, "network_"):
-        return model.network_, model.out_activation_
-    if hasattr(model, "get_params"):
-        raise ExportError(
-            f"this {type(model).__name__} is not fitted yet; call fit(X, y) before exporting."
-        )
-    if isinstance(model, Layer):
-        return Sequential(model), None
-    raise ExportError(
-        f"cannot export a {type(model).__name__}: pass a chainrule Sequential (or layer), "
-        "a fitted MLPClassifier/MLPRegressor, or a model that chainrule.load returned."
-    )
-
-
-def _flat_layers(net: Sequential) -> list[Layer]:
-    out = []
-    for layer in net.layers:
-        out.extend(_flat_layers(layer) if isinstance(layer, Sequential) else [layer])
-    return out
-
-
-def _n_features(net: Sequential) -> int:
-    for layer in _flat_layers(net):
-        if isinstance(layer, Dense):
-            return layer.n_in
-        if isinstance(layer, (BatchNorm, LayerNorm)):
-            return layer.n_features
-        if layer.n_params:
-            break
-    raise ExportError(
-        "cannot tell the number of input features: the network should start with a Dense "
-        "or normalisation layer (activations before it are fine)."
-    )
-
-
-def _dtype(net: Sequential) -> np.dtype:
-    return np.dtype(net.dtype or np.float64)
+__all__ = [
+    "ONNX_OPSET",
+    "ExportError",
+    "export_file",
+    "from_torch",
+    "network_and_head",
+    "register_skl2onnx",
+    "to_onnx",
+    "to_torch",
+]
 
 
 # ----------------------------------------------------------------------- PyTorch
@@ -143,9 +85,9 @@ def to_torch(model):
         In the model's precision (float32 or float64), in evaluation mode, holding
         copies of the arrays: ``Linear.weight`` is ``W.T`` of shape (n_out, n_in).
     """
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     net, head = network_and_head(model)
-    dtype = torch.float32 if _dtype(net) == np.float32 else torch.float64
+    dtype = torch.float32 if model_dtype(net) == np.float32 else torch.float64
     modules = [_torch_module(layer, torch, dtype) for layer in net.layers]
     if head not in (None, "identity"):
         heads = {"softmax": lambda: torch.nn.Softmax(dim=1), "logistic": torch.nn.Sigmoid}
@@ -159,51 +101,11 @@ def to_torch(model):
 
 
 def _torch_module(layer: Layer, torch, dtype):
-    nn = torch.nn
+    """The module of one layer, from the PyTorch table (``_torch.TORCH_MODULES``)."""
     if isinstance(layer, Sequential):
-        return nn.Sequential(*(_torch_module(inner, torch, dtype) for inner in layer.layers))
-    if isinstance(layer, Dense):
-        linear = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.params["W"].T)))
-            linear.bias.copy_(torch.from_numpy(layer.params["b"]))
-        return linear
-    simple = {Identity: nn.Identity, ReLU: nn.ReLU, Tanh: nn.Tanh, Sigmoid: nn.Sigmoid}
-    if type(layer) in simple:
-        return simple[type(layer)]()
-    if isinstance(layer, GELU):
-        return nn.GELU()
-    if isinstance(layer, Softplus):
-        return nn.Softplus(beta=1.0, threshold=layer.threshold)
-    if isinstance(layer, LeakyReLU):
-        return nn.LeakyReLU(negative_slope=layer.alpha)
-    if isinstance(layer, ELU):
-        return nn.ELU(alpha=layer.alpha)
-    if isinstance(layer, Softmax):
-        return nn.Softmax(dim=1)
-    if isinstance(layer, Dropout):
-        return nn.Dropout(p=layer.p)
-    if isinstance(layer, (BatchNorm, LayerNorm)):
-        return _torch_norm(layer, nn, torch, dtype)
-    raise ExportError(f"to_torch: no PyTorch module for chainrule's {type(layer).__name__}.")
-
-
-def _torch_norm(layer, nn, torch, dtype):
-    """BatchNorm1d (running statistics in its buffers) or LayerNorm, same gamma and beta."""
-    if isinstance(layer, BatchNorm):
-        m = nn.BatchNorm1d(layer.n_features, eps=layer.eps, momentum=layer.momentum,
-                           affine=layer.affine, dtype=dtype)  # fmt: skip
-        with torch.no_grad():
-            m.running_mean.copy_(torch.from_numpy(layer.buffers["running_mean"]))
-            m.running_var.copy_(torch.from_numpy(layer.buffers["running_var"]))
-    else:
-        m = nn.LayerNorm(layer.n_features, eps=layer.eps, elementwise_affine=layer.affine,
-                         dtype=dtype)  # fmt: skip
-    if layer.affine:
-        with torch.no_grad():
-            m.weight.copy_(torch.from_numpy(layer.params["gamma"]))
-            m.bias.copy_(torch.from_numpy(layer.params["beta"]))
-    return m
+        modules = (_torch_module(inner, torch, dtype) for inner in layer.layers)
+        return torch.nn.Sequential(*modules)
+    return lookup(TORCH_MODULES, layer, "to_torch").to_torch(layer, torch, dtype)
 
 
 def from_torch(module) -> Sequential:
@@ -228,15 +130,14 @@ def from_torch(module) -> Sequential:
     ExportError
         Naming each unsupported module by its position and type.
     """
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     problems: list[str] = []
     layers = _from_torch_children(module, torch, "", problems)
     if problems:
+        supported = ", ".join(pair.module for pair in TORCH_MODULES.values())
         raise ExportError(
-            "from_torch: cannot convert " + "; ".join(problems) + ". Supported modules: "
-            "Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU(), Softplus(), Softmax(dim=1), "
-            "Identity, "
-            "Dropout, BatchNorm1d, LayerNorm and nested Sequential."
+            f"from_torch: cannot convert {'; '.join(problems)}. Supported modules: "
+            f"{supported} and nested Sequential (see from_torch's docstring for the options)."
         )
     return Sequential(*layers)
 
@@ -257,80 +158,17 @@ def _from_torch_children(module, torch, where: str, problems: list[str]) -> list
 
 
 def _from_torch_module(m, torch, where: str, problems: list[str]) -> Layer | None:
-    nn = torch.nn
-    if isinstance(m, nn.Linear):
-        if m.weight.dtype not in (torch.float32, torch.float64):
-            problems.append(f"module {where} (Linear in {m.weight.dtype}: use float32/64)")
-            return None
-        W = m.weight.detach().cpu().numpy().T
-        dense = Dense(m.in_features, m.out_features, init="zeros", dtype=W.dtype)
-        dense.params["W"][...] = W
-        if m.bias is not None:
-            dense.params["b"][...] = m.bias.detach().cpu().numpy()
-        return dense
-    if isinstance(m, nn.Softmax) and m.dim in (1, -1):
-        return Softmax()
-    simple = {nn.Identity: Identity, nn.ReLU: ReLU, nn.Tanh: Tanh, nn.Sigmoid: Sigmoid}
-    if type(m) in simple:
-        return simple[type(m)]()
-    if isinstance(m, nn.GELU) and m.approximate == "none":
-        return GELU()
-    if isinstance(m, nn.Softplus) and m.beta == 1 and m.threshold == Softplus.threshold:
-        return Softplus()
-    if isinstance(m, nn.LeakyReLU):
-        return LeakyReLU(alpha=m.negative_slope)
-    if isinstance(m, nn.ELU):
-        return ELU(alpha=m.alpha)
-    if isinstance(m, nn.Dropout):
-        return Dropout(m.p)
-    if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)):
-        return _from_torch_norm(m, nn, where, problems)
-    detail = {
-        nn.Softmax: lambda: f" with dim={m.dim}",
-        nn.GELU: lambda: f" with approximate={m.approximate!r}",
-        nn.Softplus: lambda: f" with beta={m.beta:g}, threshold={m.threshold:g}",
-    }.get(type(m), lambda: "")()
-    problems.append(f"module {where} ({type(m).__name__}{detail})")
-    return None
-
-
-def _from_torch_norm(m, nn, where: str, problems: list[str]) -> Layer | None:
-    if isinstance(m, nn.BatchNorm1d):
-        if not m.track_running_stats or m.momentum is None:
-            problems.append(
-                f"module {where} (BatchNorm1d without running statistics or with "
-                "momentum=None: chainrule's BatchNorm keeps an exponential average)"
-            )
-            return None  # fmt: skip
-        affine, n, dtype = m.affine, m.num_features, m.running_mean.dtype
-        layer = BatchNorm(n, momentum=m.momentum, eps=m.eps, affine=affine,
-                          dtype=_numpy_dtype(dtype))  # fmt: skip
-        layer.buffers["running_mean"][...] = m.running_mean.detach().cpu().numpy()
-        layer.buffers["running_var"][...] = m.running_var.detach().cpu().numpy()
-    else:
-        shape, affine = tuple(m.normalized_shape), m.elementwise_affine
-        if len(shape) != 1 or (affine and m.bias is None):
-            problems.append(
-                f"module {where} (LayerNorm over {shape}: chainrule's normalises "
-                "the last dimension, with gamma and beta)"
-            )
-            return None  # fmt: skip
-        dtype = m.weight.dtype if affine else None
-        layer = LayerNorm(shape[0], eps=m.eps, affine=affine, dtype=_numpy_dtype(dtype))
-    if affine:
-        layer.params["gamma"][...] = m.weight.detach().cpu().numpy()
-        layer.params["beta"][...] = m.bias.detach().cpu().numpy()
+    """The layer of one module, from the PyTorch table; None (and a problem noted,
+    naming the module by position and type) when chainrule has no layer for it."""
+    layer_class = layer_class_of(m, torch)
+    layer = TORCH_MODULES[layer_class].from_torch(m) if layer_class is not None else ""
+    if isinstance(layer, str):
+        problems.append(f"module {where} ({type(m).__name__}{layer})")
+        return None
     return layer
 
 
-def _numpy_dtype(torch_dtype) -> type:
-    return np.float32 if str(torch_dtype) == "torch.float32" else np.float64
-
-
 # -------------------------------------------------------------------------- ONNX
-ONNX_OPSET = 19  # Equal on strings (one-hot encoding in the graph) needs 19
-
-
 def to_onnx(model, path: str | os.PathLike) -> Path:
     """Write ``model`` as an ONNX graph (built with ``onnx.helper``) and return the path.
 
@@ -352,7 +190,7 @@ def to_onnx(model, path: str | os.PathLike) -> Path:
     ``onnx.checker.check_model(full_check=True)`` before it is written. Dropout
     layers are left out (inference).
     """
-    onnx = _require("onnx", "onnx")
+    onnx = require("onnx", "onnx")
     from ._onnx_graph import model_proto
 
     proto = model_proto(model)
@@ -386,7 +224,7 @@ def register_skl2onnx() -> None:
     registers them for chainrule's classes. Afterwards
     ``skl2onnx.to_onnx(pipeline, X[:1])`` works on a pipeline holding one.
     """
-    skl2onnx = _require("skl2onnx", "onnx")
+    skl2onnx = require("skl2onnx", "onnx")
     from skl2onnx.operator_converters.multilayer_perceptron import (
         convert_sklearn_mlp_classifier,
         convert_sklearn_mlp_regressor,
@@ -438,7 +276,7 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
     if to not in ("onnx", "torch"):
         raise ExportError(f"--to must be onnx or torch, got {to!r}")
     try:
-        _require("onnx" if to == "onnx" else "torch", to)
+        require("onnx" if to == "onnx" else "torch", to)
     except ImportError as exc:
         raise ExportError(str(exc)) from None
     model = load(model_path)
@@ -448,11 +286,11 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
         raise ExportError(f"--out {out} is the model file itself; name another file")
     if to == "onnx":
         return to_onnx(model, out), []
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     module = to_torch(model)
     net, _ = network_and_head(model)
-    dtype = torch.float32 if _dtype(net) == np.float32 else torch.float64
-    example = (torch.zeros(2, _n_features(net), dtype=dtype),)
+    dtype = torch.float32 if model_dtype(net) == np.float32 else torch.float64
+    example = (torch.zeros(2, n_features(net), dtype=dtype),)
     program = torch.export.export(module, example, dynamic_shapes=({0: torch.export.Dim("batch")},))
     tmp = new_file_beside(out, ".partial.pt2")  # torch.export.save wants a .pt2 name
     try:

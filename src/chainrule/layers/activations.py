@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_gradient_shape
-from .base import Backward, Layer
+from .base import Backward, Formulas, Layer
+from .base import Formula as F
 
 
 def _as_float_array(X, where: str) -> np.ndarray:
@@ -58,6 +59,19 @@ class Identity(Layer):
         Backward: dX = dY
     """
 
+    formulas = Formulas(
+        forward=(F("{o}", "{o} = {i}", r"{o} = {i}", "identity (linear output)"),),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o}",
+                r"\partial {i} = \partial {o}",
+                "identity passes the gradient through",
+            ),
+        ),
+        derivative=F("identity'", "identity'(z) = 1", r"\mathrm{{id}}'(z) = 1", "slope 1"),
+    )
+
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         X = _as_float_array(X, "Identity")
 
@@ -85,6 +99,31 @@ class Sigmoid(Layer):
     shrinkage is the vanishing gradient of deep sigmoid networks.
     """
 
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = 1 / (1 + exp(-{i}))",
+                r"{o} = \sigma({i}) = \frac{{1}}{{1 + e^{{-{i}}}}}",
+                "logistic sigmoid, element-wise",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * {o} * (1 - {o})",
+                r"\partial {i} = \partial {o} \odot {o} \odot (1 - {o})",
+                "sigmoid' = sigmoid * (1 - sigmoid), read off the output",
+            ),
+        ),
+        derivative=F(
+            "sigmoid'",
+            "sigmoid'(z) = a (1 - a)",
+            r"\sigma'(z) = a (1 - a)",
+            "read off the output a = sigmoid(z)",
+        ),
+    )
+
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         Y = sigmoid(_as_float_array(X, "Sigmoid"))
 
@@ -108,6 +147,23 @@ class Tanh(Layer):
     since d tanh/dx = 1 - tanh(x)^2 (at most 1, at x = 0).
     """
 
+    formulas = Formulas(
+        forward=(
+            F("{o}", "{o} = tanh({i})", r"{o} = \tanh({i})", "hyperbolic tangent, element-wise"),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * (1 - {o}**2)",
+                r"\partial {i} = \partial {o} \odot (1 - {o}^2)",
+                "tanh' = 1 - tanh^2",
+            ),
+        ),
+        derivative=F(
+            "tanh'", "tanh'(z) = 1 - a^2", r"\tanh'(z) = 1 - a^2", "read off the output a = tanh(z)"
+        ),
+    )
+
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         Y = np.tanh(_as_float_array(X, "Tanh"))
 
@@ -130,6 +186,31 @@ class ReLU(Layer):
 
     The gradient passes unchanged through active units and is blocked by inactive ones.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = max({i}, 0)",
+                r"{o} = \max({i}, 0)",
+                "rectified linear unit, element-wise",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * ({o} > 0)",
+                r"\partial {i} = \partial {o} \odot [{o} > 0]",
+                "gradient passes where the unit is active",
+            ),
+        ),
+        derivative=F(
+            "relu'",
+            "relu'(z) = 1 if z > 0 else 0",
+            r"\mathrm{{ReLU}}'(z) = [z > 0]",
+            "1 where the unit is active, 0 elsewhere (and at 0)",
+        ),
+    )
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         Y = np.maximum(_as_float_array(X, "ReLU"), 0)
@@ -157,6 +238,31 @@ class LeakyReLU(Layer):
         Forward:  Y = where(X > 0, X, alpha * X)
         Backward: dX = dY * where(X > 0, 1, alpha)      (alpha at x = 0, as in PyTorch)
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = where({i} > 0, {i}, alpha * {i})",
+                r"{o} = \max({i}, \alpha {i})",
+                "leaky ReLU, element-wise",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * where({i} > 0, 1, alpha)",
+                r"\partial {i} = \partial {o} \odot (1 \text{{ or }} \alpha)",
+                "slope 1 or alpha",
+            ),
+        ),
+        derivative=F(
+            "leaky_relu'",
+            "leaky_relu'(z) = 1 if z > 0 else alpha",
+            r"\mathrm{{LeakyReLU}}'(z) = 1 \text{{ or }} \alpha",
+            "slope 1 or alpha",
+        ),
+    )
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
@@ -198,6 +304,31 @@ class ELU(Layer):
     derivative is read off the cached output (alpha at x = 0, as in PyTorch).
     """
 
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = where({i} > 0, {i}, alpha * (exp({i}) - 1))",
+                r"{o} = \mathrm{{ELU}}({i})",
+                "exponential linear unit, element-wise",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * where({i} > 0, 1, {o} + alpha)",
+                r"\partial {i} = \partial {o} \odot (1 \text{{ or }} {o} + \alpha)",
+                "ELU' = 1 or Y + alpha",
+            ),
+        ),
+        derivative=F(
+            "elu'",
+            "elu'(z) = 1 if z > 0 else a + alpha",
+            r"\mathrm{{ELU}}'(z) = 1 \text{{ or }} a + \alpha",
+            "read off the output a = elu(z) for z <= 0",
+        ),
+    )
+
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = _check_alpha(alpha, "ELU")
@@ -235,6 +366,31 @@ class GELU(Layer):
     X clipped to [-40, 40], where it is already 0 in float64, so X**2 cannot overflow.
     """
 
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = {i} * Phi({i})",
+                r"{o} = {i}\,\Phi({i})",
+                "GELU: input times normal CDF",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * (Phi({i}) + {i} * phi({i}))",
+                r"\partial {i} = \partial {o} \odot (\Phi({i}) + {i}\,\varphi({i}))",
+                "GELU' = Phi + X phi (product rule)",
+            ),
+        ),
+        derivative=F(
+            "gelu'",
+            "gelu'(z) = Phi(z) + z phi(z)",
+            r"\mathrm{{GELU}}'(z) = \Phi(z) + z\,\varphi(z)",
+            "product rule, since Phi' = phi",
+        ),
+    )
+
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         from scipy.special import erf  # imported here: keeps `import chainrule` light
 
@@ -271,6 +427,31 @@ class Softplus(Layer):
     since d/dx log(1 + e^x) = e^x / (1 + e^x) = sigmoid(x). exp is taken of min(X, 20),
     so it never overflows, and for very negative X it underflows harmlessly to 0.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = log(1 + exp({i}))",
+                r"{o} = \log(1 + e^{{{i}}})",
+                "softplus, element-wise",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * sigmoid({i})",
+                r"\partial {i} = \partial {o} \odot \sigma({i})",
+                "softplus' = sigmoid",
+            ),
+        ),
+        derivative=F(
+            "softplus'",
+            "softplus'(z) = sigmoid(z)",
+            r"\mathrm{{softplus}}'(z) = \sigma(z)",
+            "the logistic sigmoid of the input",
+        ),
+    )
 
     threshold = 20.0
 
@@ -322,6 +503,26 @@ class Softmax(Layer):
     which is the formula above, computed in O(k) per row instead of forming the k x k
     Jacobian.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = exp({i}) / sum(exp({i}), axis=1)",
+                r"{o} = \mathrm{{softmax}}({i})",
+                "softmax over each row",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = {o} * (d{o} - sum(d{o} * {o}, axis=1))",
+                r"\partial {i} = {o} \odot (\partial {o} - "
+                r"\textstyle\sum_j \partial {{{o}}}_j {{{o}}}_j)",
+                "softmax Jacobian applied row by row",
+            ),
+        ),
+    )
 
     def forward(self, X: np.ndarray, training: bool = False) -> tuple[np.ndarray, Backward]:
         X = _as_float_array(X, "Softmax")

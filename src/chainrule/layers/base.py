@@ -26,10 +26,62 @@ accepts two keyword options that training loops use:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 Backward = Callable[[np.ndarray], np.ndarray]
+
+
+def tex_symbol(name: str) -> str:
+    """A symbol in LaTeX: "Z1" -> "Z_{1}", "A1'" -> "A'_{1}"; other names unchanged."""
+    primes = "'" * name.count("'")
+    base = name.rstrip("'")
+    return f"{base[0]}{primes}_{{{base[1:]}}}" if base[1:].isdigit() else name
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One equation of a layer or loss: the symbol it computes, in text, LaTeX and words.
+
+    Each field is a ``str.format`` template over the names of one use: ``{i}`` the
+    input, ``{o}`` the output, ``{l}`` the index of the ``Dense`` layer, ``{y}`` the
+    output a loss reads (and a class's own names, such as ``{s}`` or ``{eps}``).
+    Literal braces are doubled, as in any format string: ``\\frac{{1}}{{n}}``.
+    """
+
+    name: str  # the symbol computed, e.g. "{o}", "dW{l}", "d{i}", "L"
+    text: str  # e.g. "{o} = {i} @ W{l} + b{l}"
+    latex: str  # e.g. "{o} = {i} W_{l} + b_{l}"
+    words: str  # e.g. "affine map: weights times input plus bias"
+
+    def render(self, **names) -> tuple[str, str, str, str]:
+        """``(name, text, latex, words)`` with ``names`` filled in; string names are
+        written as LaTeX symbols (:func:`tex_symbol`) in ``latex``."""
+        tex = {k: tex_symbol(v) if isinstance(v, str) and v else v for k, v in names.items()}
+        return (
+            self.name.format(**names),
+            self.text.format(**names),
+            self.latex.format(**tex),
+            self.words.format(**names),
+        )
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """What a layer or loss computes, as it is derived in its docstring.
+
+    ``forward`` holds the equations of the forward pass in order (for a loss: the
+    probabilities it fuses, then L); ``backward`` the gradients, one per parameter
+    (``dW{l}``, ``db{l}``) and ``d{i}`` (for a loss ``d{y}``). ``derivative`` is an
+    element-wise activation's own derivative f'(z), written with z its input and a its
+    output (what a student writes on paper), or None.
+    """
+
+    forward: tuple[Formula, ...]
+    backward: tuple[Formula, ...] = ()
+    derivative: Formula | None = None
 
 
 class Layer:
@@ -53,6 +105,12 @@ class Layer:
     buffers: dict[str, np.ndarray]
     #: whether ``backward`` accepts ``need_dX`` and ``accumulate`` (see the module docstring)
     fast_backward: bool = False
+    #: the forward and backward formulas, next to the derivation in the class docstring;
+    #: a layer with none of its own is written as an unknown function f
+    formulas: ClassVar[Formulas] = Formulas(
+        forward=(Formula("{o}", "{o} = f({i})", "{o} = f({i})", "custom layer"),),
+        backward=(Formula("d{i}", "{o} = f({i})", "{o} = f({i})", "custom layer"),),
+    )
 
     def __init__(self) -> None:
         self.params = {}
@@ -98,6 +156,11 @@ class Layer:
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (for persistence)."""
         return {}
+
+    def get_formulas(self) -> Formulas:
+        """The formulas of this layer as configured (``formulas`` unless an option, such
+        as a normalisation's ``affine``, changes them)."""
+        return self.formulas
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -6,7 +6,8 @@ import numpy as np
 
 from .._checks import as_float_dtype, as_rng, check_gradient_shape, check_input, check_positive_int
 from ..initializers import Initializer, get_initializer
-from .base import Backward, Layer
+from .base import Backward, Formulas, Layer
+from .base import Formula as F
 
 
 class Dense(Layer):
@@ -54,6 +55,36 @@ class Dense(Layer):
     """
 
     fast_backward = True
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = {i} @ W{l} + b{l}",
+                r"{o} = {i} W_{l} + b_{l}",
+                "affine map: weights times input plus bias",
+            ),
+        ),
+        backward=(
+            F(
+                "dW{l}",
+                "dW{l} = {i}.T @ d{o}",
+                r"\partial W_{l} = {i}^\top \partial {o}",
+                "input transposed times upstream gradient",
+            ),
+            F(
+                "db{l}",
+                "db{l} = d{o}.sum(axis=0)",
+                r"\partial b_{l} = \textstyle\sum_k \partial {o}",
+                "bias gradient sums over the samples",
+            ),
+            F(
+                "d{i}",
+                "d{i} = d{o} @ W{l}.T",
+                r"\partial {i} = \partial {o} W_{l}^\top",
+                "upstream gradient times weights transposed",
+            ),
+        ),
+    )
 
     def __init__(
         self,

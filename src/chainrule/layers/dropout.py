@@ -9,7 +9,8 @@ import numpy as np
 
 from .._checks import as_rng, check_gradient_shape
 from .activations import _as_float_array
-from .base import Backward, Layer
+from .base import Backward, Formulas, Layer
+from .base import Formula as F
 
 
 class Dropout(Layer):
@@ -45,6 +46,25 @@ class Dropout(Layer):
     E[M] = (1 - p) * 1 / (1 - p) = 1, so E[Y] = X: the expected activation during
     training equals the activation at inference, and no rescaling is needed later.
     """
+
+    formulas = Formulas(
+        forward=(
+            F(
+                "{o}",
+                "{o} = {i} * M",
+                r"{o} = {i} \odot M",
+                "inverted dropout: the kept units scaled by 1 / (1 - p)",
+            ),
+        ),
+        backward=(
+            F(
+                "d{i}",
+                "d{i} = d{o} * M",
+                r"\partial {i} = \partial {o} \odot M",
+                "the same mask: a dropped unit passes no gradient",
+            ),
+        ),
+    )
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()

@@ -15,7 +15,8 @@ import numpy as np
 
 from .._checks import as_float_dtype, check_gradient_shape, check_input, check_positive_int
 from .activations import _as_float_array
-from .base import Backward, Layer
+from .base import Backward, Formulas, Layer
+from .base import Formula as F
 
 
 def normalize(X: np.ndarray, axis: int, eps: float):
@@ -108,10 +109,63 @@ def _check_eps(eps, where: str) -> float:
     return float(eps)
 
 
+# The formulas of a normalisation layer, as derived in ``BatchNorm``. Names: ``{i}``
+# input, ``{o}`` output, ``{s}`` its suffix (the l of the Dense layer before it, primed),
+# ``{axis}`` the axis of the statistics and ``{eps}``.
+_ROOT, _ROOT_TEX = "sqrt(var{s} + {eps})", r"\sqrt{{\sigma^2_{{{s}}} + \epsilon}}"
+_PATHS = (  # the three chain-rule paths from X to the loss, and their sum
+    F("d{i}_direct", "d{i}_direct = d{i}_hat / " + _ROOT,
+      r"\partial {i}^{{(1)}} = \partial \hat{{{i}}} / " + _ROOT_TEX,
+      "path 1: {i} -> {i}_hat directly"),
+    F("d{i}_via_mu", "d{i}_via_mu = -mean(d{i}_hat, axis={axis}) / " + _ROOT,
+      r"\partial {i}^{{(2)}} = -\mathrm{{mean}}(\partial \hat{{{i}}}) / " + _ROOT_TEX,
+      "path 2: {i} -> mu{s} -> {i}_hat"),
+    F("d{i}_via_var",
+      "d{i}_via_var = -{i}_hat * mean(d{i}_hat * {i}_hat, axis={axis}) / " + _ROOT,
+      r"\partial {i}^{{(3)}} = -\hat{{{i}}} \odot \mathrm{{mean}}(\partial \hat{{{i}}} \odot "
+      r"\hat{{{i}}}) / " + _ROOT_TEX,
+      "path 3: {i} -> var{s} -> {i}_hat"),
+    F("d{i}", "d{i} = d{i}_direct + d{i}_via_mu + d{i}_via_var",
+      r"\partial {i} = \partial {i}^{{(1)}} + \partial {i}^{{(2)}} + \partial {i}^{{(3)}}",
+      "the three paths summed: the layer's compact closed form"),
+)  # fmt: skip
+_AFFINE_BACKWARD = (  # gamma and beta, and the gradient that reaches X_hat through gamma
+    F("dbeta{s}", "dbeta{s} = d{o}.sum(axis=0)",
+      r"\partial\beta = \textstyle\sum_k \partial {o}", "beta is added to every row"),
+    F("dgamma{s}", "dgamma{s} = (d{o} * {i}_hat).sum(axis=0)",
+      r"\partial\gamma = \textstyle\sum_k \partial {o} \odot \hat{{{i}}}",
+      "gamma multiplies every row"),
+    F("d{i}_hat", "d{i}_hat = d{o} * gamma{s}",
+      r"\partial \hat{{{i}}} = \partial {o} \odot \gamma", "through the scale"),
+)  # fmt: skip
+
+
+def _normalization_formulas(over: str, running: str = "") -> tuple[Formulas, Formulas]:
+    """The formulas with and without gamma and beta: ``over`` says what one statistic
+    covers, ``running`` what else a training forward does."""
+    statistics = (
+        F("mu{s}", "mu{s} = mean({i}, axis={axis})", r"\mu_{{{s}}} = \mathrm{{mean}}({i})",
+          "mean of " + over),
+        F("var{s}", "var{s} = mean(({i} - mu{s})**2, axis={axis})",
+          r"\sigma^2_{{{s}}} = \mathrm{{mean}}(({i} - \mu_{{{s}}})^2)",
+          f"biased variance of {over}, divided by the count"),
+        F("{i}_hat", "{i}_hat = ({i} - mu{s}) / " + _ROOT,
+          r"\hat{{{i}}} = ({i} - \mu_{{{s}}}) / " + _ROOT_TEX, "standardised: mean 0, variance 1"),
+    )  # fmt: skip
+    scaled = F("{o}", "{o} = gamma{s} * {i}_hat + beta{s}", r"{o} = \gamma \hat{{{i}}} + \beta",
+               "scale and shift, learned per feature" + running)  # fmt: skip
+    plain = F("{o}", "{o} = {i}_hat", r"{o} = \hat{{{i}}}", "no scale, no shift" + running)
+    return (
+        Formulas(forward=(*statistics, scaled), backward=(*_AFFINE_BACKWARD, *_PATHS)),
+        Formulas(forward=(*statistics, plain), backward=_PATHS),
+    )
+
+
 class _Normalization(Layer):
     """What batch norm and layer norm share: gamma, beta, eps, the shape checks."""
 
     axis: int  # the axis of the statistics: 0 batch norm, 1 layer norm
+    formulas_without_affine: Formulas  # the formulas of ``affine=False``
 
     def __init__(self, n_features: int, eps: float, affine: bool, dtype) -> None:
         super().__init__()
@@ -165,6 +219,9 @@ class _Normalization(Layer):
         self.grads["gamma"] += np.sum(dY * X_hat, axis=0)
         self.grads["beta"] += dY.sum(axis=0)
         return dY * self.params["gamma"]
+
+    def get_formulas(self) -> Formulas:
+        return self.formulas if self.affine else self.formulas_without_affine
 
     def output_dim(self, n_in: int) -> int:
         if n_in != self.n_features:
@@ -253,6 +310,9 @@ class BatchNorm(_Normalization):
     """
 
     axis = 0
+    formulas, formulas_without_affine = _normalization_formulas(
+        "each feature over the batch", "; running_mean, running_var updated with momentum"
+    )
 
     def __init__(
         self,
@@ -372,6 +432,7 @@ class LayerNorm(_Normalization):
     """
 
     axis = 1
+    formulas, formulas_without_affine = _normalization_formulas("each sample over its features")
 
     def __init__(
         self, n_features: int, eps: float = 1e-5, affine: bool = True, *, dtype=np.float64

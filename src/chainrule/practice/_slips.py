@@ -2,7 +2,9 @@
 
 Each function returns ``[(story, arrays), ...]``: the gradients chainrule gets when it
 makes that one slip itself, by name (``"dX"``, ``"dW1"``, ...), and the story a student
-reads when their array equals one of them.
+reads when their array equals one of them. A slip is a named variation of the layer's
+own derivative: where the variation is "the right derivative at the wrong tensor", the
+layer's own backward computes it, and a loss's stories quote the loss's own formulas.
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ import copy
 
 import numpy as np
 
-from ..layers.activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid, softmax
+from ..layers.activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh, softmax
 from ..layers.base import Layer
 from ..layers.normalization import normalize, normalize_backward, normalize_paths
 from ..layers.sequential import Sequential
+
+
+def _backward_at(layer: Layer, X: np.ndarray, dY: np.ndarray) -> np.ndarray:
+    """The layer's own dX for the input ``X`` (its derivative evaluated at ``X``)."""
+    return layer.forward(X, training=True)[1](dY)
 
 
 def _activation_slips(layer: Layer) -> list[tuple[str, object]]:
@@ -28,7 +35,7 @@ def _activation_slips(layer: Layer) -> list[tuple[str, object]]:
              "sigmoid(Z), but you used the input Z in it", lambda X, Y, dY: dY * X * (1 - X)),
             ("sigmoid' evaluated at the wrong tensor: sigmoid(x) * (1 - sigmoid(x)) takes "
              "the INPUT Z, but you gave it the output A",
-             lambda X, Y, dY: dY * sigmoid(Y) * (1 - sigmoid(Y))),
+             lambda X, Y, dY: _backward_at(layer, Y, dY)),
         ]  # fmt: skip
     if isinstance(layer, Tanh):
         return [
@@ -36,7 +43,7 @@ def _activation_slips(layer: Layer) -> list[tuple[str, object]]:
             ("tanh' evaluated at the wrong tensor: 1 - A**2 uses the OUTPUT A = tanh(Z), "
              "but you used the input Z", lambda X, Y, dY: dY * (1 - X**2)),
             ("tanh' evaluated at the wrong tensor: 1 - tanh(x)**2 takes the INPUT Z, but "
-             "you gave it the output A", lambda X, Y, dY: dY * (1 - np.tanh(Y) ** 2)),
+             "you gave it the output A", lambda X, Y, dY: _backward_at(layer, Y, dY)),
         ]  # fmt: skip
     if isinstance(layer, LeakyReLU):
         return [
@@ -105,21 +112,21 @@ def _batchnorm_slips(layer: Layer, X: np.ndarray, dY: np.ndarray):
 def loss_slips(loss, Y: np.ndarray, T: np.ndarray):
     """Slips in the gradient of a fused loss: logits for probabilities, the wrong axis."""
     name, n = type(loss).__name__, Y.shape[0]
-    if not getattr(loss, "from_logits", False):
+    if not getattr(loss, "from_logits", False) or name not in (
+        "CrossEntropy",
+        "BinaryCrossEntropy",
+    ):
         return []
+    P_formula, _ = loss.formulas.forward  # P, then L
+    dZ, P = loss.formulas.backward[0].render(y="Z")[1], P_formula.render(y="Z")[1]
+    logits = f"the logits Z were used where the probabilities belong: {dZ}"
     if name == "CrossEntropy":
         return [
-            ("the logits Z were used where the probabilities belong: dZ = (P - T) / n with "
-             "P = softmax(Z)", {"dY": (Y - T) / n}),
+            (f"{logits} with {P}", {"dY": (Y - T) / n}),
             ("softmax taken over the wrong axis: each ROW (one sample) sums to 1, "
              "softmax(Z, axis=1)", {"dY": (softmax(Y.T).T - T) / n}),
         ]  # fmt: skip
-    if name == "BinaryCrossEntropy":
-        return [
-            ("the logits Z were used where the probabilities belong: dZ = (P - T) / (n*k) "
-             "with P = sigmoid(Z)", {"dY": (Y - T) / Y.size}),
-        ]  # fmt: skip
-    return []
+    return [(f"{logits} (N = n*k) with {P}", {"dY": (Y - T) / Y.size})]
 
 
 def net_slips(net: Sequential, gradients_of) -> list[tuple[str, dict]]:

@@ -38,17 +38,22 @@ ACTIVATIONS = {
     "tanh": (Tanh, np.tanh, lambda z: 1 - np.tanh(z) ** 2, "tanh"),
     "relu": (ReLU, lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0, "relu"),
 }
-DERIVATIVE_TEXT = {
-    "sigmoid": "sigmoid'(z) = a (1 - a)",
-    "tanh": "tanh'(z) = 1 - a^2",
-    "relu": "relu'(z) = 1 if z > 0 else 0",
-}
-#: the output and loss pairs, with the fused output gradient in words
+#: each hidden activation's derivative as a student writes it, from its layer's formulas
+DERIVATIVE_TEXT = {name: entry[0].formulas.derivative.text for name, entry in ACTIVATIONS.items()}
+
+
+def _output_gradient(loss: type) -> str:
+    """The fused output gradient dZ2, as the loss's own formula writes it (N = n k)."""
+    return loss.formulas.backward[0].render(y="Z2")[1]
+
+
+#: the output and loss pairs, with the fused output gradient as a formula
 OUTPUTS = {
-    "softmax": (CrossEntropy, "softmax + cross-entropy", "dZ2 = (P - T) / n"),
-    "sigmoid": (BinaryCrossEntropy, "sigmoid + binary cross-entropy", "dZ2 = (P - T) / (n k)"),
+    "softmax": (CrossEntropy, "softmax + cross-entropy", _output_gradient(CrossEntropy)),
+    "sigmoid": (BinaryCrossEntropy, "sigmoid + binary cross-entropy",
+                _output_gradient(BinaryCrossEntropy)),
     "linear": (MeanSquaredError, "linear output + mean squared error",
-               "dZ2 = 2 (Z2 - T) / (n k)"),
+               _output_gradient(MeanSquaredError)),
 }  # fmt: skip
 
 
@@ -377,9 +382,14 @@ class Drill:
         p = self.problem
         act, (_, what, _) = p.activation, OUTPUTS[p.output]
         shape = f"{p.X.shape[1]}-{p.W1.shape[1]}-{p.k}"
+        (dense,), (hidden,) = Dense.formulas.forward, ACTIVATIONS[act][0].formulas.forward
+        layers = (
+            dense.render(i="X", o="Z1", l=1)[1],
+            hidden.render(i="Z1", o="A1")[1],
+            dense.render(i="A1", o="Z2", l=2)[1],
+        )  # the layers' own formulas
         lines = [
-            f"A {shape} network: Z1 = X W1 + b1, A1 = {act}(Z1), Z2 = A1 W2 + b2; "
-            f"output: {what}.",
+            f"A {shape} network: {', '.join(layers)}; output: {what}.",
             f"n = {p.n} sample(s), rows are samples. Indices start at 0.",
             f"X  = {p.X.tolist()}",
             f"{'y ' if p.output == 'softmax' else 'T '} = {p.y.tolist()}"
