@@ -33,9 +33,6 @@ LONG_REASON = re.compile(r"#\s*long:\s*\S")
 BEING_SPLIT: dict[str, str] = {
     "chainrule.cli._loop:fit_epochs": "being split on branch wip/command",
     "chainrule.cli.train:run_train": "being split on branch wip/command",
-    "chainrule.explain._norm:trace_forward": "being split on branch wip/formulas",
-    "chainrule.explain._norm:trace_forward.backward": "being split on branch wip/formulas",
-    "chainrule.explain.trace:explain": "being split on branch wip/formulas",
     "chainrule.persistence.npz:_build_layer": "being split on branch wip/registry",
     "chainrule.persistence.npz:save": "being split on branch wip/resume",
     "chainrule.persistence.npz:_check_header": "being split on branch wip/resume",
@@ -44,11 +41,7 @@ BEING_SPLIT: dict[str, str] = {
 #: Import cycles closed by a function-level import in other helpers' lanes, allowed here
 #: until their branches merge (the coordinator empties this list at merge): the modules
 #: of each cycle, sorted.
-CYCLES_BEING_BROKEN: dict[tuple[str, ...], str] = {
-    ("chainrule.export._onnx_graph", "chainrule.export.bridges"): (
-        "being broken on branch wip/formulas (export's mapping tables)"
-    ),
-}
+CYCLES_BEING_BROKEN: dict[tuple[str, ...], str] = {}
 
 
 # ------------------------------------------------------------------ the source, parsed
