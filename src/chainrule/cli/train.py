@@ -41,7 +41,7 @@ class TrainOptions:
     epochs: int = 200
     batch_size: int | None = 32
     lr: float = 1e-3
-    alpha: float | None = None  # None: "auto", see _train_loop.fit_auto_alpha
+    alpha: float | None = None  # None: "auto", see _loop.fit_auto_alpha
     seed: int = 0
     test_size: float = 0.2
     early_stopping: bool = True
@@ -187,20 +187,22 @@ def _diverged(opts: TrainOptions, what: str):
 
 def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     """lbfgs: the estimator's own full-batch ``fit`` (no epochs, no early stopping)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..estimators import EstimatorDivergedError
     from . import _loop as tl
 
     est = _estimator(task, opts, alpha)
     try:
-        caught = tl.run_recording(lambda: est.fit(X, y))  # Ctrl-C: publish nothing
-    except ValueError as exc:
-        if "non-finite" not in str(exc):
-            raise
+        caught = tl.fit_checked(est, X, y)  # Ctrl-C: KeyboardInterrupt, publish nothing
+    except EstimatorDivergedError as exc:
         raise _diverged(opts, "training diverged: the loss became non-finite") from exc
-    initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
-    if tl.diverged(est, len(y), initial):
+    classes = np.unique(y) if task == "classification" else None
+    loss = tl.data_loss(tl.outputs(est.network_, X), y, classes)
+    if tl.DivergenceCheck(tl.initial_loss(y, classes)).diverged(loss):
         raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
     stop = "lbfgs converged"
-    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         stop = (
             f"lbfgs reached --epochs {opts.epochs} iterations before converging"
             if est.n_iter_ >= opts.epochs
@@ -214,9 +216,10 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
 def _fit_estimator(opts: TrainOptions, task: str, X, y):
     """Fit as the command does; returns ``(estimator, LoopResult or None for lbfgs)``.
 
-    sgd/adam: :func:`chainrule._train_loop.fit_epochs` (early stopping on the validation
-    loss, best weights kept, divergence detected); ``--alpha auto`` tries
-    ``AUTO_ALPHAS``. lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
+    sgd/adam: one ``fit`` of the estimator with the command's callbacks
+    (:func:`chainrule.cli._loop.fit_epochs`: early stopping on the validation loss, best
+    weights kept, divergence detected); ``--alpha auto`` fits once per ``AUTO_ALPHAS``.
+    lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
     """
     from . import _loop as tl
 
@@ -247,6 +250,14 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
             loop = tl.fit_epochs(est, X, y, **kwargs)
     except tl.Diverged as exc:
         raise _diverged(opts, str(exc)) from exc
+    _report_fit(opts, task, len(y), est, loop, tried)
+    return est, loop
+
+
+def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -> None:
+    """Say which alpha was kept, whether early stopping ran, and which epoch was kept."""
+    from . import _loop as tl
+
     if tried:
         what = "accuracy" if task == "classification" else "loss"
         shown = ", ".join(
@@ -255,14 +266,14 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
             for a, r in tried.items()
         )
         _say(f"  alpha auto: validation {what} per L2 penalty {{{shown}}}; kept {est.alpha:g}")
-    elif auto:
+    elif opts.alpha is None:
         _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
     if opts.early_stopping and not loop.early_stopping:
-        n_val = math.ceil(opts.validation_fraction * len(y))
+        n_val = math.ceil(opts.validation_fraction * n)
         short = (
-            f"{n_val} validation rows ({opts.validation_fraction:g} of {len(y)})"
+            f"{n_val} validation rows ({opts.validation_fraction:g} of {n})"
             if n_val < tl.MIN_VALIDATION_ROWS
-            else f"the {len(y) - n_val} training rows left beside {n_val} validation rows"
+            else f"the {n - n_val} training rows left beside {n_val} validation rows"
         )
         _say(f"  early stopping off: {short} are fewer than the {tl.MIN_VALIDATION_ROWS} it "
              "needs (each side of the split); training up to --epochs")  # fmt: skip
@@ -274,7 +285,6 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
         if loop.best_epoch == loop.n_epochs and loop.n_epochs == opts.epochs:
             _say("  note: the validation loss was still falling at the last epoch; more "
                  "--epochs may help")  # fmt: skip
-    return est, loop
 
 
 def _history_frame(est, loop):

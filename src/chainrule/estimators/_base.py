@@ -40,6 +40,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import as_callback
 from ..layers.activations import Identity, ReLU, Sigmoid, Tanh
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
@@ -194,7 +195,7 @@ class BaseMLP(BaseEstimator):
                 arrays[i] = new
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, y, sample_weight=None, incremental: bool = False):
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False, callbacks=None):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -216,7 +217,9 @@ class BaseMLP(BaseEstimator):
         self.out_activation_ = self._output_activation()
         recovered = False
         if self.solver in STOCHASTIC_SOLVERS:
-            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental)
+            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental, callbacks)
+        elif callbacks:
+            raise ValueError("callbacks need solver='sgd' or 'adam' (lbfgs has no epochs).")
         else:
             self._fit_lbfgs(X, Y, sw)
         if not recovered and not math.isfinite(self.loss_):  # e.g. L-BFGS ending on NaN
@@ -437,6 +440,7 @@ class BaseMLP(BaseEstimator):
         value, dZ = objective(Z, T, sw, checked=checked)
         backward(dZ, need_dX=False, accumulate=False)  # grads set; dX of the input unused
         alpha = float(self.alpha)
+        self._batch_data_loss = value  # the objective without the L2 term
         if alpha == 0:
             return value
         penalty = 0.0
@@ -460,9 +464,14 @@ class BaseMLP(BaseEstimator):
             )
         return AdamRule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
-    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool) -> bool:
+    def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool, callbacks=None) -> bool:
         """Epochs of minibatch SGD or Adam; True if training diverged and early stopping
-        kept its best finite weights (scikit-learn issue 29504), else False."""
+        kept its best finite weights (scikit-learn issue 29504), else False.
+
+        ``callbacks`` (see :mod:`chainrule.callbacks`) see each epoch's logs plus
+        ``data_loss``, the epoch's mean loss without the L2 term; True from one stops.
+        """
+        callbacks = [as_callback(cb) for cb in callbacks or ()]
         denses = self._dense_layers()
         params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
         grads = [d.grads["W"] for d in denses] + [d.grads["b"] for d in denses]
@@ -537,6 +546,10 @@ class BaseMLP(BaseEstimator):
         ]
         bar = self._progress_bar(1 if incremental else self.max_iter)
         diverged = ""
+        keys = ["loss", "val_loss", f"val_{self._validation_metric}"][: 3 if early_stopping else 1]
+        keys += ["lr", *(f"{k}_{i}" for k in ("grad_norm", "update_ratio") for i in labels)]
+        for cb in callbacks:
+            cb.on_train_begin(self.network_, [*keys, "data_loss"])
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -548,7 +561,7 @@ class BaseMLP(BaseEstimator):
                 W_start = [d.params["W"].copy() for d in denses]
                 grad_norms = np.zeros(len(denses))
                 n_steps = 0
-                accumulated_loss = 0.0
+                accumulated_loss = accumulated_data = 0.0
                 for batch in batch_slices(n_samples, batch_size):
                     idx = sample_idx[batch] if self.shuffle else batch
                     sw_batch = None if sw_train is None else sw_train[idx]
@@ -565,6 +578,7 @@ class BaseMLP(BaseEstimator):
                     self._optimizer.step(params, grads)
                     n_steps += 1
                     accumulated_loss += batch_loss * (batch.stop - batch.start)
+                    accumulated_data += self._batch_data_loss * (batch.stop - batch.start)
 
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
@@ -603,6 +617,10 @@ class BaseMLP(BaseEstimator):
                     W0 -= dense.params["W"]
                     logs[f"update_ratio_{label}"] = _norm(W0) / W0_norm if W0_norm else 0.0
                 self._log_epoch(logs, bar)
+                logs["data_loss"] = accumulated_data / n_samples
+                if any([cb.on_epoch_end(self.n_iter_, logs) for cb in callbacks]):  # all see it
+                    self.history_.stopped_epoch = len(self.history_)
+                    break
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -639,6 +657,8 @@ class BaseMLP(BaseEstimator):
             for dense, W, b in zip(denses, self._best_coefs, self._best_intercepts, strict=True):
                 dense.params["W"][...] = W
                 dense.params["b"][...] = b
+        for cb in callbacks:
+            cb.on_train_end(self.network_, self.history_)
         if diverged:
             lr = float(self.learning_rate_init)
             warnings.warn(

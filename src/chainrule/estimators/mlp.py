@@ -463,7 +463,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None) -> MLPClassifier:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> MLPClassifier:
         """Fit the network to X and the labels y.
 
         Parameters
@@ -476,13 +476,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss (multiplied by the weight of
             its class when ``class_weight`` is set).
+        callbacks : list of Callback or functions f(epoch, logs), default=None
+            Run around the epochs ("sgd", "adam"), as in :func:`chainrule.fit`; their
+            logs add ``data_loss``, the epoch's loss without the L2 term.
 
         Returns
         -------
         self : MLPClassifier
         """
         return _fit_or_restore(
-            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            self, lambda: self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         )
 
     @available_if(lambda est: est._check_solver())
@@ -857,7 +860,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None) -> MLPRegressor:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> MLPRegressor:
         """Fit the network to X and the targets y.
 
         Parameters
@@ -868,13 +871,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             Real targets (non-negative for ``loss="poisson"``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss.
+        callbacks : list of Callback or functions f(epoch, logs), default=None
+            Run around the epochs ("sgd", "adam"), as in :func:`chainrule.fit`; their
+            logs add ``data_loss``, the epoch's loss without the L2 term.
 
         Returns
         -------
         self : MLPRegressor
         """
         return _fit_or_restore(
-            self, lambda: self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            self, lambda: self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         )
 
     @available_if(lambda est: est._check_solver())
