@@ -127,7 +127,9 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 4))
     y = np.where(X[:, 0] + rng.normal(scale=1.5, size=600) > 0, "p", "n")  # noisy: overfits
-    est = MLPClassifier(hidden_layer_sizes=(32,), alpha=0.0, batch_size=16, learning_rate_init=0.01, random_state=0)
+    est = MLPClassifier(
+        hidden_layer_sizes=(32,), alpha=0.0, batch_size=16, learning_rate_init=0.01, random_state=0
+    )
     result = _loop.fit_epochs(est, X, y, epochs=200, patience=5, seed=0, validation_fraction=0.2)
     assert result.stop_reason == (
         "early stopping: the validation loss did not improve for 5 epochs"
@@ -138,3 +140,19 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss():
     kept = _loop.data_loss(_loop.outputs(est.network_, X_val), y_val, np.unique(y))
     assert kept == min(result.val_loss)
     assert est.random_state == 0 and est.n_iter_no_change == 10  # as the user set them
+
+
+def test_a_class_with_one_row_is_never_left_to_the_validation_side_alone():
+    """The estimator learns the classes of the rows it fits; a class whose only row the
+    split held out would have no output, so that row is fitted instead."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = np.array(["a", "b"] * 60, dtype="<U4")
+    y[7] = "rare"
+    from sklearn.model_selection import train_test_split
+
+    assert "rare" in train_test_split(y, test_size=60, random_state=0)[1]  # seed 0 holds it out
+    est = MLPClassifier(hidden_layer_sizes=(3,), random_state=0)
+    result = _loop.fit_epochs(est, X, y, epochs=2, validation_fraction=0.5, seed=0)
+    assert list(est.classes_) == ["a", "b", "rare"]
+    assert result.n_val == 59 and len(est.history_) == 2
