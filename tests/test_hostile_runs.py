@@ -219,6 +219,7 @@ def test_a_pipe_is_refused_clearly_and_a_redirected_file_works(trained, tmp_path
 INTERRUPTER = r"""
 import os, signal, sys
 import pandas, chainrule.estimators._base, chainrule.plotting, chainrule.cli.train
+import chainrule.cli._loop
 from chainrule.cli import main
 
 where, args = sys.argv[1], sys.argv[2:]
@@ -238,6 +239,10 @@ if where == "reading":
 elif where == "training":
     chainrule.estimators._base.BaseMLP._log_epoch = interrupting(
         chainrule.estimators._base.BaseMLP._log_epoch, 2
+    )
+elif where == "validating":  # in the command's own callback, inside the estimator's fit
+    chainrule.cli._loop.ValidationLoss.on_epoch_end = interrupting(
+        chainrule.cli._loop.ValidationLoss.on_epoch_end, 2
     )
 elif where == "plotting":
     chainrule.plotting.save_figure = interrupting(chainrule.plotting.save_figure, 2)
@@ -270,6 +275,32 @@ def test_ctrl_c_at_any_moment_leaves_out_as_it_was(tmp_path, where):
     ], err
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "small.csv"]  # no staging
+
+
+@pytest.mark.parametrize(
+    "where, options, env",
+    [
+        ("validating", (), {}),  # early stopping on: 64 validation rows
+        ("training", ("--solver", "lbfgs"), {}),  # an lbfgs iteration, not an epoch
+        ("training", (), {"PYTHONWARNINGS": "ignore"}),  # the user's filters ignore warnings
+    ],
+)
+def test_ctrl_c_inside_the_one_fit_is_never_swallowed(tmp_path, where, options, env):
+    """The estimator turns Ctrl-C into a TrainingInterrupted warning; the command makes
+    that category an error for the whole fit, so no interrupt ends in a normal exit."""
+    csv = small_csv(tmp_path, n=400)
+    out = tmp_path / "run"
+    args = ["train", "--data", csv, "--hidden", "4", "--no-progress", "--out", out,
+            "--epochs", "20", *options]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTER, where, *map(str, args)],
+                          capture_output=True, timeout=300, env={**os.environ, **env})  # fmt: skip
+    err = proc.stderr.decode()
+    assert proc.returncode == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "chainrule train: interrupted (Ctrl-C); nothing was written and existing files are "
+        "as they were."
+    ], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.csv"]  # no out, no staging
 
 
 def test_ctrl_c_during_predict_leaves_the_old_predictions(trained, tmp_path):

@@ -1,25 +1,31 @@
-"""The epoch loop of ``chainrule train``: early stopping on the validation LOSS.
+"""How ``chainrule train`` fits: one ``fit`` of the estimator, with the command's callbacks.
 
 The estimators stop as scikit-learn's do, on the validation *score* (accuracy or R²).
 On a small validation set that score saturates: 15 wine rows are all classified right
 after two epochs, the score can no longer improve, and the model is frozen there. The
-command therefore drives the estimator one epoch at a time (``partial_fit``) and
-watches the validation loss, which keeps falling while the model becomes more sure of
-its answers, and which rises when it starts to overfit:
+command therefore turns the estimator's own stopping off and calls its ``fit`` once
+with callbacks that watch the validation loss, which keeps falling while the model
+becomes more sure of its answers, and which rises when it starts to overfit:
 
     split:  hold out ``validation_fraction`` of the training rows (stratified), but
             only when that gives at least ``MIN_VALIDATION_ROWS`` rows; with fewer,
             early stopping is off (a handful of rows measures nothing) and the run
             trains for --epochs, stopping only when the training loss stalls.
-    epoch:  shuffle (own generator, a new order every epoch), one partial_fit pass,
-            then val_loss = cross-entropy or half mean squared error on the held-out rows.
+    epoch:  the rows in a new order (``np.random.default_rng(seed).permutation``, see
+            :class:`EpochOrder`), one pass of minibatches, then (:class:`ValidationLoss`)
+            val_loss = cross-entropy or half mean squared error on the held-out rows.
     keep:   the weights of the epoch with the lowest val_loss (restored at the end).
     stop:   when val_loss has not fallen by ``tol`` (relative) for ``patience`` epochs.
-    diverge: a training loss that is not finite or exceeds DIVERGENCE_FACTOR times the
-            loss of the untrained network raises :class:`Diverged` at once.
+    diverge: an epoch's ``data_loss`` (the estimator's loss without its L2 term) that is
+            not finite or exceeds DIVERGENCE_FACTOR times the loss of the untrained
+            network raises :class:`Diverged` (:class:`DivergenceCheck`); so does the
+            estimator's own divergence error (a NaN or inf loss: a ValueError whose
+            cause is a ``TrainingDivergedError``).
+    Ctrl-C: the estimator turns it into a ``TrainingInterrupted`` warning; around the
+            fit that category is an error, raised again as ``KeyboardInterrupt``.
 
-The ``lbfgs`` solver has no epochs; it is fitted with ``fit`` and none of this applies
-(except the divergence check on its final loss).
+The ``lbfgs`` solver has no epochs; it is fitted with a plain ``fit`` and none of this
+applies (except the divergence check on its final loss and the Ctrl-C rule).
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..training import TrainingInterrupted
+from ..callbacks import Callback, EarlyStopping
+from ..layers.activations import sigmoid, softmax
+from ..training import TrainingDivergedError, TrainingInterrupted
 
 #: Fewer held-out rows than this and early stopping is off (see the module docstring).
 MIN_VALIDATION_ROWS = 50
@@ -68,44 +76,52 @@ class LoopResult:
     val_score: float = -math.inf
 
 
-def _loss(est, X, y, classification: bool) -> float:
-    """Mean cross-entropy (classification) or half mean squared error, no L2 term."""
-    if classification:
-        P = est.predict_proba(X)
-        idx = np.searchsorted(est.classes_, y)
-        p = P[np.arange(len(y)), idx] if P.ndim == 2 else np.where(idx == 1, P, 1 - P)
+def data_loss(Z: np.ndarray, y: np.ndarray, classes) -> float:
+    """Mean cross-entropy (``classes`` given) or half mean squared error, no L2 term.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_outputs)
+        The network's raw output: logits (one column for two classes) or values.
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Class labels (each one of ``classes``) or target values.
+    classes : ndarray of shape (n_classes,) or None
+        The sorted class labels; None for regression.
+    """
+    if classes is not None:
+        idx = np.searchsorted(classes, y)
+        if Z.shape[1] == 1:  # as predict_proba: [sigmoid(-z), sigmoid(z)]
+            z = Z.ravel()
+            p = np.where(idx == 1, sigmoid(z), sigmoid(-z))
+        else:
+            p = softmax(Z.copy())[np.arange(len(y)), idx]
         return float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
-    R = np.asarray(est.predict(X), dtype=np.float64).reshape(len(y), -1)
+    R = np.asarray(Z, dtype=np.float64).reshape(len(y), -1)
     R = R - np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     return float(0.5 * np.mean(np.sum(R * R, axis=1)))
 
 
-def _initial_loss(est, X, y, classification: bool, classes) -> float:
-    """The loss of the untrained network (one zero-step partial_fit would move it; so
-    it is computed from the class frequencies / target variance, what a network near
-    its initialisation predicts)."""
-    if classification:
+def outputs(net, X: np.ndarray) -> np.ndarray:
+    """The network's raw output in inference mode (overflow gives inf, not a warning)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return net.forward(X, training=False)[0]
+
+
+def initial_loss(y, classes) -> float:
+    """The loss of the untrained network, from the class count / the target variance
+    (what a network near its initialisation predicts)."""
+    if classes is not None:
         return float(math.log(max(len(classes), 2)))
     Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     return float(0.5 * np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1))) or 1.0
 
 
-def data_loss(est, n: int) -> float:
-    """``est.loss_`` without its L2 term ``0.5 * alpha * sum(W**2) / n``."""
-    with np.errstate(over="ignore", invalid="ignore"):  # exploded weights: inf, not a warning
-        penalty = sum(float(np.dot(W.ravel(), W.ravel())) for W in est.coefs_)
-    if not math.isfinite(penalty):
-        return math.inf
-    return float(est.loss_) - 0.5 * float(est.alpha) * penalty / n
-
-
-def diverged(est, n: int, initial: float) -> bool:
-    """The loss is not finite, or its data part exceeds DIVERGENCE_FACTOR * initial."""
-    loss = float(est.loss_)
-    return not math.isfinite(loss) or data_loss(est, n) > DIVERGENCE_FACTOR * initial
-
-
 def _split(X, y, fraction: float, seed: int, classification: bool):
+    """(X_fit, X_val, y_fit, y_val), or None when a side would have too few rows.
+
+    A class with a single row may land on the validation side only; it is moved to the
+    fitting side, so that the model has an output for every class of the training rows.
+    """
     from sklearn.model_selection import train_test_split
 
     n_val = math.ceil(fraction * len(y))
@@ -116,49 +132,146 @@ def _split(X, y, fraction: float, seed: int, classification: bool):
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2 and n_val >= len(counts):
             stratify = y
-    return train_test_split(X, y, test_size=n_val, random_state=seed, stratify=stratify)
+    X_fit, X_val, y_fit, y_val = train_test_split(
+        X, y, test_size=n_val, random_state=seed, stratify=stratify
+    )
+    if classification:
+        alone = ~np.isin(y_val, y_fit)
+        if alone.any():
+            X_fit, y_fit = np.concatenate([X_fit, X_val[alone]]), np.append(y_fit, y_val[alone])
+            X_val, y_val = X_val[~alone], y_val[~alone]
+    return X_fit, X_val, y_fit, y_val
 
 
-def run_recording(call) -> list:
-    """Run ``call()`` (an estimator's fit), recording its warnings, and return them.
+def fit_checked(est, X, y, callbacks=None) -> list:
+    """``est.fit(X, y, callbacks=...)``; returns the warnings it gave (recorded, not shown).
 
-    The estimator turns Ctrl-C into a warning and returns (scikit-learn's behaviour for
-    fit); the command must stop and publish nothing, so it is raised again here.
+    Ctrl-C comes out as ``KeyboardInterrupt``, whatever the estimator was doing: the
+    estimator turns it into a ``TrainingInterrupted`` warning and returns (scikit-learn's
+    behaviour), so that category is an error for the whole call, and the error becomes
+    a ``KeyboardInterrupt`` again; the command then publishes nothing.
     """
+    kwargs = {} if callbacks is None else {"callbacks": callbacks}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        call()
-    if any(issubclass(w.category, TrainingInterrupted) for w in caught):
-        raise KeyboardInterrupt
+        warnings.simplefilter("error", TrainingInterrupted)
+        try:
+            est.fit(X, y, **kwargs)
+        except TrainingInterrupted:
+            raise KeyboardInterrupt from None
     return caught
 
 
-def _partial_fit(est, X, y, kwargs) -> None:
-    """One epoch; the estimator's warnings are passed on."""
-    for w in run_recording(lambda: est.partial_fit(X, y, **kwargs)):
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+class EpochOrder(np.random.RandomState):
+    """``RandomState(random_state)`` for the initial weights; the command's epoch order.
+
+    The estimator draws each epoch's order as scikit-learn does: ``shuffle(order)`` of
+    ``arange(n)``, then ``sample_idx = sample_idx[order]``. Here ``shuffle`` gives the
+    ``order`` that makes ``sample_idx`` equal ``default_rng(seed).permutation(n)``, a new
+    one every epoch: the order ``chainrule train`` has always used, so a seed trains the
+    same model as before.
+    """
+
+    def __init__(self, random_state: int | None, seed: int) -> None:
+        super().__init__(random_state)
+        self._rng = np.random.default_rng(seed)
+        self._sample_idx: np.ndarray | None = None  # the estimator's, after the last call
+
+    def shuffle(self, x) -> None:
+        if self._sample_idx is None:
+            self._sample_idx = np.arange(len(x))
+        wanted = self._rng.permutation(len(x))
+        x[...] = np.argsort(self._sample_idx)[wanted]
+        self._sample_idx = wanted
 
 
-class _Bar:
-    """A tqdm bar over epochs that is completed (100%) whenever the loop ends."""
+def diverged_cause(exc: ValueError) -> TrainingDivergedError | None:
+    """The ``TrainingDivergedError`` behind an estimator's divergence ``ValueError``
+    (scikit-learn's type, exactly; the estimators put the typed error in its
+    ``__cause__``), or None for any other ValueError."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, TrainingDivergedError) else None
 
-    def __init__(self, total: int, enabled: bool, label: str | None = None) -> None:
-        self.bar = None
-        if enabled:
-            from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="epoch", file=sys.stderr, leave=True, desc=label)
+class DivergenceCheck(Callback):
+    """Raise :class:`Diverged` when an epoch's ``data_loss`` is not finite or exceeds
+    ``DIVERGENCE_FACTOR`` times ``initial``, the untrained network's loss."""
 
-    def update(self, **postfix) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
-            self.bar.update(1)
+    def __init__(self, initial: float) -> None:
+        self.initial = initial
+
+    def diverged(self, loss: float) -> bool:
+        return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * self.initial
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        if self.diverged(float(logs["data_loss"])):
+            raise Diverged(epoch, float(logs["data_loss"]), self.initial)
+
+
+class ValidationLoss(EarlyStopping):
+    """Early stopping on the loss of held-out rows, which it computes after each epoch.
+
+    Adds ``val_loss`` to the logs. The weights of the lowest val_loss so far are kept
+    (restored at the end); training stops when it has not fallen by ``tol`` (relative)
+    for ``patience`` epochs. A smaller fall keeps the weights but counts as no progress.
+    """
+
+    def __init__(self, X_val, y_val, classes, patience: int, tol: float) -> None:
+        super().__init__("val_loss", patience=patience)
+        self.X_val, self.y_val, self.classes, self.tol = X_val, y_val, classes, tol
+        self.history: list[float] = []
+
+    def on_train_begin(self, net, keys) -> None:
+        self.net = net
+        super().on_train_begin(net, [*keys, "val_loss"])
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> bool:
+        val = data_loss(outputs(self.net, self.X_val), self.y_val, self.classes)
+        logs["val_loss"] = val
+        self.history.append(val)
+        if val < self.best_value:
+            self.wait = 0 if val < self.best_value * (1 - self.tol) else self.wait + 1
+            self.best_value, self.best_epoch = val, epoch
+            for saved, p in zip(self._best, self._params, strict=True):
+                np.copyto(saved, p)
+        else:
+            self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+
+class LossStall(Callback):
+    """Stop when the training loss has not fallen below its earlier minimum by ``tol``
+    in the last ``patience`` epochs (the rule when there is no validation set)."""
+
+    def __init__(self, patience: int, tol: float) -> None:
+        self.patience, self.tol, self.curve = patience, tol, []
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> bool:
+        self.curve.append(float(logs["loss"]))
+        recent, before = self.curve[-self.patience :], self.curve[: -self.patience]
+        return epoch > self.patience and min(recent) > min(before) - self.tol
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs showing the loss (and val_loss); :meth:`close` fills it."""
+
+    def __init__(self, total: int, label: str | None = None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="epoch", file=sys.stderr, leave=True, desc=label)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        shown = {k: f"{logs[k]:.4g}" for k in ("loss", "val_loss") if k in logs}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
 
     def close(self, n_epochs: int) -> None:
-        if self.bar is not None:
-            self.bar.total = n_epochs  # early stop: the bar ends full, at the last epoch
-            self.bar.refresh()
-            self.bar.close()
+        self.bar.total = n_epochs  # early stop: the bar ends full, at the last epoch
+        self.bar.refresh()
+        self.bar.close()
 
 
 def fit_epochs(
@@ -180,7 +293,8 @@ def fit_epochs(
     Parameters
     ----------
     est : MLPClassifier or MLPRegressor
-        Unfitted; its ``early_stopping`` is ignored (this loop does the stopping).
+        Unfitted, with an int ``random_state`` (its initial weights); its own early
+        stopping is turned off (the callbacks here do the stopping).
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     epochs : int
@@ -195,75 +309,60 @@ def fit_epochs(
     Diverged
         When the training loss is not finite or exceeds ``DIVERGENCE_FACTOR`` times the
         untrained network's loss.
+    KeyboardInterrupt
+        On Ctrl-C (the estimator is then as it was before the call).
     """
-    classification = hasattr(est, "predict_proba")
-    classes = np.unique(y) if classification else None
-    parts = _split(X, y, validation_fraction, seed, classification) if early_stopping else None
-    if parts is None:
-        X_fit, y_fit, X_val, y_val = X, y, None, None
-    else:
-        X_fit, X_val, y_fit, y_val = parts
-    result = LoopResult(n_val=0 if X_val is None else len(y_val), early_stopping=X_val is not None)
-    initial = _initial_loss(est, X_fit, y_fit, classification, classes)
-    rng = np.random.default_rng(seed)
-    est.set_params(early_stopping=False, shuffle=False)
+    from sklearn.exceptions import ConvergenceWarning
+
+    classes = np.unique(y) if hasattr(est, "predict_proba") else None
+    parts = _split(X, y, validation_fraction, seed, classes is not None) if early_stopping else None
+    X_fit, X_val, y_fit, y_val = (X, None, y, None) if parts is None else parts
+    initial = initial_loss(y_fit, classes)
+    stopping = LossStall(patience, tol)
+    if X_val is not None:
+        stopping = ValidationLoss(X_val, y_val, classes, patience, tol)
+    bar = ProgressBar(epochs, label) if progress else None
+    callbacks = [DivergenceCheck(initial), stopping, *([bar] if bar else [])]
+    own = {"random_state": est.random_state, "n_iter_no_change": est.n_iter_no_change}
+    est.set_params(early_stopping=False, shuffle=True, max_iter=epochs, n_iter_no_change=np.inf,
+                   random_state=EpochOrder(est.random_state, seed))  # fmt: skip
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
         # one batch of all rows: what scikit-learn would clip it to, said quietly
         est.set_params(batch_size=len(y_fit))
-    best, best_loss, stale = None, math.inf, 0
-    bar = _Bar(epochs, progress, label)
     try:
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(len(y_fit))
-            kwargs = {"classes": classes} if classification and epoch == 1 else {}
-            try:
-                _partial_fit(est, X_fit[order], y_fit[order], kwargs)
-            except ValueError as exc:
-                if "non-finite" in str(exc) or "diverged" in str(exc):
-                    raise Diverged(epoch, math.inf, initial) from exc
-                raise
-            loss = float(est.loss_)
-            if diverged(est, len(y_fit), initial):
-                raise Diverged(epoch, loss, initial)
-            result.n_epochs = epoch
-            if X_val is None:
-                bar.update(loss=loss)
-                # the training loss alone: stop when it stalls, as scikit-learn does
-                curve = est.loss_curve_
-                if epoch > patience and min(curve[-patience:]) > min(curve[:-patience]) - tol:
-                    result.stop_reason = f"the training loss did not improve for {patience} epochs"
-                    break
-                continue
-            val = _loss(est, X_val, y_val, classification)
-            result.val_loss.append(val)
-            bar.update(loss=loss, val_loss=val)
-            if val < best_loss * (1 - tol):
-                best_loss, stale, result.best_epoch = val, 0, epoch
-                best = ([W.copy() for W in est.coefs_], [b.copy() for b in est.intercepts_])
-            elif val < best_loss:  # a tiny gain: keep these weights, but count as stale
-                best_loss, result.best_epoch, stale = val, epoch, stale + 1
-                best = ([W.copy() for W in est.coefs_], [b.copy() for b in est.intercepts_])
-            else:
-                stale += 1
-            if stale >= patience:
-                result.stop_reason = (
-                    f"early stopping: the validation loss did not improve for {patience} epochs"
-                )
-                break
+        caught = fit_checked(est, X_fit, y_fit, callbacks)
+    except ValueError as exc:  # a NaN or inf loss, found by the estimator
+        cause = diverged_cause(exc)
+        if cause is None:
+            raise
+        raise Diverged(cause.epoch, math.inf, initial) from exc
     finally:
-        bar.close(result.n_epochs)
-    if not result.stop_reason:
-        result.stop_reason = "the epoch limit"
-    if best is not None:
-        for W, W_best in zip(est.coefs_, best[0], strict=True):
-            W[...] = W_best
-        for b, b_best in zip(est.intercepts_, best[1], strict=True):
-            b[...] = b_best
-    if X_val is not None:
-        if classification:
-            result.val_score = float(np.mean(est.predict(X_val) == y_val))
-        else:
-            result.val_score = -min(result.val_loss)
+        est.set_params(**own)
+        if bar is not None:
+            bar.close(bar.bar.n)
+    for w in caught:  # the epoch limit is reported by the command
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return _result(est, stopping, X_val, y_val, patience)
+
+
+def _result(est, stopping: Callback, X_val, y_val, patience: int) -> LoopResult:
+    """The LoopResult of a finished fit, from the estimator and its stopping callback."""
+    result = LoopResult(n_epochs=len(est.history_), stop_reason="the epoch limit")
+    if est.history_.stopped_epoch is not None:
+        result.stop_reason = f"the training loss did not improve for {patience} epochs"
+    if X_val is None:
+        return result
+    if est.history_.stopped_epoch is not None:
+        result.stop_reason = (
+            f"early stopping: the validation loss did not improve for {patience} epochs"
+        )
+    result.n_val, result.early_stopping = len(y_val), True
+    result.val_loss, result.best_epoch = stopping.history, stopping.best_epoch
+    if hasattr(est, "predict_proba"):
+        result.val_score = float(np.mean(est.predict(X_val) == y_val))
+    else:
+        result.val_score = -min(result.val_loss)
     return result
 
 

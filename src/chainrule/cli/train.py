@@ -41,7 +41,7 @@ class TrainOptions:
     epochs: int = 200
     batch_size: int | None = 32
     lr: float = 1e-3
-    alpha: float | None = None  # None: "auto", see _train_loop.fit_auto_alpha
+    alpha: float | None = None  # None: "auto", see _loop.fit_auto_alpha
     seed: int = 0
     test_size: float = 0.2
     early_stopping: bool = True
@@ -187,20 +187,23 @@ def _diverged(opts: TrainOptions, what: str):
 
 def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     """lbfgs: the estimator's own full-batch ``fit`` (no epochs, no early stopping)."""
+    from sklearn.exceptions import ConvergenceWarning
+
     from . import _loop as tl
 
     est = _estimator(task, opts, alpha)
     try:
-        caught = tl.run_recording(lambda: est.fit(X, y))  # Ctrl-C: publish nothing
+        caught = tl.fit_checked(est, X, y)  # Ctrl-C: KeyboardInterrupt, publish nothing
     except ValueError as exc:
-        if "non-finite" not in str(exc):
+        if tl.diverged_cause(exc) is None:
             raise
         raise _diverged(opts, "training diverged: the loss became non-finite") from exc
-    initial = tl._initial_loss(est, X, y, task == "classification", np.unique(y))
-    if tl.diverged(est, len(y), initial):
+    classes = np.unique(y) if task == "classification" else None
+    loss = tl.data_loss(tl.outputs(est.network_, X), y, classes)
+    if tl.DivergenceCheck(tl.initial_loss(y, classes)).diverged(loss):
         raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
     stop = "lbfgs converged"
-    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         stop = (
             f"lbfgs reached --epochs {opts.epochs} iterations before converging"
             if est.n_iter_ >= opts.epochs
@@ -214,9 +217,10 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
 def _fit_estimator(opts: TrainOptions, task: str, X, y):
     """Fit as the command does; returns ``(estimator, LoopResult or None for lbfgs)``.
 
-    sgd/adam: :func:`chainrule._train_loop.fit_epochs` (early stopping on the validation
-    loss, best weights kept, divergence detected); ``--alpha auto`` tries
-    ``AUTO_ALPHAS``. lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
+    sgd/adam: one ``fit`` of the estimator with the command's callbacks
+    (:func:`chainrule.cli._loop.fit_epochs`: early stopping on the validation loss, best
+    weights kept, divergence detected); ``--alpha auto`` fits once per ``AUTO_ALPHAS``.
+    lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
     """
     from . import _loop as tl
 
@@ -247,6 +251,14 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
             loop = tl.fit_epochs(est, X, y, **kwargs)
     except tl.Diverged as exc:
         raise _diverged(opts, str(exc)) from exc
+    _report_fit(opts, task, len(y), est, loop, tried)
+    return est, loop
+
+
+def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -> None:
+    """Say which alpha was kept, whether early stopping ran, and which epoch was kept."""
+    from . import _loop as tl
+
     if tried:
         what = "accuracy" if task == "classification" else "loss"
         shown = ", ".join(
@@ -255,14 +267,14 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
             for a, r in tried.items()
         )
         _say(f"  alpha auto: validation {what} per L2 penalty {{{shown}}}; kept {est.alpha:g}")
-    elif auto:
+    elif opts.alpha is None:
         _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
     if opts.early_stopping and not loop.early_stopping:
-        n_val = math.ceil(opts.validation_fraction * len(y))
+        n_val = math.ceil(opts.validation_fraction * n)
         short = (
-            f"{n_val} validation rows ({opts.validation_fraction:g} of {len(y)})"
+            f"{n_val} validation rows ({opts.validation_fraction:g} of {n})"
             if n_val < tl.MIN_VALIDATION_ROWS
-            else f"the {len(y) - n_val} training rows left beside {n_val} validation rows"
+            else f"the {n - n_val} training rows left beside {n_val} validation rows"
         )
         _say(f"  early stopping off: {short} are fewer than the {tl.MIN_VALIDATION_ROWS} it "
              "needs (each side of the split); training up to --epochs")  # fmt: skip
@@ -274,7 +286,6 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
         if loop.best_epoch == loop.n_epochs and loop.n_epochs == opts.epochs:
             _say("  note: the validation loss was still falling at the last epoch; more "
                  "--epochs may help")  # fmt: skip
-    return est, loop
 
 
 def _history_frame(est, loop):
@@ -387,23 +398,68 @@ def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
 def run_train(opts: TrainOptions) -> dict:
     """Train as ``chainrule train`` does; returns the metrics dict. Raises DataError,
     ValueError, TypeError, OSError on bad input (the command turns them into one line)."""
-    from .. import save
-    from ..datasets.tables import (
-        DataError,
-        Preprocessor,
-        TargetScaler,
-        load_table,
-        train_test_split_dataset,
-    )
     from ..persistence.bundle import ModelBundle
 
-    out = Path(opts.out)
+    out = _checked_out(opts.out)
+    started = time.perf_counter()
+    ds, train, test = _load_and_split(opts)  # 1. data
+    pre, X_train, X_test = _preprocess(train, test)  # 2. preprocessing, on training rows
+    y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
+    est, loop, scaler = _train_estimator(opts, ds, X_train, y_train)  # 3. the estimator
+    bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
+    pred_test = bundle.predict(test.X)  # 4. metrics, in the target's own units
+    metrics = _metrics(ds.task, est, (y_train, bundle.predict(train.X)), (y_test, pred_test))
+    n_epochs = int(est.n_iter_) if loop is None else loop.n_epochs
+    kept = None if loop is None else loop.best_epoch
+    bundle.info = {
+        "dataset": ds.name,
+        "task": ds.task,
+        "target": list(ds.target),
+        "seed": opts.seed,
+        "epochs": n_epochs,
+        "kept_epoch": kept,
+        "id_column": opts.id_column,
+        "sep": opts.sep,
+        "decimal": opts.decimal,
+        "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
+    }
+    report = {
+        "dataset": ds.name,
+        "task": ds.task,
+        "target": list(ds.target),
+        "n_train": train.n_samples,
+        "n_test": test.n_samples,
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
+        "epochs_run": n_epochs,
+        "kept_epoch": kept,
+        "alpha": float(est.alpha),
+        "seconds": None,  # set when written
+        "metrics": metrics,
+    }
+    run = (bundle, est, loop, X_test, y_test, pred_test)
+    files, plots = _write_run(out, opts, report, run, started)  # 5. staged, then published
+    _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"
+         + (f", {', '.join(plots)}" if plots else ""))  # fmt: skip
+    _say(f"predict with: chainrule predict {out / 'model.npz'} DATA.csv")
+    return metrics
+
+
+def _checked_out(folder) -> Path:
+    """``--out`` as a Path: a folder (or nothing yet) in a writable place, found before
+    any training."""
+    from ..datasets import DataError
+
+    out = Path(folder)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file; name a folder (it is created if missing).")
-    check_writable_folder(out.resolve().parent, "--out", out)  # found before training
-    started = time.perf_counter()
+    check_writable_folder(out.resolve().parent, "--out", out)
+    return out
 
-    # 1. Data.
+
+def _load_and_split(opts: TrainOptions):
+    """Step 1: the table, as the one CSV reader reads it, and its train/test split."""
+    from ..datasets.tables import load_table, train_test_split_dataset
+
     ds = load_table(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
                     decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column)  # fmt: skip
     _say(ds.describe())
@@ -411,16 +467,26 @@ def run_train(opts: TrainOptions) -> dict:
         _say(f"  note: {note}")
     train, test = train_test_split_dataset(ds, test_size=opts.test_size, rng=opts.seed)
     _say(f"split: {train.n_samples} training rows, {test.n_samples} test rows (seed {opts.seed})")
+    return ds, train, test
 
-    # 2. Preprocessing, fitted on the training rows only.
+
+def _preprocess(train, test):
+    """Step 2: the preprocessing, fitted on the training rows only; both matrices."""
+    from ..datasets import Preprocessor
+
     check_preprocessing_size(train.X)  # one-hot columns: memory, and the model file
     pre = Preprocessor().fit(train.X)
     X_train, X_test = pre.transform(train.X), pre.transform(test.X)
     for note in pre.notes_:
         _say(f"  preprocessing: {note}")
-    y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
+    return pre, X_train, X_test
 
-    # 3. The estimator, once its size is known to fit in memory.
+
+def _train_estimator(opts: TrainOptions, ds, X_train, y_train):
+    """Step 3: the estimator, once its size is known to fit in memory, trained on the
+    standardised target for regression. Returns ``(est, loop, scaler)``."""
+    from ..datasets import TargetScaler
+
     n_out = int(y_train.shape[1]) if y_train.ndim == 2 else 1
     if ds.task == "classification":
         n_out = len(np.unique(y_train.astype(str)))
@@ -434,55 +500,36 @@ def run_train(opts: TrainOptions) -> dict:
         fit_y = scaler.transform(y_train)
         _say("  preprocessing: standardised the target for training (predictions are in its units)")
     est, loop = _fit_estimator(opts, ds.task, X_train, fit_y)
-    n_epochs = int(est.n_iter_) if loop is None else loop.n_epochs
+    return est, loop, scaler
 
-    bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
 
-    # 4. Metrics on train and test, in the target's own units.
-    pred_train, pred_test = bundle.predict(train.X), bundle.predict(test.X)
-    if ds.task == "classification":
+def _metrics(task: str, est, train: tuple, test: tuple) -> dict:
+    """Step 4: the metrics of ``(y_true, y_pred)`` on the training and test rows, printed."""
+    if task == "classification":
         classes = list(est.classes_)
         metrics = {
-            "train": classification_metrics(y_train, pred_train, classes),
-            "test": classification_metrics(y_test, pred_test, classes),
+            "train": classification_metrics(*train, classes),
+            "test": classification_metrics(*test, classes),
         }
     else:
         classes = None
-        metrics = {"train": regression_metrics(y_train, pred_train),
-                   "test": regression_metrics(y_test, pred_test)}  # fmt: skip
-    _say("\n" + _metrics_report(ds.task, metrics, classes))
-    bundle.info = {
-        "dataset": ds.name,
-        "task": ds.task,
-        "target": list(ds.target),
-        "seed": opts.seed,
-        "epochs": n_epochs,
-        "kept_epoch": None if loop is None else loop.best_epoch,
-        "id_column": opts.id_column,
-        "sep": opts.sep,
-        "decimal": opts.decimal,
-        "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
-    }
+        metrics = {"train": regression_metrics(*train), "test": regression_metrics(*test)}
+    _say("\n" + _metrics_report(task, metrics, classes))
+    return metrics
 
-    # 5. Files: staged, then published together.
+
+def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started: float):
+    """Step 5: every file written into a staging folder, then published together.
+    Returns ``(files, plots)``."""
+    from .. import save
+
+    bundle, est, loop, X_test, y_test, pred_test = run
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     try:
         save(bundle, staging / "model.npz")
-        report = {
-            "dataset": ds.name,
-            "task": ds.task,
-            "target": list(ds.target),
-            "n_train": train.n_samples,
-            "n_test": test.n_samples,
-            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
-            "epochs_run": n_epochs,
-            "kept_epoch": None if loop is None else loop.best_epoch,
-            "alpha": float(est.alpha),
-            "seconds": round(time.perf_counter() - started, 3),
-            "metrics": metrics,
-        }
+        report["seconds"] = round(time.perf_counter() - started, 3)
         (staging / "metrics.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         history = _history_frame(est, loop)
         history.to_csv(staging / "history.csv")
@@ -497,7 +544,4 @@ def run_train(opts: TrainOptions) -> dict:
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"
-         + (f", {', '.join(plots)}" if plots else ""))  # fmt: skip
-    _say(f"predict with: chainrule predict {out / 'model.npz'} DATA.csv")
-    return metrics
+    return files, plots
