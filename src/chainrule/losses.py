@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import lookup
 from .layers.activations import sigmoid_from
 
 # PyTorch clamps log-probabilities at -100 in BCELoss so that log(0) never reaches the
@@ -554,7 +555,4 @@ def get_loss(loss: str | Loss) -> Loss:
     """A loss instance from a name (``"mse"``, ``"cross_entropy"``, ...) or an instance."""
     if isinstance(loss, Loss):
         return loss
-    try:
-        return LOSSES[loss]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}.") from None
+    return lookup(LOSSES, loss, "loss")()
