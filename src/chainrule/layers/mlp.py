@@ -110,7 +110,7 @@ def _hidden_activations(activation, n_hidden: int) -> list[type[Layer]]:
     names = list(activation)
     if len(names) != n_hidden:
         raise ValueError(
-            f"activation lists {len(names)} names for {n_hidden} hidden layers; give one "
-            "name per hidden layer, or one name for all."
+            f"activation needs one name per hidden layer ({n_hidden}), got {len(names)}: "
+            f"{names}; or give one name for all."
         )
     return [get_activation(name) for name in names]
