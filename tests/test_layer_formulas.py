@@ -19,9 +19,9 @@ from chainrule.practice import quiz
 #: every layer class that computes something of its own (Layer is the contract,
 #: Sequential a composition of layers)
 LAYERS = [
-    getattr(chainrule.layers, name)
-    for name in chainrule.layers.__all__
-    if getattr(chainrule.layers, name) not in (Layer, cr.Sequential)
+    obj
+    for obj in (getattr(chainrule.layers, name) for name in chainrule.layers.__all__)
+    if isinstance(obj, type) and issubclass(obj, Layer) and obj not in (Layer, cr.Sequential)
 ]
 LOSSES = [
     cls

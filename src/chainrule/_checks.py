@@ -6,6 +6,7 @@ mistake is caught where the user made it and not deep inside a matrix product.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from numbers import Integral
 
 import numpy as np
@@ -31,6 +32,27 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
         f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}. "
         "Pass e.g. rng=0 or rng=np.random.default_rng(0)."
     )
+
+
+def unknown_name(kind: str, name, choices: Iterable[str], hint: str = "") -> str:
+    """The package's one message for a name no registry knows.
+
+    ``unknown {kind} {name!r}; choose one of a, b, c{hint}.``, with the choices in the
+    registry's order (e.g. ``unknown activation 'swish'; choose one of identity, ...``).
+    """
+    return f"unknown {kind} {name!r}; choose one of {', '.join(choices)}{hint}."
+
+
+def lookup(table: Mapping, name, kind: str, hint: str = ""):
+    """``table[name]``, or a ValueError with :func:`unknown_name`'s message.
+
+    The one lookup by name behind ``get_activation``, ``get_loss``, ``get_optimizer``,
+    ``get_initializer`` and ``get_schedule``.
+    """
+    try:
+        return table[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable name, e.g. a list
+        raise ValueError(unknown_name(kind, name, table, hint)) from None
 
 
 def as_float_dtype(dtype) -> np.dtype:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import as_float_dtype
+from ._checks import as_float_dtype, lookup
 
 Initializer = Callable[[np.random.Generator, tuple, np.dtype], np.ndarray]
 
@@ -105,10 +105,4 @@ def get_initializer(init: str | Initializer) -> Initializer:
     """Look up an initializer by name, or pass a callable ``(rng, shape, dtype)`` through."""
     if callable(init):
         return init
-    try:
-        return INITIALIZERS[init]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown init {init!r}; use one of {sorted(INITIALIZERS)} or a callable "
-            "init(rng, shape, dtype) -> array."
-        ) from None
+    return lookup(INITIALIZERS, init, "init", " or a callable init(rng, shape, dtype) -> array")

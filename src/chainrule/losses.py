@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ._checks import lookup
 from .layers.activations import sigmoid, sigmoid_from, softmax
 from .layers.base import Formula as F
 from .layers.base import Formulas
@@ -743,7 +744,4 @@ def get_loss(loss: str | Loss) -> Loss:
     """A loss instance from a name (``"mse"``, ``"cross_entropy"``, ...) or an instance."""
     if isinstance(loss, Loss):
         return loss
-    try:
-        return LOSSES[loss]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}.") from None
+    return lookup(LOSSES, loss, "loss")()

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._checks import unknown_name
 from .losses import BinaryCrossEntropy, CrossEntropy
 
 Metric = Callable[..., float]
@@ -205,10 +206,8 @@ def get_metric(metric: str | Metric, loss=None) -> tuple[str, Metric]:
         return getattr(metric, "__name__", "metric"), metric
     name = ALIASES.get(metric, metric) if isinstance(metric, str) else metric
     if name not in METRICS:
-        raise ValueError(
-            f"unknown metric {metric!r}; use one of {sorted(METRICS)} (or a function "
-            "f(Y, T, sample_weight=None) -> float)."
-        )
+        hint = " or a function f(Y, T, sample_weight=None) -> float"
+        raise ValueError(unknown_name("metric", metric, METRICS, hint))
     if name != "accuracy":
         return name, METRICS[name]
     if isinstance(loss, BinaryCrossEntropy):

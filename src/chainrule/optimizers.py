@@ -42,6 +42,7 @@ from numbers import Real
 
 import numpy as np
 
+from ._checks import lookup
 from .layers.base import Layer
 from .schedules import Schedule, get_schedule
 
@@ -625,3 +626,18 @@ class RMSProp(Optimizer):
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSProp}
+
+
+def get_optimizer(optimizer: str | Optimizer, **hyper) -> Optimizer:
+    """An optimizer from an instance (returned as is) or a name and its hyper-parameters.
+
+    ``get_optimizer("sgd", lr=0.1, momentum=0.9)`` is ``SGD(0.1, momentum=0.9)``.
+
+    Raises
+    ------
+    ValueError
+        ``unknown optimizer 'lion'; choose one of sgd, adam, adamw, rmsprop.``
+    """
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    return lookup(OPTIMIZERS, optimizer, "optimizer")(**hyper)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+from ._checks import lookup
+
 
 def _check_real(value, name: str, *, low: float, low_inclusive: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
@@ -245,10 +247,8 @@ def get_schedule(schedule: str | Schedule | None) -> Schedule | None:
     """
     if schedule is None or isinstance(schedule, Schedule):
         return schedule
-    if isinstance(schedule, str) and schedule in SCHEDULES:
-        return SCHEDULES[schedule]()
-    raise ValueError(
-        f"unknown schedule {schedule!r}; pass None, a Schedule instance (ConstantLR(), "
-        "InverseScalingLR(power_t), StepDecayLR(step_size, gamma), ReduceLROnPlateau(...)) "
-        f"or one of the names {sorted(SCHEDULES)}."
+    hint = (
+        ", None or a Schedule instance (ConstantLR(), InverseScalingLR(power_t), "
+        "StepDecayLR(step_size, gamma), ReduceLROnPlateau(...))"
     )
+    return lookup(SCHEDULES, schedule, "schedule", hint)()

@@ -12,25 +12,23 @@ problem and the fix, with exit status 2; ``--debug`` shows the traceback instead
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 
 import numpy as np
 
 from .. import __version__
+from ..layers import build_mlp, get_activation
+from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name
 
+#: the hidden activations gradcheck offers: name -> class name, a view of the one
+#: registry (chainrule.layers.ACTIVATIONS)
 ACTIVATIONS = {
-    "relu": "ReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "logistic": "Sigmoid",
-    "leaky_relu": "LeakyReLU",
-    "elu": "ELU",
-    "gelu": "GELU",
-    "softplus": "Softplus",
-    "identity": "Identity",
-}
+    name: get_activation(name).__name__
+    for name in ("relu", "tanh", "sigmoid", "logistic", "leaky_relu", "elu", "gelu", "softplus",
+                 "identity")
+}  # fmt: skip
+#: the losses gradcheck offers, by their names in chainrule.losses.LOSSES
 LOSSES = ("cross_entropy", "bce", "mse", "mae", "huber")
 
 
@@ -61,40 +59,28 @@ def _parse_alpha(text: str) -> float | None:
         ) from None
 
 
-def _activation(name: str):
-    import chainrule as cr
-
+def _activation_class(name: str, among) -> type:
+    """The registry's class for ``name``, its error as a one-line usage error."""
     try:
-        return getattr(cr, ACTIVATIONS[name])()
-    except KeyError:
-        raise UsageError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
-        ) from None
+        return get_activation(name, among)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng, dtype=np.float64):
-    """``Dense -> activation`` for each hidden size, then a linear ``Dense`` output."""
-    import chainrule as cr
-
-    layers, sizes = [], [n_in, *hidden]
-    init = "he" if activation in ("relu", "leaky_relu", "elu") else "glorot"
-    for a, b in itertools.pairwise(sizes):
-        layers += [cr.Dense(a, b, init=init, rng=rng, dtype=dtype), _activation(activation)]
-    layers.append(cr.Dense(sizes[-1], n_out, init="glorot", rng=rng, dtype=dtype))
-    return cr.Sequential(*layers)
+    """``Dense -> activation`` for each hidden size, then a linear ``Dense`` output
+    (``chainrule.layers.build_mlp``, with an unknown activation as a usage error)."""
+    _activation_class(activation, ACTIVATIONS)
+    return build_mlp([n_in, *hidden, n_out], activation, rng=rng, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
     from .train import TrainOptions, run_train
 
-    if args.activation == "sigmoid":  # the same function, scikit-learn's name
-        args.activation = "logistic"
-    if args.activation not in ("identity", "logistic", "tanh", "relu"):
-        raise UsageError(
-            f"unknown activation {args.activation!r} for train; choose one of identity, "
-            "logistic (or sigmoid), tanh, relu"
-        )
+    # scikit-learn's four, and "sigmoid" for "logistic" (the same class, scikit-learn's name)
+    cls = _activation_class(args.activation, (*SKLEARN_ACTIVATIONS, "sigmoid"))
+    args.activation = activation_name(cls, SKLEARN_ACTIVATIONS)
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -315,15 +301,13 @@ def cmd_gradcheck(args) -> int:
     n_out = {"cross_entropy": args.classes, "bce": 1}.get(args.loss, args.outputs)
     check_gradcheck_size([d, *args.hidden, n_out], n)
     X = rng.normal(size=(n, d))
+    loss = cr.losses.get_loss(args.loss)
     if args.loss == "cross_entropy":
-        k, y, loss = args.classes, rng.integers(0, args.classes, size=n), cr.CrossEntropy()
+        k, y = args.classes, rng.integers(0, args.classes, size=n)
     elif args.loss == "bce":
-        k, y, loss = 1, rng.integers(0, 2, size=n).astype(float), cr.BinaryCrossEntropy()
+        k, y = 1, rng.integers(0, 2, size=n).astype(float)
     else:
         k, y = args.outputs, rng.normal(size=(n, args.outputs))
-        loss = {"mse": cr.MeanSquaredError, "mae": cr.MeanAbsoluteError, "huber": cr.Huber}[
-            args.loss
-        ]()
     net = build_network(d, args.hidden, k, args.activation, rng)
     print(net.summary())
     print()

@@ -43,9 +43,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..layers.activations import Identity, ReLU, Sigmoid, Tanh
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
+from ..layers.mlp import build_mlp
+from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name, get_activation
 from ..layers.sequential import Sequential
 from ..persistence.npz import layer_from_state, layer_to_state
 from ..training import History, TrainingDivergedError, TrainingInterrupted
@@ -66,8 +67,8 @@ SKLEARN_DIVERGED = (
     "Solver produced non-finite parameter weights. The input data may contain large "
     "values and need to be preprocessed."
 )
-HIDDEN_ACTIVATIONS = {"identity": Identity, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
-_ACTIVATION_NAMES = {cls: name for name, cls in HIDDEN_ACTIVATIONS.items()}
+#: scikit-learn's hidden activations: a view of the one registry (chainrule.layers)
+HIDDEN_ACTIVATIONS = {name: get_activation(name) for name in SKLEARN_ACTIVATIONS}
 
 
 # ids of the estimators being fitted now, in any thread: estimators are not
@@ -94,7 +95,7 @@ class BaseMLP(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "activation": [StrOptions(set(SKLEARN_ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -142,21 +143,16 @@ class BaseMLP(BaseEstimator):
 
     def _assemble(self, denses: list[Dense], dropout_rng) -> Sequential:
         """The network: Dense layers with the hidden activation (and dropout) between."""
-        layers = []
-        for i, dense in enumerate(denses):
-            layers.append(dense)
-            if i < len(denses) - 1:
-                layers.append(HIDDEN_ACTIVATIONS[self.activation]())
-                if self.dropout > 0:
-                    layers.append(Dropout(self.dropout, rng=dropout_rng))
-        return Sequential(*layers)
+        return build_mlp(
+            denses=denses, activation=self.activation, dropout=self.dropout, rng=dropout_rng
+        )
 
     def _network_signature(self) -> tuple[str | None, float]:
         """(hidden activation, dropout rate) of ``network_`` as built."""
         activation, p = None, 0.0
         for layer in self.network_.layers:
-            if type(layer) in _ACTIVATION_NAMES and activation is None:
-                activation = _ACTIVATION_NAMES[type(layer)]
+            if activation is None:
+                activation = activation_name(layer, SKLEARN_ACTIVATIONS)
             if isinstance(layer, Dropout):
                 p = layer.p
         return activation, p

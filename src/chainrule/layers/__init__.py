@@ -1,4 +1,8 @@
-"""Layers: one concept per file. See :mod:`chainrule.layers.base` for the contract."""
+"""Layers: one concept per file. See :mod:`chainrule.layers.base` for the contract.
+
+The activations' names live in :mod:`chainrule.layers.registry` (``get_activation``) and
+the one MLP builder in :mod:`chainrule.layers.mlp` (``build_mlp``).
+"""
 
 from .activations import (
     ELU,
@@ -14,10 +18,13 @@ from .activations import (
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
+from .mlp import build_mlp
 from .normalization import BatchNorm, LayerNorm
+from .registry import ACTIVATIONS, get_activation
 from .sequential import Sequential
 
 __all__ = [
+    "ACTIVATIONS",
     "ELU",
     "GELU",
     "BatchNorm",
@@ -33,4 +40,6 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "build_mlp",
+    "get_activation",
 ]

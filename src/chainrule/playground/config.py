@@ -26,21 +26,28 @@ import copy
 import math
 import warnings
 
-import numpy as np
-
+from ..layers import build_mlp, get_activation
+from ..losses import get_loss
+from ..optimizers import get_optimizer
 from .data import MAX_POINTS, TOY_SETS
 
+#: the hidden activations the page offers: name -> class name, a view of the one
+#: registry (chainrule.layers.ACTIVATIONS); static/app.js lists the same names
 ACTIVATIONS = {
-    "relu": "ReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "leaky_relu": "LeakyReLU",
-    "elu": "ELU",
-    "linear": "Identity",
+    name: get_activation(name).__name__
+    for name in ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "linear")
 }
 OUTPUTS = ("softmax", "sigmoid", "linear")
+#: the losses the page offers, by their names in chainrule.losses.LOSSES
 LOSSES = ("cross_entropy", "bce", "mse")
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
+#: the page's optimizers: name -> (name in chainrule.optimizers.OPTIMIZERS, settings)
+OPTIMIZER_SPECS = {
+    "sgd": ("sgd", {}),
+    "momentum": ("sgd", {"momentum": 0.9}),
+    "adam": ("adam", {}),
+    "rmsprop": ("rmsprop", {}),
+}
+OPTIMIZERS = tuple(OPTIMIZER_SPECS)
 MAX_LAYERS = 6
 MAX_NEURONS = 16
 MAX_STEPS_PER_TICK = 200
@@ -137,11 +144,10 @@ def clean_config(config, tables=()) -> dict:
             raise ConfigError(
                 f"hidden layer {i + 1} must have 1 to {MAX_NEURONS} neurons, got {h!r}."
             )
-        if a not in ACTIVATIONS:
-            raise ConfigError(
-                f"unknown activation {a!r} in hidden layer {i + 1}; choose one of "
-                f"{', '.join(ACTIVATIONS)}."
-            )
+        try:
+            get_activation(a, ACTIVATIONS)
+        except ValueError as exc:
+            raise ConfigError(f"hidden layer {i + 1}: {exc}") from None
     n["output"] = _choice(n, "output", OUTPUTS)
     n["loss"] = _choice(n, "loss", LOSSES)
     n["optimizer"] = _choice(n, "optimizer", OPTIMIZERS)
@@ -185,44 +191,34 @@ def build_network(net_config: dict, n_in: int, n_out: int):
     warning : str or None
         ``check_pairing``'s reason when the output and the loss are mismatched.
     """
-    import chainrule as cr
     from chainrule.sanity import check_pairing
 
-    rng = np.random.default_rng(net_config["seed"])
-    layers, width = [], n_in
-    for h, a in zip(net_config["hidden"], net_config["activations"], strict=True):
-        init = "he" if a in ("relu", "leaky_relu", "elu") else "glorot"
-        layers += [cr.Dense(width, h, init=init, rng=rng), getattr(cr, ACTIVATIONS[a])()]
-        if net_config["dropout"] > 0:
-            layers.append(cr.Dropout(net_config["dropout"], rng=rng))
-        width = h
-    layers.append(cr.Dense(width, n_out, init="glorot", rng=rng))
-    out, loss_name = net_config["output"], net_config["loss"]
-    if out == "softmax" and loss_name != "cross_entropy":
-        layers.append(cr.Softmax())
-    elif out == "sigmoid" and loss_name != "bce":
-        layers.append(cr.Sigmoid())
-    loss = {
-        "cross_entropy": cr.CrossEntropy,
-        "bce": cr.BinaryCrossEntropy,
-        "mse": cr.MeanSquaredError,
-    }[loss_name]()
-    net = cr.Sequential(*layers)
+    net = build_mlp(**mlp_spec(net_config, n_in, n_out))
+    loss = get_loss(net_config["loss"])
     with warnings.catch_warnings():  # the page shows the reason instead of a warning
         warnings.simplefilter("ignore")
         reason = check_pairing(net, loss)
     return net, loss, reason
 
 
+def mlp_spec(net_config: dict, n_in: int, n_out: int) -> dict:
+    """``build_mlp``'s arguments for the configuration (the exported snippet writes them).
+
+    The output layer is a separate Softmax or Sigmoid only when the loss does not fuse
+    it (a mismatched pair, a lesson); otherwise the output stays linear.
+    """
+    out, loss_name = net_config["output"], net_config["loss"]
+    fused = {"softmax": "cross_entropy", "sigmoid": "bce"}
+    return {
+        "sizes": [n_in, *net_config["hidden"], n_out],
+        "activation": list(net_config["activations"]),
+        "output": out if out in fused and fused[out] != loss_name else None,
+        "dropout": net_config["dropout"],
+        "rng": net_config["seed"],
+    }
+
+
 def build_optimizer(net_config: dict):
     """The optimizer the configuration names, with its learning rate."""
-    import chainrule as cr
-
-    lr, name = net_config["lr"], net_config["optimizer"]
-    if name == "sgd":
-        return cr.SGD(lr)
-    if name == "momentum":
-        return cr.SGD(lr, momentum=0.9)
-    if name == "rmsprop":
-        return cr.RMSProp(lr)
-    return cr.Adam(lr)
+    name, settings = OPTIMIZER_SPECS[net_config["optimizer"]]
+    return get_optimizer(name, lr=net_config["lr"], **settings)

@@ -14,7 +14,8 @@ import tempfile
 
 import numpy as np
 
-from .config import ACTIVATIONS
+from ..optimizers import OPTIMIZERS
+from .config import OPTIMIZER_SPECS, mlp_spec
 
 
 def model_bytes(session) -> bytes:
@@ -59,32 +60,29 @@ def _data_code(session) -> list[str]:
     ]
 
 
-def _layers_code(session) -> list[str]:
-    n = session.config["network"]
-    lines, width = [], session.data.n_features
-    for h, a in zip(n["hidden"], n["activations"], strict=True):
-        init = "he" if a in ("relu", "leaky_relu", "elu") else "glorot"
-        lines.append(f"    cr.Dense({width}, {h}, init={init!r}, rng=rng), cr.{ACTIVATIONS[a]}(),")
-        if n["dropout"] > 0:
-            lines.append(f"    cr.Dropout({n['dropout']!r}, rng=rng),")
-        width = h
-    lines.append(f"    cr.Dense({width}, {session.n_out}, init='glorot', rng=rng),")
-    last = type(session.net.layers[-1]).__name__
-    if last in ("Softmax", "Sigmoid"):
-        lines.append(f"    cr.{last}(),  # chainrule warns: this output does not suit the loss")
+def _network_code(session) -> list[str]:
+    """The session's ``build_mlp`` call, and the layers it builds as a comment."""
+    spec = mlp_spec(session.config["network"], session.data.n_features, session.n_out)
+    args = ", ".join(f"{k}={v!r}" if k != "rng" else "rng=rng" for k, v in spec.items())
+    lines = [
+        f"# {' -> '.join(type(layer).__name__ for layer in session.net.layers)}",
+        f"net = cr.layers.build_mlp({args})",
+    ]
+    if spec["output"] is not None:
+        lines[-1] += "  # chainrule warns: this output does not suit the loss"
     return lines
+
+
+def _optimizer_code(config: dict) -> str:
+    """``cr.SGD(0.03, momentum=0.9)``: the page's optimizer as a constructor call."""
+    name, settings = OPTIMIZER_SPECS[config["optimizer"]]
+    args = ", ".join([repr(config["lr"]), *(f"{k}={v!r}" for k, v in settings.items())])
+    return f"cr.{OPTIMIZERS[name].__name__}({args})"
 
 
 def snippet(session) -> str:
     """Python code that rebuilds the network and repeats the session's training."""
     n = session.config["network"]
-    loss = {"cross_entropy": "CrossEntropy", "bce": "BinaryCrossEntropy", "mse": "MeanSquaredError"}
-    opt = {
-        "sgd": f"cr.SGD({n['lr']!r})",
-        "momentum": f"cr.SGD({n['lr']!r}, momentum=0.9)",
-        "adam": f"cr.Adam({n['lr']!r})",
-        "rmsprop": f"cr.RMSProp({n['lr']!r})",
-    }[n["optimizer"]]
     if session.data.task == "regression":
         target = "T = y.reshape(-1, 1).astype(float)"
     elif n["loss"] == "cross_entropy":
@@ -104,11 +102,9 @@ def snippet(session) -> str:
         target,
         "",
         f"rng = np.random.default_rng({n['seed']})",
-        "net = cr.Sequential(",
-        *_layers_code(session),
-        ")",
-        f"loss = cr.{loss[n['loss']]}()",
-        f"optimizer = {opt}",
+        *_network_code(session),
+        f"loss = cr.{type(session.loss).__name__}()",
+        f"optimizer = {_optimizer_code(n)}",
         f"batch_size, l2, steps = {n['batch_size']}, {n['l2']!r}, {session.steps}",
         "",
         f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..explain.trace import explain
-from ..layers import Dense, ReLU, Sequential, Sigmoid, Tanh
+from ..layers import Dense, build_mlp, get_activation
 from ..layers.activations import sigmoid
 from ..losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
 
@@ -34,9 +34,14 @@ TOPICS = ("forward", "loss", "backward", "update")
 
 #: the hidden activations: the function, its derivative at z, and its name in formulas
 ACTIVATIONS = {
-    "sigmoid": (Sigmoid, sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z)), "sigmoid"),
-    "tanh": (Tanh, np.tanh, lambda z: 1 - np.tanh(z) ** 2, "tanh"),
-    "relu": (ReLU, lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0, "relu"),
+    "sigmoid": (
+        get_activation("sigmoid"),
+        sigmoid,
+        lambda z: sigmoid(z) * (1 - sigmoid(z)),
+        "sigmoid",
+    ),
+    "tanh": (get_activation("tanh"), np.tanh, lambda z: 1 - np.tanh(z) ** 2, "tanh"),
+    "relu": (get_activation("relu"), lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0, "relu"),
 }
 #: each hidden activation's derivative as a student writes it, from its layer's formulas
 DERIVATIVE_TEXT = {name: entry[0].formulas.derivative.text for name, entry in ACTIVATIONS.items()}
@@ -177,11 +182,10 @@ def draw_problem(rng: np.random.Generator) -> Problem:
         y = _decimals(rng, (n, k), -10, 10)
         T = y
     lr = float(rng.choice([0.1, 0.5, 1.0]))
-    layers = [Dense(n_in, n_hidden, init="zeros"), ACTIVATIONS[activation][0](),
-              Dense(n_hidden, k, init="zeros")]  # fmt: skip
-    for dense, W, b in ((layers[0], W1, b1), (layers[2], W2, b2)):
+    # zeros, then the drawn short decimals written in (the layers are Dense, act, Dense)
+    net = build_mlp([n_in, n_hidden, k], activation, init="zeros")
+    for dense, W, b in ((net.layers[0], W1, b1), (net.layers[2], W2, b2)):
         dense.params["W"][...], dense.params["b"][...] = W, b
-    net = Sequential(*layers)
     trace = explain(net, OUTPUTS[output][0](), X, y, lr=lr)
     return Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
 
