@@ -11,11 +11,13 @@ from .npz import (
     FORMAT_VERSION,
     SPEC_KEY,
     ModelFileError,
+    join_state,
     layer_from_state,
     layer_to_state,
     load,
     register_kind,
     save,
+    split_state,
 )
 
 __all__ = [
@@ -24,9 +26,11 @@ __all__ = [
     "FORMAT_VERSION",
     "SPEC_KEY",
     "ModelFileError",
+    "join_state",
     "layer_from_state",
     "layer_to_state",
     "load",
     "register_kind",
     "save",
+    "split_state",
 ]

@@ -27,6 +27,7 @@ to the data, which nobody reads; the other layers' dX are the chain rule itself.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ from ._checks import (
     _check_validation_arguments,
     _parameters_dtype,
 )
+from .checkpoint import read_checkpoint, write_checkpoint
 from .history import History, TrainingDivergedError
 
 
@@ -80,6 +82,8 @@ def fit(
     schedule: Schedule | str | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
 ) -> History:
     """Train ``net`` on ``(X, y)`` by minibatch gradient descent; return the History.
 
@@ -145,6 +149,24 @@ def fit(
     clip_value : float, optional
         Clip each gradient element to ``[-clip_value, clip_value]``, as
         ``torch.nn.utils.clip_grad_value_``. Pass one of the two, not both.
+    checkpoint : str or path, optional
+        Write a checkpoint there when training ends (normally or stopped by a callback;
+        not after an exception), before the callbacks' ``on_train_end``: the weights and
+        buffers, the optimizer's state (buffers, step counts, lr), the schedule's and the
+        callbacks' states (early stopping's counter and best weights), the random
+        generators' states, the epoch and the History. One ``.npz`` file, pickle-free,
+        written atomically (see :mod:`chainrule.training.checkpoint`).
+    resume : str or path, optional
+        Go on from a checkpoint: restore all of the above and train epochs
+        ``checkpoint epoch + 1 .. epochs`` (``epochs`` counts from the first epoch), so
+        that 50 epochs with ``checkpoint=path`` then ``epochs=100, resume=path`` give
+        bit for bit the weights and History of 100 epochs in one call, in a new process
+        too. ``net``, ``optimizer``, ``schedule``, ``callbacks``, ``metrics`` and the
+        data must be built and passed as for the run that wrote it (checked: a
+        ValueError says what differs); ``rng`` is set to the state the checkpointed run
+        started from, so the validation split is the same. A file that is not a valid
+        checkpoint raises :class:`~chainrule.persistence.ModelFileError`. ``resume`` and
+        ``checkpoint`` may be the same path.
 
     Returns
     -------
@@ -181,6 +203,8 @@ def fit(
     rng = as_rng(rng)
     rng_state = rng.bit_generator.state
     try:  # every check, before anything (weights, lr, schedule, rng) moves
+        resumed = None if resume is None else read_checkpoint(resume, rng)  # rng as it began
+        rng_start = rng.bit_generator.state
         data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
@@ -188,6 +212,8 @@ def fit(
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
+        if resumed is not None:
+            resumed.check(run, data, callbacks, epochs, schedule)
         bar = _progress_bar(epochs) if progress else None  # last: nothing fails after it
     except BaseException:
         rng.bit_generator.state = rng_state  # a failed fit has drawn nothing
@@ -197,12 +223,16 @@ def fit(
         optimizer.schedule = schedule
     optimizer.start_training()
     run.history = History(run.settings(epochs))
+    first = 1 if resumed is None else resumed.restore(run, rng, epochs)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _train(run, data, callbacks, epochs, shuffle, rng, bar)
+            stopped = _train(run, data, callbacks, epochs, shuffle, rng, bar, first)
     finally:
         if bar is not None:
             bar.close()
+    if checkpoint is not None:
+        stopped = stopped or getattr(resumed, "stopped", False)  # stays stopped
+        write_checkpoint(checkpoint, run, data, callbacks, rng, rng_start, stopped)
     for cb in callbacks:
         cb.on_train_end(net, run.history)
     return run.history
@@ -443,9 +473,12 @@ class _EpochSums:
     n_clipped: int = 0
 
 
-def _train(run: _Run, data: _Data, callbacks, epochs: int, shuffle: bool, rng, bar) -> None:
-    """Every epoch: train on the batches, log, let the schedule and callbacks act."""
-    for epoch in range(1, epochs + 1):
+def _train(run: _Run, data: _Data, callbacks, epochs, shuffle, rng, bar, first=1) -> bool:
+    """Every epoch from ``first``: train on the batches, log, let the schedule and
+    callbacks act. True when a callback stopped training."""
+    if bar is not None and first > 1:
+        bar.update(min(first - 1, epochs))
+    for epoch in range(first, epochs + 1):
         for snap, p in zip(run.snapshot, run.params, strict=True):
             np.copyto(snap, p)
         order = rng.permutation(data.n) if shuffle and data.n_batches > 1 else None
@@ -462,7 +495,8 @@ def _train(run: _Run, data: _Data, callbacks, epochs: int, shuffle: bool, rng, b
         if any(requests):
             if epoch < epochs:
                 run.history.stopped_epoch = epoch
-            break
+            return True
+    return False
 
 
 def _train_epoch(run: _Run, data: _Data, epoch: int, order) -> _EpochSums:
