@@ -127,7 +127,7 @@ class Checkpoint:
             schedule=None if schedule is None else schedule.state_dict(),
             callbacks=[(type(cb).__name__, cb.state_dict(net)) for cb in callbacks],
             rng={"start": _plain(rng_start), "now": _plain(rng.bit_generator.state)},
-            layer_rngs=[_plain(g.bit_generator.state) for g in _layer_generators(net)],
+            layer_rngs=layer_rng_states(net),
             history=run.history,
             data=_data_identity(data),
         )
@@ -187,11 +187,9 @@ class Checkpoint:
         if not isinstance(spec["stopped"], bool):
             raise ValueError("the checkpoint's 'stopped' must be true or false.")
         rng = check_state_keys(spec["rng"], ("start", "now"), "checkpoint rng", ("start", "now"))
-        layer_rngs = spec["layer_rngs"]
-        if not isinstance(layer_rngs, list) or len(layer_rngs) != len(_layer_generators(net)):
-            raise ValueError("the checkpoint needs one generator state per Dropout layer.")
-        for state in (rng["start"], rng["now"], *layer_rngs):
+        for state in (rng["start"], rng["now"]):
             _check_generator_state(state)
+        set_layer_rng_states(net, spec["layer_rngs"])  # checks them
         data_keys = ("n_train", "n_val", "batch_size", "digest")
         check_state_keys(spec["data"], data_keys, "checkpoint data", data_keys)
         fields = {k: v for k, v in spec.items() if k != "network"}
@@ -248,8 +246,7 @@ class Checkpoint:
         if self.schedule is not None:
             run.optimizer.schedule.load_state_dict(self.schedule)
         rng.bit_generator.state = self.rng["now"]
-        for generator, state in zip(_layer_generators(run.net), self.layer_rngs, strict=True):
-            generator.bit_generator.state = state
+        set_layer_rng_states(run.net, self.layer_rngs)
         history = run.history
         history.history = {k: list(v) for k, v in self.history.history.items()}
         history.epochs = list(self.history.epochs)
@@ -320,6 +317,32 @@ def _check_generator_state(state) -> None:
         getattr(np.random, name)(0).state = state
     except (TypeError, ValueError, KeyError, OverflowError, IndexError) as exc:
         raise ValueError(f"a stored {name} generator state is invalid ({exc}).") from None
+
+
+def layer_rng_states(net: Layer) -> list[dict]:
+    """The states of the layers' own generators (``Dropout``'s ``rng``), as JSON values."""
+    return [_plain(generator.bit_generator.state) for generator in _layer_generators(net)]
+
+
+def set_layer_rng_states(net: Layer, states) -> None:
+    """Set the layers' generators to ``states`` (from :func:`layer_rng_states`), each
+    checked first (ValueError): one per generator, of its bit generator's kind."""
+    generators = _layer_generators(net)
+    if not isinstance(states, list) or len(states) != len(generators):
+        raise ValueError(
+            f"the stored generator states must be a list of one per Dropout layer "
+            f"({len(generators)}), got {type(states).__name__} of "
+            f"{len(states) if isinstance(states, list) else '?'}."
+        )
+    for generator, state in zip(generators, states, strict=True):
+        _check_generator_state(state)
+        if state["bit_generator"] != type(generator.bit_generator).__name__:
+            raise ValueError(
+                f"a stored generator state is for {state['bit_generator']}, but the layer "
+                f"draws from {type(generator.bit_generator).__name__}."
+            )
+    for generator, state in zip(generators, states, strict=True):
+        generator.bit_generator.state = state
 
 
 def _layer_generators(net: Layer) -> list[np.random.Generator]:
