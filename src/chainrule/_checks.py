@@ -179,7 +179,7 @@ def check_state_keys(state, allowed, owner: str, required=()) -> dict:
 
 def check_state_config(state: dict, obj, owner: str) -> None:
     """The state was written by an object of ``obj``'s class and configuration."""
-    found = (state.get("class"), state.get("config"))
+    found = (state.get("class"), state.get("config")) if isinstance(state, dict) else (None, None)
     expected = (type(obj).__name__, obj.get_config())
     if found != expected:
         raise ValueError(

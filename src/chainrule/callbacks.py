@@ -229,8 +229,8 @@ class EarlyStopping(Callback):
         targets = [p for _, _, p, _ in iter_parameters(net)] + [B for _, _, B in iter_buffers(net)]
         scalars = ("class", "config", "wait", "best_value", "best_epoch", "stopped_epoch")
         arrays = [f"best.{i}" for i in range(len(targets))]
-        check_state_keys(state, (*scalars, *arrays), owner, scalars)
         check_state_config(state, self, owner)
+        check_state_keys(state, (*scalars, *arrays), owner, scalars)
         wait = state_count(state, "wait", owner)
         best_value = state_float(state, "best_value", owner, optional=True)
         best_epoch = state_count(state, "best_epoch", owner, low=1, optional=True)

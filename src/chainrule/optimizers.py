@@ -344,9 +344,10 @@ class Optimizer:
         """
         owner = f"{type(self).__name__}.load_state_dict"
         params = [param for _, _, param, _ in iter_parameters(net)]
-        names = [f"{i}.{k}" for i, p in enumerate(params) for k in self._init_state(p)]
-        check_state_keys(state, {"class", "config", "lr", *names}, owner, ("class", "config", "lr"))
+        keys = [k for k in self._init_state(np.zeros(1)) if k != "scratch"]
+        names = [f"{i}.{k}" for i in range(len(params)) for k in keys]
         check_state_config(state, self, owner)
+        check_state_keys(state, {"class", "config", "lr", *names}, owner, ("class", "config", "lr"))
         lr = state_float(state, "lr", owner)
         if lr <= 0:
             raise ValueError(f"{owner}: 'lr' must be > 0, got {lr!r}.")

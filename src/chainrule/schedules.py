@@ -84,8 +84,8 @@ class Schedule:
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned (checked first: ValueError)."""
         owner = f"{type(self).__name__}.load_state_dict"
-        check_state_keys(state, ("class", "config"), owner, ("class", "config"))
         check_state_config(state, self, owner)
+        check_state_keys(state, ("class", "config"), owner, ("class", "config"))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -242,8 +242,8 @@ class ReduceLROnPlateau(Schedule):
     def load_state_dict(self, state: dict) -> None:
         owner = "ReduceLROnPlateau.load_state_dict"
         keys = ("class", "config", "best", "wait")
-        check_state_keys(state, keys, owner, keys)
         check_state_config(state, self, owner)
+        check_state_keys(state, keys, owner, keys)
         best = state_float(state, "best", owner, optional=True)
         self.wait = state_count(state, "wait", owner)
         self.best = math.inf if best is None else best

@@ -135,8 +135,8 @@ class _Rule:
         arrays = {
             f"{name}.{i}": A for name in self._BUFFERS for i, A in enumerate(getattr(self, name))
         }
-        check_state_keys(state, (*scalars, *arrays), owner, (*scalars, *arrays))
         check_state_config(state, self, owner)
+        check_state_keys(state, (*scalars, *arrays), owner, (*scalars, *arrays))
         lr = state_float(state, "learning_rate", owner)
         counts = {name: state_count(state, name, owner) for name in self._COUNTS}
         values = {
