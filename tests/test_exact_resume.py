@@ -485,3 +485,13 @@ def test_schedule_and_early_stopping_states_round_trip():
     again.on_train_end(net, None)  # restores the best weights
     for saved, (_, _, p, _) in zip(best, net.parameters(), strict=True):
         assert np.array_equal(saved, p)
+
+
+def test_a_checkpoint_into_a_missing_folder_is_refused_before_training(tmp_path):
+    X, y = fit_data("float64")
+    net = cr.Sequential(cr.Dense(4, 3, rng=0))
+    before = net.layers[0].params["W"].copy()
+    with pytest.raises(FileNotFoundError, match=r"the folder .* does not exist"):
+        cr.fit(net, "cross_entropy", X, y, optimizer=SGD(0.1), epochs=2,
+               checkpoint=tmp_path / "nowhere" / "c.npz")  # fmt: skip
+    assert np.array_equal(net.layers[0].params["W"], before)

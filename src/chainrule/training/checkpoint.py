@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -262,6 +263,20 @@ class Checkpoint:
 
 
 register_kind("TrainingCheckpoint", Checkpoint)
+
+
+def open_checkpoints(resume, checkpoint, rng: np.random.Generator) -> Checkpoint | None:
+    """``fit``'s first check: the checkpoint to resume from (:func:`read_checkpoint`;
+    None without ``resume``), and a folder to write ``checkpoint`` into, before training
+    rather than after it."""
+    if checkpoint is not None:
+        folder = Path(os.fspath(checkpoint)).parent
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"fit: checkpoint={os.fspath(checkpoint)!r}: the folder {str(folder)!r} does "
+                "not exist; create it first, e.g. Path(...).mkdir(parents=True)."
+            )
+    return None if resume is None else read_checkpoint(resume, rng)
 
 
 def read_checkpoint(path: str | os.PathLike, rng: np.random.Generator) -> Checkpoint:

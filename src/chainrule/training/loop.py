@@ -55,7 +55,7 @@ from ._checks import (
     _check_validation_arguments,
     _parameters_dtype,
 )
-from .checkpoint import read_checkpoint, write_checkpoint
+from .checkpoint import open_checkpoints, write_checkpoint
 from .history import History, TrainingDivergedError
 
 
@@ -203,7 +203,7 @@ def fit(
     rng = as_rng(rng)
     rng_state = rng.bit_generator.state
     try:  # every check, before anything (weights, lr, schedule, rng) moves
-        resumed = None if resume is None else read_checkpoint(resume, rng)  # rng as it began
+        resumed = open_checkpoints(resume, checkpoint, rng)  # rng as the resumed run began
         rng_start = rng.bit_generator.state
         data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
