@@ -464,3 +464,80 @@ def test_fuzz_load_only_succeeds_or_raises_model_file_error(fuzz_seed, tmp_path,
         raise
     finally:
         tracemalloc.stop()
+
+
+# ----------------------------------------------------------------------- fuzzing resume state
+@pytest.fixture(scope="module")
+def resume_seeds(tmp_path_factory) -> list[tuple[dict, dict, list]]:
+    """A training checkpoint (optimizer, schedule, early stopping, history, generators)
+    and an estimator saved between partial_fit calls (its solver's state)."""
+    folder = tmp_path_factory.mktemp("resume")
+    net = cr.Sequential(cr.Dense(3, 4, rng=0), cr.ReLU(), cr.Dropout(0.1, rng=1), cr.Dense(4, 3))
+    cr.fit(
+        net, "cross_entropy", X, Y3, optimizer=cr.Adam(0.01, schedule="plateau"), epochs=2,
+        rng=0, validation_split=0.25, early_stopping=True, checkpoint=folder / "ck.npz",
+    )  # fmt: skip
+    est = MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.partial_fit(X, Y3, classes=[0, 1, 2])
+    seeds = []
+    for path in (folder / "ck.npz", cr.save(est, folder / "est.npz")):
+        header, arrays = read_good(path)
+        seeds.append((header, arrays, sorted(_paths(header["spec"]), key=repr)))
+    return seeds
+
+
+ARRAY_CHANGES = st.sampled_from(["none", "nan", "inf", "negate", "shape", "dtype", "empty"])
+
+
+def _changed_array(value: np.ndarray, change: str) -> np.ndarray:
+    if change == "nan" and value.dtype.kind == "f" and value.size:
+        return np.where(np.arange(value.size).reshape(value.shape) == 0, np.nan, value)
+    if change == "inf" and value.dtype.kind == "f" and value.size:
+        return np.full_like(value, np.inf)
+    if change == "negate" and value.dtype.kind in "fi":
+        return -value - 1
+    if change == "shape":
+        return np.zeros((value.size + 1,), dtype=value.dtype)
+    if change == "dtype" and value.dtype.kind == "f":
+        return value.astype(np.float32 if value.dtype == np.float64 else np.float64)
+    if change == "empty":
+        return np.zeros((0,), dtype=value.dtype)
+    return value
+
+
+@settings(
+    max_examples=120,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(data=st.data(), change=ARRAY_CHANGES)
+def test_fuzz_resume_state_only_loads_or_raises_model_file_error(
+    resume_seeds, tmp_path, data, change
+):
+    """The new fields (optimizer, schedule and callback states, generators, history,
+    the estimators' solver state): edited values in the header and edited arrays (NaN,
+    inf, negated, reshaped, retyped, emptied; the header kept consistent with them)."""
+    header, arrays, paths = resume_seeds[data.draw(st.integers(0, 1), label="file")]
+    header, arrays = json.loads(json.dumps(header)), dict(arrays)
+    for _ in range(data.draw(st.integers(0, 2), label="edits")):
+        where = data.draw(st.sampled_from(paths), label="path")
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            header["spec"] = _replace(header["spec"], where, data.draw(JSON_VALUES, label="value"))
+    names = sorted(k for k in arrays if not k.startswith("network."))
+    name = data.draw(st.sampled_from(names), label="array")
+    arrays[name] = _changed_array(arrays[name], change)
+    header["arrays"] = [
+        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype) if v.dtype.kind != "U" else "str"}
+        for k, v in arrays.items()
+    ]
+    path = rewrite(tmp_path / "fuzz.npz", header, arrays)
+    try:
+        obj = cr.load(path)
+    except ModelFileError as exc:
+        assert "Traceback" not in str(exc)
+    else:  # what loads is usable: its states restore without error
+        if isinstance(obj, MLPClassifier) and hasattr(obj, "_optimizer"):
+            assert all(np.isfinite(A).all() for A in obj._optimizer.velocities)

@@ -169,3 +169,82 @@ def new_file_beside(target, suffix: str = ".tmp") -> str:
     tmp = target.with_name(f".{target.stem}.{secrets.token_hex(6)}{suffix}")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     return str(tmp)
+
+
+# ----------------------------------------------------------------------------- states
+# The state protocol, one for every stateful piece of training (optimizers, schedules,
+# callbacks, the estimators' rules): ``obj.state_dict()`` returns a flat dict whose keys
+# are strings and whose values are JSON-able (None, bool, int, finite float, str, or
+# lists and dicts of those) or NumPy arrays; ``obj.load_state_dict(state)`` checks every
+# value and then restores it (all or nothing). Pieces that keep state per parameter of a
+# network (optimizers, EarlyStopping) take the network too: ``state_dict(net)``,
+# ``load_state_dict(state, net)``, their arrays numbered in ``iter_parameters`` order.
+# A state can come from a file (untrusted): the checks below refuse with ValueError.
+
+
+def check_state_keys(state, allowed, owner: str, required=()) -> dict:
+    """``state`` as a dict with only ``allowed`` keys (and all ``required`` ones)."""
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise ValueError(
+            f"{owner}: a state must be a dict with str keys (from state_dict()), got "
+            f"{type(state).__name__}."
+        )
+    unknown = sorted(set(state) - set(allowed))
+    missing = [k for k in required if k not in state]
+    if unknown or missing:
+        raise ValueError(
+            f"{owner}: the state has unknown entries {unknown[:10]} / lacks {missing}; it "
+            "was not written by this object's state_dict()."
+        )
+    return state
+
+
+def check_state_config(state: dict, obj, owner: str) -> None:
+    """The state was written by an object of ``obj``'s class and configuration."""
+    found = (state.get("class"), state.get("config")) if isinstance(state, dict) else (None, None)
+    expected = (type(obj).__name__, obj.get_config())
+    if found != expected:
+        raise ValueError(
+            f"{owner}: the state was written by {found[0]} with {found[1]!r:.300}, but this is "
+            f"{expected[0]} with {expected[1]!r:.300}; build it the same way to restore it."
+        )
+
+
+def state_count(state: dict, key: str, owner: str, low: int = 0, optional: bool = False):
+    """``state[key]``: an int >= ``low`` (None allowed when ``optional``)."""
+    value = state.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value < 2**63:
+        raise ValueError(f"{owner}: {key!r} must be an integer >= {low}, got {value!r:.40}.")
+    return int(value)
+
+
+def state_float(state: dict, key: str, owner: str, optional: bool = False):
+    """``state[key]``: a finite float (None allowed when ``optional``)."""
+    import math
+
+    value = state.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{owner}: {key!r} must be a finite number, got {value!r:.40}.")
+    return float(value)
+
+
+def state_array(state: dict, key: str, like: np.ndarray, owner: str, low=None) -> np.ndarray:
+    """``state[key]``: an array of ``like``'s shape and dtype, finite (and >= ``low``)."""
+    value = state.get(key)
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{owner}: {key!r} must be an array, got {type(value).__name__}.")
+    if value.shape != like.shape or value.dtype != like.dtype:
+        raise ValueError(
+            f"{owner}: {key!r} has shape {value.shape} and dtype {value.dtype}, but the "
+            f"parameter it belongs to has shape {like.shape} and dtype {like.dtype}: the state "
+            "belongs to another network (or precision)."
+        )
+    if not np.isfinite(value).all():
+        raise ValueError(f"{owner}: {key!r} holds NaN or inf; the state is damaged.")
+    if low is not None and (value < low).any():
+        raise ValueError(f"{owner}: {key!r} holds values below {low}; the state is damaged.")
+    return value

@@ -22,6 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._checks import check_state_config, check_state_keys, state_array, state_count, state_float
 from .layers.base import Layer, iter_buffers
 from .optimizers import iter_parameters
 
@@ -38,6 +39,19 @@ class Callback:
 
     def on_train_end(self, net: Layer, history) -> None:
         """Called once when training ends (normally, by a callback, or by early stopping)."""
+
+    def state_dict(self, net: Layer) -> dict:
+        """What ``fit(..., checkpoint=...)`` stores of this callback (nothing by default).
+
+        A callback that learns something across epochs returns it here as plain values
+        and arrays (see ``EarlyStopping``), and restores it in :meth:`load_state_dict`,
+        which ``fit(..., resume=...)`` calls after ``on_train_begin``.
+        """
+        return {}
+
+    def load_state_dict(self, state: dict, net: Layer) -> None:
+        """Restore what :meth:`state_dict` returned (ValueError if it does not fit)."""
+        check_state_keys(state, (), f"{type(self).__name__}.load_state_dict")
 
 
 class LambdaCallback(Callback):
@@ -186,6 +200,59 @@ class EarlyStopping(Callback):
             for saved, p in zip(self._best, self._params, strict=True):
                 np.copyto(p, saved)
         self._params = []  # drop the references to the network's arrays
+
+    def get_config(self) -> dict:
+        return {
+            "monitor": self.monitor,
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "restore_best": self.restore_best,
+            "mode": self.mode,
+        }
+
+    def state_dict(self, net: Layer) -> dict:
+        """The counter and the best so far: ``"wait"``, ``"best_value"`` (None before any
+        epoch), ``"best_epoch"``, ``"stopped_epoch"``, and with ``restore_best`` the best
+        weights ``"best.<i>"`` (``net``'s parameters, then its buffers, in order), with
+        ``"class"`` and ``"config"``."""
+        best = self.best_value if math.isfinite(self.best_value) else None
+        state = {"class": "EarlyStopping", "config": self.get_config(), "wait": self.wait}
+        state.update(best_value=best, best_epoch=self.best_epoch, stopped_epoch=self.stopped_epoch)
+        if self.best_epoch is not None:
+            for i, saved in enumerate(self._best):
+                state[f"best.{i}"] = saved.copy()
+        return state
+
+    def load_state_dict(self, state: dict, net: Layer) -> None:
+        """Restore :meth:`state_dict`'s values for ``net`` (after ``on_train_begin``)."""
+        owner = "EarlyStopping.load_state_dict"
+        targets = [p for _, _, p, _ in iter_parameters(net)] + [B for _, _, B in iter_buffers(net)]
+        scalars = ("class", "config", "wait", "best_value", "best_epoch", "stopped_epoch")
+        arrays = [f"best.{i}" for i in range(len(targets))]
+        check_state_config(state, self, owner)
+        check_state_keys(state, (*scalars, *arrays), owner, scalars)
+        wait = state_count(state, "wait", owner)
+        best_value = state_float(state, "best_value", owner, optional=True)
+        best_epoch = state_count(state, "best_epoch", owner, low=1, optional=True)
+        stopped = state_count(state, "stopped_epoch", owner, low=1, optional=True)
+        if (best_value is None) != (best_epoch is None):
+            raise ValueError(f"{owner}: 'best_value' and 'best_epoch' must be given together.")
+        keep = self.restore_best and best_epoch is not None
+        if keep != any(k in state for k in arrays):
+            raise ValueError(
+                f"{owner}: the best weights 'best.<i>' are stored exactly when "
+                "restore_best=True and there is a best epoch."
+            )
+        best = [np.empty_like(A) for A in targets] if self.restore_best else []
+        if keep:
+            best = [
+                state_array(state, k, A, owner).copy() for k, A in zip(arrays, targets, strict=True)
+            ]
+        self._reset()
+        if best_value is not None:
+            self.best_value = best_value
+        self.best_epoch, self.stopped_epoch, self.wait = best_epoch, stopped, wait
+        self._params, self._best = targets, best
 
     def __repr__(self) -> str:
         return (

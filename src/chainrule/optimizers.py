@@ -42,7 +42,14 @@ from numbers import Real
 
 import numpy as np
 
-from ._checks import lookup
+from ._checks import (
+    check_state_config,
+    check_state_keys,
+    lookup,
+    state_array,
+    state_count,
+    state_float,
+)
 from .layers.base import Layer
 from .schedules import Schedule, get_schedule
 
@@ -296,6 +303,74 @@ class Optimizer:
         self._state.clear()
         self._flat_states.clear()
 
+    # Buffers that hold running means of g^2: never negative.
+    _NONNEGATIVE: tuple[str, ...] = ()
+
+    def state_dict(self, net: Layer) -> dict:
+        """Everything the next step needs, for ``net``'s parameters: plain values + arrays.
+
+        Parameters
+        ----------
+        net : Sequential or Layer
+            The network this optimizer steps; its parameters are numbered in
+            ``iter_parameters`` order.
+
+        Returns
+        -------
+        state : dict
+            ``"class"``, ``"config"`` (``get_config()``), ``"lr"`` (the current rate), and
+            for every parameter ``i`` that has been stepped: ``"<i>.t"`` (steps applied)
+            and its buffers as copies, ``"<i>.<buffer>"``, each of the parameter's shape
+            and dtype (SGD ``momentum_buffer``; Adam ``M`` = m / (1 - beta1) and ``V``
+            = v / (1 - beta2), the sums it keeps; RMSProp ``v``). The schedule's state
+            is its own (``schedule.state_dict()``).
+        """
+        state: dict = {"class": type(self).__name__, "config": self.get_config(), "lr": self.lr}
+        for i, (_, _, param, _) in enumerate(iter_parameters(net)):
+            entry = self._state.get(id(param))
+            if entry is None or entry[0] is not param:
+                continue
+            for key, value in entry[1].items():
+                if key != "scratch":
+                    state[f"{i}.{key}"] = value.copy() if key != "t" else int(value)
+        return state
+
+    def load_state_dict(self, state: dict, net: Layer) -> None:
+        """Restore what :meth:`state_dict` returned, for ``net``'s parameters.
+
+        Every value is checked first (the class and configuration, ``lr`` > 0, step
+        counts >= 1, each buffer finite and of its parameter's shape and dtype); a
+        ValueError names the first problem and nothing changes. The buffers are copied:
+        the state shares no memory with ``state``.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        params = [param for _, _, param, _ in iter_parameters(net)]
+        keys = [k for k in self._init_state(np.zeros(1)) if k != "scratch"]
+        names = [f"{i}.{k}" for i in range(len(params)) for k in keys]
+        check_state_config(state, self, owner)
+        check_state_keys(state, {"class", "config", "lr", *names}, owner, ("class", "config", "lr"))
+        lr = state_float(state, "lr", owner)
+        if lr <= 0:
+            raise ValueError(f"{owner}: 'lr' must be > 0, got {lr!r}.")
+        restored = {}
+        for i, param in enumerate(params):
+            if f"{i}.t" not in state:
+                continue
+            own = self._init_state(param)
+            own["t"] = state_count(state, f"{i}.t", owner, low=1)
+            for key in own:
+                if key not in ("t", "scratch"):
+                    low = 0 if key in self._NONNEGATIVE else None
+                    own[key][...] = state_array(state, f"{i}.{key}", param, owner, low)
+            restored[id(param)] = (param, own)
+        for key in state:
+            i = key.split(".")[0]
+            if i.isdigit() and f"{i}.t" not in state:
+                raise ValueError(f"{owner}: {key!r} is given without the step count '{i}.t'.")
+        self.reset_state()
+        self._state.update(restored)
+        self.lr = lr
+
     # ----------------------------------------------------------------- schedules
     def start_training(self) -> None:
         """Restart the schedule: ``lr = lr0`` and the schedule's state cleared.
@@ -504,6 +579,8 @@ class Adam(Optimizer):
         step = self.lr * (1.0 - b1) / ((1.0 - b1**t) * s)
         adam_step(W, g, state["M"], state["V"], state["scratch"], b1, b2, step, self.eps / s)
 
+    _NONNEGATIVE = ("V",)
+
     def _shown_state(self, state: dict) -> dict:
         f = state["M"].dtype.type
         return {
@@ -603,6 +680,8 @@ class RMSProp(Optimizer):
         super().__init__(lr, schedule=schedule)
         self.rho = _check_hyper(rho, "rho", 0.0, 1.0)
         self.eps = _check_hyper(eps, "eps", 0.0)
+
+    _NONNEGATIVE = ("v",)
 
     def _init_state(self, param):
         state = super()._init_state(param)

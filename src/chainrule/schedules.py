@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
-from ._checks import lookup
+from ._checks import check_state_config, check_state_keys, lookup, state_count, state_float
 
 
 def _check_real(value, name: str, *, low: float, low_inclusive: bool = True) -> float:
@@ -74,6 +74,18 @@ class Schedule:
 
     def get_config(self) -> dict:
         return {}
+
+    def state_dict(self) -> dict:
+        """What the schedule has learnt, as plain values: ``"class"`` and ``"config"``
+        (``get_config()``) and, for a schedule with state, its state (see
+        ``ReduceLROnPlateau``). The epoch and the current rate are the optimizer's."""
+        return {"class": type(self).__name__, "config": self.get_config()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (checked first: ValueError)."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        check_state_config(state, self, owner)
+        check_state_keys(state, ("class", "config"), owner, ("class", "config"))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -220,6 +232,21 @@ class ReduceLROnPlateau(Schedule):
             self.wait = 0
             return max(float(lr) / self.factor, self.min_lr)
         return float(lr)
+
+    def state_dict(self) -> dict:
+        """``"best"`` (the best monitored value, None before the first epoch) and
+        ``"wait"`` (epochs since it improved), with ``"class"`` and ``"config"``."""
+        best = self.best if math.isfinite(self.best) else None
+        return {**super().state_dict(), "best": best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        owner = "ReduceLROnPlateau.load_state_dict"
+        keys = ("class", "config", "best", "wait")
+        check_state_config(state, self, owner)
+        check_state_keys(state, keys, owner, keys)
+        best = state_float(state, "best", owner, optional=True)
+        self.wait = state_count(state, "wait", owner)
+        self.best = math.inf if best is None else best
 
     def get_config(self) -> dict:
         return {

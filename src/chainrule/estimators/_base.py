@@ -43,13 +43,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import state_array, state_float
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.mlp import build_mlp
 from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name, get_activation
 from ..layers.sequential import Sequential
-from ..persistence.npz import layer_from_state, layer_to_state
+from ..persistence.npz import join_state, layer_from_state, layer_to_state, split_state
 from ..training import History, TrainingDivergedError, TrainingInterrupted
+from ..training.checkpoint import layer_rng_states, set_layer_rng_states
 from ..training.loop import TrainingData, check_callbacks, l2_penalty, norm, run_epochs
 from ._objective import Objective
 from ._solvers import AdamRule, SGDRule, init_layer
@@ -719,7 +721,12 @@ class BaseMLP(BaseEstimator):
 
         No pickle: the spec is JSON (a ``random_state`` that is a RandomState instance is
         stored as None, since its state is not part of the model), the arrays are the
-        network's parameters, ``classes_`` and ``feature_names_in_``.
+        network's parameters, ``classes_`` and ``feature_names_in_``. So that
+        ``partial_fit`` goes on exactly, the stochastic solver's state is stored too:
+        its rule's ``state_dict()`` (spec ``"solver_state"``, arrays ``solver.*``: the
+        velocities, or Adam's moments and t), the best weights early stopping keeps
+        (``best_coefs.<i>``, ``best_intercepts.<i>``) and the dropout generators' states
+        (spec ``"layer_rngs"``).
         """
         check_is_fitted(self)
         self._sync_network()
@@ -758,7 +765,39 @@ class BaseMLP(BaseEstimator):
         if hasattr(self, "feature_names_in_"):
             arrays["feature_names_in_"] = np.asarray(self.feature_names_in_, dtype=str)
         self._labels_to_state(spec, arrays)
+        self._solver_to_state(spec, arrays)
         return spec, arrays
+
+    def _solver_to_state(self, spec: dict, arrays: dict) -> None:
+        """The stochastic solver's state (see ``_to_chainrule_state``)."""
+        rule = getattr(self, "_optimizer", None)
+        if rule is not None and self.solver in STOCHASTIC_SOLVERS:
+            spec["solver_state"], more = split_state(rule.state_dict(), "solver.")
+            arrays.update(more)
+        if hasattr(self, "_best_coefs"):
+            for i, (W, b) in enumerate(zip(self._best_coefs, self._best_intercepts, strict=True)):
+                arrays[f"best_coefs.{i}"], arrays[f"best_intercepts.{i}"] = W, b
+        spec["layer_rngs"] = layer_rng_states(self.network_)
+
+    def _solver_from_state(self, spec: dict, arrays: dict) -> None:
+        """Restore what ``_solver_to_state`` stored, checked against the network."""
+        denses = self._dense_layers()
+        if "solver_state" in spec:
+            state = join_state(spec["solver_state"], arrays, "solver.")
+            params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
+            self._optimizer = _rule_from_state(state, params)
+        if "best_coefs.0" in arrays:
+            where = "the stored best weights"
+            self._best_coefs = [
+                state_array(arrays, f"best_coefs.{i}", W, where).copy()
+                for i, W in enumerate(self.coefs_)
+            ]
+            self._best_intercepts = [
+                state_array(arrays, f"best_intercepts.{i}", b, where).copy()
+                for i, b in enumerate(self.intercepts_)
+            ]
+        if "layer_rngs" in spec:
+            set_layer_rng_states(self.network_, spec["layer_rngs"])
 
     @classmethod
     def _from_chainrule_state(cls, spec: dict, arrays: dict[str, np.ndarray]):
@@ -814,6 +853,7 @@ class BaseMLP(BaseEstimator):
                 raise ValueError("feature_names_in_ does not hold one name per feature.")
             est.feature_names_in_ = names.astype(object)
         est._labels_from_state(spec, arrays)
+        est._solver_from_state(spec, arrays)
         est.history_ = History()
         return est
 
@@ -891,6 +931,31 @@ def _scaled_weights(sw: np.ndarray, exp: int, dtype) -> np.ndarray:
             "or clip the weights to a narrower range."
         )
     return scaled
+
+
+def _rule_from_state(state: dict, params: list[np.ndarray]):
+    """The stochastic solver's rule, built from its stored class and config (the
+    hyper-parameters it was made with, which ``set_params`` may have changed since) and
+    loaded with its stored state; every value checked (ValueError)."""
+    rules = {"SGDRule": SGDRule, "AdamRule": AdamRule}
+    config = state.get("config")
+    if state.get("class") not in rules or not isinstance(config, dict):
+        raise ValueError(
+            f"the stored solver state must be of class {sorted(rules)} with a config, got "
+            f"{state.get('class')!r:.40}."
+        )
+    for name, value in config.items():
+        if name == "lr_schedule":
+            if value not in ("constant", "invscaling", "adaptive"):
+                raise ValueError(f"the stored solver's lr_schedule {value!r:.40} is unknown.")
+        elif name == "nesterov":
+            if not isinstance(value, bool):
+                raise ValueError(f"the stored solver's nesterov must be a bool, got {value!r:.40}.")
+        else:
+            state_float(config, name, "the stored solver's config")
+    rule = rules[state["class"]](params, **config)
+    rule.load_state_dict(state)
+    return rule
 
 
 def _class_weight_to_json(class_weight: dict) -> list:

@@ -24,6 +24,13 @@ import math
 
 import numpy as np
 
+from .._checks import (
+    check_state_config,
+    check_state_keys,
+    state_array,
+    state_count,
+    state_float,
+)
 from ..optimizers import LayoutCache, adam_step, flat_layout, views_like
 
 
@@ -89,6 +96,47 @@ class _Rule:
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_work"}
+
+    # The state protocol (see chainrule._checks): plain values + arrays.
+    _COUNTS: tuple[str, ...] = ()  # the rule's step counts, beside its learning_rate
+    _BUFFERS: tuple[str, ...] = ()  # its lists of arrays, one array per parameter
+    # (AdamRule's "vs" sums g**2, so it is checked to be >= 0 on loading)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """``"class"``, ``"config"``, the current ``"learning_rate"``, the step counts and
+        the buffers as copies, ``"<buffer>.<i>"`` for parameter i (coefficients first)."""
+        state = {"class": type(self).__name__, "config": self.get_config()}
+        state["learning_rate"] = self.learning_rate
+        state.update({name: getattr(self, name) for name in self._COUNTS})
+        for name in self._BUFFERS:
+            for i, A in enumerate(getattr(self, name)):
+                state[f"{name}.{i}"] = A.copy()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`'s values, checked first against this rule's
+        parameters (shapes, dtype, finite; ValueError), copied into its own buffers."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        scalars = ("class", "config", "learning_rate", *self._COUNTS)
+        arrays = {
+            f"{name}.{i}": A for name in self._BUFFERS for i, A in enumerate(getattr(self, name))
+        }
+        check_state_config(state, self, owner)
+        check_state_keys(state, (*scalars, *arrays), owner, (*scalars, *arrays))
+        lr = state_float(state, "learning_rate", owner)
+        counts = {name: state_count(state, name, owner) for name in self._COUNTS}
+        values = {
+            k: state_array(state, k, A, owner, 0 if k.startswith("vs.") else None)
+            for k, A in arrays.items()
+        }
+        for key, A in arrays.items():
+            A[...] = values[key]  # in place: the flat layout stays
+        self.learning_rate = lr
+        for name, value in counts.items():
+            setattr(self, name, value)
 
 
 def zeros_like_each(params: list[np.ndarray]) -> list[np.ndarray]:
@@ -177,6 +225,17 @@ class SGDRule(_Rule):
         else:
             U = V
         W += U
+
+    _BUFFERS = ("velocities",)
+
+    def get_config(self) -> dict:
+        return {
+            "learning_rate_init": self.learning_rate_init,
+            "lr_schedule": self.lr_schedule,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "power_t": self.power_t,
+        }
 
     def iteration_ends(self, time_step: int) -> None:
         """End of an epoch; ``time_step`` is the number of samples seen so far (t_)."""
@@ -278,6 +337,17 @@ class AdamRule(_Rule):
         r = math.sqrt(1 - self.beta_2)  # sqrt(v) = r * sqrt(V)
         step = self.learning_rate * (1 - self.beta_1) / r
         adam_step(W, g, M, V, tmp, self.beta_1, self.beta_2, step, self.epsilon / r)
+
+    _COUNTS = ("t",)
+    _BUFFERS = ("ms", "vs")
+
+    def get_config(self) -> dict:
+        return {
+            "learning_rate_init": self.learning_rate_init,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
     def iteration_ends(self, time_step: int) -> None:
         """Adam has no schedule: nothing changes at the end of an epoch."""

@@ -79,9 +79,13 @@ Deliberate differences from scikit-learn (everything else is meant to be identic
 
 Saving: ``chainrule.save(est, path)`` / ``chainrule.load(path)`` store the
 hyper-parameters, the fitted attributes, ``classes_`` (strings or numbers, never
-pickled) and the network in one ``.npz``; a ``random_state`` that is a RandomState
-instance is stored as None, and the dropout masks' generator is not stored. Pickle
-works too (and keeps the optimizer's state for ``partial_fit``).
+pickled) and the network in one ``.npz``, with what ``partial_fit`` needs to go on
+exactly: the stochastic solver's state (SGD's velocities, or Adam's moments and step
+count, and the current learning rate), the no-improvement counter, the best loss or
+validation score and the best weights, and the dropout masks' generator. So k calls
+of ``partial_fit`` give bit for bit the weights of j calls, ``save``, ``load`` (in a
+new process too) and k - j more calls, with an integer ``random_state`` (a
+``random_state`` that is a RandomState instance is stored as None). Pickle works too.
 """
 
 from __future__ import annotations
@@ -154,7 +158,14 @@ _COMMON_PARAMETERS = """\
     verbose : bool or int, default=False
         Print "Iteration %d, loss = %.8f" after each epoch (each L-BFGS iteration).
     warm_start : bool, default=False
-        Keep the fitted weights and continue from them at the next ``fit``.
+        Keep the fitted weights and continue from them at the next ``fit``. As in
+        scikit-learn, a warm start keeps ``coefs_``, ``intercepts_``, ``t_``,
+        ``loss_curve_``, ``best_loss_`` (or ``best_validation_score_`` and the best
+        weights) and the no-improvement counter, but **not the optimizer's state**: each
+        ``fit`` starts a new rule (SGD's velocities and Adam's moments at zero, Adam's
+        step count at 0, the learning rate back at ``learning_rate_init``) and counts
+        ``n_iter_`` from 0. ``partial_fit`` keeps the optimizer's state between calls
+        (and ``chainrule.save``/``load`` keep it for ``partial_fit``).
     momentum : float, default=0.9
         Momentum of "sgd", in [0, 1].
     nesterovs_momentum : bool, default=True

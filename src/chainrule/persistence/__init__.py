@@ -12,11 +12,13 @@ from .npz import (
     FORMAT_VERSION,
     SPEC_KEY,
     ModelFileError,
+    join_state,
     layer_from_state,
     layer_to_state,
     load,
     register_kind,
     save,
+    split_state,
 )
 
 __all__ = [
@@ -26,9 +28,11 @@ __all__ = [
     "SPEC_KEY",
     "ModelFileError",
     "header_text_problem",
+    "join_state",
     "layer_from_state",
     "layer_to_state",
     "load",
     "register_kind",
     "save",
+    "split_state",
 ]

@@ -102,11 +102,13 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "ModelFileError",
+    "join_state",
     "layer_from_state",
     "layer_to_state",
     "load",
     "register_kind",
     "save",
+    "split_state",
 ]
 
 FORMAT_NAME = "chainrule"
@@ -175,6 +177,7 @@ _BUILTIN_KINDS = {
     "MLPClassifier": "chainrule.estimators",
     "MLPRegressor": "chainrule.estimators",
     "ModelBundle": "chainrule.persistence.bundle",
+    "TrainingCheckpoint": "chainrule.training.checkpoint",
 }
 
 
@@ -282,6 +285,37 @@ def layer_to_state(layer: Layer, prefix: str = "") -> tuple[dict, dict[str, np.n
     arrays: dict[str, np.ndarray] = {}
     architecture = _layer_node(layer, prefix, arrays, _layer_classes(), "the model", 0)
     return architecture, arrays
+
+
+def split_state(state: dict, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """A ``state_dict()`` (see ``chainrule._checks``) as a file stores it: the JSON values,
+    and the arrays named ``prefix + key`` (e.g. ``"optimizer.0.M"``).
+
+    Returns
+    -------
+    values : dict
+        The entries that are not arrays (for the JSON header).
+    arrays : dict[str, ndarray]
+        The arrays, renamed.
+    """
+    values = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+    arrays = {prefix + k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    return values, arrays
+
+
+def join_state(values, arrays: Mapping[str, np.ndarray], prefix: str) -> dict:
+    """The inverse of :func:`split_state`: ``values`` plus the arrays named ``prefix...``
+    under their keys (a ValueError if a key is both, or ``values`` is not an object)."""
+    if not isinstance(values, dict):
+        raise _SpecError(f"a stored state must be a JSON object, got {_jtype(values)}.")
+    state = dict(values)
+    for name, value in arrays.items():
+        if name.startswith(prefix):
+            key = name[len(prefix) :]
+            if key in state:
+                raise _SpecError(f"{key!r} is stored both as a value and as array {name!r}.")
+            state[key] = value
+    return state
 
 
 def _layer_node(layer, prefix, arrays, classes, where, depth) -> dict:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ from ._checks import (
     _check_validation_arguments,
     _parameters_dtype,
 )
+from .checkpoint import open_checkpoints, write_checkpoint
 from .history import History, TrainingDivergedError
 
 
@@ -86,6 +88,8 @@ def fit(
     schedule: Schedule | str | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
 ) -> History:
     """Train ``net`` on ``(X, y)`` by minibatch gradient descent; return the History.
 
@@ -151,6 +155,24 @@ def fit(
     clip_value : float, optional
         Clip each gradient element to ``[-clip_value, clip_value]``, as
         ``torch.nn.utils.clip_grad_value_``. Pass one of the two, not both.
+    checkpoint : str or path, optional
+        Write a checkpoint there when training ends (normally or stopped by a callback;
+        not after an exception), before the callbacks' ``on_train_end``: the weights and
+        buffers, the optimizer's state (buffers, step counts, lr), the schedule's and the
+        callbacks' states (early stopping's counter and best weights), the random
+        generators' states, the epoch and the History. One ``.npz`` file, pickle-free,
+        written atomically (see :mod:`chainrule.training.checkpoint`).
+    resume : str or path, optional
+        Go on from a checkpoint: restore all of the above and train epochs
+        ``checkpoint epoch + 1 .. epochs`` (``epochs`` counts from the first epoch), so
+        that 50 epochs with ``checkpoint=path`` then ``epochs=100, resume=path`` give
+        bit for bit the weights and History of 100 epochs in one call, in a new process
+        too. ``net``, ``optimizer``, ``schedule``, ``callbacks``, ``metrics`` and the
+        data must be built and passed as for the run that wrote it (checked: a
+        ValueError says what differs); ``rng`` is set to the state the checkpointed run
+        started from, so the validation split is the same. A file that is not a valid
+        checkpoint raises :class:`~chainrule.persistence.ModelFileError`. ``resume`` and
+        ``checkpoint`` may be the same path.
 
     Returns
     -------
@@ -187,6 +209,8 @@ def fit(
     rng = as_rng(rng)
     rng_state = rng.bit_generator.state
     try:  # every check, before anything (weights, lr, schedule, rng) moves
+        resumed = open_checkpoints(resume, checkpoint, rng)  # rng as the resumed run began
+        rng_start = rng.bit_generator.state
         data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
@@ -195,6 +219,8 @@ def fit(
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
+        if resumed is not None:
+            resumed.check(run, data, callbacks, epochs, schedule)
         bar = _progress_bar(epochs) if progress else None  # last: nothing fails after it
     except BaseException:
         rng.bit_generator.state = rng_state  # a failed fit has drawn nothing
@@ -204,15 +230,29 @@ def fit(
         optimizer.schedule = schedule
     optimizer.start_training()
     run.history = History(run.settings(epochs))
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            run_epochs(run, epochs, callbacks, bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    stopped = _train(run, resumed, epochs, callbacks, bar)
+    if checkpoint is not None:
+        write_checkpoint(checkpoint, run, data, callbacks, rng, rng_start, stopped)
     for cb in callbacks:
         cb.on_train_end(net, run.history)
     return run.history
+
+
+def _train(run: TrainingRun, resumed, epochs: int, callbacks, bar) -> bool:
+    """``fit``'s epochs: all of them, or those after a resumed checkpoint's epoch. True
+    when a callback ended training (now, or in the run that wrote the checkpoint)."""
+    first = 1 if resumed is None else resumed.restore(run, run.rng, epochs)
+    run.epoch, stopped = first - 1, False
+    if bar is not None and first > 1:
+        bar.update(min(first - 1, epochs))
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if first <= epochs:
+                stopped = run_epochs(run, epochs - first + 1, callbacks, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return stopped or getattr(resumed, "stopped", False)  # a stopped run stays stopped
 
 
 # ----------------------------------------------------------------------------- the data
