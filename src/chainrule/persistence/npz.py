@@ -381,36 +381,13 @@ def layer_from_state(architecture: dict, arrays: Mapping[str, np.ndarray]) -> La
 
 
 def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
-    if depth > _MAX_DEPTH:
-        raise _SpecError(f"layers are nested deeper than {_MAX_DEPTH}.")
-    if not isinstance(node, dict):
-        raise _SpecError(f"{where} must be described by a JSON object, got {_jtype(node)}.")
-    name = node.get("class")
-    if not isinstance(name, str):
-        raise _SpecError(f"{where} has no 'class' name (a string), got {name!r}.")
-    if name not in classes:
-        raise _SpecError(
-            f"{where} is of an unknown layer class {name!r}; this chainrule rebuilds only "
-            f"{', '.join(sorted(classes))}. The file was written by another library or a "
-            "newer chainrule: upgrade chainrule, or check where the file comes from."
-        )
-    cls = classes[name]
-    is_seq = cls is Sequential
-    expected = {"class", "config", "params"} | ({"layers"} if is_seq else set())
-    if set(node) - {"buffers"} != expected:
-        raise _SpecError(
-            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)} "
-            "(and 'buffers' for a layer with buffers)."
-        )
-    config, params = node["config"], node["params"]
-    if not isinstance(config, dict):
-        raise _SpecError(f"{where} ({name}): 'config' must be an object, got {_jtype(config)}.")
-    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
-        raise _SpecError(
-            f"{where} ({name}): 'params' must map parameter names to array names (strings)."
-        )
+    """Rebuild one layer (and, for a ``Sequential``, its layers first), checking in this
+    order: the node's class and fields, its config and maps, its children, the stored
+    sizes against the config (before allocating), then its parameters and buffers."""
+    name, cls = _node_class(node, classes, where, depth)
+    config, params = _node_maps(node, name, where)
     children = []
-    if is_seq:
+    if cls is Sequential:
         if not isinstance(node["layers"], list):
             raise _SpecError(f"{where} (Sequential): 'layers' must be a list.")
         children = [
@@ -429,51 +406,9 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
             f"{where} ({name}) stores parameters {sorted(params)}, but a {name} has "
             f"{sorted(layer.params)}."
         )
-    buffers = node.get("buffers", {})
-    if not isinstance(buffers, dict) or not all(isinstance(v, str) for v in buffers.values()):
-        raise _SpecError(
-            f"{where} ({name}): 'buffers' must map buffer names to array names (strings)."
-        )
-    if set(buffers) != set(layer.buffers):
-        raise _SpecError(
-            f"{where} ({name}) stores buffers {sorted(buffers)}, but a {name} has "
-            f"{sorted(layer.buffers)}."
-        )
-    for bname, aname in buffers.items():
-        layer.buffers[bname] = _stored_array(
-            arrays, aname, layer.buffers[bname], f"{where} ({name}): buffer {bname!r}", used
-        )
+    _set_buffers(layer, node.get("buffers", {}), arrays, f"{where} ({name})", used)
     for pname, aname in params.items():
-        if aname not in arrays:
-            raise _SpecError(
-                f"{where} ({name}): its parameter {pname!r} names array "
-                f"{aname!r}, which is missing."
-            )
-        if aname in used:
-            raise _SpecError(f"array {aname!r} is used by more than one parameter.")
-        used.add(aname)
-        value = arrays[aname]
-        fresh = layer.params[pname]
-        if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
-            shape = getattr(value, "shape", None)
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} must have shape {fresh.shape} for "
-                f"config {config!r}, but array {aname!r} has shape {shape}."
-            )
-        if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
-                f"array {aname!r} is {value.dtype}."
-            )
-        if not np.isfinite(value).all():
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} (array {aname!r}) holds NaN or inf "
-                "values, so every prediction would be NaN: the model diverged before it "
-                "was saved, or the file was edited. Train it again (with a lower learning "
-                "rate)."
-            )
-        if not value.flags.writeable:
-            value = value.copy()  # optimizers update parameters in place
+        value = _stored_param(arrays, aname, layer.params[pname], pname, config, where, name, used)
         layer.params[pname] = value
         layer.grads[pname] = np.zeros_like(value)
     dtypes = {str(A.dtype) for A in (*layer.params.values(), *layer.buffers.values())}
@@ -483,6 +418,93 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
             f"({sorted(dtypes)}); a layer holds one. The file is inconsistent."
         )
     return layer
+
+
+def _node_class(node, classes, where, depth) -> tuple[str, type[Layer]]:
+    """The node's class, checked: nesting depth, a JSON object, a ``"class"`` from the
+    allow-list ``classes``, and exactly the fields that class's node has."""
+    if depth > _MAX_DEPTH:
+        raise _SpecError(f"layers are nested deeper than {_MAX_DEPTH}.")
+    if not isinstance(node, dict):
+        raise _SpecError(f"{where} must be described by a JSON object, got {_jtype(node)}.")
+    name = node.get("class")
+    if not isinstance(name, str):
+        raise _SpecError(f"{where} has no 'class' name (a string), got {name!r}.")
+    if name not in classes:
+        raise _SpecError(
+            f"{where} is of an unknown layer class {name!r}; this chainrule rebuilds only "
+            f"{', '.join(sorted(classes))}. The file was written by another library or a "
+            "newer chainrule: upgrade chainrule, or check where the file comes from."
+        )
+    cls = classes[name]
+    expected = {"class", "config", "params"} | ({"layers"} if cls is Sequential else set())
+    if set(node) - {"buffers"} != expected:
+        raise _SpecError(
+            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)} "
+            "(and 'buffers' for a layer with buffers)."
+        )
+    return name, cls
+
+
+def _node_maps(node: dict, name: str, where: str) -> tuple[dict, dict]:
+    """The node's ``"config"`` (an object) and ``"params"`` (parameter name -> array name)."""
+    config, params = node["config"], node["params"]
+    if not isinstance(config, dict):
+        raise _SpecError(f"{where} ({name}): 'config' must be an object, got {_jtype(config)}.")
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+        raise _SpecError(
+            f"{where} ({name}): 'params' must map parameter names to array names (strings)."
+        )
+    return config, params
+
+
+def _set_buffers(layer: Layer, buffers, arrays, what: str, used: set) -> None:
+    """Replace ``layer``'s buffers by the stored arrays ``buffers`` names, checked: a map of
+    strings, naming exactly the layer's buffers, each array as :func:`_stored_array` says."""
+    if not isinstance(buffers, dict) or not all(isinstance(v, str) for v in buffers.values()):
+        raise _SpecError(f"{what}: 'buffers' must map buffer names to array names (strings).")
+    if set(buffers) != set(layer.buffers):
+        name = type(layer).__name__
+        raise _SpecError(
+            f"{what} stores buffers {sorted(buffers)}, but a {name} has {sorted(layer.buffers)}."
+        )
+    for bname, aname in buffers.items():
+        layer.buffers[bname] = _stored_array(
+            arrays, aname, layer.buffers[bname], f"{what}: buffer {bname!r}", used
+        )
+
+
+def _stored_param(arrays, aname, fresh, pname, config, where, name, used) -> np.ndarray:
+    """The array ``aname`` to replace parameter ``pname`` (``fresh``), checked: present,
+    used once, of ``fresh``'s shape, float32 or float64, finite; a writeable copy if
+    read-only (optimizers update parameters in place)."""
+    if aname not in arrays:
+        raise _SpecError(
+            f"{where} ({name}): its parameter {pname!r} names array {aname!r}, which is missing."
+        )
+    if aname in used:
+        raise _SpecError(f"array {aname!r} is used by more than one parameter.")
+    used.add(aname)
+    value = arrays[aname]
+    if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
+        shape = getattr(value, "shape", None)
+        raise _SpecError(
+            f"{where} ({name}): parameter {pname!r} must have shape {fresh.shape} for "
+            f"config {config!r}, but array {aname!r} has shape {shape}."
+        )
+    if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
+        raise _SpecError(
+            f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
+            f"array {aname!r} is {value.dtype}."
+        )
+    if not np.isfinite(value).all():
+        raise _SpecError(
+            f"{where} ({name}): parameter {pname!r} (array {aname!r}) holds NaN or inf "
+            "values, so every prediction would be NaN: the model diverged before it "
+            "was saved, or the file was edited. Train it again (with a lower learning "
+            "rate)."
+        )
+    return value if value.flags.writeable else value.copy()
 
 
 def _stored_array(arrays, aname: str, fresh: np.ndarray, what: str, used: set) -> np.ndarray:
