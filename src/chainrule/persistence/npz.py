@@ -658,6 +658,20 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     directory, which replaces the target (``os.replace``) only once complete; on any
     failure the temporary file is removed and an existing target is left untouched.
     """
+    target = _save_target(path)
+    kind = _kind_of(obj)
+    spec, arrays = kind.to_state(obj)
+    if not isinstance(spec, dict) or not isinstance(arrays, dict):
+        raise TypeError(f"cannot save a {kind.name}: its state must be a (dict, dict) pair.")
+    stored, entries = _arrays_to_store(kind.name, arrays)
+    text = _header_text(kind.name, spec, entries, stored)
+    _write_atomically(target, {SPEC_KEY: np.array(text), **stored})  # the header first
+    return target
+
+
+def _save_target(path) -> Path:
+    """The file ``save`` writes (``.npz`` appended), checked: a non-empty path, in an
+    existing directory, not itself a directory."""
     _check_path(path, "save")
     target = _npz_path(path)
     if not target.parent.is_dir():
@@ -667,8 +681,13 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         )
     if target.is_dir():
         raise IsADirectoryError(f"cannot save to {str(target)!r}: it is a directory.")
+    return target
 
-    # Registered classes (exact type) first, then chainrule's own layers.
+
+def _kind_of(obj: object) -> _Kind:
+    """The kind that saves ``obj``: a registered class (exact type) first, then
+    chainrule's own layers; a TypeError naming the kinds (and ``register_kind`` when
+    ``obj`` has the protocol's method) otherwise."""
     kinds = sorted(_KINDS.values(), key=lambda k: k.name == "layer")
     kind = next((k for k in kinds if k.matches(obj)), None)
     if kind is None:
@@ -682,16 +701,18 @@ def save(obj: object, path: str | os.PathLike) -> Path:
             f"cannot save a {type(obj).__name__}: save() takes a chainrule layer or network "
             f"(Sequential), or an object of a registered kind ({', '.join(sorted(_KINDS))})." + hint
         )
-    spec, arrays = kind.to_state(obj)
-    if not isinstance(spec, dict) or not isinstance(arrays, dict):
-        raise TypeError(f"cannot save a {kind.name}: its state must be a (dict, dict) pair.")
+    return kind
 
+
+def _arrays_to_store(kind_name: str, arrays: dict) -> tuple[dict[str, np.ndarray], list]:
+    """The arrays as stored (names checked, dtypes from the allowed list, native byte
+    order) and their header entries ``{"name", "shape", "dtype"}``, in the same order."""
     stored: dict[str, np.ndarray] = {}
     entries = []
     for name, value in arrays.items():
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
             raise ValueError(
-                f"cannot save a {kind.name}: array name {name!r} is not allowed; use letters, "
+                f"cannot save a {kind_name}: array name {name!r} is not allowed; use letters, "
                 "digits, '_', '.' and '-' (at most 200), not starting with '__'."
             )
         value = np.asarray(value)
@@ -700,11 +721,17 @@ def save(obj: object, path: str | os.PathLike) -> Path:
             value = value.astype(value.dtype.newbyteorder("="))
         stored[name] = value
         entries.append({"name": name, "shape": list(value.shape), "dtype": dtype})
+    return stored, entries
+
+
+def _header_text(kind_name: str, spec: dict, entries: list, stored: dict) -> str:
+    """The JSON header, checked: JSON-able, within the header's size limits, and
+    rebuilding (from exactly the text ``load`` will read) with the ``stored`` arrays."""
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "library_version": _library_version(),
-        "kind": kind.name,
+        "kind": kind_name,
         "spec": spec,
         "arrays": entries,
     }
@@ -712,13 +739,13 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         text = json.dumps(header, indent=1)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"cannot save a {kind.name}: its description is not JSON-able ({exc}). "
+            f"cannot save a {kind_name}: its description is not JSON-able ({exc}). "
             "Configs and specs may hold only dicts, lists, str, int, float, bool and None."
         ) from exc
     too_large = _model_file.header_text_problem(text)
     if too_large:
         raise ValueError(
-            f"cannot save a {kind.name}: its {too_large} Store long lists as arrays. "
+            f"cannot save a {kind_name}: its {too_large} Store long lists as arrays. "
             "Nothing was written."
         )
     # Rebuild from exactly what load() will read, so an unloadable file is never written.
@@ -726,10 +753,14 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         _check_header(json.loads(text), stored)
     except _SpecError as exc:
         raise ValueError(
-            f"cannot save a {kind.name}: it would not load back ({exc}). Nothing was written."
+            f"cannot save a {kind_name}: it would not load back ({exc}). Nothing was written."
         ) from exc
-    stored = {SPEC_KEY: np.array(text), **stored}  # the header first in the archive
+    return text
 
+
+def _write_atomically(target: Path, stored: Mapping[str, np.ndarray]) -> None:
+    """Write the archive to a temporary file beside ``target`` and move it into place
+    once complete; on any failure remove the temporary file (``target`` is untouched)."""
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -741,7 +772,6 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return target
 
 
 def _library_version() -> str:
