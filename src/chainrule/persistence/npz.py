@@ -796,7 +796,31 @@ def _jtype(value) -> str:
 
 
 def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
-    """Validate a parsed header against the stored arrays and rebuild the object."""
+    """Validate a parsed header against the stored arrays and rebuild the object: its
+    fields and kind first, then every array entry, then the object from its spec."""
+    kind = _header_kind(header)
+    _check_array_entries(header["arrays"], arrays)
+    try:
+        obj = kind.from_state(header["spec"], dict(arrays))
+    except _SpecError:
+        raise
+    except KeyError as exc:
+        raise _SpecError(
+            f"its {kind.name} could not be rebuilt: the entry {exc} is missing."
+        ) from exc
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        raise _SpecError(f"its {kind.name} could not be rebuilt: {exc}") from exc
+    if not isinstance(obj, kind.cls):
+        raise _SpecError(
+            f"rebuilding a {kind.name} gave a {type(obj).__name__}, not a {kind.cls.__name__}."
+        )
+    return obj
+
+
+def _header_kind(header) -> _Kind:
+    """The header's kind, checked: a JSON object with exactly the header's fields, a
+    string ``library_version``, and a ``kind`` that is registered (chainrule's own kinds
+    are imported on first use)."""
     if not isinstance(header, dict):
         raise _SpecError(f"the header must be a JSON object, got {_jtype(header)}.")
     missing = [f for f in _HEADER_FIELDS if f not in header]
@@ -816,7 +840,13 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
             f"{sorted(_KINDS)}. Import the module that defines and registers it (for the "
             "estimators: import chainrule), or upgrade chainrule."
         )
-    entries = header["arrays"]
+    return _KINDS[kind_name]
+
+
+def _check_array_entries(entries, arrays: Mapping[str, np.ndarray]) -> None:
+    """The header's ``"arrays"`` list against the stored arrays: each entry well formed
+    and listed once, each array stored with the shape and dtype it declares, and no
+    stored array left unlisted."""
     if not isinstance(entries, list):
         raise _SpecError(f"'arrays' must be a list, got {_jtype(entries)}.")
     names: list[str] = []
@@ -829,47 +859,33 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
         if name in names:
             raise _SpecError(f"array {name!r} is listed twice.")
         names.append(name)
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
-            raise _SpecError(f"array {name!r}: 'shape' must be a list of non-negative integers.")
-        if dtype not in ALLOWED_DTYPES:
-            raise _SpecError(
-                f"array {name!r}: dtype {dtype!r} is not one of {list(ALLOWED_DTYPES)}."
-            )
-        if name not in arrays:
-            raise _SpecError(f"array {name!r} is listed in the header but missing from the file.")
-        value = arrays[name]
-        ok_dtype = (
-            value.dtype.kind == "U"
-            if dtype == _STR_DTYPE
-            else value.dtype == _NUMERIC_DTYPES[dtype]
-        )
-        if tuple(shape) != value.shape or not ok_dtype:
-            raise _SpecError(
-                f"array {name!r} has shape {value.shape} and dtype {value.dtype} in the file, "
-                f"but the header says shape {tuple(shape)} and dtype {dtype}: the file is "
-                "inconsistent (edited or damaged)."
-            )
+        _check_stored_as_declared(name, shape, dtype, arrays)
     unlisted = sorted(set(arrays) - set(names))
     if unlisted:
         raise _SpecError(f"the file holds arrays {unlisted} that the header does not list.")
-    kind = _KINDS[kind_name]
-    try:
-        obj = kind.from_state(header["spec"], dict(arrays))
-    except _SpecError:
-        raise
-    except KeyError as exc:
+
+
+def _check_stored_as_declared(name: str, shape, dtype, arrays: Mapping[str, np.ndarray]) -> None:
+    """Array ``name``'s declared ``shape`` (non-negative integers) and ``dtype`` (an
+    allowed one), and the stored array: present, of exactly that shape and dtype."""
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise _SpecError(f"array {name!r}: 'shape' must be a list of non-negative integers.")
+    if dtype not in ALLOWED_DTYPES:
+        raise _SpecError(f"array {name!r}: dtype {dtype!r} is not one of {list(ALLOWED_DTYPES)}.")
+    if name not in arrays:
+        raise _SpecError(f"array {name!r} is listed in the header but missing from the file.")
+    value = arrays[name]
+    ok_dtype = (
+        value.dtype.kind == "U" if dtype == _STR_DTYPE else value.dtype == _NUMERIC_DTYPES[dtype]
+    )
+    if tuple(shape) != value.shape or not ok_dtype:
         raise _SpecError(
-            f"its {kind_name} could not be rebuilt: the entry {exc} is missing."
-        ) from exc
-    except (ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
-        raise _SpecError(f"its {kind_name} could not be rebuilt: {exc}") from exc
-    if not isinstance(obj, kind.cls):
-        raise _SpecError(
-            f"rebuilding a {kind_name} gave a {type(obj).__name__}, not a {kind.cls.__name__}."
+            f"array {name!r} has shape {value.shape} and dtype {value.dtype} in the file, "
+            f"but the header says shape {tuple(shape)} and dtype {dtype}: the file is "
+            "inconsistent (edited or damaged)."
         )
-    return obj
 
 
 def _resolve_load_path(path: str | os.PathLike) -> Path:
