@@ -408,7 +408,10 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
         )
     _set_buffers(layer, node.get("buffers", {}), arrays, f"{where} ({name})", used)
     for pname, aname in params.items():
-        value = _stored_param(arrays, aname, layer.params[pname], pname, config, where, name, used)
+        value = _stored_array(
+            arrays, aname, layer.params[pname], used, kind="parameter",
+            what=f"{where} ({name})", role=pname, config=config,
+        )  # fmt: skip
         layer.params[pname] = value
         layer.grads[pname] = np.zeros_like(value)
     dtypes = {str(A.dtype) for A in (*layer.params.values(), *layer.buffers.values())}
@@ -470,63 +473,56 @@ def _set_buffers(layer: Layer, buffers, arrays, what: str, used: set) -> None:
         )
     for bname, aname in buffers.items():
         layer.buffers[bname] = _stored_array(
-            arrays, aname, layer.buffers[bname], f"{what}: buffer {bname!r}", used
+            arrays, aname, layer.buffers[bname], used, kind="buffer", what=what, role=bname
         )
 
 
-def _stored_param(arrays, aname, fresh, pname, config, where, name, used) -> np.ndarray:
-    """The array ``aname`` to replace parameter ``pname`` (``fresh``), checked: present,
-    used once, of ``fresh``'s shape, float32 or float64, finite; a writeable copy if
-    read-only (optimizers update parameters in place)."""
+# What _stored_array says when a stored parameter or buffer is refused (str.format
+# fields: what = "<where> (<class>)", role = its name, aname = the array's name,
+# needed = the layer's shape for it, config, and the stored array's shape and dtype).
+_ARRAY_REFUSALS = {
+    "parameter": {
+        "missing": "{what}: its parameter {role!r} names array {aname!r}, which is missing.",
+        "used": "array {aname!r} is used by more than one parameter.",
+        "shape": "{what}: parameter {role!r} must have shape {needed} for config {config!r}, "
+        "but array {aname!r} has shape {shape}.",
+        "dtype": "{what}: parameter {role!r} must be float32 or float64, but array {aname!r} "
+        "is {dtype}.",
+        "finite": "{what}: parameter {role!r} (array {aname!r}) holds NaN or inf values, so "
+        "every prediction would be NaN: the model diverged before it was saved, or the file "
+        "was edited. Train it again (with a lower learning rate).",
+    },
+    "buffer": {
+        "missing": "{what}: buffer {role!r} names array {aname!r}, which is missing.",
+        "used": "array {aname!r} is used by more than one parameter or buffer.",
+        "shape": "{what}: buffer {role!r} must have shape {needed}, but {aname!r} has {shape}.",
+        "dtype": "{what}: buffer {role!r} must be float32 or float64, but {aname!r} is {dtype}.",
+        "finite": "{what}: buffer {role!r} (array {aname!r}) holds NaN or inf values: the "
+        "model diverged before it was saved, or the file was edited. Train it again.",
+    },
+}
+
+
+def _stored_array(arrays, aname: str, fresh: np.ndarray, used: set, *, kind: str, **words):
+    """The array ``aname`` to replace ``fresh`` (a ``kind``: ``"parameter"`` or
+    ``"buffer"``), checked in this order: present, used once, of ``fresh``'s shape,
+    float32 or float64, finite; a writeable copy if read-only (training updates it in
+    place). ``words`` (``what``, ``role``, ``config``) fill in ``_ARRAY_REFUSALS``."""
+    said = _ARRAY_REFUSALS[kind]
+    value = arrays.get(aname)
+    facts = {"aname": aname, "needed": fresh.shape, "shape": getattr(value, "shape", None)}
     if aname not in arrays:
-        raise _SpecError(
-            f"{where} ({name}): its parameter {pname!r} names array {aname!r}, which is missing."
-        )
+        raise _SpecError(said["missing"].format(**words, **facts))
     if aname in used:
-        raise _SpecError(f"array {aname!r} is used by more than one parameter.")
+        raise _SpecError(said["used"].format(**words, **facts))
     used.add(aname)
-    value = arrays[aname]
     if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
-        shape = getattr(value, "shape", None)
-        raise _SpecError(
-            f"{where} ({name}): parameter {pname!r} must have shape {fresh.shape} for "
-            f"config {config!r}, but array {aname!r} has shape {shape}."
-        )
+        raise _SpecError(said["shape"].format(**words, **facts))
     if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
-        raise _SpecError(
-            f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
-            f"array {aname!r} is {value.dtype}."
-        )
+        raise _SpecError(said["dtype"].format(**words, **facts, dtype=value.dtype))
     if not np.isfinite(value).all():
-        raise _SpecError(
-            f"{where} ({name}): parameter {pname!r} (array {aname!r}) holds NaN or inf "
-            "values, so every prediction would be NaN: the model diverged before it "
-            "was saved, or the file was edited. Train it again (with a lower learning "
-            "rate)."
-        )
+        raise _SpecError(said["finite"].format(**words, **facts))
     return value if value.flags.writeable else value.copy()
-
-
-def _stored_array(arrays, aname: str, fresh: np.ndarray, what: str, used: set) -> np.ndarray:
-    """The array ``aname`` to replace ``fresh`` (a buffer), checked: present, used once,
-    of ``fresh``'s shape, float32 or float64, finite; a writeable copy if read-only."""
-    if aname not in arrays:
-        raise _SpecError(f"{what} names array {aname!r}, which is missing.")
-    if aname in used:
-        raise _SpecError(f"array {aname!r} is used by more than one parameter or buffer.")
-    used.add(aname)
-    value = arrays[aname]
-    if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
-        shape = getattr(value, "shape", None)
-        raise _SpecError(f"{what} must have shape {fresh.shape}, but {aname!r} has {shape}.")
-    if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
-        raise _SpecError(f"{what} must be float32 or float64, but {aname!r} is {value.dtype}.")
-    if not np.isfinite(value).all():
-        raise _SpecError(
-            f"{what} (array {aname!r}) holds NaN or inf values: the model diverged before "
-            "it was saved, or the file was edited. Train it again."
-        )
-    return value if value.flags.writeable else value.copy()  # updated in place in training
 
 
 def _check_sizes_before_building(name, config, params, arrays, where, used) -> None:
