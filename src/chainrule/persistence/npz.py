@@ -85,7 +85,6 @@ import importlib
 import json
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,6 +93,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import new_file_beside
 from ..layers.base import Layer
 from ..layers.sequential import Sequential
 from . import _model_file
@@ -757,10 +757,9 @@ def _header_text(kind_name: str, spec: dict, entries: list, stored: dict) -> str
 def _write_atomically(target: Path, stored: Mapping[str, np.ndarray]) -> None:
     """Write the archive to a temporary file beside ``target`` and move it into place
     once complete; on any failure remove the temporary file (``target`` is untouched)."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    tmp = Path(new_file_beside(target))
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             _write_npz(f, stored)
             f.flush()
             os.fsync(f.fileno())
