@@ -30,11 +30,7 @@ LONG_REASON = re.compile(r"#\s*long:\s*\S")
 
 #: Long functions in other helpers' lanes of issue 21, allowed here until their branches
 #: merge; the coordinator empties this list at merge. Keys are ``module:qualified.name``.
-BEING_SPLIT: dict[str, str] = {
-    "chainrule.persistence.npz:_build_layer": "being split on branch wip/registry",
-    "chainrule.persistence.npz:save": "being split on branch wip/resume",
-    "chainrule.persistence.npz:_check_header": "being split on branch wip/resume",
-}
+BEING_SPLIT: dict[str, str] = {}
 
 #: Import cycles closed by a function-level import in other helpers' lanes, allowed here
 #: until their branches merge (the coordinator empties this list at merge): the modules

@@ -49,7 +49,7 @@ from ..layers.dropout import Dropout
 from ..layers.mlp import build_mlp
 from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name, get_activation
 from ..layers.sequential import Sequential
-from ..persistence.npz import join_state, layer_from_state, layer_to_state, split_state
+from ..persistence.state import join_state, layer_from_state, layer_to_state, split_state
 from ..training import History, TrainingDivergedError, TrainingInterrupted
 from ..training.checkpoint import layer_rng_states, set_layer_rng_states
 from ..training.loop import TrainingData, check_callbacks, l2_penalty, norm, run_epochs

@@ -1,7 +1,9 @@
 """Saving and loading: the ``.npz`` + JSON format, read as untrusted input.
 
-``npz.py`` holds ``save``/``load`` and the layers' states; ``_model_file.py`` validates a
-file's zip directory and headers before anything is read; ``bundle.py`` is the command's
+``npz.py`` holds ``save``/``load``, the file's header checks and the registry of kinds;
+``state.py`` the layers' states (``layer_to_state``/``layer_from_state``, every stored
+array checked) and ``split_state``/``join_state``; ``_model_file.py`` validates a file's
+zip directory and headers before anything is read; ``bundle.py`` is the command's
 saved model (preprocessing + estimator), imported on first use.
 """
 
@@ -12,14 +14,11 @@ from .npz import (
     FORMAT_VERSION,
     SPEC_KEY,
     ModelFileError,
-    join_state,
-    layer_from_state,
-    layer_to_state,
     load,
     register_kind,
     save,
-    split_state,
 )
+from .state import join_state, layer_from_state, layer_to_state, split_state
 
 __all__ = [
     "ALLOWED_DTYPES",

@@ -85,7 +85,6 @@ import importlib
 import json
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,9 +93,19 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import new_file_beside
 from ..layers.base import Layer
-from ..layers.sequential import Sequential
 from . import _model_file
+from .state import (
+    _build_layer,
+    _jtype,
+    _layer_classes,
+    _SpecError,
+    join_state,
+    layer_from_state,
+    layer_to_state,
+    split_state,
+)
 
 __all__ = [
     "FORMAT_NAME",
@@ -124,7 +133,6 @@ _STR_DTYPE = "str"  # unicode strings of any width
 ALLOWED_DTYPES = (*_NUMERIC_DTYPES, _STR_DTYPE)
 _NAME_RE = _model_file.NAME_RE
 _KIND_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
-_MAX_DEPTH = 64  # nesting of Sequential inside Sequential
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -151,10 +159,6 @@ class ModelFileError(ValueError):
         if fix:
             message += f" {fix}"
         super().__init__(message)
-
-
-class _SpecError(ValueError):
-    """An inconsistency in a header or a state; ``load`` adds the file name."""
 
 
 # --------------------------------------------------------------------------- kinds
@@ -237,302 +241,6 @@ def register_kind(kind: str, cls: type) -> type:
         from_state=cls._from_chainrule_state,
     )
     return cls
-
-
-# --------------------------------------------------------------------------- layers
-
-
-def _layer_classes() -> dict[str, type[Layer]]:
-    """The allow-list: every Layer subclass exported by ``chainrule.layers``, by name.
-
-    Read at each call, so a layer added to ``chainrule.layers.__all__`` is picked up.
-    """
-    from .. import layers
-
-    classes = {}
-    for name in layers.__all__:
-        obj = getattr(layers, name, None)
-        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
-            classes[obj.__name__] = obj
-    return classes
-
-
-def layer_to_state(layer: Layer, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
-    """Describe a chainrule layer (a ``Sequential`` included) as JSON plus named arrays.
-
-    Parameters
-    ----------
-    layer : Layer
-        An instance of a class exported by :mod:`chainrule.layers`.
-    prefix : str, default ""
-        Prepended to every array name, e.g. ``"network."`` when a network is part of a
-        larger state.
-
-    Returns
-    -------
-    architecture : dict
-        ``{"class": name, "config": layer.get_config(), "params": {param: array name}}``
-        plus, for a ``Sequential``, ``"layers": [architecture of each layer]``.
-    arrays : dict[str, ndarray]
-        The parameters, named ``prefix + "W"`` for a single layer and
-        ``prefix + "layers.<i>.W"`` inside a ``Sequential`` (recursively).
-
-    Raises
-    ------
-    TypeError
-        If a layer is not one of chainrule's own layer classes.
-    """
-    arrays: dict[str, np.ndarray] = {}
-    architecture = _layer_node(layer, prefix, arrays, _layer_classes(), "the model", 0)
-    return architecture, arrays
-
-
-def split_state(state: dict, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """A ``state_dict()`` (see ``chainrule._checks``) as a file stores it: the JSON values,
-    and the arrays named ``prefix + key`` (e.g. ``"optimizer.0.M"``).
-
-    Returns
-    -------
-    values : dict
-        The entries that are not arrays (for the JSON header).
-    arrays : dict[str, ndarray]
-        The arrays, renamed.
-    """
-    values = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
-    arrays = {prefix + k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-    return values, arrays
-
-
-def join_state(values, arrays: Mapping[str, np.ndarray], prefix: str) -> dict:
-    """The inverse of :func:`split_state`: ``values`` plus the arrays named ``prefix...``
-    under their keys (a ValueError if a key is both, or ``values`` is not an object)."""
-    if not isinstance(values, dict):
-        raise _SpecError(f"a stored state must be a JSON object, got {_jtype(values)}.")
-    state = dict(values)
-    for name, value in arrays.items():
-        if name.startswith(prefix):
-            key = name[len(prefix) :]
-            if key in state:
-                raise _SpecError(f"{key!r} is stored both as a value and as array {name!r}.")
-            state[key] = value
-    return state
-
-
-def _layer_node(layer, prefix, arrays, classes, where, depth) -> dict:
-    name = type(layer).__name__
-    if classes.get(name) is not type(layer):
-        raise TypeError(
-            f"cannot save {where}: it is a {type(layer).__module__}.{type(layer).__qualname__}, "
-            f"and load() only rebuilds chainrule's own layers ({', '.join(sorted(classes))}). "
-            "Build the network from those, or make your class saveable with "
-            "chainrule.persistence.register_kind."
-        )
-    if depth > _MAX_DEPTH:
-        raise ValueError(f"cannot save {where}: Sequential nested deeper than {_MAX_DEPTH}.")
-    config = layer.get_config()
-    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise TypeError(f"cannot save {where}: {name}.get_config() must return a dict.")
-    node: dict[str, Any] = {"class": name, "config": config, "params": {}}
-    for pname, value in layer.params.items():
-        node["params"][pname] = prefix + pname
-        arrays[prefix + pname] = value
-    if getattr(layer, "buffers", None):  # written only when there are some
-        node["buffers"] = {}
-        for bname, value in layer.buffers.items():
-            node["buffers"][bname] = prefix + bname
-            arrays[prefix + bname] = value
-    if isinstance(layer, Sequential):
-        node["layers"] = [
-            _layer_node(
-                child, f"{prefix}layers.{i}.", arrays, classes, f"layer {i} of {where}", depth + 1
-            )
-            for i, child in enumerate(layer.layers)
-        ]
-    return node
-
-
-def layer_from_state(architecture: dict, arrays: Mapping[str, np.ndarray]) -> Layer:
-    """Rebuild a layer described by :func:`layer_to_state`, checking everything.
-
-    Only classes exported by :mod:`chainrule.layers` are instantiated, with the stored
-    config as keyword arguments; their parameters are then replaced by the given arrays
-    (and their gradients reset to zeros of the same shape and dtype), so the dtype of
-    the arrays is kept: a float32 network comes back float32.
-
-    Parameters
-    ----------
-    architecture : dict
-        As returned by ``layer_to_state`` (after a trip through JSON).
-    arrays : Mapping[str, ndarray]
-        At least the arrays the architecture names; shapes must match the rebuilt layers.
-
-    Returns
-    -------
-    layer : Layer
-
-    Raises
-    ------
-    ValueError
-        If the architecture is malformed, names an unknown class or a missing array,
-        cannot be rebuilt from its config, or an array has the wrong shape or dtype.
-    """
-    used: set[str] = set()
-    return _build_layer(architecture, arrays, _layer_classes(), "the model", 0, used)
-
-
-def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
-    if depth > _MAX_DEPTH:
-        raise _SpecError(f"layers are nested deeper than {_MAX_DEPTH}.")
-    if not isinstance(node, dict):
-        raise _SpecError(f"{where} must be described by a JSON object, got {_jtype(node)}.")
-    name = node.get("class")
-    if not isinstance(name, str):
-        raise _SpecError(f"{where} has no 'class' name (a string), got {name!r}.")
-    if name not in classes:
-        raise _SpecError(
-            f"{where} is of an unknown layer class {name!r}; this chainrule rebuilds only "
-            f"{', '.join(sorted(classes))}. The file was written by another library or a "
-            "newer chainrule: upgrade chainrule, or check where the file comes from."
-        )
-    cls = classes[name]
-    is_seq = cls is Sequential
-    expected = {"class", "config", "params"} | ({"layers"} if is_seq else set())
-    if set(node) - {"buffers"} != expected:
-        raise _SpecError(
-            f"{where} ({name}) has fields {sorted(node)}; expected exactly {sorted(expected)} "
-            "(and 'buffers' for a layer with buffers)."
-        )
-    config, params = node["config"], node["params"]
-    if not isinstance(config, dict):
-        raise _SpecError(f"{where} ({name}): 'config' must be an object, got {_jtype(config)}.")
-    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
-        raise _SpecError(
-            f"{where} ({name}): 'params' must map parameter names to array names (strings)."
-        )
-    children = []
-    if is_seq:
-        if not isinstance(node["layers"], list):
-            raise _SpecError(f"{where} (Sequential): 'layers' must be a list.")
-        children = [
-            _build_layer(child, arrays, classes, f"layer {i} of {where}", depth + 1, used)
-            for i, child in enumerate(node["layers"])
-        ]
-    _check_sizes_before_building(name, config, params, arrays, where, used)
-    try:
-        layer = cls(*children, **config)
-    except (TypeError, ValueError) as exc:
-        raise _SpecError(
-            f"{where} ({name}) cannot be rebuilt from its config {config!r}: {exc}"
-        ) from exc
-    if set(params) != set(layer.params):
-        raise _SpecError(
-            f"{where} ({name}) stores parameters {sorted(params)}, but a {name} has "
-            f"{sorted(layer.params)}."
-        )
-    buffers = node.get("buffers", {})
-    if not isinstance(buffers, dict) or not all(isinstance(v, str) for v in buffers.values()):
-        raise _SpecError(
-            f"{where} ({name}): 'buffers' must map buffer names to array names (strings)."
-        )
-    if set(buffers) != set(layer.buffers):
-        raise _SpecError(
-            f"{where} ({name}) stores buffers {sorted(buffers)}, but a {name} has "
-            f"{sorted(layer.buffers)}."
-        )
-    for bname, aname in buffers.items():
-        layer.buffers[bname] = _stored_array(
-            arrays, aname, layer.buffers[bname], f"{where} ({name}): buffer {bname!r}", used
-        )
-    for pname, aname in params.items():
-        if aname not in arrays:
-            raise _SpecError(
-                f"{where} ({name}): its parameter {pname!r} names array "
-                f"{aname!r}, which is missing."
-            )
-        if aname in used:
-            raise _SpecError(f"array {aname!r} is used by more than one parameter.")
-        used.add(aname)
-        value = arrays[aname]
-        fresh = layer.params[pname]
-        if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
-            shape = getattr(value, "shape", None)
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} must have shape {fresh.shape} for "
-                f"config {config!r}, but array {aname!r} has shape {shape}."
-            )
-        if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} must be float32 or float64, but "
-                f"array {aname!r} is {value.dtype}."
-            )
-        if not np.isfinite(value).all():
-            raise _SpecError(
-                f"{where} ({name}): parameter {pname!r} (array {aname!r}) holds NaN or inf "
-                "values, so every prediction would be NaN: the model diverged before it "
-                "was saved, or the file was edited. Train it again (with a lower learning "
-                "rate)."
-            )
-        if not value.flags.writeable:
-            value = value.copy()  # optimizers update parameters in place
-        layer.params[pname] = value
-        layer.grads[pname] = np.zeros_like(value)
-    dtypes = {str(A.dtype) for A in (*layer.params.values(), *layer.buffers.values())}
-    if layer.buffers and len(dtypes) > 1:
-        raise _SpecError(
-            f"{where} ({name}) mixes precisions in its parameters and buffers "
-            f"({sorted(dtypes)}); a layer holds one. The file is inconsistent."
-        )
-    return layer
-
-
-def _stored_array(arrays, aname: str, fresh: np.ndarray, what: str, used: set) -> np.ndarray:
-    """The array ``aname`` to replace ``fresh`` (a buffer), checked: present, used once,
-    of ``fresh``'s shape, float32 or float64, finite; a writeable copy if read-only."""
-    if aname not in arrays:
-        raise _SpecError(f"{what} names array {aname!r}, which is missing.")
-    if aname in used:
-        raise _SpecError(f"array {aname!r} is used by more than one parameter or buffer.")
-    used.add(aname)
-    value = arrays[aname]
-    if not isinstance(value, np.ndarray) or value.shape != fresh.shape:
-        shape = getattr(value, "shape", None)
-        raise _SpecError(f"{what} must have shape {fresh.shape}, but {aname!r} has {shape}.")
-    if value.dtype not in (_NUMERIC_DTYPES["float32"], _NUMERIC_DTYPES["float64"]):
-        raise _SpecError(f"{what} must be float32 or float64, but {aname!r} is {value.dtype}.")
-    if not np.isfinite(value).all():
-        raise _SpecError(
-            f"{what} (array {aname!r}) holds NaN or inf values: the model diverged before "
-            "it was saved, or the file was edited. Train it again."
-        )
-    return value if value.flags.writeable else value.copy()  # updated in place in training
-
-
-def _check_sizes_before_building(name, config, params, arrays, where, used) -> None:
-    """``Dense(n_in, n_out)`` allocates n_in * n_out numbers: check the config against the
-    stored arrays first, so that a small file declaring a huge layer allocates nothing."""
-    n_in, n_out = config.get("n_in"), config.get("n_out")
-    if name != "Dense" or not all(  # other layers have no parameters; the constructor
-        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (n_in, n_out)
-    ):  # refuses a bad n_in or n_out before allocating
-        return
-    if set(params) != {"W", "b"}:
-        raise _SpecError(
-            f"{where} (Dense) stores parameters {sorted(params)}, but a Dense has ['W', 'b']."
-        )
-    for pname, shape in (("W", (n_in, n_out)), ("b", (n_out,))):
-        aname = params[pname]
-        if aname not in arrays:
-            raise _SpecError(
-                f"{where} (Dense): its parameter {pname!r} names array {aname!r:.80}, which "
-                "is missing."
-            )
-        if aname in used:
-            raise _SpecError(f"array {aname!r} is used by more than one parameter.")
-        if arrays[aname].shape != shape:
-            raise _SpecError(
-                f"{where} (Dense): parameter {pname!r} must have shape {shape} for config "
-                f"{config!r:.200}, but array {aname!r} has shape {arrays[aname].shape}."
-            )
 
 
 def _layer_kind_to_state(obj: Layer) -> tuple[dict, dict[str, np.ndarray]]:
@@ -636,6 +344,20 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     directory, which replaces the target (``os.replace``) only once complete; on any
     failure the temporary file is removed and an existing target is left untouched.
     """
+    target = _save_target(path)
+    kind = _kind_of(obj)
+    spec, arrays = kind.to_state(obj)
+    if not isinstance(spec, dict) or not isinstance(arrays, dict):
+        raise TypeError(f"cannot save a {kind.name}: its state must be a (dict, dict) pair.")
+    stored, entries = _arrays_to_store(kind.name, arrays)
+    text = _header_text(kind.name, spec, entries, stored)
+    _write_atomically(target, {SPEC_KEY: np.array(text), **stored})  # the header first
+    return target
+
+
+def _save_target(path) -> Path:
+    """The file ``save`` writes (``.npz`` appended), checked: a non-empty path, in an
+    existing directory, not itself a directory."""
     _check_path(path, "save")
     target = _npz_path(path)
     if not target.parent.is_dir():
@@ -645,8 +367,13 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         )
     if target.is_dir():
         raise IsADirectoryError(f"cannot save to {str(target)!r}: it is a directory.")
+    return target
 
-    # Registered classes (exact type) first, then chainrule's own layers.
+
+def _kind_of(obj: object) -> _Kind:
+    """The kind that saves ``obj``: a registered class (exact type) first, then
+    chainrule's own layers; a TypeError naming the kinds (and ``register_kind`` when
+    ``obj`` has the protocol's method) otherwise."""
     kinds = sorted(_KINDS.values(), key=lambda k: k.name == "layer")
     kind = next((k for k in kinds if k.matches(obj)), None)
     if kind is None:
@@ -660,16 +387,18 @@ def save(obj: object, path: str | os.PathLike) -> Path:
             f"cannot save a {type(obj).__name__}: save() takes a chainrule layer or network "
             f"(Sequential), or an object of a registered kind ({', '.join(sorted(_KINDS))})." + hint
         )
-    spec, arrays = kind.to_state(obj)
-    if not isinstance(spec, dict) or not isinstance(arrays, dict):
-        raise TypeError(f"cannot save a {kind.name}: its state must be a (dict, dict) pair.")
+    return kind
 
+
+def _arrays_to_store(kind_name: str, arrays: dict) -> tuple[dict[str, np.ndarray], list]:
+    """The arrays as stored (names checked, dtypes from the allowed list, native byte
+    order) and their header entries ``{"name", "shape", "dtype"}``, in the same order."""
     stored: dict[str, np.ndarray] = {}
     entries = []
     for name, value in arrays.items():
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
             raise ValueError(
-                f"cannot save a {kind.name}: array name {name!r} is not allowed; use letters, "
+                f"cannot save a {kind_name}: array name {name!r} is not allowed; use letters, "
                 "digits, '_', '.' and '-' (at most 200), not starting with '__'."
             )
         value = np.asarray(value)
@@ -678,11 +407,17 @@ def save(obj: object, path: str | os.PathLike) -> Path:
             value = value.astype(value.dtype.newbyteorder("="))
         stored[name] = value
         entries.append({"name": name, "shape": list(value.shape), "dtype": dtype})
+    return stored, entries
+
+
+def _header_text(kind_name: str, spec: dict, entries: list, stored: dict) -> str:
+    """The JSON header, checked: JSON-able, within the header's size limits, and
+    rebuilding (from exactly the text ``load`` will read) with the ``stored`` arrays."""
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "library_version": _library_version(),
-        "kind": kind.name,
+        "kind": kind_name,
         "spec": spec,
         "arrays": entries,
     }
@@ -690,13 +425,13 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         text = json.dumps(header, indent=1)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"cannot save a {kind.name}: its description is not JSON-able ({exc}). "
+            f"cannot save a {kind_name}: its description is not JSON-able ({exc}). "
             "Configs and specs may hold only dicts, lists, str, int, float, bool and None."
         ) from exc
     too_large = _model_file.header_text_problem(text)
     if too_large:
         raise ValueError(
-            f"cannot save a {kind.name}: its {too_large} Store long lists as arrays. "
+            f"cannot save a {kind_name}: its {too_large} Store long lists as arrays. "
             "Nothing was written."
         )
     # Rebuild from exactly what load() will read, so an unloadable file is never written.
@@ -704,14 +439,17 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         _check_header(json.loads(text), stored)
     except _SpecError as exc:
         raise ValueError(
-            f"cannot save a {kind.name}: it would not load back ({exc}). Nothing was written."
+            f"cannot save a {kind_name}: it would not load back ({exc}). Nothing was written."
         ) from exc
-    stored = {SPEC_KEY: np.array(text), **stored}  # the header first in the archive
+    return text
 
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+
+def _write_atomically(target: Path, stored: Mapping[str, np.ndarray]) -> None:
+    """Write the archive to a temporary file beside ``target`` and move it into place
+    once complete; on any failure remove the temporary file (``target`` is untouched)."""
+    tmp = Path(new_file_beside(target))
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             _write_npz(f, stored)
             f.flush()
             os.fsync(f.fileno())
@@ -719,7 +457,6 @@ def save(obj: object, path: str | os.PathLike) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return target
 
 
 def _library_version() -> str:
@@ -731,20 +468,32 @@ def _library_version() -> str:
 # --------------------------------------------------------------------------- load
 
 
-def _jtype(value) -> str:
-    return {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-
-
 def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
-    """Validate a parsed header against the stored arrays and rebuild the object."""
+    """Validate a parsed header against the stored arrays and rebuild the object: its
+    fields and kind first, then every array entry, then the object from its spec."""
+    kind = _header_kind(header)
+    _check_array_entries(header["arrays"], arrays)
+    try:
+        obj = kind.from_state(header["spec"], dict(arrays))
+    except _SpecError:
+        raise
+    except KeyError as exc:
+        raise _SpecError(
+            f"its {kind.name} could not be rebuilt: the entry {exc} is missing."
+        ) from exc
+    except (ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        raise _SpecError(f"its {kind.name} could not be rebuilt: {exc}") from exc
+    if not isinstance(obj, kind.cls):
+        raise _SpecError(
+            f"rebuilding a {kind.name} gave a {type(obj).__name__}, not a {kind.cls.__name__}."
+        )
+    return obj
+
+
+def _header_kind(header) -> _Kind:
+    """The header's kind, checked: a JSON object with exactly the header's fields, a
+    string ``library_version``, and a ``kind`` that is registered (chainrule's own kinds
+    are imported on first use)."""
     if not isinstance(header, dict):
         raise _SpecError(f"the header must be a JSON object, got {_jtype(header)}.")
     missing = [f for f in _HEADER_FIELDS if f not in header]
@@ -764,7 +513,13 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
             f"{sorted(_KINDS)}. Import the module that defines and registers it (for the "
             "estimators: import chainrule), or upgrade chainrule."
         )
-    entries = header["arrays"]
+    return _KINDS[kind_name]
+
+
+def _check_array_entries(entries, arrays: Mapping[str, np.ndarray]) -> None:
+    """The header's ``"arrays"`` list against the stored arrays: each entry well formed
+    and listed once, each array stored with the shape and dtype it declares, and no
+    stored array left unlisted."""
     if not isinstance(entries, list):
         raise _SpecError(f"'arrays' must be a list, got {_jtype(entries)}.")
     names: list[str] = []
@@ -777,47 +532,33 @@ def _check_header(header, arrays: Mapping[str, np.ndarray]) -> object:
         if name in names:
             raise _SpecError(f"array {name!r} is listed twice.")
         names.append(name)
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
-            raise _SpecError(f"array {name!r}: 'shape' must be a list of non-negative integers.")
-        if dtype not in ALLOWED_DTYPES:
-            raise _SpecError(
-                f"array {name!r}: dtype {dtype!r} is not one of {list(ALLOWED_DTYPES)}."
-            )
-        if name not in arrays:
-            raise _SpecError(f"array {name!r} is listed in the header but missing from the file.")
-        value = arrays[name]
-        ok_dtype = (
-            value.dtype.kind == "U"
-            if dtype == _STR_DTYPE
-            else value.dtype == _NUMERIC_DTYPES[dtype]
-        )
-        if tuple(shape) != value.shape or not ok_dtype:
-            raise _SpecError(
-                f"array {name!r} has shape {value.shape} and dtype {value.dtype} in the file, "
-                f"but the header says shape {tuple(shape)} and dtype {dtype}: the file is "
-                "inconsistent (edited or damaged)."
-            )
+        _check_stored_as_declared(name, shape, dtype, arrays)
     unlisted = sorted(set(arrays) - set(names))
     if unlisted:
         raise _SpecError(f"the file holds arrays {unlisted} that the header does not list.")
-    kind = _KINDS[kind_name]
-    try:
-        obj = kind.from_state(header["spec"], dict(arrays))
-    except _SpecError:
-        raise
-    except KeyError as exc:
+
+
+def _check_stored_as_declared(name: str, shape, dtype, arrays: Mapping[str, np.ndarray]) -> None:
+    """Array ``name``'s declared ``shape`` (non-negative integers) and ``dtype`` (an
+    allowed one), and the stored array: present, of exactly that shape and dtype."""
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise _SpecError(f"array {name!r}: 'shape' must be a list of non-negative integers.")
+    if dtype not in ALLOWED_DTYPES:
+        raise _SpecError(f"array {name!r}: dtype {dtype!r} is not one of {list(ALLOWED_DTYPES)}.")
+    if name not in arrays:
+        raise _SpecError(f"array {name!r} is listed in the header but missing from the file.")
+    value = arrays[name]
+    ok_dtype = (
+        value.dtype.kind == "U" if dtype == _STR_DTYPE else value.dtype == _NUMERIC_DTYPES[dtype]
+    )
+    if tuple(shape) != value.shape or not ok_dtype:
         raise _SpecError(
-            f"its {kind_name} could not be rebuilt: the entry {exc} is missing."
-        ) from exc
-    except (ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
-        raise _SpecError(f"its {kind_name} could not be rebuilt: {exc}") from exc
-    if not isinstance(obj, kind.cls):
-        raise _SpecError(
-            f"rebuilding a {kind_name} gave a {type(obj).__name__}, not a {kind.cls.__name__}."
+            f"array {name!r} has shape {value.shape} and dtype {value.dtype} in the file, "
+            f"but the header says shape {tuple(shape)} and dtype {dtype}: the file is "
+            "inconsistent (edited or damaged)."
         )
-    return obj
 
 
 def _resolve_load_path(path: str | os.PathLike) -> Path:

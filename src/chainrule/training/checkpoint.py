@@ -54,15 +54,8 @@ from .._checks import check_state_keys, state_count
 from ..callbacks import EarlyStopping
 from ..layers.base import Layer
 from ..optimizers import OPTIMIZERS
-from ..persistence.npz import (
-    join_state,
-    layer_from_state,
-    layer_to_state,
-    load,
-    register_kind,
-    save,
-    split_state,
-)
+from ..persistence.npz import load, register_kind, save
+from ..persistence.state import join_state, layer_from_state, layer_to_state, split_state
 from ..schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, StepDecayLR
 from .history import History
 
