@@ -168,3 +168,21 @@ def test_conflicting_options_or_changed_data_are_refused(tmp_path, small_run):
         )
     finally:
         csv.write_text(original)
+
+
+def test_other_training_rows_or_another_stopping_rule_are_refused(small_run):
+    from chainrule.cli._loop import EpochOrder, LossStall, ValidationLoss
+
+    checkpoint = cr.load(small_run / "run" / "checkpoint.npz")
+    X = np.zeros((checkpoint.data["n_rows"], 2))
+    y = np.array(["no"] * len(X))
+    with pytest.raises(ValueError) as caught:
+        checkpoint.prepare(checkpoint.estimator, X, y, LossStall(20, 1e-4), EpochOrder(0, 0))
+    assert str(caught.value) == (
+        "--resume: the training rows differ from the checkpointed run's (the data file "
+        "changed, or an option that shapes them); resume with the same data."
+    )
+    checkpoint.data["digest"] = chainrule.cli._resume.data_identity(X, y)["digest"]
+    stopping = ValidationLoss(X, y, np.array(["no", "yes"]), 20, 1e-4)
+    with pytest.raises(ValueError, match="the run stopped with LossStall, this one would use "):
+        checkpoint.prepare(checkpoint.estimator, X, y, stopping, EpochOrder(0, 0))

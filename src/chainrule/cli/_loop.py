@@ -201,17 +201,18 @@ class EpochOrder(np.random.RandomState):
         self._rng.bit_generator.state = state
 
 
-class Snapshot(Callback):
-    """At the end of training, before :class:`ValidationLoss` puts the best weights back,
-    the run as ``--resume`` needs it: the estimator at its last epoch with its solver's
-    state (its own hyper-parameters ``own`` back), the history, the stopping rule's and
-    the epoch order's states, and the rows' identity."""
+class Snapshot:
+    """The run as ``--resume`` needs it, taken by the stopping callback when training
+    ends (:meth:`take`), before :class:`ValidationLoss` puts the best weights back: the
+    estimator at its last epoch with its solver's state (its own hyper-parameters
+    ``own`` back), the history, the stopping rule's and the epoch order's states, and
+    the rows' identity."""
 
     def __init__(self, est, stopping, order: EpochOrder, own: dict, data: dict) -> None:
         self.est, self.stopping, self.order, self.own, self.data = est, stopping, order, own, data
         self.checkpoint = None
 
-    def on_train_end(self, net, history) -> None:
+    def take(self, net, history) -> None:
         fitted = self.est.get_params()
         self.est.set_params(**self.own)
         spec, arrays = self.est._to_chainrule_state()
@@ -263,6 +264,12 @@ class ValidationLoss(EarlyStopping):
         self.history: list[float] = []
 
         self._resumed: dict | None = None
+        self.snapshot: Snapshot | None = None  # taken before the best weights come back
+
+    def on_train_end(self, net, history) -> None:
+        if self.snapshot is not None:
+            self.snapshot.take(net, history)
+        super().on_train_end(net, history)
 
     def on_train_begin(self, net, keys) -> None:
         self.net = net
@@ -307,6 +314,11 @@ class LossStall(Callback):
 
     def __init__(self, patience: int, tol: float) -> None:
         self.patience, self.tol, self.curve = patience, tol, []
+        self.snapshot: Snapshot | None = None
+
+    def on_train_end(self, net, history) -> None:
+        if self.snapshot is not None:
+            self.snapshot.take(net, history)
 
     def resume_from(self, state: dict) -> None:
         """Go on from ``state`` (:meth:`state_dict`'s)."""
@@ -405,8 +417,8 @@ def fit_epochs(
     if resume is not None:
         done = resume.prepare(est, X, y, stopping, order)
     bar = ProgressBar(epochs - done, label) if progress else None
-    snapshot = Snapshot(est, stopping, order, own, data_identity(X, y))
-    callbacks = [snapshot, DivergenceCheck(initial), stopping, *([bar] if bar else [])]
+    stopping.snapshot = snapshot = Snapshot(est, stopping, order, own, data_identity(X, y))
+    callbacks = [DivergenceCheck(initial), stopping, *([bar] if bar else [])]
     est.set_params(early_stopping=False, shuffle=True, max_iter=epochs - done,
                    n_iter_no_change=np.inf, random_state=order)  # fmt: skip
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):

@@ -31,6 +31,7 @@ import numpy as np
 from .._checks import check_state_keys
 from ..persistence.npz import join_state, load, register_kind, split_state
 from ..training.checkpoint import check_generator_state, history_from_state, history_to_state
+from ._options import TrainOptions
 
 #: the file in --out that --resume reads
 CHECKPOINT = "checkpoint.npz"
@@ -143,8 +144,6 @@ register_kind("TrainRunCheckpoint", TrainCheckpoint)
 
 def _checked_options(stored) -> dict:
     """The stored options: exactly TrainOptions' fields, each of its default's type."""
-    from .train import TrainOptions
-
     names = [f.name for f in fields(TrainOptions)]
     check_state_keys(stored, names, "the checkpoint's options", names)
     for f in fields(TrainOptions):
@@ -181,8 +180,6 @@ def read_run(folder) -> TrainCheckpoint:
 def resumed_options(checkpoint: TrainCheckpoint, given, defaults):
     """The run's options with the ``CHANGEABLE`` ones from ``given``; a ValueError
     naming the first other option given that differs from the run's."""
-    from .train import TrainOptions
-
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in checkpoint.options.items()}
     for f in fields(TrainOptions):
         mine = getattr(given, f.name)

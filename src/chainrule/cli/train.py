@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,33 +28,8 @@ from ._guards import (
     check_training_size,
     check_writable_folder,
 )
+from ._options import TrainOptions
 from ._resume import data_identity
-
-
-@dataclass
-class TrainOptions:
-    data: str = "iris"
-    target: str | None = None
-    task: str = "auto"
-    hidden: tuple[int, ...] = (64, 32)
-    activation: str = "relu"
-    solver: str = "adam"
-    epochs: int = 200
-    batch_size: int | None = 32
-    lr: float = 1e-3
-    alpha: float | None = None  # None: "auto", see _loop.fit_auto_alpha
-    seed: int = 0
-    test_size: float = 0.2
-    early_stopping: bool = True
-    validation_fraction: float = 0.2
-    sep: str | None = None  # None: detected
-    decimal: str = "."
-    drop: tuple[str, ...] = ()
-    id_column: str | None = None
-    out: str = "chainrule-run"
-    progress: bool = True
-    plots: bool = True
-
 
 MAX_PRINTED_CLASSES = 30  # a confusion matrix wider than this is not printed
 MAX_MATRIX_CLASSES = 100  # nor stored in metrics.json, nor plotted
