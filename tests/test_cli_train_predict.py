@@ -26,7 +26,7 @@ def test_default_run_trains_iris_and_writes_everything(tmp_path):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "chainrule-run"
     for words in ("iris: 150 rows", "split: 120 training rows, 30 test rows", "accuracy",
-                  "f1_macro", "confusion matrix", "wrote 7 files to chainrule-run"):  # fmt: skip
+                  "f1_macro", "confusion matrix", "wrote 8 files to chainrule-run"):  # fmt: skip
         assert words in r.stdout, words
     assert "epoch" in r.stderr and "loss=" in r.stderr  # the progress bar
     metrics = json.loads((out / "metrics.json").read_text())
@@ -61,7 +61,7 @@ def test_each_bundled_dataset(tmp_path, data, task, metric, floor):
     value = report["metrics"]["test"][metric]
     assert np.isfinite(value) and (floor is None or value >= floor), value
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "history.csv", "metrics.json", "model.npz"
+        "checkpoint.npz", "history.csv", "metrics.json", "model.npz"
     ]  # fmt: skip
 
 

@@ -37,9 +37,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_state_keys
 from ..callbacks import Callback, EarlyStopping
 from ..layers.activations import sigmoid, softmax
-from ..training import TrainingDivergedError, TrainingInterrupted
+from ..training import History, TrainingDivergedError, TrainingInterrupted
+from ..training.checkpoint import check_generator_state, generator_state
+from ._resume import TrainCheckpoint, data_identity
 
 #: Fewer held-out rows than this and early stopping is off (see the module docstring).
 MIN_VALIDATION_ROWS = 50
@@ -74,6 +77,8 @@ class LoopResult:
     early_stopping: bool = False
     #: at the kept weights: validation accuracy (classifier) or minus the validation loss
     val_score: float = -math.inf
+    #: the run at its last epoch, for ``--resume`` (a ``_resume.TrainCheckpoint``)
+    checkpoint: object = None
 
 
 def data_loss(Z: np.ndarray, y: np.ndarray, classes) -> float:
@@ -184,6 +189,43 @@ class EpochOrder(np.random.RandomState):
         x[...] = np.argsort(self._sample_idx)[wanted]
         self._sample_idx = wanted
 
+    def state_dict(self) -> dict:
+        """The epoch order's generator state (JSON values); a new ``fit`` starts the
+        estimator's order from ``arange(n)`` again, so that is all a resume needs."""
+        return generator_state(self._rng.bit_generator.state)
+
+    def load_state_dict(self, state: dict) -> None:
+        check_generator_state(state)
+        if state["bit_generator"] != type(self._rng.bit_generator).__name__:
+            raise ValueError(f"the epoch order's generator is not a {state['bit_generator']}.")
+        self._rng.bit_generator.state = state
+
+
+class Snapshot:
+    """The run as ``--resume`` needs it, taken by the stopping callback when training
+    ends (:meth:`take`), before :class:`ValidationLoss` puts the best weights back: the
+    estimator at its last epoch with its solver's state (its own hyper-parameters
+    ``own`` back), the history, the stopping rule's and the epoch order's states, and
+    the rows' identity."""
+
+    def __init__(self, est, stopping, order: EpochOrder, own: dict, data: dict) -> None:
+        self.est, self.stopping, self.order, self.own, self.data = est, stopping, order, own, data
+        self.checkpoint = None
+
+    def take(self, net, history) -> None:
+        fitted = self.est.get_params()
+        self.est.set_params(**self.own)
+        spec, arrays = self.est._to_chainrule_state()
+        self.est.set_params(**{k: fitted[k] for k in self.own})
+        arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}
+        kept = History(dict(history.params))
+        kept.epochs, kept.stopped_epoch = list(history.epochs), history.stopped_epoch
+        kept.history = {k: list(v) for k, v in history.history.items()}
+        stopping = [type(self.stopping).__name__, self.stopping.state_dict(net)]
+        self.checkpoint = TrainCheckpoint(
+            (spec, arrays), kept, stopping, self.order.state_dict(), self.data
+        )
+
 
 def diverged_cause(exc: ValueError) -> TrainingDivergedError | None:
     """The ``TrainingDivergedError`` behind an estimator's divergence ``ValueError``
@@ -221,9 +263,33 @@ class ValidationLoss(EarlyStopping):
         self.X_val, self.y_val, self.classes, self.tol = X_val, y_val, classes, tol
         self.history: list[float] = []
 
+        self._resumed: dict | None = None
+        self.snapshot: Snapshot | None = None  # taken before the best weights come back
+
+    def on_train_end(self, net, history) -> None:
+        if self.snapshot is not None:
+            self.snapshot.take(net, history)
+        super().on_train_end(net, history)
+
     def on_train_begin(self, net, keys) -> None:
         self.net = net
         super().on_train_begin(net, [*keys, "val_loss"])
+        if self._resumed is not None:
+            self.load_state_dict(self._resumed, net)
+
+    def resume_from(self, state: dict) -> None:
+        """Start from ``state`` (:meth:`state_dict`'s) when training begins."""
+        self._resumed = state
+
+    def state_dict(self, net) -> dict:
+        """EarlyStopping's state and the val_loss of every epoch (``"val_loss"``)."""
+        state = {**super().state_dict(net), "class": type(self).__name__}
+        return {**state, "val_loss": np.asarray(self.history, np.float64)}
+
+    def load_state_dict(self, state: dict, net) -> None:
+        state = dict(state)
+        self.history = _curve(state.pop("val_loss", None), "ValidationLoss")
+        super().load_state_dict(state, net)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> bool:
         val = data_loss(outputs(self.net, self.X_val), self.y_val, self.classes)
@@ -248,11 +314,32 @@ class LossStall(Callback):
 
     def __init__(self, patience: int, tol: float) -> None:
         self.patience, self.tol, self.curve = patience, tol, []
+        self.snapshot: Snapshot | None = None
+
+    def on_train_end(self, net, history) -> None:
+        if self.snapshot is not None:
+            self.snapshot.take(net, history)
+
+    def resume_from(self, state: dict) -> None:
+        """Go on from ``state`` (:meth:`state_dict`'s)."""
+        check_state_keys(state, ("curve",), "LossStall", ("curve",))
+        self.curve = _curve(state["curve"], "LossStall")
+
+    def state_dict(self, net=None) -> dict:
+        """The training loss of every epoch so far (``"curve"``)."""
+        return {"curve": np.asarray(self.curve, np.float64)}
 
     def on_epoch_end(self, epoch: int, logs: dict) -> bool:
         self.curve.append(float(logs["loss"]))
         recent, before = self.curve[-self.patience :], self.curve[: -self.patience]
         return epoch > self.patience and min(recent) > min(before) - self.tol
+
+
+def _curve(values, owner: str) -> list[float]:
+    """A stored 1-D float64 array of losses, as a list (ValueError otherwise)."""
+    if not (isinstance(values, np.ndarray) and values.dtype == np.float64 and values.ndim == 1):
+        raise ValueError(f"{owner}: the stored losses must be a 1-D float64 array.")
+    return values.tolist()
 
 
 class ProgressBar(Callback):
@@ -287,6 +374,7 @@ def fit_epochs(
     seed: int = 0,
     progress: bool = False,
     label: str | None = None,
+    resume=None,
 ) -> LoopResult:
     """Train ``est`` (solver "sgd" or "adam") for up to ``epochs`` epochs, in place.
 
@@ -309,6 +397,9 @@ def fit_epochs(
     Diverged
         When the training loss is not finite or exceeds ``DIVERGENCE_FACTOR`` times the
         untrained network's loss.
+    ValueError
+        With ``resume`` (a ``_resume.TrainCheckpoint`` whose estimator ``est`` is), when
+        the rows or the stopping rule differ from the checkpointed run's.
     KeyboardInterrupt
         On Ctrl-C (the estimator is then as it was before the call).
     """
@@ -321,11 +412,15 @@ def fit_epochs(
     stopping = LossStall(patience, tol)
     if X_val is not None:
         stopping = ValidationLoss(X_val, y_val, classes, patience, tol)
-    bar = ProgressBar(epochs, label) if progress else None
+    own = {k: est.get_params()[k] for k in ("random_state", "n_iter_no_change", "warm_start")}
+    order, done = EpochOrder(est.random_state, seed), 0
+    if resume is not None:
+        done = resume.prepare(est, X, y, stopping, order)
+    bar = ProgressBar(epochs - done, label) if progress else None
+    stopping.snapshot = snapshot = Snapshot(est, stopping, order, own, data_identity(X, y))
     callbacks = [DivergenceCheck(initial), stopping, *([bar] if bar else [])]
-    own = {"random_state": est.random_state, "n_iter_no_change": est.n_iter_no_change}
-    est.set_params(early_stopping=False, shuffle=True, max_iter=epochs, n_iter_no_change=np.inf,
-                   random_state=EpochOrder(est.random_state, seed))  # fmt: skip
+    est.set_params(early_stopping=False, shuffle=True, max_iter=epochs - done,
+                   n_iter_no_change=np.inf, random_state=order)  # fmt: skip
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
         # one batch of all rows: what scikit-learn would clip it to, said quietly
         est.set_params(batch_size=len(y_fit))
@@ -337,13 +432,16 @@ def fit_epochs(
             raise
         raise Diverged(cause.epoch, math.inf, initial) from exc
     finally:
-        est.set_params(**own)
+        est.set_params(**own, max_iter=epochs)
+        est.__dict__.pop("_continue_solver", None)
         if bar is not None:
             bar.close(bar.bar.n)
     for w in caught:  # the epoch limit is reported by the command
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return _result(est, stopping, X_val, y_val, patience)
+    result = _result(est, stopping, X_val, y_val, patience)
+    result.checkpoint = snapshot.checkpoint
+    return result
 
 
 def _result(est, stopping: Callback, X_val, y_val, patience: int) -> LoopResult:

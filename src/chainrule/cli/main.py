@@ -76,7 +76,7 @@ def build_network(n_in: int, hidden: list[int], n_out: int, activation: str, rng
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
-    from .train import TrainOptions, run_train
+    from .train import run_train
 
     # scikit-learn's four, and "sigmoid" for "logistic" (the same class, scikit-learn's name)
     cls = _activation_class(args.activation, (*SKLEARN_ACTIVATIONS, "sigmoid"))
@@ -98,7 +98,34 @@ def cmd_train(args) -> int:
     from ._guards import check_not_a_pipe
 
     check_not_a_pipe(args.data, "--data")
-    opts = TrainOptions(
+    opts = _train_options(args)
+    if args.resume is None:
+        run_train(opts)
+        return 0
+    from ._resume import read_run, resumed_options
+
+    checkpoint = read_run(args.resume)
+    if args.out == _DEFAULT_OUT:
+        opts.out = args.resume  # the resumed run replaces the files in DIR
+    opts = resumed_options(checkpoint, opts, _train_options(build_parser().parse_args(["train"])))
+    if checkpoint.stopped:
+        print(f"the run in {args.resume} stopped early after epoch {checkpoint.epoch} (its "
+              "stopping rule); there is nothing more to train. Nothing was written.")  # fmt: skip
+        return 0
+    if opts.epochs <= checkpoint.epoch:
+        raise UsageError(
+            f"--resume {args.resume}: the run has trained {checkpoint.epoch} epochs already; "
+            f"pass --epochs larger than {checkpoint.epoch} (the total, from the first epoch)."
+        )
+    run_train(opts, checkpoint)
+    return 0
+
+
+def _train_options(args):
+    """The ``TrainOptions`` of parsed ``chainrule train`` arguments."""
+    from .train import TrainOptions
+
+    return TrainOptions(
         data=args.data,
         target=args.target,
         task=args.task,
@@ -121,8 +148,6 @@ def cmd_train(args) -> int:
         progress=not args.no_progress,
         plots=not args.no_plots,
     )
-    run_train(opts)
-    return 0
 
 
 # --------------------------------------------------------------------------- predict
@@ -418,6 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DEFAULT_OUT = "chainrule-run"
+
+
 def _add_train(sub, debug: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "train",
@@ -440,7 +468,15 @@ def _add_train(sub, debug: argparse.ArgumentParser) -> None:
     _csv_options(p)
     p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns to leave out")
     p.add_argument("--id", metavar="COL", help="a row-ID column: not a feature; predict copies it")
-    p.add_argument("--out", default="chainrule-run", help="output folder (default chainrule-run)")
+    p.add_argument("--out", default=_DEFAULT_OUT, help="output folder (default chainrule-run)")
+    p.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="go on with the run whose --out is DIR, from its last epoch (DIR/checkpoint.npz, "
+        "written by sgd and adam runs), up to --epochs in all, writing into DIR: the same "
+        "data, split, preprocessing and options (pass none that differ), the solver's and "
+        "early stopping's state; equal, bit for bit, to one run of as many epochs",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=cmd_train)

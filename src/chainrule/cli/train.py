@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,32 +28,8 @@ from ._guards import (
     check_training_size,
     check_writable_folder,
 )
-
-
-@dataclass
-class TrainOptions:
-    data: str = "iris"
-    target: str | None = None
-    task: str = "auto"
-    hidden: tuple[int, ...] = (64, 32)
-    activation: str = "relu"
-    solver: str = "adam"
-    epochs: int = 200
-    batch_size: int | None = 32
-    lr: float = 1e-3
-    alpha: float | None = None  # None: "auto", see _loop.fit_auto_alpha
-    seed: int = 0
-    test_size: float = 0.2
-    early_stopping: bool = True
-    validation_fraction: float = 0.2
-    sep: str | None = None  # None: detected
-    decimal: str = "."
-    drop: tuple[str, ...] = ()
-    id_column: str | None = None
-    out: str = "chainrule-run"
-    progress: bool = True
-    plots: bool = True
-
+from ._options import TrainOptions
+from ._resume import data_identity
 
 MAX_PRINTED_CLASSES = 30  # a confusion matrix wider than this is not printed
 MAX_MATRIX_CLASSES = 100  # nor stored in metrics.json, nor plotted
@@ -214,7 +190,7 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     return est
 
 
-def _fit_estimator(opts: TrainOptions, task: str, X, y):
+def _fit_estimator(opts: TrainOptions, task: str, X, y, resume=None):
     """Fit as the command does; returns ``(estimator, LoopResult or None for lbfgs)``.
 
     sgd/adam: one ``fit`` of the estimator with the command's callbacks
@@ -232,6 +208,17 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y):
          f"(hidden_layer_sizes={tuple(opts.hidden)}, activation={opts.activation!r}, "
          f"solver={opts.solver!r}, lr={opts.lr:g}, alpha={what}) for up to {opts.epochs} "
          "epochs")  # fmt: skip
+    if resume is not None:  # --resume: the checkpointed estimator and its alpha
+        est, tried = resume.estimator, {}
+        _say(f"resuming from epoch {resume.epoch}")
+        try:
+            loop = tl.fit_epochs(est, X, y, epochs=opts.epochs, early_stopping=opts.early_stopping,
+                                 validation_fraction=opts.validation_fraction, seed=opts.seed,
+                                 progress=opts.progress, resume=resume)  # fmt: skip
+        except tl.Diverged as exc:
+            raise _diverged(opts, str(exc)) from exc
+        _report_fit(replace(opts, alpha=float(est.alpha)), task, len(y), est, loop, tried)
+        return est, loop
     if opts.solver == "lbfgs":
         return _fit_lbfgs(opts, task, X, y, tl.SMALL_DATA_ALPHA if auto else opts.alpha), None
     kwargs = dict(
@@ -316,6 +303,7 @@ def _history_frame(est, loop):
 #: Every file ``chainrule train`` may write into --out (other files there are left alone).
 OUTPUT_FILES = {
     "model.npz",
+    "checkpoint.npz",
     "metrics.json",
     "history.csv",
     "loss.png",
@@ -395,9 +383,13 @@ def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
     return moved
 
 
-def run_train(opts: TrainOptions) -> dict:
+def run_train(opts: TrainOptions, resume=None) -> dict:
     """Train as ``chainrule train`` does; returns the metrics dict. Raises DataError,
-    ValueError, TypeError, OSError on bad input (the command turns them into one line)."""
+    ValueError, TypeError, OSError on bad input (the command turns them into one line).
+
+    ``resume``: the checkpoint of a run (``_resume.read_run``) to go on from, whose
+    options ``opts`` are (``_resume.resumed_options``).
+    """
     from ..persistence.bundle import ModelBundle
 
     out = _checked_out(opts.out)
@@ -405,7 +397,9 @@ def run_train(opts: TrainOptions) -> dict:
     ds, train, test = _load_and_split(opts)  # 1. data
     pre, X_train, X_test = _preprocess(train, test)  # 2. preprocessing, on training rows
     y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
-    est, loop, scaler = _train_estimator(opts, ds, X_train, y_train)  # 3. the estimator
+    if resume is not None:
+        resume.check_test_rows(X_test, y_test)
+    est, loop, scaler = _train_estimator(opts, ds, X_train, y_train, resume)  # 3. the estimator
     bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
     pred_test = bundle.predict(test.X)  # 4. metrics, in the target's own units
     metrics = _metrics(ds.task, est, (y_train, bundle.predict(train.X)), (y_test, pred_test))
@@ -429,7 +423,7 @@ def run_train(opts: TrainOptions) -> dict:
         "target": list(ds.target),
         "n_train": train.n_samples,
         "n_test": test.n_samples,
-        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
+        "options": _options_json(opts),
         "epochs_run": n_epochs,
         "kept_epoch": kept,
         "alpha": float(est.alpha),
@@ -438,10 +432,19 @@ def run_train(opts: TrainOptions) -> dict:
     }
     run = (bundle, est, loop, X_test, y_test, pred_test)
     files, plots = _write_run(out, opts, report, run, started)  # 5. staged, then published
+    checkpoint = None if loop is None else loop.checkpoint
+    resumable = checkpoint is not None
     _say(f"\nwrote {len(files)} files to {out}/: model.npz, metrics.json, history.csv"
+         + (", checkpoint.npz" if resumable else "")
          + (f", {', '.join(plots)}" if plots else ""))  # fmt: skip
     _say(f"predict with: chainrule predict {out / 'model.npz'} DATA.csv")
+    if resumable and not checkpoint.stopped:
+        _say(f"train on with: chainrule train --resume {out} --epochs {2 * opts.epochs}")
     return metrics
+
+
+def _options_json(opts: TrainOptions) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()}
 
 
 def _checked_out(folder) -> Path:
@@ -482,7 +485,7 @@ def _preprocess(train, test):
     return pre, X_train, X_test
 
 
-def _train_estimator(opts: TrainOptions, ds, X_train, y_train):
+def _train_estimator(opts: TrainOptions, ds, X_train, y_train, resume=None):
     """Step 3: the estimator, once its size is known to fit in memory, trained on the
     standardised target for regression. Returns ``(est, loop, scaler)``."""
     from ..datasets import TargetScaler
@@ -499,7 +502,7 @@ def _train_estimator(opts: TrainOptions, ds, X_train, y_train):
         scaler = TargetScaler().fit(y_train)
         fit_y = scaler.transform(y_train)
         _say("  preprocessing: standardised the target for training (predictions are in its units)")
-    est, loop = _fit_estimator(opts, ds.task, X_train, fit_y)
+    est, loop = _fit_estimator(opts, ds.task, X_train, fit_y, resume)
     return est, loop, scaler
 
 
@@ -533,6 +536,10 @@ def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started:
         (staging / "metrics.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         history = _history_frame(est, loop)
         history.to_csv(staging / "history.csv")
+        if loop is not None and loop.checkpoint is not None:  # what --resume needs
+            loop.checkpoint.options = _options_json(opts)
+            loop.checkpoint.data["test"] = data_identity(X_test, y_test)["digest"]
+            save(loop.checkpoint, staging / "checkpoint.npz")
         plots = []
         if opts.plots:
             plots = _write_plots(staging, bundle, history, loop, X_test, y_test, pred_test)

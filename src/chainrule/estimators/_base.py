@@ -408,8 +408,13 @@ class BaseMLP(BaseEstimator):
     def _fit_stochastic(self, X, Y, sw, random_state, incremental: bool, callbacks=()) -> bool:
         """Epochs of minibatch SGD or Adam through chainrule's one loop (``run_epochs``,
         with the steps of ``_training.EstimatorRun``); True if training diverged and
-        early stopping kept its best finite weights (scikit-learn issue 29504)."""
-        if not incremental or not hasattr(self, "_optimizer"):
+        early stopping kept its best finite weights (scikit-learn issue 29504).
+
+        A fit with ``warm_start`` starts a new solver, as scikit-learn's does, unless
+        ``_continue_solver`` is set (``chainrule train --resume``): then the solver's
+        state and ``n_iter_`` go on from the last fit, as after one longer fit."""
+        go_on = getattr(self, "_continue_solver", False) and hasattr(self, "_optimizer")
+        if not (incremental or go_on) or not hasattr(self, "_optimizer"):
             denses = self._dense_layers()
             params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
             self._optimizer = self._make_optimizer(params)
@@ -422,7 +427,8 @@ class BaseMLP(BaseEstimator):
         for cb in callbacks:
             cb.on_train_begin(self.network_, tuple(run.keys))
         bar = self._progress_bar(1 if incremental else self.max_iter)
-        self.n_iter_ = 0
+        if not go_on:
+            self.n_iter_ = 0
         try:
             stopped = run_epochs(run, 1 if incremental else self.max_iter, callbacks, bar)
         except KeyboardInterrupt:

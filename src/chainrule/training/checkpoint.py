@@ -120,7 +120,10 @@ class Checkpoint:
             optimizer=run.optimizer.state_dict(net),
             schedule=None if schedule is None else schedule.state_dict(),
             callbacks=[(type(cb).__name__, cb.state_dict(net)) for cb in callbacks],
-            rng={"start": _plain(rng_start), "now": _plain(rng.bit_generator.state)},
+            rng={
+                "start": generator_state(rng_start),
+                "now": generator_state(rng.bit_generator.state),
+            },
             layer_rngs=layer_rng_states(net),
             history=run.history,
             data=_data_identity(data),
@@ -136,7 +139,7 @@ class Checkpoint:
             values, more = split_state(state, f"callbacks.{j}.")
             callbacks.append([name, values])
             arrays.update(more)
-        history, more = _history_to_state(self.history)
+        history, more = history_to_state(self.history)
         arrays.update(more)
         spec = {
             "epoch": self.epoch,
@@ -174,7 +177,7 @@ class Checkpoint:
                 schedule, _SCHEDULES, "schedule", lambda s: s.load_state_dict(schedule)
             )
         callbacks = _callbacks_from_state(spec["callbacks"], arrays, net)
-        history = _history_from_state(spec["history"], arrays)
+        history = history_from_state(spec["history"], arrays)
         epoch = state_count(spec, "epoch", "checkpoint", low=1)
         if history.epochs[-1:] != [epoch]:
             raise ValueError(f"the checkpoint's epoch {epoch} is not its history's last epoch.")
@@ -182,7 +185,7 @@ class Checkpoint:
             raise ValueError("the checkpoint's 'stopped' must be true or false.")
         rng = check_state_keys(spec["rng"], ("start", "now"), "checkpoint rng", ("start", "now"))
         for state in (rng["start"], rng["now"]):
-            _check_generator_state(state)
+            check_generator_state(state)
         set_layer_rng_states(net, spec["layer_rngs"])  # checks them
         data_keys = ("n_train", "n_val", "batch_size", "digest")
         check_state_keys(spec["data"], data_keys, "checkpoint data", data_keys)
@@ -302,10 +305,10 @@ def _json(value):
     return json.loads(json.dumps(value))
 
 
-def _plain(state):
+def generator_state(state):
     """A bit generator's state as JSON values (its arrays as lists of ints)."""
     if isinstance(state, dict):
-        return {k: _plain(v) for k, v in state.items()}
+        return {k: generator_state(v) for k, v in state.items()}
     if isinstance(state, np.ndarray):
         return state.tolist()
     if isinstance(state, np.integer):
@@ -313,7 +316,7 @@ def _plain(state):
     return state
 
 
-def _check_generator_state(state) -> None:
+def check_generator_state(state) -> None:
     """A stored generator state that NumPy accepts, for one of its bit generators."""
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in _BIT_GENERATORS:
@@ -329,7 +332,7 @@ def _check_generator_state(state) -> None:
 
 def layer_rng_states(net: Layer) -> list[dict]:
     """The states of the layers' own generators (``Dropout``'s ``rng``), as JSON values."""
-    return [_plain(generator.bit_generator.state) for generator in _layer_generators(net)]
+    return [generator_state(generator.bit_generator.state) for generator in _layer_generators(net)]
 
 
 def set_layer_rng_states(net: Layer, states) -> None:
@@ -343,7 +346,7 @@ def set_layer_rng_states(net: Layer, states) -> None:
             f"{len(states) if isinstance(states, list) else '?'}."
         )
     for generator, state in zip(generators, states, strict=True):
-        _check_generator_state(state)
+        check_generator_state(state)
         if state["bit_generator"] != type(generator.bit_generator).__name__:
             raise ValueError(
                 f"a stored generator state is for {state['bit_generator']}, but the layer "
@@ -421,7 +424,7 @@ def _callbacks_from_state(stored, arrays, net) -> list:
     return callbacks
 
 
-def _history_to_state(history: History) -> tuple[dict, dict[str, np.ndarray]]:
+def history_to_state(history: History) -> tuple[dict, dict[str, np.ndarray]]:
     keys = list(history.history)
     arrays = {"history.epochs": np.asarray(history.epochs, dtype=np.int64)}
     for k, key in enumerate(keys):
@@ -430,7 +433,7 @@ def _history_to_state(history: History) -> tuple[dict, dict[str, np.ndarray]]:
     return spec, arrays
 
 
-def _history_from_state(spec, arrays) -> History:
+def history_from_state(spec, arrays) -> History:
     owner = "checkpoint history"
     check_state_keys(spec, ("keys", "params", "stopped_epoch"), owner, ("keys", "params"))
     keys, params = spec["keys"], spec["params"]
