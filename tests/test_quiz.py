@@ -4,8 +4,11 @@ from an answers file and interactively (subprocesses)."""
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -136,3 +139,107 @@ def test_chainrule_quiz_refuses_a_bad_topic_and_a_missing_answers_file(tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.startswith("chainrule quiz: error:")
     assert "nope.txt" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# ------------------------------------------------------------- the answers are exact
+def _exact_reference(p):
+    """Every quantity of the step from the drawn decimals, in Python's own numbers:
+    ``Fraction`` wherever the value is rational, a float from the exact argument where
+    exp, log, sigmoid or tanh enter (a Fraction times a float is a float)."""
+
+    def fr(a):
+        return [[Fraction(repr(float(x))) for x in row] for row in np.atleast_2d(a)]
+
+    X, T, W1, W2 = fr(p.X), fr(p.T), fr(p.W1), fr(p.W2)
+    (b1,), (b2,), lr = fr(p.b1), fr(p.b2), Fraction(repr(p.lr))
+    n, k, h, d = p.n, p.k, len(b1), len(W1)
+    act = {"relu": lambda z: max(z, 0), "tanh": lambda z: math.tanh(z),
+           "sigmoid": lambda z: 1 / (1 + math.exp(-z))}[p.activation]  # fmt: skip
+    d_act = {"relu": lambda z, a: 1 if z > 0 else 0, "tanh": lambda z, a: 1 - a * a,
+             "sigmoid": lambda z, a: a * (1 - a)}[p.activation]  # fmt: skip
+    Z1 = [[sum(X[s][i] * W1[i][j] for i in range(d)) + b1[j] for j in range(h)] for s in range(n)]
+    A1 = [[act(z) for z in row] for row in Z1]
+    Z2 = [[sum(A1[s][j] * W2[j][o] for j in range(h)) + b2[o] for o in range(k)]
+          for s in range(n)]  # fmt: skip
+    v = {"Z1": Z1, "A1": A1, "Z2": Z2}
+    if p.output == "softmax":
+        E = [[math.exp(z - max(row)) for z in row] for row in Z2]
+        P = v["P"] = [[e / sum(row) for e in row] for row in E]
+        v["L"] = -sum(math.log(P[s][int(p.y[s])]) for s in range(n)) / n
+        v["dZ2"] = [[(P[s][o] - T[s][o]) / n for o in range(k)] for s in range(n)]
+    elif p.output == "sigmoid":
+        P = v["P"] = [[1 / (1 + math.exp(-z)) for z in row] for row in Z2]
+        v["L"] = -sum(T[s][0] * math.log(P[s][0]) + (1 - T[s][0]) * math.log(1 - P[s][0])
+                      for s in range(n)) / n  # fmt: skip
+        v["dZ2"] = [[(P[s][0] - T[s][0]) / n] for s in range(n)]
+    else:
+        v["L"] = sum((Z2[s][o] - T[s][o]) ** 2 for s in range(n) for o in range(k)) / (n * k)
+        v["dZ2"] = [[2 * (Z2[s][o] - T[s][o]) / (n * k) for o in range(k)] for s in range(n)]
+    dZ2 = v["dZ2"]
+    dA1 = [[sum(dZ2[s][o] * W2[j][o] for o in range(k)) for j in range(h)] for s in range(n)]
+    dZ1 = v["dZ1"] = [[dA1[s][j] * d_act(Z1[s][j], A1[s][j]) for j in range(h)]
+                      for s in range(n)]  # fmt: skip
+    v["dW2"] = [[sum(A1[s][j] * dZ2[s][o] for s in range(n)) for o in range(k)]
+                for j in range(h)]  # fmt: skip
+    v["db2"] = [sum(dZ2[s][o] for s in range(n)) for o in range(k)]
+    v["dW1"] = [[sum(X[s][i] * dZ1[s][j] for s in range(n)) for j in range(h)]
+                for i in range(d)]  # fmt: skip
+    v["W2_new"] = [[W2[j][o] - lr * v["dW2"][j][o] for o in range(k)] for j in range(h)]
+    v["W1_new"] = [[W1[i][j] - lr * v["dW1"][i][j] for j in range(h)] for i in range(d)]
+    return v
+
+
+NOISE = re.compile(r"\de-(1[2-9]|[2-9]\d)")  # a number below 1e-12 written in a working
+
+
+def _check_exact(seed):
+    drill = Drill(seed=seed, count=100)
+    ref = _exact_reference(drill.problem)
+    zeros = 0
+    for q in drill.questions:
+        name, _, index = q.symbol.partition("[")
+        r = ref[name]
+        for i in index.rstrip("]").split(",") if index else ():
+            r = r[int(i)]
+        if isinstance(r, Fraction | int):  # rational: the exact value, rounded once
+            assert q.answer == float(r), (seed, q.symbol, q.answer, r)
+            zeros += r == 0
+        else:
+            assert abs(q.answer - r) <= 1e-12 * max(1.0, abs(r)), (seed, q.symbol, q.answer, r)
+        assert q.answer == 0 or abs(q.answer) >= 1e-12, (seed, q.symbol, q.answer)
+        kink = drill.problem.activation == "relu" and 0 in drill.problem.values["Z1"]
+        if (
+            name
+            in ("Z1", "A1", "Z2", "P", "L", "dZ2", "dW2", "db2", "dZ1", "dW1")[
+                : 8
+                if kink
+                else 10  # at a kink the engine's noise picks relu'(z) = 1
+            ]
+        ):
+            engine = drill.problem.trace[name]  # the engine agrees, to its rounding
+            if index:
+                engine = engine[tuple(int(i) for i in index.rstrip("]").split(","))]
+            assert abs(engine - q.answer) <= 1e-12 * max(1.0, abs(q.answer)), (seed, q.symbol)
+        assert not NOISE.search(q.working), (seed, q.symbol, q.working)
+        if r == 0:
+            assert q.grade(0.0).correct, (seed, q.symbol)
+    return zeros
+
+
+def test_seed_2262s_exact_zero_is_zero_and_relu_has_no_slope_there():
+    drill = Drill(seed=2262, count=100)
+    answers = {q.symbol: q for q in drill.questions}
+    assert answers["Z1[0, 0]"].answer == 0.0 and answers["Z1[0, 0]"].grade(0).correct
+    assert answers["Z1[0, 0]"].working.endswith("= 0.3*(-1) + 0.2*0.5 + 0.2 = 0")
+    assert answers["dZ1[0, 0]"].answer == 0.0  # relu'(0) = 0, the engine's rule
+    assert "0.054 * 0 = 0" in answers["dZ1[0, 0]"].working
+    assert answers["L"].answer == 0.0024125 and "= 0.0024125" in answers["L"].working
+    assert _check_exact(2262) >= 3
+
+
+@pytest.mark.slow
+def test_every_answer_is_exact_over_20000_seeds():
+    """Each answer equals an independent exact recomputation; an answer whose exact
+    value is 0 is 0 (hundreds of them); no answer or working shows rounding noise."""
+    zeros = sum(_check_exact(seed) for seed in range(20_000))
+    assert zeros > 500

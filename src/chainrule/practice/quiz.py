@@ -3,10 +3,20 @@
 A drill draws a small network (2-2-1 up to 3-4-3) with short decimals for its inputs,
 targets and weights, states the task, and asks for one number at a time: an entry of
 Z or A, the loss, dL/dZ, an entry of dW or db, a weight after one gradient-descent step.
-An answer is right when it agrees with the engine's value to 3 significant figures. A
-wrong one gets the worked solution (the equation, the numbers substituted, the result,
-all from the engine's own trace, :func:`chainrule.explain`) and, when the answer equals
-what a classic slip gives, the slip by name.
+An answer is right when it agrees with the exact value to 3 significant figures. A
+wrong one gets the worked solution (the equation, the numbers substituted, the result)
+and, when the answer equals what a classic slip gives, the slip by name.
+
+The answers are exact, not the engine's floating-point numbers. The problem is built
+from one-decimal numbers, so Z1 = X W1 + b1 can be exactly 0 where the engine computes
+2.8e-17; a student who answers 0 must be right, and relu'(0) must be 0 (the engine's
+rule), not 1. :func:`exact_step` therefore recomputes the step in decimal arithmetic
+carrying 50 digits rather than in ``fractions.Fraction``: the rational quantities (every
+affine map, ReLU, the MSE loss, every gradient of a ReLU network) are exact either way,
+and decimals also evaluate exp, log, sigmoid and tanh (which are not rational) at the
+exact argument to 50 digits, where a Fraction would have to fall back to floats. Each
+value is then rounded once to the nearest double. The engine still traces the step
+(``Problem.trace``, :func:`chainrule.explain`); a test checks the two agree.
 
 From Python (a notebook can embed one)::
 
@@ -22,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 
 import numpy as np
 
@@ -75,8 +86,11 @@ def same_to_3_figures(given: float, answer: float) -> bool:
 
 
 def plain(v: float) -> str:
-    """A number as a student would write it: 4 significant figures."""
-    return f"{float(v):.4g}"
+    """A number as written in a working: exactly when it is a decimal of at most 7
+    significant figures (0.0024125), else to 4 significant figures."""
+    text = repr(float(v) + 0.0).removesuffix(".0")  # + 0.0: never "-0"
+    digits = text.lstrip("-0.").split("e")[0].replace(".", "")
+    return text if len(digits) <= 7 else f"{float(v):.4g}"
 
 
 def fmt(v: float) -> str:
@@ -97,9 +111,11 @@ class Grade:
 
     def __str__(self) -> str:
         if self.correct:
-            return f"right: {plain(self.answer)}"
+            same = plain(self.given) == plain(self.answer)
+            exactly = "" if same else f" (exactly {plain(self.answer)})"
+            return f"right: {plain(self.given)}{exactly}"
         head = "no answer" if self.given is None else f"not quite: you gave {self.given:.6g}"
-        lines = [f"{head}; the answer is {self.answer:.4g}", f"  working: {self.working}"]
+        lines = [f"{head}; the answer is {plain(self.answer)}", f"  working: {self.working}"]
         if self.slip:
             lines.append(f"  likely slip: {self.slip}")
         return "\n".join(lines)
@@ -145,6 +161,8 @@ class Problem:
     output: str
     lr: float
     trace: object = field(repr=False)
+    #: every quantity of the step computed exactly (:func:`exact_step`), by name
+    values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -187,7 +205,99 @@ def draw_problem(rng: np.random.Generator) -> Problem:
     for dense, W, b in ((net.layers[0], W1, b1), (net.layers[2], W2, b2)):
         dense.params["W"][...], dense.params["b"][...] = W, b
     trace = explain(net, OUTPUTS[output][0](), X, y, lr=lr)
-    return Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
+    problem = Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
+    problem.values = exact_step(problem)
+    return problem
+
+
+# --------------------------------------------------------------- exact arithmetic
+#: digits carried by the exact recomputation; a result below ZERO_BELOW is exactly 0
+DIGITS, ZERO_BELOW = 50, Decimal("1e-30")
+
+
+def _exact(a: np.ndarray) -> np.ndarray:
+    """The drawn short decimals as exact decimals (an object array of ``Decimal``)."""
+    return np.vectorize(lambda v: Decimal(repr(float(v))) + 0, otypes=[object])(a)
+
+
+def _exp(d: Decimal) -> Decimal:
+    return d.exp()
+
+
+def _sigmoid(d: Decimal) -> Decimal:
+    return 1 / (1 + (-d).exp()) if d >= 0 else d.exp() / (1 + d.exp())
+
+
+def _tanh(d: Decimal) -> Decimal:
+    e = (-2 * abs(d)).exp()
+    return (1 - e) / (1 + e) * (1 if d >= 0 else -1)
+
+
+def _relu(d: Decimal) -> Decimal:
+    return d if d > 0 else Decimal(0)
+
+
+#: each hidden activation on one exact number: its value, its derivative at z
+EXACT_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": (_tanh, lambda z: 1 - _tanh(z) ** 2),
+    "relu": (_relu, lambda z: Decimal(1) if z > 0 else Decimal(0)),  # relu'(0) = 0
+}
+
+
+def _map(f: Callable, a: np.ndarray) -> np.ndarray:
+    """``f`` on each entry of an object array, results below ZERO_BELOW made 0."""
+    return np.vectorize(lambda v: _snap(f(v)), otypes=[object])(a)
+
+
+def _snap(d: Decimal) -> Decimal:
+    return Decimal(0) if abs(d) < ZERO_BELOW else +d
+
+
+def exact_step(p: Problem) -> dict[str, np.ndarray]:
+    """Every quantity of the drill's step, from the exact inputs, as float arrays.
+
+    The inputs are one-decimal numbers, so the affine maps, ReLU, the MSE loss and
+    every gradient of a ReLU network with a linear output are rational: computed
+    here in decimal arithmetic carrying 50 significant digits, they are exact to
+    50 digits (a sum of products of one-decimal numbers is a finite decimal and is
+    exact; a division by n k is rounded at the 50th digit). exp, log, sigmoid and tanh
+    are not rational: they are evaluated at the exact argument to 50 digits. A result
+    whose magnitude is below 1e-30 is exactly 0 (no value of a drill lies between 0
+    and 1e-30: the inputs have one decimal and at most 4 terms meet in a sum), so an
+    exact 0 is 0, not the engine's rounding noise (2.8e-17), and relu'(z) at z = 0 is
+    0, the engine's rule. Each result is then rounded once, to the nearest double.
+    """
+    with localcontext() as ctx:
+        ctx.prec = DIGITS
+        X, T, W1, b1, W2, b2 = (_exact(a) for a in (p.X, p.T, p.W1, p.b1, p.W2, p.b2))
+        n, k = p.n, p.k
+        act, d_act = EXACT_ACTIVATIONS[p.activation]
+        Z1 = _map(_snap, X @ W1 + b1)
+        A1 = _map(act, Z1)
+        Z2 = _map(_snap, A1 @ W2 + b2)
+        v = {"Z1": Z1, "A1": A1, "Z2": Z2}
+        if p.output == "softmax":
+            E = _map(_exp, Z2 - Z2.max(axis=1, keepdims=True))
+            v["P"] = P = _map(_snap, E / E.sum(axis=1, keepdims=True))
+            v["L"] = -sum(P[s, int(p.y[s])].ln() for s in range(n)) / n
+            v["dZ2"] = _map(_snap, (P - T) / n)
+        elif p.output == "sigmoid":
+            v["P"] = P = _map(_sigmoid, Z2)
+            loss = T * _map(Decimal.ln, P) + (1 - T) * _map(Decimal.ln, 1 - P)
+            v["L"] = -loss.sum() / (n * k)
+            v["dZ2"] = _map(_snap, (P - T) / (n * k))
+        else:
+            v["L"] = ((Z2 - T) ** 2).sum() / (n * k)
+            v["dZ2"] = _map(_snap, 2 * (Z2 - T) / (n * k))
+        v["dA1"] = _map(_snap, v["dZ2"] @ W2.T)
+        v["dZ1"] = _map(_snap, v["dA1"] * _map(d_act, Z1))
+        v["dW2"], v["db2"] = _map(_snap, A1.T @ v["dZ2"]), _map(_snap, v["dZ2"].sum(axis=0))
+        v["dW1"], v["db1"] = _map(_snap, X.T @ v["dZ1"]), _map(_snap, v["dZ1"].sum(axis=0))
+        lr = Decimal(repr(p.lr))
+        v["W2_new"], v["W1_new"] = W2 - lr * v["dW2"], W1 - lr * v["dW1"]
+        v["L"] = np.array(_snap(v["L"]), dtype=object)
+        return {name: a.astype(float) for name, a in v.items()}
 
 
 # ------------------------------------------------------------------ the questions
@@ -199,7 +309,7 @@ def _dot_working(left: str, right: str, s_row, w_col, bias: float | None) -> str
 
 
 def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
-    t = p.trace
+    t = p.values
     name = ACTIVATIONS[p.activation][3]
     Z1, A1, Z2 = t["Z1"], t["A1"], t["Z2"]
     qs = [
@@ -223,7 +333,7 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
                   ("the bias b2 is missing", Z2[s, o] - p.b2[o])]),
     ]  # fmt: skip
     if p.output != "linear":
-        P = p.trace["P"]  # the engine's probabilities
+        P = p.values["P"]
         formula = (f"exp(Z2[{s}, {o}]) / sum_c exp(Z2[{s}, c])" if p.output == "softmax"
                    else f"sigmoid(Z2[{s}, {o}])")  # fmt: skip
         slips = [("the sigmoid of one score; a softmax normalises over the row",
@@ -235,9 +345,9 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
 
 
 def loss_question(p: Problem) -> Question:
-    L, n, k, Z2 = float(p.trace["L"]), p.n, p.k, p.trace["Z2"]
+    L, n, k, Z2 = float(p.values["L"]), p.n, p.k, p.values["Z2"]
     if p.output == "softmax":
-        P = p.trace["P"]
+        P = p.values["P"]
         picked = [P[s, int(p.y[s])] for s in range(n)]
         terms = " + ".join(f"log {fmt(v)}" for v in picked)
         working = f"L = -(1/n) sum_s log P[s, y_s] = -(1/{n}) ({terms}) = {plain(L)}"
@@ -247,7 +357,7 @@ def loss_question(p: Problem) -> Question:
             ("log base 10 was used; the loss uses the natural log", L / math.log(10)),
         ]
     elif p.output == "sigmoid":
-        P = p.trace["P"]
+        P = p.values["P"]
         working = (
             f"L = -(1/(n k)) sum [T log P + (1 - T) log(1 - P)] with P = "
             f"{np.round(P.ravel(), 4).tolist()} = {plain(L)}"
@@ -266,10 +376,10 @@ def loss_question(p: Problem) -> Question:
 
 
 def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Question]:
-    t, n, k = p.trace, p.n, p.k
+    t, n, k = p.values, p.n, p.k
     Z1, A1, dZ2, dW2, db2, dZ1, dW1 = (t[q] for q in
                                        ("Z1", "A1", "dZ2", "dW2", "db2", "dZ1", "dW1"))  # fmt: skip
-    dA1 = dZ2 @ p.W2.T
+    dA1 = t["dA1"]
     P = t["Z2"] if p.output == "linear" else t["P"]
     fused = {
         "softmax": f"(P[{s}, {o}] - T[{s}, {o}]) / n = ({plain(P[s, o])} - {fmt(p.T[s, o])}) / {n}",
@@ -330,11 +440,11 @@ def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Quest
 def update_questions(p: Problem) -> list[Question]:
     """W - lr * dW for the entry of each weight matrix that the step moves most (a step
     too small to show at 3 significant figures would make the question moot)."""
-    t, lr = p.trace, p.lr
+    t, lr = p.values, p.lr
     out = []
     for sym, W, dW in (("W2", p.W2, t["dW2"]), ("W1", p.W1, t["dW1"])):
         a, b = (int(x) for x in np.unravel_index(np.argmax(np.abs(dW)), dW.shape))
-        new = W[a, b] - lr * dW[a, b]
+        new = t[f"{sym}_new"][a, b]
         out.append(Question(
             "update", f"{sym}_new[{a}, {b}]",
             f"After one gradient-descent step with learning rate {lr:g}, what is {sym}[{a}, {b}]?",
