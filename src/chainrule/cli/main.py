@@ -362,7 +362,7 @@ def cmd_quiz(args) -> int:
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 10**6)
     drill = Drill(seed, args.topic, args.count)
     print(f"chainrule quiz, seed {seed} (`chainrule quiz --seed {seed}` repeats this drill)")
-    print("Answer to 3 significant figures; an empty line skips a question.\n")
+    print("Carry 4 significant figures, answer with 3 or more; an empty line skips.\n")
     if args.answers:
         with open(args.answers, encoding="utf-8") as f:
             ask = answers_from(f.readlines())
