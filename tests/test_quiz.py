@@ -373,3 +373,70 @@ def test_the_mse_prompt_says_the_mean_is_over_n_k_entries():
         f"Compute the loss L: the mean of the squared errors over all n*k = {p.n * p.k} "
         "entries of Z2 - T."
     )
+
+
+# ------------------------------------------------------------- the command's edges
+def test_an_unreadable_answer_is_asked_again(tmp_path):
+    drill = Drill(seed=7, topic="backward", count=1)
+    answers = tmp_path / "answers.txt"
+    answers.write_text(f"forty-two\n{drill.questions[0].answer:.4g}\n")
+    done = run("--seed", 7, "--topic", "backward", "--count", 1, "--answers", answers)
+    assert "could not read 'forty-two' as a number (write e.g. -0.125 or 1/8); try again" in (
+        done.stdout
+    )
+    assert done.stdout.rstrip().endswith("score: 1/1. Every answer right.")
+
+
+def test_a_count_above_the_topics_pool_says_so():
+    drill = Drill(seed=3, topic="loss", count=4)
+    assert len(drill.questions) == 1
+    assert drill.note == "note: the loss topic has 1 question; asking all 1, not 4."
+    said = []
+    drill.run(lambda prompt: None, said.append)
+    assert said[1] == drill.note
+    assert Drill(seed=3, topic="update", count=2).note is None
+
+
+def test_a_missing_answers_file_is_one_error_line_before_anything_else(tmp_path):
+    missing = run("--answers", tmp_path / "nope.txt", "--seed", 1)
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr == (
+        f"chainrule quiz: error: --answers {tmp_path / 'nope.txt'}: no such file or "
+        "directory; give a text file with one answer a line\n"
+    )
+
+
+def test_the_summary_tallies_the_slips_and_points_to_sections_that_exist():
+    drill = Drill(seed=3, topic="update", count=2)
+    added = dict(drill.questions[0].slips)  # the same slip on both questions
+    story = "the gradient was added; descent subtracts it"
+    said = []
+    answers = iter(f"{dict(q.slips)[story]:.4g}" for q in drill.questions)
+    score = drill.run(lambda prompt: next(answers), said.append)
+    assert story in added and score.slips() == {story: 2}
+    summary = said[-1].strip().splitlines()
+    assert summary[0] == f"slip made 2x: {story}"
+    assert summary[1:3] == [
+        "read: docs/viva.md#51-batch-mini-batch-or-stochastic-gradient-descent-what-is-the-"
+        "difference",
+        "read: docs/derivations.md#10-optimizers",
+    ]
+    assert summary[-1].startswith("score: 0/2. Revise: update (")
+
+
+def test_every_section_to_revise_is_an_existing_heading():
+    from pathlib import Path
+
+    from test_viva import _heading_slugs
+
+    root = Path(__file__).resolve().parents[1]
+    slugs = {doc: _heading_slugs(root / doc) for doc in ("docs/viva.md", "docs/derivations.md")}
+    seen = set()
+    for seed in range(60):
+        for q in Drill(seed=seed, count=100).questions:
+            assert len(q.sections) >= 2, q.symbol
+            for link in q.sections:
+                doc, _, anchor = link.partition("#")
+                assert anchor in slugs[doc], link
+                seen.add(link)
+    assert len(seen) >= 12

@@ -152,6 +152,8 @@ class Question:
     answer: float
     working: str
     slips: list[tuple[str, float]] = field(default_factory=list)
+    #: the docs/viva.md and docs/derivations.md sections that explain it
+    sections: list[str] = field(default_factory=list)
     #: the problem it is about (for :attr:`error`)
     problem: Problem | None = field(default=None, repr=False)
 
@@ -163,7 +165,9 @@ class Question:
     def grade(self, given: float | None) -> Grade:
         """Right when :func:`accepts` the given number; else the slip it matches, if
         one does (and that slip's number is not itself accepted)."""
-        if given is not None and accepts(given, self.answer, self.error):
+        if given is not None and (
+            same_to_3_figures(given, self.answer) or accepts(given, self.answer, self.error)
+        ):  # the 4-figure spans are worked out only when 3 figures do not suffice
             return Grade(True, given, self.answer, self.working)
         slip = None
         if given is not None:
@@ -585,6 +589,44 @@ def update_questions(p: Problem) -> list[Question]:
     return out
 
 
+_VIVA, _DERIVATIONS = "docs/viva.md#", "docs/derivations.md#"
+_DENSE = _DERIVATIONS + "1-the-dense-layer"
+_SHAPES = _VIVA + "14-what-shapes-do-dw-db-and-dx-have-and-why-is-dw--xt--dy"
+_CHAIN = _DERIVATIONS + "7-a-whole-network-backpropagation-is-the-chain-rule-layer-by-layer"
+#: where each output's probabilities, loss and fused gradient are explained
+_OUTPUT_SECTIONS = {
+    "softmax": [_VIVA + "33-how-do-you-derive-the-p---t-gradient-of-softmax-with-cross-entropy",
+                _DERIVATIONS + "4-softmax-with-cross-entropy-why-the-gradient-is-p---tn"],
+    "sigmoid": [_VIVA + "36-is-a-sigmoid-output-the-same-as-a-two-class-softmax",
+                _DERIVATIONS + "5-sigmoid-with-binary-cross-entropy"],
+    "linear": [_VIVA + "34-why-is-the-output-gradient-prediction-minus-target-for-regression-too",
+               _DERIVATIONS + "6-regression-losses"],
+}  # fmt: skip
+
+
+def sections_to_revise(p: Problem, symbol: str) -> list[str]:
+    """The sections of docs/viva.md and docs/derivations.md (existing headings' anchors)
+    that explain the quantity ``symbol`` of problem ``p``."""
+    name = symbol.partition("[")[0]
+    slope = (
+        "25-what-is-the-derivative-of-relu-at-0"
+        if p.activation == "relu"
+        else "22-what-is-the-derivative-of-the-sigmoid-and-what-is-its-largest-value"
+    )
+    activation = [_VIVA + slope, _DERIVATIONS + "2-element-wise-activations"]  # fmt: skip
+    return {
+        "Z1": [_SHAPES, _DENSE], "Z2": [_SHAPES, _DENSE], "A1": activation,
+        "P": _OUTPUT_SECTIONS[p.output], "dZ2": _OUTPUT_SECTIONS[p.output],
+        "L": [_VIVA + "16-where-does-the-1n-of-the-mean-loss-go-in-backpropagation",
+              *_OUTPUT_SECTIONS[p.output][1:]],
+        "dW2": [_SHAPES, _DENSE], "dW1": [_SHAPES, _CHAIN],
+        "db2": [_VIVA + "15-why-is-the-bias-gradient-a-sum-over-the-batch", _DENSE],
+        "dZ1": [*activation, _CHAIN],
+        "W2_new": [_VIVA + "51-batch-mini-batch-or-stochastic-gradient-descent-what-is-the-"
+                   "difference", _DERIVATIONS + "10-optimizers"],
+    }.get(name) or sections_to_revise(p, "W2_new")  # fmt: skip
+
+
 #: the rule a student follows, and the grading honours (:func:`four_figure_error`)
 CARRY = (f"Carry {FIGURES} significant figures: round each number you write down (a "
          "product, an entry, an exp or a log) to 4 and add a sum on a calculator; give "
@@ -628,6 +670,12 @@ class Drill:
             keep = np.unique(np.linspace(0, len(pool) - 1, count).round().astype(int))
             pool = [pool[int(x)] for x in keep]
         self.questions = pool[:count]
+        #: said before the questions when ``count`` is more than the topic holds
+        held = f"{len(pool)} question" + ("s" if len(pool) > 1 else "")
+        self.note = (f"note: the {topic} topic has {held}; asking all {len(pool)}, not "
+                     f"{count}." if count > len(pool) else None)  # fmt: skip
+        for q in self.questions:
+            q.sections = sections_to_revise(p, q.symbol)
 
     def statement(self) -> str:
         """The task, as a student reads it on paper."""
@@ -660,13 +708,18 @@ class Drill:
         """Ask each question through ``ask(prompt) -> text`` (None: no answer), print
         each marking through ``say``; return the :class:`Score`."""
         say(self.statement())
+        if self.note:
+            say(self.note)
         grades = []
         for number, q in enumerate(self.questions, 1):
             say(f"\nQ{number} ({q.topic}). {q.prompt}")
             text = ask("> ")
             given = parse_answer(text)
-            if given is None and text and text.strip():
-                say(f"could not read {text.strip()!r} as a number (write e.g. -0.125 or 1/8)")
+            while given is None and text is not None and text.strip():  # ask again
+                say(f"could not read {text.strip()!r} as a number (write e.g. -0.125 or "
+                    "1/8); try again, or an empty line to skip")  # fmt: skip
+                text = ask("> ")
+                given = parse_answer(text)
             grade = q.grade(given)
             say(str(grade))
             grades.append((q, grade))
@@ -715,14 +768,29 @@ class Score:
                 out.setdefault(q.topic, []).append(q.symbol)
         return out
 
+    def slips(self) -> dict[str, int]:
+        """Each slip named, and how many times it was made."""
+        out: dict[str, int] = {}
+        for _, g in self.grades:
+            if g.slip:
+                out[g.slip] = out.get(g.slip, 0) + 1
+        return out
+
+    def sections(self) -> list[str]:
+        """The viva and derivation sections that explain the wrong answers, in order."""
+        wrong = (q.sections for q, g in self.grades if not g.correct)
+        return list(dict.fromkeys(link for links in wrong for link in links))
+
     def __str__(self) -> str:
         total = len(self.grades)
         text = f"score: {self.right}/{total}"
         revise = self.to_revise()
         if not revise:
             return text + ". Every answer right."
+        lines = [f"slip made {times}x: {slip}" for slip, times in self.slips().items()]
+        lines += [f"read: {link}" for link in self.sections()]
         topics = "; ".join(f"{t} ({', '.join(syms)})" for t, syms in revise.items())
-        return f"{text}. Revise: {topics}."
+        return "\n".join([*lines, f"{text}. Revise: {topics}."])
 
 
 def answers_from(lines: Iterable[str]):
