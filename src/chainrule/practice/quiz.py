@@ -324,9 +324,10 @@ def exact_step(p: Problem) -> dict[str, np.ndarray]:
     50 digits (a sum of products of one-decimal numbers is a finite decimal and is
     exact; a division by n k is rounded at the 50th digit). exp, log, sigmoid and tanh
     are not rational: they are evaluated at the exact argument to 50 digits. A result
-    whose magnitude is below 1e-30 is taken as exactly 0: a rational one is a multiple
-    of 1e-4 / 6 or so, and a transcendental one so small is equal terms cancelling,
-    which 50 digits leave at 1e-49. So an exact 0 is 0, not the engine's rounding
+    whose magnitude is below 1e-30 is taken as exactly 0: a nonzero rational one is a
+    multiple of at least 1e-8 / 6 (one-decimal inputs, a few products, n k <= 6), and
+    a transcendental one so small is equal terms cancelling, which 50 digits leave near
+    1e-49. So an exact 0 is 0, not the engine's rounding
     noise (2.8e-17), and relu'(z) at z = 0 is 0, the engine's rule. Each result is
     then rounded once, to the nearest double.
     """
