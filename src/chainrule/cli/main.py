@@ -385,13 +385,19 @@ def cmd_quiz(args) -> int:
     from ..practice.quiz import Drill, answers_from
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 10**6)
+    if args.answers:  # read first: a missing file is one error line, before the drill
+        try:
+            with open(args.answers, encoding="utf-8") as f:
+                ask = answers_from(f.readlines())
+        except OSError as exc:
+            raise UsageError(
+                f"--answers {args.answers}: {exc.strerror.lower()}; give a text file with "
+                "one answer a line"
+            ) from None
     drill = Drill(seed, args.topic, args.count)
     print(f"chainrule quiz, seed {seed} (`chainrule quiz --seed {seed}` repeats this drill)")
-    print("Answer to 3 significant figures; an empty line skips a question.\n")
-    if args.answers:
-        with open(args.answers, encoding="utf-8") as f:
-            ask = answers_from(f.readlines())
-    else:
+    print("Carry 4 significant figures, answer with 3 or more; an empty line skips.\n")
+    if not args.answers:
 
         def ask(prompt: str) -> str | None:
             try:

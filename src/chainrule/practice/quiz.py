@@ -3,10 +3,26 @@
 A drill draws a small network (2-2-1 up to 3-4-3) with short decimals for its inputs,
 targets and weights, states the task, and asks for one number at a time: an entry of
 Z or A, the loss, dL/dZ, an entry of dW or db, a weight after one gradient-descent step.
-An answer is right when it agrees with the engine's value to 3 significant figures. A
-wrong one gets the worked solution (the equation, the numbers substituted, the result,
-all from the engine's own trace, :func:`chainrule.explain`) and, when the answer equals
-what a classic slip gives, the slip by name.
+The student is told to carry 4 significant figures (:data:`CARRY`: each number written
+down, a product, an entry, an exp or a log, rounded to 4; a sum added on a calculator)
+and to answer with 3 or more. An answer is right when it agrees with the exact value to
+3 significant figures, or when such a student can reach it: within the span of 4-figure
+results (:func:`four_figure_error`, worked in interval arithmetic, ``_span.py``) plus
+half a unit in the third figure. Where terms cancel this is wider than 3 figures
+(seed 3's dW2[1, 1] = 0.04463 - 0.04310 = 0.00153, exactly 0.001529). A wrong one
+gets the worked solution (the equation, the numbers substituted, the result) and,
+when the answer equals what a classic slip gives, the slip by name.
+
+The answers are exact, not the engine's floating-point numbers. The problem is built
+from one-decimal numbers, so Z1 = X W1 + b1 can be exactly 0 where the engine computes
+2.8e-17; a student who answers 0 must be right, and relu'(0) must be 0 (the engine's
+rule), not 1. :func:`exact_step` therefore recomputes the step in decimal arithmetic
+carrying 50 digits rather than in ``fractions.Fraction``: the rational quantities (every
+affine map, ReLU, the MSE loss, every gradient of a ReLU network) are exact either way,
+and decimals also evaluate exp, log, sigmoid and tanh (which are not rational) at the
+exact argument to 50 digits, where a Fraction would have to fall back to floats. Each
+value is then rounded once to the nearest double. The engine still traces the step
+(``Problem.trace``, :func:`chainrule.explain`); a test checks the two agree.
 
 From Python (a notebook can embed one)::
 
@@ -22,6 +38,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from functools import cached_property
 
 import numpy as np
 
@@ -29,6 +47,7 @@ from ..explain.trace import explain
 from ..layers import Dense, build_mlp, get_activation
 from ..layers.activations import sigmoid
 from ..losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
+from ._span import FIGURES, Span
 
 TOPICS = ("forward", "loss", "backward", "update")
 
@@ -74,9 +93,25 @@ def same_to_3_figures(given: float, answer: float) -> bool:
     return abs(given - answer) <= 0.5 * unit * (1 + 1e-9) + 1e-12
 
 
+def accepts(given: float, answer: float, error: float = 0.0) -> bool:
+    """True when ``given`` is the exact ``answer`` to 3 significant figures, or what a
+    student can write who carried 4 significant figures through the working (landing
+    within ``error`` of the answer, :func:`four_figure_error`) and gave 3 or more."""
+    if same_to_3_figures(given, answer):
+        return True
+    if not math.isfinite(given) or error == 0:
+        return False
+    reach = abs(answer) + error  # the largest value the student can hold
+    unit = 10 ** (math.floor(math.log10(reach)) - 2)
+    return abs(given - answer) <= (error + 0.5 * unit) * (1 + 1e-9)
+
+
 def plain(v: float) -> str:
-    """A number as a student would write it: 4 significant figures."""
-    return f"{float(v):.4g}"
+    """A number as written in a working: exactly when it is a decimal of at most 7
+    significant figures (0.0024125), else to 4 significant figures."""
+    text = repr(float(v) + 0.0).removesuffix(".0")  # + 0.0: never "-0"
+    digits = text.lstrip("-0.").split("e")[0].replace(".", "")
+    return text if len(digits) <= 7 else f"{float(v):.4g}"
 
 
 def fmt(v: float) -> str:
@@ -97,9 +132,11 @@ class Grade:
 
     def __str__(self) -> str:
         if self.correct:
-            return f"right: {plain(self.answer)}"
+            same = plain(self.given) == plain(self.answer)
+            exactly = "" if same else f" (exactly {plain(self.answer)})"
+            return f"right: {plain(self.given)}{exactly}"
         head = "no answer" if self.given is None else f"not quite: you gave {self.given:.6g}"
-        lines = [f"{head}; the answer is {self.answer:.4g}", f"  working: {self.working}"]
+        lines = [f"{head}; the answer is {plain(self.answer)}", f"  working: {self.working}"]
         if self.slip:
             lines.append(f"  likely slip: {self.slip}")
         return "\n".join(lines)
@@ -115,15 +152,29 @@ class Question:
     answer: float
     working: str
     slips: list[tuple[str, float]] = field(default_factory=list)
+    #: the docs/viva.md and docs/derivations.md sections that explain it
+    sections: list[str] = field(default_factory=list)
+    #: the problem it is about (for :attr:`error`)
+    problem: Problem | None = field(default=None, repr=False)
+
+    @property
+    def error(self) -> float:
+        """How far from ``answer`` a student carrying 4 significant figures can land."""
+        return 0.0 if self.problem is None else float(_entry(self.problem.errors, self.symbol))
 
     def grade(self, given: float | None) -> Grade:
-        if given is not None and same_to_3_figures(given, self.answer):
+        """Right when :func:`accepts` the given number; else the slip it matches, if
+        one does (and that slip's number is not itself accepted)."""
+        if given is not None and (
+            same_to_3_figures(given, self.answer) or accepts(given, self.answer, self.error)
+        ):  # the 4-figure spans are worked out only when 3 figures do not suffice
             return Grade(True, given, self.answer, self.working)
         slip = None
         if given is not None:
             slip = next(
                 (story for story, wrong in self.slips
-                 if not same_to_3_figures(wrong, self.answer) and same_to_3_figures(given, wrong)),
+                 if not accepts(wrong, self.answer, self.error)
+                 and accepts(given, wrong, self.error)),
                 None,
             )  # fmt: skip
         return Grade(False, given, self.answer, self.working, slip)
@@ -145,6 +196,14 @@ class Problem:
     output: str
     lr: float
     trace: object = field(repr=False)
+    #: every quantity of the step computed exactly (:func:`exact_step`), by name
+    values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def errors(self) -> dict[str, np.ndarray]:
+        """How far from each value a student carrying 4 figures can land
+        (:func:`four_figure_error`), worked out when first graded."""
+        return four_figure_error(self)
 
     @property
     def n(self) -> int:
@@ -187,7 +246,152 @@ def draw_problem(rng: np.random.Generator) -> Problem:
     for dense, W, b in ((net.layers[0], W1, b1), (net.layers[2], W2, b2)):
         dense.params["W"][...], dense.params["b"][...] = W, b
     trace = explain(net, OUTPUTS[output][0](), X, y, lr=lr)
-    return Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
+    problem = Problem(X, y, T, W1, b1, W2, b2, activation, output, lr, trace)
+    problem.values = exact_step(problem)
+    return problem
+
+
+# --------------------------------------------------------------- exact arithmetic
+#: digits carried by the exact recomputation; a result below ZERO_BELOW is exactly 0
+DIGITS, ZERO_BELOW = 50, Decimal("1e-30")
+
+
+def _exact(a: np.ndarray) -> np.ndarray:
+    """The drawn short decimals as exact decimals (an object array of ``Decimal``)."""
+    return np.frompyfunc(lambda v: Decimal(repr(float(v))) + 0, 1, 1)(np.asarray(a, float))
+
+
+def _exp(d: Decimal) -> Decimal:
+    return d.exp()
+
+
+def _ln(d: Decimal) -> Decimal:
+    return d.ln()
+
+
+def _sigmoid(d: Decimal) -> Decimal:
+    return 1 / (1 + (-d).exp()) if d >= 0 else d.exp() / (1 + d.exp())
+
+
+def _tanh(d: Decimal) -> Decimal:
+    e = (-2 * abs(d)).exp()
+    return (1 - e) / (1 + e) * (1 if d >= 0 else -1)
+
+
+def _relu(d: Decimal) -> Decimal:
+    return d if d > 0 else Decimal(0)
+
+
+#: each hidden activation on one exact number: its value, its derivative at z
+EXACT_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": (_tanh, lambda z: 1 - _tanh(z) ** 2),
+    "relu": (_relu, lambda z: Decimal(1) if z > 0 else Decimal(0)),  # relu'(0) = 0
+}
+
+
+def _span_sigmoid(z: Span) -> Span:
+    """1 / (1 + exp(-z)), each of the three numbers written down."""
+    return (1 / (1 + (-z).exp().written()).written()).written()
+
+
+#: the same on a :class:`Span` of 4-figure results (sigmoid worked as 1 / (1 + exp(-z)))
+SPAN_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (_span_sigmoid, lambda z: (a := _span_sigmoid(z)) * (1 - a)),
+    "tanh": (Span.tanh, lambda z: 1 - z.tanh() ** 2),
+    "relu": (Span.relu, Span.relu_slope),
+}
+
+
+def _map(f: Callable, a: np.ndarray) -> np.ndarray:
+    """``f`` on each entry of an object array, results below ZERO_BELOW made 0."""
+    return np.frompyfunc(lambda v: _snap(f(v)), 1, 1)(a)
+
+
+def _snap(d):
+    """An exact result below ZERO_BELOW made 0; a span written down to 4 figures."""
+    if isinstance(d, Span):
+        return d.written()
+    return Decimal(0) if abs(d) < ZERO_BELOW else +d
+
+
+def exact_step(p: Problem) -> dict[str, np.ndarray]:
+    """Every quantity of the drill's step, from the exact inputs, as float arrays.
+
+    The inputs are one-decimal numbers, so the affine maps, ReLU, the MSE loss and
+    every gradient of a ReLU network with a linear output are rational: computed
+    here in decimal arithmetic carrying 50 significant digits, they are exact to
+    50 digits (a sum of products of one-decimal numbers is a finite decimal and is
+    exact; a division by n k is rounded at the 50th digit). exp, log, sigmoid and tanh
+    are not rational: they are evaluated at the exact argument to 50 digits. A result
+    whose magnitude is below 1e-30 is taken as exactly 0: a nonzero rational one is a
+    multiple of at least 1e-8 / 6 (one-decimal inputs, a few products, n k <= 6), and
+    a transcendental one so small is equal terms cancelling, which 50 digits leave near
+    1e-49. So an exact 0 is 0, not the engine's rounding
+    noise (2.8e-17), and relu'(z) at z = 0 is 0, the engine's rule. Each result is
+    then rounded once, to the nearest double.
+    """
+    with localcontext() as ctx:
+        ctx.prec = DIGITS
+        v = worked_step(p, lambda d: d, EXACT_ACTIVATIONS)
+    return {name: a.astype(float) for name, a in v.items()}
+
+
+def _total(terms: list):
+    """A sum written term by term (:meth:`Span.total` for spans)."""
+    return Span.total(terms) if isinstance(terms[0], Span) else sum(terms[1:], terms[0])
+
+
+def _dot(A: np.ndarray, B: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """A @ B (+ bias) entry by entry, each entry a :func:`_total` of its terms."""
+    out = np.empty((A.shape[0], B.shape[1]), dtype=object)
+    for i, j in np.ndindex(out.shape):
+        terms = [_snap(A[i, m] * B[m, j]) for m in range(A.shape[1])]  # each written
+        out[i, j] = _snap(_total(terms if bias is None else [*terms, bias[j]]))
+    return out
+
+
+def _rows(M: np.ndarray) -> np.ndarray:
+    """Each row's total, as a column."""
+    return _dot(M, np.ones((M.shape[1], 1), dtype=int))
+
+
+def worked_step(p: Problem, lift: Callable, activations: dict) -> dict[str, np.ndarray]:
+    """The step worked entry by entry in the numbers ``lift`` makes of the exact
+    inputs (``Decimal`` or :class:`Span`), as object arrays."""
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, 30)
+        lifted = (_map(lift, _exact(a)) for a in (p.X, p.T, p.W1, p.b1, p.W2, p.b2))
+        X, T, W1, b1, W2, b2 = lifted
+        n, k = p.n, p.k
+        act, d_act = activations[p.activation]
+        Z1 = _dot(X, W1, b1)
+        A1 = _map(act, Z1)
+        Z2 = _dot(A1, W2, b2)
+        v = {"Z1": Z1, "A1": A1, "Z2": Z2}
+        if p.output == "softmax":
+            E = _map(_exp, Z2 - Z2.max(axis=1, keepdims=True))
+            v["P"] = P = _map(_snap, E / _rows(E))
+            v["L"] = -_snap(_total([_snap(P[s, int(p.y[s])].ln()) for s in range(n)])) / n
+            v["dZ2"] = _map(_snap, (P - T) / n)
+        elif p.output == "sigmoid":
+            v["P"] = P = _map(activations["sigmoid"][0], Z2)
+            loss = T * _map(_ln, P) + (1 - T) * _map(_ln, 1 - P)
+            v["L"] = -_snap(_total(list(loss.ravel()))) / (n * k)
+            v["dZ2"] = _map(_snap, (P - T) / (n * k))
+        else:
+            R = _map(_snap, Z2 - T)  # the working writes the residuals down
+            v["L"] = _snap(_total(list((R**2).ravel()))) / (n * k)
+            v["dZ2"] = _map(_snap, 2 * R / (n * k))
+        v["dA1"] = _dot(v["dZ2"], W2.T)
+        v["dZ1"] = _map(_snap, v["dA1"] * _map(d_act, Z1))
+        v["dW2"], v["db2"] = _dot(A1.T, v["dZ2"]), _rows(v["dZ2"].T)[:, 0]
+        v["dW1"], v["db1"] = _dot(X.T, v["dZ1"]), _rows(v["dZ1"].T)[:, 0]
+        lr = lift(Decimal(repr(p.lr)))
+        v["W2_new"] = _map(_snap, W2 - lr * v["dW2"])
+        v["W1_new"] = _map(_snap, W1 - lr * v["dW1"])
+        v["L"] = np.array(_snap(v["L"]), dtype=object)
+        return v
 
 
 # ------------------------------------------------------------------ the questions
@@ -199,7 +403,7 @@ def _dot_working(left: str, right: str, s_row, w_col, bias: float | None) -> str
 
 
 def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
-    t = p.trace
+    t = p.values
     name = ACTIVATIONS[p.activation][3]
     Z1, A1, Z2 = t["Z1"], t["A1"], t["Z2"]
     qs = [
@@ -223,7 +427,7 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
                   ("the bias b2 is missing", Z2[s, o] - p.b2[o])]),
     ]  # fmt: skip
     if p.output != "linear":
-        P = p.trace["P"]  # the engine's probabilities
+        P = p.values["P"]
         formula = (f"exp(Z2[{s}, {o}]) / sum_c exp(Z2[{s}, c])" if p.output == "softmax"
                    else f"sigmoid(Z2[{s}, {o}])")  # fmt: skip
         slips = [("the sigmoid of one score; a softmax normalises over the row",
@@ -235,9 +439,9 @@ def forward_questions(p: Problem, s: int, j: int, o: int) -> list[Question]:
 
 
 def loss_question(p: Problem) -> Question:
-    L, n, k, Z2 = float(p.trace["L"]), p.n, p.k, p.trace["Z2"]
+    L, n, k, Z2 = float(p.values["L"]), p.n, p.k, p.values["Z2"]
     if p.output == "softmax":
-        P = p.trace["P"]
+        P = p.values["P"]
         picked = [P[s, int(p.y[s])] for s in range(n)]
         terms = " + ".join(f"log {fmt(v)}" for v in picked)
         working = f"L = -(1/n) sum_s log P[s, y_s] = -(1/{n}) ({terms}) = {plain(L)}"
@@ -245,14 +449,19 @@ def loss_question(p: Problem) -> Question:
             ("the 1/n of the mean is missing", L * n),
             ("the minus sign is missing", -L),
             ("log base 10 was used; the loss uses the natural log", L / math.log(10)),
+            ("log base 2 was used; the loss uses the natural log", L / math.log(2)),
         ]
     elif p.output == "sigmoid":
-        P = p.trace["P"]
+        P = p.values["P"]
         working = (
             f"L = -(1/(n k)) sum [T log P + (1 - T) log(1 - P)] with P = "
             f"{np.round(P.ravel(), 4).tolist()} = {plain(L)}"
         )
-        slips = [("the 1/n of the mean is missing", L * n), ("the minus sign is missing", -L)]
+        slips = [
+            ("the 1/n of the mean is missing", L * n),
+            ("the minus sign is missing", -L),
+            ("log base 2 was used; the loss uses the natural log", L / math.log(2)),
+        ]
     else:
         R = Z2 - p.T
         terms = " + ".join(f"{fmt(r)}^2" for r in R.ravel())
@@ -261,15 +470,64 @@ def loss_question(p: Problem) -> Question:
                   "chainrule's MSE has no 1/2", L / 2),
                  ("the mean is over all n*k entries, not over the n rows", L * k),
                  ("the 1/(n k) of the mean is missing", L * n * k)]  # fmt: skip
-    return Question("loss", "L", "Compute the loss L (the mean over the batch).", L,
+    prompt = ("Compute the loss L: the mean of the squared errors over all n*k = "
+              f"{n * k} entries of Z2 - T." if p.output == "linear"
+              else "Compute the loss L (the mean over the batch).")  # fmt: skip
+    return Question("loss", "L", prompt, L,
                     working, [s for s in slips if not math.isclose(s[1], L)])  # fmt: skip
 
 
+def _dz2_slips(p: Problem, s: int, o: int) -> list[tuple[str, float]]:
+    """What a student who misses the mean, the sign, the 2 or the softmax's Jacobian
+    gets for dZ2[s, o]."""
+    t, n, k = p.values, p.n, p.k
+    dZ2, T = t["dZ2"], p.T
+    scale = n if p.output == "softmax" else n * k
+    guess = "Z2" if p.output == "linear" else "P"
+    slips = [
+        (f"the 1/{'n' if p.output == 'softmax' else '(n k)'} of the mean is missing",
+         dZ2[s, o] * scale),
+        (f"you took target minus prediction (T - {guess}); dZ2 has {guess} - T",
+         -dZ2[s, o]),
+    ]  # fmt: skip
+    if p.output == "linear":
+        slips.append(("the 2 of the square's derivative is missing", dZ2[s, o] / 2))
+    if p.output == "softmax" and T[s, o] == 1:
+        slips.append(("you took dL/dP = -1/(n P) for dL/dZ2: the softmax's Jacobian is "
+                      "missing", -1 / (n * t["P"][s, o])))  # fmt: skip
+    elif p.output == "softmax":
+        slips.append(("you left out the softmax's Jacobian (or kept only its diagonal): the "
+                      "paths through the other classes make dZ2 = P / n here", 0.0))  # fmt: skip
+    return slips
+
+
+def _dz1_slips(p: Problem, s: int, j: int) -> list[tuple[str, float]]:
+    """What a student who misses the derivative, takes it at the wrong tensor, or
+    uses W2 for W2.T gets for dZ1[s, j]."""
+    t, name = p.values, p.activation
+    dA1, Z1, A1, dZ2 = t["dA1"][s, j], t["Z1"][s, j], t["A1"][s, j], t["dZ2"]
+    d_act = ACTIVATIONS[name][2]
+    text = DERIVATIVE_TEXT[name]
+    slips = [(f"the derivative {text} is missing", dA1)]
+    a_form = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a**2}.get(name)
+    if a_form is not None:
+        slips += [
+            (f"you put Z1 into the derivative's a-form: {text} takes a = A1", dA1 * a_form(Z1)),
+            (f"you took {name}'(A1), the derivative at the output: it is {name}'(Z1), "
+             f"{text} with a = A1", dA1 * float(d_act(A1))),
+        ]  # fmt: skip
+    W2 = p.W2
+    if W2.shape[0] == W2.shape[1]:  # square: dZ2 @ W2 has dA1's shape too
+        slips.append(("you used W2 where W2.T belongs: dA1 = dZ2 @ W2.T",
+                      float(dZ2[s] @ W2[:, j]) * float(d_act(Z1))))  # fmt: skip
+    return slips
+
+
 def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Question]:
-    t, n, k = p.trace, p.n, p.k
+    t, n, k = p.values, p.n, p.k
     Z1, A1, dZ2, dW2, db2, dZ1, dW1 = (t[q] for q in
                                        ("Z1", "A1", "dZ2", "dW2", "db2", "dZ1", "dW1"))  # fmt: skip
-    dA1 = dZ2 @ p.W2.T
+    dA1 = t["dA1"]
     P = t["Z2"] if p.output == "linear" else t["P"]
     fused = {
         "softmax": f"(P[{s}, {o}] - T[{s}, {o}]) / n = ({plain(P[s, o])} - {fmt(p.T[s, o])}) / {n}",
@@ -279,26 +537,11 @@ def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Quest
                   f"{fmt(p.T[s, o])}) / {n * k}",
     }[p.output]  # fmt: skip
     d_act, name = ACTIVATIONS[p.activation][2], p.activation
-    scale = n if p.output == "softmax" else n * k
-    dz2_slips = [
-        (
-            f"the 1/{'n' if p.output == 'softmax' else '(n k)'} of the mean is missing",
-            dZ2[s, o] * scale,
-        ),
-        ("sign flipped: prediction minus target", -dZ2[s, o]),
-    ]
-    if p.output == "linear":
-        dz2_slips.append(("the 2 of the square's derivative is missing", dZ2[s, o] / 2))
-    wrong_at = {"sigmoid": lambda z: z * (1 - z), "tanh": lambda z: 1 - z**2}.get(name)
-    dz1_slips = [(f"the derivative {DERIVATIVE_TEXT[name]} is missing", dA1[s, j])]
-    if wrong_at is not None:
-        dz1_slips.append(
-            (
-                f"the derivative was evaluated at Z1 with the output form: "
-                f"{DERIVATIVE_TEXT[name]} uses a = A1",
-                dA1[s, j] * wrong_at(Z1[s, j]),
-            )
-        )
+    dz2_slips, dz1_slips = _dz2_slips(p, s, o), _dz1_slips(p, s, j)
+    flipped = (
+        "you flipped the sign (T - P in place of P - T, or a lost minus); "
+        "{} is the gradient of L, not its negative"
+    )
     return [
         Question("backward", f"dZ2[{s}, {o}]",
                  f"Compute dZ2[{s}, {o}] = dL/dZ2 for sample {s}, output {o}.", dZ2[s, o],
@@ -309,11 +552,12 @@ def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Quest
                  dW2[j, o], _dot_working(f"dW2[{j}, {o}]", f"sum_s A1[s, {j}] dZ2[s, {o}]",
                                          A1[:, j], dZ2[:, o], None) + f" = {plain(dW2[j, o])}",
                  [("Z1 was used where A1 belongs: dW2 = A1.T @ dZ2",
-                   float(Z1[:, j] @ dZ2[:, o]))]),
+                   float(Z1[:, j] @ dZ2[:, o])),
+                  (flipped.format("dW2"), -dW2[j, o])]),
         Question("backward", f"db2[{o}]", f"Compute db2[{o}] = dL/db2[{o}].", db2[o],
                  f"db2[{o}] = sum_s dZ2[s, {o}] = {plain(db2[o])}",
                  [("averaged over the batch; the bias gradient sums the rows",
-                   db2[o] / n)]),
+                   db2[o] / n), (flipped.format("db2"), -db2[o])]),
         Question("backward", f"dZ1[{s}, {j}]",
                  f"Compute dZ1[{s}, {j}], the gradient at hidden unit {j}'s input.", dZ1[s, j],
                  f"dA1[{s}, {j}] = sum_o dZ2[{s}, o] W2[{j}, o] = {plain(dA1[s, j])}; "
@@ -323,18 +567,18 @@ def backward_questions(p: Problem, s: int, i: int, j: int, o: int) -> list[Quest
                  dW1[i, j], _dot_working(f"dW1[{i}, {j}]", f"sum_s X[s, {i}] dZ1[s, {j}]",
                                          p.X[:, i], dZ1[:, j], None) + f" = {plain(dW1[i, j])}",
                  [(f"the derivative {DERIVATIVE_TEXT[name]} is missing (dZ1 = dA1 * act')",
-                   float(p.X[:, i] @ dA1[:, j]))]),
+                   float(p.X[:, i] @ dA1[:, j])), (flipped.format("dW1"), -dW1[i, j])]),
     ]  # fmt: skip
 
 
 def update_questions(p: Problem) -> list[Question]:
     """W - lr * dW for the entry of each weight matrix that the step moves most (a step
     too small to show at 3 significant figures would make the question moot)."""
-    t, lr = p.trace, p.lr
+    t, lr = p.values, p.lr
     out = []
     for sym, W, dW in (("W2", p.W2, t["dW2"]), ("W1", p.W1, t["dW1"])):
         a, b = (int(x) for x in np.unravel_index(np.argmax(np.abs(dW)), dW.shape))
-        new = W[a, b] - lr * dW[a, b]
+        new = t[f"{sym}_new"][a, b]
         out.append(Question(
             "update", f"{sym}_new[{a}, {b}]",
             f"After one gradient-descent step with learning rate {lr:g}, what is {sym}[{a}, {b}]?",
@@ -344,6 +588,50 @@ def update_questions(p: Problem) -> list[Question]:
              ("the learning rate is missing", W[a, b] - dW[a, b])],
         ))  # fmt: skip
     return out
+
+
+_VIVA, _DERIVATIONS = "docs/viva.md#", "docs/derivations.md#"
+_DENSE = _DERIVATIONS + "1-the-dense-layer"
+_SHAPES = _VIVA + "14-what-shapes-do-dw-db-and-dx-have-and-why-is-dw--xt--dy"
+_CHAIN = _DERIVATIONS + "7-a-whole-network-backpropagation-is-the-chain-rule-layer-by-layer"
+#: where each output's probabilities, loss and fused gradient are explained
+_OUTPUT_SECTIONS = {
+    "softmax": [_VIVA + "33-how-do-you-derive-the-p---t-gradient-of-softmax-with-cross-entropy",
+                _DERIVATIONS + "4-softmax-with-cross-entropy-why-the-gradient-is-p---tn"],
+    "sigmoid": [_VIVA + "36-is-a-sigmoid-output-the-same-as-a-two-class-softmax",
+                _DERIVATIONS + "5-sigmoid-with-binary-cross-entropy"],
+    "linear": [_VIVA + "34-why-is-the-output-gradient-prediction-minus-target-for-regression-too",
+               _DERIVATIONS + "6-regression-losses"],
+}  # fmt: skip
+
+
+def sections_to_revise(p: Problem, symbol: str) -> list[str]:
+    """The sections of docs/viva.md and docs/derivations.md (existing headings' anchors)
+    that explain the quantity ``symbol`` of problem ``p``."""
+    name = symbol.partition("[")[0]
+    slope = (
+        "25-what-is-the-derivative-of-relu-at-0"
+        if p.activation == "relu"
+        else "22-what-is-the-derivative-of-the-sigmoid-and-what-is-its-largest-value"
+    )
+    activation = [_VIVA + slope, _DERIVATIONS + "2-element-wise-activations"]  # fmt: skip
+    return {
+        "Z1": [_SHAPES, _DENSE], "Z2": [_SHAPES, _DENSE], "A1": activation,
+        "P": _OUTPUT_SECTIONS[p.output], "dZ2": _OUTPUT_SECTIONS[p.output],
+        "L": [_VIVA + "16-where-does-the-1n-of-the-mean-loss-go-in-backpropagation",
+              *_OUTPUT_SECTIONS[p.output][1:]],
+        "dW2": [_SHAPES, _DENSE], "dW1": [_SHAPES, _CHAIN],
+        "db2": [_VIVA + "15-why-is-the-bias-gradient-a-sum-over-the-batch", _DENSE],
+        "dZ1": [*activation, _CHAIN],
+        "W2_new": [_VIVA + "51-batch-mini-batch-or-stochastic-gradient-descent-what-is-the-"
+                   "difference", _DERIVATIONS + "10-optimizers"],
+    }.get(name) or sections_to_revise(p, "W2_new")  # fmt: skip
+
+
+#: the rule a student follows, and the grading honours (:func:`four_figure_error`)
+CARRY = (f"Carry {FIGURES} significant figures: round each number you write down (a "
+         "product, an entry, an exp or a log) to 4 and add a sum on a calculator; give "
+         "3 figures or more.")  # fmt: skip
 
 
 # ---------------------------------------------------------------------- a drill
@@ -375,11 +663,20 @@ class Drill:
             *backward_questions(p, s, i, j, o),
             *update_questions(p),
         ]
+        for q in pool:
+            q.problem = p
+            q.prompt += f" (Carry {FIGURES} significant figures; answer to 3 or more.)"
         pool = [q for q in pool if topic in ("all", q.topic)]
         if topic == "all" and count < len(pool):  # spread the questions over the step
             keep = np.unique(np.linspace(0, len(pool) - 1, count).round().astype(int))
             pool = [pool[int(x)] for x in keep]
         self.questions = pool[:count]
+        #: said before the questions when ``count`` is more than the topic holds
+        held = f"{len(pool)} question" + ("s" if len(pool) > 1 else "")
+        self.note = (f"note: the {topic} topic has {held}; asking all {len(pool)}, not "
+                     f"{count}." if count > len(pool) else None)  # fmt: skip
+        for q in self.questions:
+            q.sections = sections_to_revise(p, q.symbol)
 
     def statement(self) -> str:
         """The task, as a student reads it on paper."""
@@ -404,6 +701,7 @@ class Drill:
             f"b2 = {p.b2.tolist()}",
             f"learning rate {p.lr:g}; the loss is the mean over the batch"
             + (" and over the k outputs" if p.output != "softmax" else "") + ".",
+            CARRY,
         ]  # fmt: skip
         return "\n".join(lines)
 
@@ -411,19 +709,31 @@ class Drill:
         """Ask each question through ``ask(prompt) -> text`` (None: no answer), print
         each marking through ``say``; return the :class:`Score`."""
         say(self.statement())
+        if self.note:
+            say(self.note)
         grades = []
         for number, q in enumerate(self.questions, 1):
             say(f"\nQ{number} ({q.topic}). {q.prompt}")
             text = ask("> ")
             given = parse_answer(text)
-            if given is None and text and text.strip():
-                say(f"could not read {text.strip()!r} as a number (write e.g. -0.125 or 1/8)")
+            while given is None and text is not None and text.strip():  # ask again
+                say(f"could not read {text.strip()!r} as a number (write e.g. -0.125 or "
+                    "1/8); try again, or an empty line to skip")  # fmt: skip
+                text = ask("> ")
+                given = parse_answer(text)
             grade = q.grade(given)
             say(str(grade))
             grades.append((q, grade))
         score = Score(grades)
         say("\n" + str(score))
         return score
+
+
+def _entry(values: dict[str, np.ndarray], symbol: str) -> float:
+    """The entry a question's symbol names: ``"dW2[1, 0]"``, ``"db2[0]"``, ``"L"``."""
+    name, _, index = symbol.partition("[")
+    at = tuple(int(i) for i in index.rstrip("]").split(",")) if index else ()
+    return values[name][at]
 
 
 def parse_answer(text: str | None) -> float | None:
@@ -459,14 +769,29 @@ class Score:
                 out.setdefault(q.topic, []).append(q.symbol)
         return out
 
+    def slips(self) -> dict[str, int]:
+        """Each slip named, and how many times it was made."""
+        out: dict[str, int] = {}
+        for _, g in self.grades:
+            if g.slip:
+                out[g.slip] = out.get(g.slip, 0) + 1
+        return out
+
+    def sections(self) -> list[str]:
+        """The viva and derivation sections that explain the wrong answers, in order."""
+        wrong = (q.sections for q, g in self.grades if not g.correct)
+        return list(dict.fromkeys(link for links in wrong for link in links))
+
     def __str__(self) -> str:
         total = len(self.grades)
         text = f"score: {self.right}/{total}"
         revise = self.to_revise()
         if not revise:
             return text + ". Every answer right."
+        lines = [f"slip made {times}x: {slip}" for slip, times in self.slips().items()]
+        lines += [f"read: {link}" for link in self.sections()]
         topics = "; ".join(f"{t} ({', '.join(syms)})" for t, syms in revise.items())
-        return f"{text}. Revise: {topics}."
+        return "\n".join([*lines, f"{text}. Revise: {topics}."])
 
 
 def answers_from(lines: Iterable[str]):
@@ -477,3 +802,16 @@ def answers_from(lines: Iterable[str]):
         return next(it, None)
 
     return ask
+
+
+# ------------------------------------------------- what 4 significant figures allow
+def four_figure_error(p: Problem) -> dict[str, np.ndarray]:
+    """For each quantity of :func:`exact_step`, how far from the exact value a student
+    can land who carries 4 significant figures through the working: the step worked in
+    :class:`Span` arithmetic (every product, partial sum, exp, log and division rounded
+    outward to 4 figures), and the farther end of each span from the exact value. Where
+    terms cancel (seed 3's dW2[1, 1] = 0.0446 - 0.0431) this is what lets 0.00153 be
+    right."""
+    spans = worked_step(p, Span.of, SPAN_ACTIVATIONS)
+    return {name: np.vectorize(Span.distance, otypes=[float])(spans[name], exact)
+            for name, exact in p.values.items()}  # fmt: skip
