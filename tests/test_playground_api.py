@@ -94,6 +94,8 @@ def test_a_reload_gets_its_tabs_session_back_with_its_training(client):
 def test_a_closed_tab_frees_its_session_after_the_grace():
     from chainrule.playground.app import SessionStore
 
+    defaults = SessionStore()  # README: 16 at once, 30 idle minutes, 30 s after closing
+    assert (defaults.max_sessions, defaults.ttl, defaults.grace) == (16, 1800.0, 30.0)
     store = SessionStore(max_sessions=2, grace=0.0)
     a, _, _ = store.open()
     b, _, _ = store.open()

@@ -611,12 +611,14 @@ guarded(async () => {
   sessionStorage.setItem(SESSION_KEY, view.id);
   applyFull(view);
   if (view.notice) showMessage(view.notice);
-  if (view.resumed || !saved) return;
+  if (!saved) return;
   let config;
   try { config = JSON.parse(decodeURIComponent(saved)); } catch (e) {
     showMessage("the address holds settings that are not valid JSON; starting from the defaults.");
     return;
   }
+  // a reload's address holds the resumed session's own settings: keep its training
+  if (view.resumed && JSON.stringify(config) === JSON.stringify(view.config)) return;
   try { applyFull(await api("/api/config", {config})); } catch (e) {
     showMessage(`the settings in the address could not be used (${e.message}); starting from the defaults.`);
   }
