@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import warnings
@@ -61,13 +62,144 @@ def test_session_starts_on_circles_and_each_tab_is_its_own(client):
     assert ra["step"] == 6 and rb["step"] == 1
 
 
-def test_sessions_are_capped_and_unknown_ids_refused(client):
-    for _ in range(3):
-        new(client)
-    r = client.post("/api/session")
-    assert r.status_code == 503 and "too many playground sessions" in r.json()["error"]
+def test_a_full_store_closes_the_longest_idle_session_and_unknown_ids_are_refused(client):
+    a, b, c = new(client), new(client), new(client)
+    client.post("/api/train", json={"id": a, "steps": 1})  # b is now the longest idle
+    d = new(client)
+    assert len({a, b, c, d}) == 4
+    assert client.post("/api/train", json={"id": a, "steps": 1}).status_code == 200
+    r = client.post("/api/train", json={"id": b, "steps": 1})
+    assert r.status_code == 410
+    assert r.json()["error"] == (
+        "this session was closed (another tab needed room (at most 3 sessions are open at "
+        "once and this one was the longest unused)); reload the page for a fresh one."
+    )
+    r = client.post("/api/session", json={"id": b}).json()  # the evicted tab comes back
+    assert r["id"] != b and r["resumed"] is False
+    assert r["notice"].startswith("this tab's earlier session was closed (another tab needed")
     r = client.post("/api/train", json={"id": "nope", "steps": 1})
     assert r.status_code == 410 and "reload the page" in r.json()["error"]
+
+
+def test_a_reload_gets_its_tabs_session_back_with_its_training(client):
+    sid = new(client, {"network": {"hidden": [3, 2]}})
+    client.post("/api/train", json={"id": sid, "steps": 7})
+    for _ in range(20):  # reloads never lock the tab out, nor open new sessions
+        r = client.post("/api/session", json={"id": sid}).json()
+        assert (r["id"], r["resumed"], r["notice"]) == (sid, True, None)
+    assert r["tick"]["step"] == 7 and r["config"]["network"]["hidden"] == [3, 2]
+    assert len(client.app.state.store) == 1
+
+
+def test_a_closed_tab_frees_its_session_after_the_grace():
+    from chainrule.playground.app import SessionStore
+
+    defaults = SessionStore()  # README: 16 at once, 30 idle minutes, 30 s after closing
+    assert (defaults.max_sessions, defaults.ttl, defaults.grace) == (16, 1800.0, 30.0)
+    store = SessionStore(max_sessions=2, grace=0.0)
+    a, _, _ = store.open()
+    b, _, _ = store.open()
+    assert store.release(a) and not store.release("nope")
+    c, _, _ = store.open()  # the released one goes first, though b is older in use
+    assert len(store) == 2 and {b, c} == set(store._sessions)
+    store.release(b)
+    _, _, notice = store.open(b)
+    assert notice == (
+        "this tab's earlier session was closed (its tab was closed); a fresh one has started."
+    )
+
+
+def test_the_close_beacon_is_a_text_post(client):
+    sid = new(client)
+    beacon = {"Content-Type": "text/plain"}
+    r = client.post("/api/close", content=json.dumps({"id": sid}), headers=beacon)
+    assert r.status_code == 200 and r.json() == {"released": True}
+    # within the grace a reload still finds it
+    assert client.post("/api/session", json={"id": sid}).json()["resumed"] is True
+
+
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ({"Origin": "http://evil.example"}, "it comes from 'http://evil.example'"),
+        ({"Origin": "null"}, "it comes from 'null'"),
+        ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site is 'cross-site'"),
+        (
+            {"Sec-Fetch-Site": "same-site", "Origin": "http://testserver"},
+            "Sec-Fetch-Site is 'same-site'",
+        ),
+    ],
+)
+def test_other_sites_cannot_create_or_change_a_session(client, headers, reason):
+    sid = new(client)
+    calls = [("/api/session", {}), ("/api/train", {"id": sid}), ("/api/close", {"id": sid})]
+    for path, body in calls:
+        r = client.post(path, json=body, headers=headers)
+        assert r.status_code == 403
+        assert r.json()["error"] == (
+            f"refused: only the playground's own page may change a session ({reason})."
+        )
+    r = client.post("/api/upload", params={"id": sid}, content=b"a,b\n1,2\n", headers=headers)
+    assert r.status_code == 403
+    assert len(client.app.state.store) == 1
+
+
+def test_the_own_origin_and_non_browser_clients_may(client):
+    own = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/api/session", headers=own).status_code == 200
+    assert client.post("/api/session").status_code == 200  # curl, scripts: no Origin
+
+
+def test_every_answer_forbids_framing_and_foreign_scripts(client):
+    for r in [
+        client.get("/"),
+        client.get("/static/app.js"),
+        client.post("/api/session"),
+        client.post("/api/session", headers={"Origin": "http://evil.example"}),
+    ]:
+        assert r.headers["x-frame-options"] == "DENY"
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp
+
+
+MAX = "at most 100."
+DIGITS = "a number in the request has"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"\xff{}", "the request is not UTF-8 text (byte 0 is 0xff)."),
+        (b"[" * 40_000 + b"]" * 40_000, "the request's JSON is nested too deeply."),
+        (b'{"steps": ' + b"9" * 5000 + b"}", f"{DIGITS} 5000 characters; {MAX}"),
+        (b'{"steps": 1.' + b"5" * 5000 + b"}", f"{DIGITS} 5002 characters; {MAX}"),
+        (b'{"id": "' + b"x" * 100_001 + b'"}', "the request is larger than 100000 bytes."),
+        (b"[1]", "the request must be a JSON object."),
+    ],
+)
+def test_bad_json_bodies_get_a_400_with_a_plain_message(client, body, message):
+    for path in ("/api/train", "/api/session", "/api/close"):
+        r = client.post(path, content=body)
+        assert (r.status_code, r.json()) == (400, {"error": message})
+
+
+def test_a_huge_body_is_refused_while_it_streams_in():
+    import asyncio
+
+    from starlette.requests import Request
+
+    from chainrule.playground.app import RequestError, _json
+
+    received = []
+
+    async def receive():  # 300 MB if it were all read, 100 kB at a time
+        received.append(1)
+        return {"type": "http.request", "body": b" " * 100_000, "more_body": len(received) < 3000}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    with pytest.raises(RequestError, match=r"the request is larger than 100000 bytes\."):
+        asyncio.run(_json(request))
+    assert len(received) == 2  # refused at the first chunk past the limit
 
 
 def test_sessions_expire():
@@ -333,6 +465,32 @@ def test_only_the_allowed_hosts_are_answered():
     assert good.get("/").status_code == 200
     evil = TestClient(app, base_url="http://attacker.example:8000")
     assert evil.post("/api/session").status_code == 400
+
+
+def test_the_host_check_holds_for_any_bind_address():
+    from chainrule.playground import allowed_hosts
+
+    assert allowed_hosts("127.0.0.2") == ["127.0.0.1", "localhost", "[::1]", "127.0.0.2"]
+    assert allowed_hosts("::1") == ["127.0.0.1", "localhost", "[::1]"]
+    with pytest.raises(ValueError, match=r"--host 192\.168\.1\.5 would let other machines reach"):
+        allowed_hosts("192.168.1.5")
+    assert allowed_hosts("192.168.1.5", allow_remote=True)[-1] == "192.168.1.5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    app = create_app(allowed_hosts=allowed_hosts("127.0.0.2"))
+    assert TestClient(app, base_url="http://127.0.0.2:8000").get("/").status_code == 200
+    evil = TestClient(app, base_url="http://evil.example:8000")
+    assert evil.get("/").status_code == 400 and evil.post("/api/session").status_code == 400
+
+
+def test_command_refuses_a_remote_host_without_the_flag():
+    r = _playground_command("--host", "0.0.0.0")
+    assert r.returncode == 2
+    assert (
+        "--host 0.0.0.0 would let other machines reach the playground; pass --allow-remote"
+        in r.stderr
+    )
 
 
 def _playground_command(*args):

@@ -41,7 +41,9 @@ def page(browser, server):
     A test that provokes an error on purpose lists it in ``tab.expected_errors``
     (substrings); the browser logs every 4xx answer as a console error.
     """
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context = browser.new_context(  # bypass_csp: Playwright evaluates string predicates
+        viewport={"width": 1400, "height": 1000}, accept_downloads=True, bypass_csp=True
+    )  # (test_playground_safety_browser.py runs the page under its real CSP)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

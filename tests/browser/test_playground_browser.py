@@ -179,8 +179,8 @@ def test_data_from_the_command_line_is_on_the_page(browser, iris_server):
     tab = browser.new_page()
     errors = []
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.goto(iris_server)
-    tab.wait_for_function("window.playground && window.playground.view !== null")
+    tab.goto(iris_server)  # a function predicate: the page's CSP forbids eval of a string
+    tab.wait_for_function("() => window.playground && window.playground.view !== null")
     assert js(tab, "window.playground.config.data.name") == "file"
     assert "iris: 150 rows" in tab.inner_text("#table-describe")
     assert js(tab, "window.playground.view.network.sizes") == [2, 4, 4, 3]

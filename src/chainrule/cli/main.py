@@ -412,14 +412,24 @@ def cmd_quiz(args) -> int:
 # ------------------------------------------------------------------------ playground
 def cmd_playground(args) -> int:
     try:
-        from ..playground import serve  # needs the playground extra (starlette, uvicorn)
+        from ..playground import allowed_hosts, serve  # needs the playground extra
     except ImportError as exc:
         raise UsageError(
             f"the playground needs {exc.name}; install it with pip install 'chainrule[playground]'"
         ) from exc
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
-    serve(args.data, host=args.host, port=args.port, open_browser=not args.no_browser)
+    try:
+        allowed_hosts(args.host, args.allow_remote)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    serve(
+        args.data,
+        host=args.host,
+        port=args.port,
+        open_browser=not args.no_browser,
+        allow_remote=args.allow_remote,
+    )
     return 0
 
 
@@ -639,6 +649,12 @@ def _add_playground(sub, debug: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--port", type=int, default=8000, help="default 8000")
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --host be an address other machines can reach (no password: anyone on "
+        "the network can use it)",
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_playground)
 

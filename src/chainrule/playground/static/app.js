@@ -597,17 +597,28 @@ function pickSample(e) {
 // ------------------------------------------------------------------ start
 bindControls();
 $("surface").onclick = pickSample;
+// One session per tab: its id lives in the tab's sessionStorage, so a reload asks for the
+// same session (its network and training come back); leaving the tab releases it.
+const SESSION_KEY = "chainrule-playground-session";
+addEventListener("pagehide", () => {
+  if (state.id) navigator.sendBeacon("/api/close", JSON.stringify({id: state.id}));
+});
 guarded(async () => {
   const saved = location.hash.length > 1 ? location.hash.slice(1) : null;
+  state.id = sessionStorage.getItem(SESSION_KEY);
   const view = await api("/api/session", {});
   state.id = view.id;
+  sessionStorage.setItem(SESSION_KEY, view.id);
   applyFull(view);
+  if (view.notice) showMessage(view.notice);
   if (!saved) return;
   let config;
   try { config = JSON.parse(decodeURIComponent(saved)); } catch (e) {
     showMessage("the address holds settings that are not valid JSON; starting from the defaults.");
     return;
   }
+  // a reload's address holds the resumed session's own settings: keep its training
+  if (view.resumed && JSON.stringify(config) === JSON.stringify(view.config)) return;
   try { applyFull(await api("/api/config", {config})); } catch (e) {
     showMessage(`the settings in the address could not be used (${e.message}); starting from the defaults.`);
   }
