@@ -388,3 +388,72 @@ def test_a_network_that_starts_with_batch_norm_exports(tmp_path):
     X = np.random.default_rng(9).normal(size=(5, 3))
     (Y,) = onnx_run(to_onnx(net, tmp_path / "bn_first.onnx"), {"X": X})
     np.testing.assert_allclose(Y, net.predict(X), rtol=0, atol=1e-12)
+
+
+def colliding_bundle(task: str):
+    """A bundle whose feature columns carry the graph's own names: each output's, an
+    intermediate's (``concat_1``, ``where_5``), a constant's (``median_2``)."""
+    from chainrule.datasets import Preprocessor, TargetScaler
+    from chainrule.persistence.bundle import ModelBundle
+
+    rng = np.random.default_rng(3)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "label": rng.normal(size=n),
+            "probabilities": rng.normal(size=n),
+            "variable": rng.normal(size=n),
+            "Y": rng.normal(size=n),
+            "X": rng.normal(size=n),
+            "concat_1": rng.normal(size=n),
+            "where_5": rng.normal(size=n),
+            "label_output": rng.normal(size=n),
+            "median_2": rng.choice(["a", "b"], n),
+            "cast_9": rng.choice(["u", "v", "w"], n),
+        }
+    )
+    pre = Preprocessor().fit(frame)
+    X = pre.transform(frame)
+    warnings.simplefilter("ignore")  # not converged in 30 epochs: the numbers still agree
+    if task == "classification":
+        y = np.where(frame.label + frame.concat_1 > 0, "yes", "no")
+        est = cr.MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(X, y)
+        return ModelBundle(pre, est, task, ["target"]), frame
+    scaler = TargetScaler().fit(frame.variable.to_numpy() * 3 + 1)
+    est = cr.MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
+    est.fit(X, scaler.transform(frame.variable.to_numpy() * 3 + 1))
+    return ModelBundle(pre, est, task, ["target"], scaler), frame
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_column_names_cannot_collide_with_the_graphs_names(task, tmp_path):
+    """A column named ``label`` made the graph leave SSA form (issue 25): inputs keep
+    the columns' names, an output whose name is a column's becomes ``<name>_output``."""
+    import onnx
+
+    from chainrule.export import export_file
+
+    with warnings.catch_warnings():
+        bundle, frame = colliding_bundle(task)
+    cr.save(bundle, tmp_path / "m.npz")
+    path, notes = export_file(tmp_path / "m.npz", "onnx")
+    proto = onnx.load(str(path))
+    assert [i.name for i in proto.graph.input] == list(frame.columns)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    outputs = session.run(None, onnx_feeds(bundle, frame))
+    if task == "classification":
+        assert names == ["label_output_output", "probabilities_output"]
+        assert notes == [
+            "a feature column is named 'label', so that output is named 'label_output_output'",
+            "a feature column is named 'probabilities', so that output is named "
+            "'probabilities_output'",
+        ]
+        np.testing.assert_allclose(outputs[1], bundle.predict_proba(frame), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(outputs[0], bundle.predict(frame))
+    else:
+        assert names == ["variable_output"]
+        assert notes == [
+            "a feature column is named 'variable', so that output is named 'variable_output'"
+        ]
+        np.testing.assert_allclose(outputs[0][:, 0], bundle.predict(frame), rtol=1e-12)

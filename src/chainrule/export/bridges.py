@@ -215,6 +215,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _renamed_outputs(model) -> list[str]:
+    """Notes on the outputs renamed because a feature column had their name."""
+    from ._onnx_graph import build_graph
+
+    renamed = build_graph(model).renamed
+    return [
+        f"a feature column is named {old!r}, so that output is named {new!r}"
+        for old, new in renamed.items()
+    ]
+
+
 def register_skl2onnx() -> None:
     """Teach skl2onnx to convert chainrule's estimators, alone or inside a ``Pipeline``.
 
@@ -285,7 +296,7 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
     if out.resolve() == Path(model_path).resolve():
         raise ExportError(f"--out {out} is the model file itself; name another file")
     if to == "onnx":
-        return to_onnx(model, out), []
+        return to_onnx(model, out), _renamed_outputs(model)
     torch = require("torch", "torch")
     module = to_torch(model)
     net, _ = network_and_head(model)
