@@ -125,6 +125,60 @@ def test_from_torch_names_every_unsupported_module():
     assert "Supported modules: Linear" in message
 
 
+class ResidualLinear(torch.nn.Linear):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class ResidualSequential(torch.nn.Sequential):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class NamedLinear(torch.nn.Linear):  # same forward: its behaviour is Linear's
+    pass
+
+
+def test_from_torch_refuses_a_subclass_that_overrides_forward():
+    """A residual forward was converted to plain Linear/Sequential (outputs off by up to
+    1.45, issue 25): only the table's classes, or subclasses keeping forward, convert."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(ResidualLinear(3, 3), torch.nn.ReLU(), NamedLinear(3, 2))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert str(info.value).startswith(
+        "from_torch: cannot convert module 0 (ResidualLinear overrides Linear.forward: "
+        "chainrule cannot know what it computes; convert the modules its forward uses). "
+        "Supported modules: Linear,"
+    )
+    inner = ResidualSequential(torch.nn.Linear(3, 3), torch.nn.Tanh())
+    for outer, where in [(inner, "itself"), (torch.nn.Sequential(torch.nn.ReLU(), inner), "1")]:
+        with pytest.raises(ExportError, match=rf"module {where} \(ResidualSequential overrides "
+                           r"Sequential.forward"):  # fmt: skip
+            from_torch(outer)
+    hooked = torch.nn.Linear(3, 3)
+    hooked.register_forward_hook(lambda m, args, out: out * 2)
+    with pytest.raises(ExportError, match=r"module 0 \(Linear has forward hooks"):
+        from_torch(hooked)
+    kept = torch.nn.Sequential(NamedLinear(3, 2).double())  # a subclass keeping forward
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    with torch.no_grad():
+        expected = kept(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(from_torch(kept).predict(X), expected, rtol=0, atol=1e-12)
+
+
+def test_from_torch_names_a_module_on_the_meta_device():
+    module = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(3, 2, device="meta"))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert str(info.value).startswith(
+        "from_torch: cannot convert module 1 (Linear is on the meta device and holds no "
+        "values: materialise it first (module.to_empty(device='cpu'), then load_state_dict))."
+    )
+    with pytest.raises(ExportError, match=r"module 0 \(BatchNorm1d is on the meta device"):
+        from_torch(torch.nn.BatchNorm1d(3, device="meta"))
+
+
 def fitted(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning of a short fit
