@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 
@@ -313,6 +314,8 @@ class BatchNorm(_Normalization):
     formulas, formulas_without_affine = _normalization_formulas(
         "each feature over the batch", "; running_mean, running_var updated with momentum"
     )
+
+    buffer_domains: ClassVar[dict[str, tuple[float, str]]] = {"running_var": (0.0, "a variance")}
 
     def __init__(
         self,

@@ -440,9 +440,16 @@ def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
             f"{sorted(layer.buffers)}."
         )
     for bname, aname in buffers.items():
-        layer.buffers[bname] = _stored_array(
-            arrays, aname, layer.buffers[bname], f"{where} ({name}): buffer {bname!r}", used
-        )
+        what = f"{where} ({name}): buffer {bname!r}"
+        value = _stored_array(arrays, aname, layer.buffers[bname], what, used)
+        low, meaning = layer.buffer_domains.get(bname, (-np.inf, ""))
+        if (value < low).any():
+            raise _SpecError(
+                f"{what} (array {aname!r}) holds {value.min():g}, but it is {meaning} and "
+                f"cannot be below {low:g}: every prediction would be NaN. The file was "
+                "edited or damaged; train the model again."
+            )
+        layer.buffers[bname] = value
     for pname, aname in params.items():
         if aname not in arrays:
             raise _SpecError(
