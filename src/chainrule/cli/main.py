@@ -364,18 +364,43 @@ def cmd_quiz(args) -> int:
     print(f"chainrule quiz, seed {seed} (`chainrule quiz --seed {seed}` repeats this drill)")
     print("Answer to 3 significant figures; an empty line skips a question.\n")
     if args.answers:
-        with open(args.answers, encoding="utf-8") as f:
-            ask = answers_from(f.readlines())
-    else:
+        with open(args.answers, encoding="utf-8-sig") as f:  # a BOM is not the first answer
+            drill.run(answers_from(answer_lines(f, args.answers)))
+        return 0
 
-        def ask(prompt: str) -> str | None:
-            try:
-                return input(prompt)
-            except EOFError:
-                return None
+    def ask(prompt: str) -> str | None:
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
 
     drill.run(ask)
     return 0
+
+
+#: an answer line longer than this is shortened (it cannot be a number to 3 figures)
+ANSWER_MAX_CHARS = 1000
+
+
+def answer_lines(f, path: str):
+    """The lines of ``--answers``, read lazily: only as far as the drill asks (so a pipe
+    fed by ``yes`` costs nothing), each at most :data:`ANSWER_MAX_CHARS` characters (a
+    longer line is read past and stands as ``'<its start>... (N characters)'``, not
+    echoed back whole). A file that is not UTF-8 text is a UsageError naming it."""
+    try:
+        while line := f.readline(ANSWER_MAX_CHARS + 1):
+            if len(line.rstrip("\n")) > ANSWER_MAX_CHARS:
+                n = len(line)
+                while (rest := f.readline(1 << 16)) and not rest.endswith("\n"):
+                    n += len(rest)
+                n += len(rest.rstrip("\n"))
+                line = f"{line[:20]}... ({n:,} characters)\n"
+            yield line
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--answers {path} is not a text file (it holds bytes that are not UTF-8: "
+            f"{exc.reason}); write one answer per line in a plain text file."
+        ) from None
 
 
 # ------------------------------------------------------------------------ playground
@@ -578,7 +603,12 @@ def _add_quiz(sub, debug: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--count", type=int, default=5, help="number of questions (default 5)")
     p.add_argument("--seed", type=int, help="the same seed gives the same drill")
-    p.add_argument("--answers", metavar="FILE", help="read answers from FILE, one per line")
+    p.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="read answers from FILE, one per line (UTF-8 text, read only as far as the "
+        "drill asks: /dev/stdin works)",
+    )
     p.set_defaults(func=cmd_quiz)
 
 
