@@ -213,3 +213,22 @@ def test_predict_reads_the_csv_as_training_did(tmp_path):
     reference = tmp_path / "reference"
     reference.write_text("")
     assert (tmp_path / "p.csv").stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("name", ["row", "predicted_y", "proba_hi"])
+def test_an_id_column_named_like_a_predictions_column_is_refused_at_train(tmp_path, capsys, name):
+    """--id row gave a header row,row; --id predicted_label passed train and then every
+    predict failed (issue 25). Refused at train, before anything is written."""
+    from chainrule.cli import main
+
+    df = frame(40).rename(columns={"id": name})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    code = main(["train", "--data", str(tmp_path / "d.csv"), "--target", "y", "--id", name,
+                 "--out", str(tmp_path / "run"), *FAST])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"chainrule train: error: --id {name} has the name of a column `chainrule predict` "
+        "writes (the row number 'row', 'predicted_<target>', 'proba_<class>'), so the "
+        f"predictions would hold two columns {name!r}; rename that column in the CSV first.\n"
+    )
+    assert not (tmp_path / "run").exists()
