@@ -259,6 +259,12 @@ def _score_note(model, frame, present, table) -> str:
         return f"note: the file's column {name!r} is not numeric, so no R^2 is computed"
     truth = frame[present].to_numpy(dtype=float)
     pred = table[[f"predicted_{t}" for t in present]].to_numpy(dtype=float)
+    if not np.isfinite(pred).all():
+        return "note: some predictions are not finite numbers, so no R^2 is computed"
+    largest = max(float(np.abs(truth).max(initial=0)), float(np.abs(pred).max(initial=0)))
+    if largest > 2.0**500:  # squares would overflow: R^2 is the same for both scaled by 2^-k
+        k = -int(np.ceil(np.log2(largest)))
+        truth, pred = np.ldexp(truth, k), np.ldexp(pred, k)
     return f"the file has the target column: R^2 {r2_score(truth, pred):.4f}"
 
 
