@@ -658,6 +658,11 @@ def _sep(text: str) -> str | None:
     if text == "auto":
         return None
     text = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if len(text) == 1 and not text.isascii():  # pandas' C parser reads one byte
+        raise UsageError(
+            f"--sep {text!r} is not an ASCII character; a CSV separator is one byte such "
+            "as ',' ';' '|' or tab: convert the file's separator first (e.g. with sed)"
+        )
     if len(text) != 1 or text.isalnum() or text in "\"'.":
         raise UsageError(f"--sep takes one character such as ',' ';' '|' or tab, got {text!r}")
     return text

@@ -392,7 +392,9 @@ def _csv_format(p: Path, text: str, sep: str | None, decimal: str | None) -> tup
         decimal = detect_decimal(text, sep)
     if sep == decimal:
         raise DataError(
-            f"'{p}': the separator and the decimal mark are both {sep!r}; pass another --sep."
+            f"'{p}': the separator and the decimal mark are both {sep!r}. If its numbers "
+            "are written with a point (1.5), pass --decimal .; if with a comma, pass the "
+            "separator, e.g. --sep ';'."
         )
     if text.strip():
         import csv
