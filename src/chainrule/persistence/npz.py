@@ -85,7 +85,6 @@ import importlib
 import json
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,6 +93,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import new_file_beside
 from ..layers.base import Layer
 from ..layers.sequential import Sequential
 from . import _model_file
@@ -715,8 +715,8 @@ def save(obj: object, path: str | os.PathLike) -> Path:
         ) from exc
     stored = {SPEC_KEY: np.array(text), **stored}  # the header first in the archive
 
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    tmp = Path(new_file_beside(target))
+    fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, stored)
