@@ -269,3 +269,67 @@ def test_review_fixes_adamw_refused_zero_gradients_right_and_the_hinge_checked()
         return (active - T * active.sum(axis=1, keepdims=True)) / n
 
     assert cr.check_backward(hinge_grad, hinge, Yh, yh).ok
+
+
+class _Unreadable:
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("no numbers here")
+
+
+def dense_answer(X, W, dY):
+    return dY @ W.T, X.T @ dY, dY.sum(0)
+
+
+def test_every_answer_is_a_verdict_never_an_exception():
+    """A torch tensor that requires grad, an object whose __array__ raises, a complex
+    array, an empty list: each was a RuntimeError or graded right (issue 25)."""
+    torch = pytest.importorskip("torch")
+    dense = cr.Dense(3, 2, rng=0)
+
+    def tensor_answer(X, W, dY):
+        dX, dW, db = dense_answer(X, W, dY)
+        return torch.tensor(dX, requires_grad=True), dW, db
+
+    verdict = cr.check_backward(tensor_answer, dense, X)["dX"]
+    assert verdict.status == "not an array"
+    assert verdict.describe() == (
+        "not an array: return a NumPy array\n    converting it raised RuntimeError: Can't "
+        "call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead. "
+        "(a torch tensor: return t.detach().numpy())"
+    )
+    report = cr.check_backward(lambda X, W, dY: (_Unreadable(), *dense_answer(X, W, dY)[1:]),
+                               dense, X)  # fmt: skip
+    assert report["dX"].describe() == (
+        "not an array: return a NumPy array\n    converting it raised RuntimeError: no numbers here"
+    )
+    assert report["dW"].ok and report["db"].ok
+    complex_dX = cr.check_backward(lambda X, W, dY: (dY @ W.T + 0j, X.T @ dY, dY.sum(0)), dense, X)[
+        "dX"
+    ]
+    assert complex_dX.status == "not real numbers" and not complex_dX.ok
+    assert complex_dX.describe().startswith("not real numbers: it is complex128; a gradient")
+    empty = cr.check_backward(lambda Y, y: [], cr.MeanSquaredError(), Z, T_reg)
+    assert empty.problem == "your function returned 0 values; expected (dY), in that order."
+    assert "0 of 1 right." in str(empty)
+
+
+def test_check_step_judges_unreadable_steps_and_refuses_zero_steps():
+    def unreadable(w, dw, config):
+        return _Unreadable(), config
+
+    report = cr.check_step(unreadable, cr.SGD(0.1, momentum=0.5), W0)
+    assert [v.status for v in report.verdicts] == ["not an array", "missing", "missing"]
+    assert "0 of 3 right." in str(report)
+
+    def complex_step(w, dw, config):
+        return w - config["learning_rate"] * dw + 0j, config
+
+    report = cr.check_step(complex_step, cr.SGD(0.1), W0)
+    assert report["W after step 1"].status == "not real numbers"
+    for steps in (0, -1, 1.5, True):
+        with pytest.raises(ValueError) as err:
+            cr.check_step(complex_step, cr.SGD(0.1), W0, steps=steps)
+        assert str(err.value) == (
+            f"check_step: steps (the number of updates to judge) must be a positive "
+            f"integer, got {steps!r}."
+        )

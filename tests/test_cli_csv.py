@@ -213,3 +213,49 @@ def test_predict_reads_the_csv_as_training_did(tmp_path):
     reference = tmp_path / "reference"
     reference.write_text("")
     assert (tmp_path / "p.csv").stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("name", ["row", "predicted_y", "proba_hi"])
+def test_an_id_column_named_like_a_predictions_column_is_refused_at_train(tmp_path, capsys, name):
+    """--id row gave a header row,row; --id predicted_label passed train and then every
+    predict failed (issue 25). Refused at train, before anything is written."""
+    from chainrule.cli import main
+
+    df = frame(40).rename(columns={"id": name})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    code = main(["train", "--data", str(tmp_path / "d.csv"), "--target", "y", "--id", name,
+                 "--out", str(tmp_path / "run"), *FAST])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"chainrule train: error: --id {name} has the name of a column `chainrule predict` "
+        "writes (the row number 'row', 'predicted_<target>', 'proba_<class>'), so the "
+        f"predictions would hold two columns {name!r}; rename that column in the CSV first.\n"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_non_ascii_sep_and_a_decimal_comma_model_on_a_point_csv_say_the_fix(tmp_path, capsys):
+    """--sep € was "some rows have more fields than the header row"; a model trained with
+    --decimal , fed a plain comma CSV said "pass another --sep" (issue 25)."""
+    from chainrule.cli import main
+
+    df = frame(60).drop(columns=["day"])
+    df.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "d.csv"), "--sep", "€"]) == 2
+    assert capsys.readouterr().err == (
+        "chainrule train: error: --sep '€' is not an ASCII character; a CSV separator is one "
+        "byte such as ',' ';' '|' or tab: convert the file's separator first (e.g. with sed)\n"
+    )
+    df.to_csv(tmp_path / "dec.csv", index=False, sep=";", decimal=",")
+    assert main(["train", "--data", str(tmp_path / "dec.csv"), "--decimal", ",", "--drop", "id",
+                 "--out", str(tmp_path / "run"), *FAST]) == 0  # fmt: skip
+    capsys.readouterr()
+    model = str(tmp_path / "run" / "model.npz")
+    assert main(["predict", model, str(tmp_path / "d.csv"), "--out", str(tmp_path / "p.csv")]) == 2
+    assert capsys.readouterr().err == (
+        f"chainrule predict: error: '{tmp_path / 'd.csv'}': the separator and the decimal mark "
+        "are both ','. If its numbers are written with a point (1.5), pass --decimal .; if "
+        "with a comma, pass the separator, e.g. --sep ';'.\n"
+    )
+    assert main(["predict", model, str(tmp_path / "d.csv"), "--decimal", ".",
+                 "--out", str(tmp_path / "p.csv")]) == 0  # fmt: skip

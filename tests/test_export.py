@@ -125,6 +125,60 @@ def test_from_torch_names_every_unsupported_module():
     assert "Supported modules: Linear" in message
 
 
+class ResidualLinear(torch.nn.Linear):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class ResidualSequential(torch.nn.Sequential):
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class NamedLinear(torch.nn.Linear):  # same forward: its behaviour is Linear's
+    pass
+
+
+def test_from_torch_refuses_a_subclass_that_overrides_forward():
+    """A residual forward was converted to plain Linear/Sequential (outputs off by up to
+    1.45, issue 25): only the table's classes, or subclasses keeping forward, convert."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(ResidualLinear(3, 3), torch.nn.ReLU(), NamedLinear(3, 2))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert str(info.value).startswith(
+        "from_torch: cannot convert module 0 (ResidualLinear overrides Linear.forward: "
+        "chainrule cannot know what it computes; convert the modules its forward uses). "
+        "Supported modules: Linear,"
+    )
+    inner = ResidualSequential(torch.nn.Linear(3, 3), torch.nn.Tanh())
+    for outer, where in [(inner, "itself"), (torch.nn.Sequential(torch.nn.ReLU(), inner), "1")]:
+        with pytest.raises(ExportError, match=rf"module {where} \(ResidualSequential overrides "
+                           r"Sequential.forward"):  # fmt: skip
+            from_torch(outer)
+    hooked = torch.nn.Linear(3, 3)
+    hooked.register_forward_hook(lambda m, args, out: out * 2)
+    with pytest.raises(ExportError, match=r"module 0 \(Linear has forward hooks"):
+        from_torch(hooked)
+    kept = torch.nn.Sequential(NamedLinear(3, 2).double())  # a subclass keeping forward
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    with torch.no_grad():
+        expected = kept(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(from_torch(kept).predict(X), expected, rtol=0, atol=1e-12)
+
+
+def test_from_torch_names_a_module_on_the_meta_device():
+    module = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(3, 2, device="meta"))
+    with pytest.raises(ExportError) as info:
+        from_torch(module)
+    assert str(info.value).startswith(
+        "from_torch: cannot convert module 1 (Linear is on the meta device and holds no "
+        "values: materialise it first (module.to_empty(device='cpu'), then load_state_dict))."
+    )
+    with pytest.raises(ExportError, match=r"module 0 \(BatchNorm1d is on the meta device"):
+        from_torch(torch.nn.BatchNorm1d(3, device="meta"))
+
+
 def fitted(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning of a short fit
@@ -388,3 +442,72 @@ def test_a_network_that_starts_with_batch_norm_exports(tmp_path):
     X = np.random.default_rng(9).normal(size=(5, 3))
     (Y,) = onnx_run(to_onnx(net, tmp_path / "bn_first.onnx"), {"X": X})
     np.testing.assert_allclose(Y, net.predict(X), rtol=0, atol=1e-12)
+
+
+def colliding_bundle(task: str):
+    """A bundle whose feature columns carry the graph's own names: each output's, an
+    intermediate's (``concat_1``, ``where_5``), a constant's (``median_2``)."""
+    from chainrule.datasets import Preprocessor, TargetScaler
+    from chainrule.persistence.bundle import ModelBundle
+
+    rng = np.random.default_rng(3)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "label": rng.normal(size=n),
+            "probabilities": rng.normal(size=n),
+            "variable": rng.normal(size=n),
+            "Y": rng.normal(size=n),
+            "X": rng.normal(size=n),
+            "concat_1": rng.normal(size=n),
+            "where_5": rng.normal(size=n),
+            "label_output": rng.normal(size=n),
+            "median_2": rng.choice(["a", "b"], n),
+            "cast_9": rng.choice(["u", "v", "w"], n),
+        }
+    )
+    pre = Preprocessor().fit(frame)
+    X = pre.transform(frame)
+    warnings.simplefilter("ignore")  # not converged in 30 epochs: the numbers still agree
+    if task == "classification":
+        y = np.where(frame.label + frame.concat_1 > 0, "yes", "no")
+        est = cr.MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(X, y)
+        return ModelBundle(pre, est, task, ["target"]), frame
+    scaler = TargetScaler().fit(frame.variable.to_numpy() * 3 + 1)
+    est = cr.MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
+    est.fit(X, scaler.transform(frame.variable.to_numpy() * 3 + 1))
+    return ModelBundle(pre, est, task, ["target"], scaler), frame
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_column_names_cannot_collide_with_the_graphs_names(task, tmp_path):
+    """A column named ``label`` made the graph leave SSA form (issue 25): inputs keep
+    the columns' names, an output whose name is a column's becomes ``<name>_output``."""
+    import onnx
+
+    from chainrule.export import export_file
+
+    with warnings.catch_warnings():
+        bundle, frame = colliding_bundle(task)
+    cr.save(bundle, tmp_path / "m.npz")
+    path, notes = export_file(tmp_path / "m.npz", "onnx")
+    proto = onnx.load(str(path))
+    assert [i.name for i in proto.graph.input] == list(frame.columns)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    outputs = session.run(None, onnx_feeds(bundle, frame))
+    if task == "classification":
+        assert names == ["label_output_output", "probabilities_output"]
+        assert notes == [
+            "a feature column is named 'label', so that output is named 'label_output_output'",
+            "a feature column is named 'probabilities', so that output is named "
+            "'probabilities_output'",
+        ]
+        np.testing.assert_allclose(outputs[1], bundle.predict_proba(frame), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(outputs[0], bundle.predict(frame))
+    else:
+        assert names == ["variable_output"]
+        assert notes == [
+            "a feature column is named 'variable', so that output is named 'variable_output'"
+        ]
+        np.testing.assert_allclose(outputs[0][:, 0], bundle.predict(frame), rtol=1e-12)

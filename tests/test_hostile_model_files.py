@@ -541,3 +541,74 @@ def test_fuzz_resume_state_only_loads_or_raises_model_file_error(
     else:  # what loads is usable: its states restore without error
         if isinstance(obj, MLPClassifier) and hasattr(obj, "_optimizer"):
             assert all(np.isfinite(A).all() for A in obj._optimizer.velocities)
+
+
+# ----------------------------------------------------------------------- buffers' domains
+def norm_net_file(folder: Path) -> Path:
+    """A trained network with a BatchNorm (running statistics) and a LayerNorm."""
+    net = cr.Sequential(cr.Dense(3, 4, rng=0), cr.BatchNorm(4), cr.ReLU(), cr.LayerNorm(4),
+                        cr.Dense(4, 3, rng=1))  # fmt: skip
+    cr.fit(net, "cross_entropy", X, Y3, optimizer=cr.SGD(0.1), epochs=2, rng=0)
+    return cr.save(net, folder / "norm.npz")
+
+
+@pytest.fixture(scope="module")
+def norm_seed(tmp_path_factory):
+    return read_good(norm_net_file(tmp_path_factory.mktemp("norm")))
+
+
+def test_a_negative_running_variance_is_refused_at_load(tmp_path):
+    """A running_var of -1 loaded, and every prediction was NaN (issue 25)."""
+    header, arrays = read_good(norm_net_file(tmp_path))
+    (name,) = [k for k in arrays if k.endswith("running_var")]
+    arrays[name] = arrays[name].copy()
+    arrays[name][2] = -0.5
+    with pytest.raises(ModelFileError) as info:
+        cr.load(rewrite(tmp_path / "bad.npz", header, arrays))
+    assert (
+        f"layer 1 of the model (BatchNorm): buffer 'running_var' (array '{name}') holds "
+        "-0.5, but it is a variance and cannot be below 0: every prediction would be NaN. "
+        "The file was edited or damaged; train the model again." in str(info.value)
+    )
+    arrays[name][2] = 0.0  # a variance of 0 is a variance: it loads and predicts
+    assert np.isfinite(cr.load(rewrite(tmp_path / "zero.npz", header, arrays)).predict(X)).all()
+
+
+BUFFER_CHANGES = st.sampled_from(
+    ["none", "nan", "inf", "negate", "shape", "empty", "one_negative", "tiny", "zero"]
+)  # "dtype" leaves a float32 layer in a float64 network: the resume fuzz test has it
+
+
+@settings(
+    max_examples=80,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(data=st.data(), change=BUFFER_CHANGES)
+def test_fuzz_buffers_domains_load_usable_or_raise_model_file_error(
+    norm_seed, tmp_path, data, change
+):
+    """Each array of a network with normalisation layers (the buffers' domains too: a
+    negative or -1e-300 variance) edited: load refuses it, or what loads predicts finite
+    numbers on finite inputs."""
+    header, arrays = json.loads(json.dumps(norm_seed[0])), dict(norm_seed[1])
+    name = data.draw(st.sampled_from(sorted(arrays)), label="array")
+    value = arrays[name].copy()
+    entry = data.draw(st.integers(0, max(value.size - 1, 0)), label="entry")
+    if change == "one_negative":
+        value.flat[entry] = -data.draw(st.floats(1e-300, 1e10), label="size")
+    elif change in ("tiny", "zero"):
+        value.flat[entry] = -1e-300 if change == "tiny" else 0.0
+    else:
+        value = _changed_array(value, change)
+    arrays[name] = value
+    header["arrays"] = [
+        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()
+    ]
+    try:
+        net = cr.load(rewrite(tmp_path / "fuzz.npz", header, arrays))
+    except ModelFileError as exc:
+        assert "Traceback" not in str(exc)
+    else:
+        assert np.isfinite(net.predict(X.astype(net.dtype))).all(), (name, change)

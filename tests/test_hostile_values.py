@@ -87,3 +87,39 @@ def test_the_command_refuses_a_target_whose_squared_errors_overflow(tmp_path):
     assert "the target 'y' reaches" in err and "exceed float64's largest number" in err
     assert "Express it in larger units" in err and "infinity" not in err
     assert "training MLP" not in out and not (tmp_path / "run").exists()
+
+
+def test_predict_on_huge_finite_values_scores_without_overflow(tmp_path):
+    """A target of 1e300 in predict's file gave a RuntimeWarning and "R^2 -inf"; a
+    feature of 1.7e308 overflowed when standardised (issue 25)."""
+    import warnings
+
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    pd.DataFrame({"x": x, "y": 2 * x + 1}).to_csv(tmp_path / "d.csv", index=False)
+    code, _, err = run("train", "--data", tmp_path / "d.csv", "--target", "y", "--epochs", "3",
+                       "--no-progress", "--no-plots", "--out", tmp_path / "run")  # fmt: skip
+    assert code == 0, err
+    truth = np.array([1e300, -1e300, 3.0])
+    pd.DataFrame({"x": [1.0, 2.0, 1.0], "y": truth}).to_csv(tmp_path / "h.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning
+        code, out, err = run("predict", tmp_path / "run" / "model.npz", tmp_path / "h.csv",
+                             "--out", tmp_path / "p.csv")  # fmt: skip
+    assert code == 0, err
+    pred = pd.read_csv(tmp_path / "p.csv")["predicted_y"].to_numpy()
+    expected = r2_score(truth / 2.0**997, pred / 2.0**997)  # R^2 does not change with scale
+    assert f"the file has the target column: R^2 {expected:.4f}" in out
+    pd.DataFrame({"x": [1.7e308, 1.0], "y": [1.0, 2.0]}).to_csv(tmp_path / "f.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run("predict", tmp_path / "run" / "model.npz", tmp_path / "f.csv",
+                             "--out", tmp_path / "p2.csv")  # fmt: skip
+    assert code == 2 and not (tmp_path / "p2.csv").exists()
+    assert err.startswith(
+        "chainrule predict: error: column 'x' holds 1.7e+308 (row 0), which is beyond "
+        "float64 once standardised: the training data had mean "
+    )
+    assert err.endswith("cannot be predicted; check that row.\n")

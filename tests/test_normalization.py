@@ -1,6 +1,8 @@
 """BatchNorm and LayerNorm: gradients against PyTorch and central differences, running
 statistics, dtypes, errors, buffers in save/load, summary and the optimizers."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -257,6 +259,34 @@ def test_bad_arguments(make, words):
     with pytest.raises((ValueError, TypeError)) as err:
         make()
     assert words in str(err.value)
+
+
+EPS_IN_FLOAT32 = (
+    "eps=1e-50 is 0.0 in float32 (the layer's precision), so a constant column would give "
+    "0 / 0 = NaN; float32's smallest usable eps is 1.18e-38. Use eps=1e-5, the usual value."
+)
+
+
+@pytest.mark.parametrize("cls", [cr.BatchNorm, cr.LayerNorm])
+def test_eps_is_checked_in_the_layers_dtype(cls):
+    """1e-50 passed as a Python float, then rounded to 0 in float32: NaN on a constant
+    column, silently (issue 25). Refused at construction, and at the forward pass once
+    astype or an affine=False LayerNorm's input makes it float32."""
+    name = cls.__name__
+    with pytest.raises(ValueError) as err:
+        cls(3, eps=1e-50, dtype=np.float32)
+    assert str(err.value) == f"{name}: {EPS_IN_FLOAT32}"
+    layer = cls(3, eps=1e-50)  # float64 holds 1e-50: a constant column gives 0, not NaN
+    np.testing.assert_array_equal(layer.forward(np.ones((2, 3)), training=True)[0], 0.0)
+    with pytest.raises(ValueError, match=re.escape(EPS_IN_FLOAT32)):
+        layer.astype(np.float32).forward(np.ones((2, 3), np.float32), training=True)
+    free = cls(3, eps=1e-50, affine=False) if cls is cr.LayerNorm else None
+    if free is not None:  # holds no arrays: its input's dtype decides
+        with pytest.raises(ValueError, match=re.escape(EPS_IN_FLOAT32)):
+            free.forward(np.ones((2, 3), np.float32))
+    tiny = float(np.finfo(np.float32).tiny)  # the smallest usable eps works
+    Y = cls(3, eps=tiny, dtype=np.float32).forward(np.ones((2, 3), np.float32), True)[0]
+    np.testing.assert_array_equal(Y, 0.0)
 
 
 def test_wrong_width_names_both_shapes():

@@ -362,3 +362,23 @@ def test_a_failed_predict_leaves_an_existing_predictions_file(tmp_path, good_fil
 
 def test_persistence_keeps_the_format_version_these_tests_assume():
     assert persistence.FORMAT_VERSION == 1
+
+
+def test_saving_into_a_read_only_folder_names_the_users_file(tmp_path, monkeypatch):
+    """The error named the temporary file beside the target (issue 25). Root ignores
+    permissions, so the folder's refusal is simulated at os.open."""
+    import os
+
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    target = tmp_path / "model.npz"
+    with pytest.raises(PermissionError) as info:
+        cr.save(cr.Sequential(cr.Dense(2, 1, rng=0)), target)
+    assert str(info.value) == f"[Errno 13] Permission denied: cannot write: '{target}'"
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,7 @@
 """Sanity helpers: initial loss near ln C, overfitting a tiny batch, pairing warnings."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -106,3 +107,37 @@ def test_a_softmax_before_the_hinge_is_a_pairing_warning():
     assert "Remove the Softmax layer" in reason
     scores = cr.Sequential(cr.Dense(3, 4, rng=0))
     assert cr.sanity.check_pairing(scores, cr.MulticlassHinge()) is None
+
+
+def test_shapes_that_train_to_nothing_warn_like_the_pairings():
+    """LayerNorm(1) (each row's output is beta) and a class loss on one output column
+    (always 0) trained silently (issue 25)."""
+    from chainrule.sanity import PairingWarning, check_pairing
+
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    net = cr.Sequential(cr.Dense(3, 1, rng=0), cr.LayerNorm(1), cr.Dense(1, 2, rng=1))
+    with pytest.warns(PairingWarning) as record:
+        cr.fit(net, "cross_entropy", X, np.arange(8) % 2, optimizer=cr.SGD(0.1), epochs=1)
+    assert [str(w.message) for w in record] == [
+        "layer 1 is LayerNorm(1): it normalises each row over its one feature, (x - x) / "
+        "sqrt(0 + eps) = 0, so its output is beta whatever the input and nothing before it "
+        "can learn. Normalise over more features, or remove it."
+    ]
+    out = net.layers[1](net.layers[0](X))  # beta in every row, whatever X
+    np.testing.assert_array_equal(out, np.broadcast_to(net.layers[1].params["beta"], out.shape))
+    one_column = (
+        "the network has one output column but {} compares classes: with one class the "
+        "loss is always 0 and the weights never move. Give the last layer one output per "
+        "class, or use BinaryCrossEntropy for two classes."
+    )
+    for loss in (cr.CrossEntropy(), cr.MulticlassHinge()):
+        with pytest.warns(PairingWarning) as record:
+            reason = check_pairing(cr.Sequential(cr.Dense(3, 1, rng=0)), loss)
+        assert reason == one_column.format(type(loss).__name__)
+        assert [str(w.message) for w in record] == [reason]
+        assert loss(np.ones((4, 1)), np.zeros(4, dtype=int))[0] == 0.0  # the fact warned of
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the sound pairings stay silent
+        sound = cr.Sequential(cr.Dense(3, 2), cr.LayerNorm(2))
+        assert check_pairing(sound, cr.CrossEntropy()) is None
+        assert check_pairing(cr.Sequential(cr.Dense(3, 1)), cr.BinaryCrossEntropy()) is None

@@ -160,6 +160,7 @@ def new_file_beside(target, suffix: str = ".tmp") -> str:
     For atomic writes (write the temporary file, then ``os.replace`` it onto ``target``).
     Unlike ``tempfile.mkstemp`` (mode 0600), the file gets the mode ``open()`` gives a new
     file (0666 less the umask), so the published file is as readable as any other.
+    A failure (a read-only folder) is the same OSError, naming ``target``.
     """
     import os
     import secrets
@@ -167,7 +168,10 @@ def new_file_beside(target, suffix: str = ".tmp") -> str:
 
     target = Path(target)
     tmp = target.with_name(f".{target.stem}.{secrets.token_hex(6)}{suffix}")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:  # a read-only folder: name the user's file, not ours
+        raise type(exc)(exc.errno, f"{exc.strerror}: cannot write", str(target)) from None
     return str(tmp)
 
 

@@ -9,7 +9,8 @@
   learning rate, an activation that kills the signal) before data size matters.
 * ``check_pairing``: warns, with the reason, when the output layer and the loss do not
   belong together (a probability output with squared error, a linear output with a
-  probability loss, or a softmax applied twice).
+  probability loss, or a softmax applied twice), and shapes that train to nothing (a
+  ``LayerNorm(1)``, a loss over classes on one output column).
 """
 
 from __future__ import annotations
@@ -83,9 +84,38 @@ def check_pairing(net: Layer, loss: Loss) -> str | None:
             f"the network ends with a linear layer but {type(loss).__name__}(from_logits="
             "False) expects probabilities in [0, 1]. Use the default from_logits=True."
         )
-    if reason:
-        warnings.warn(reason, PairingWarning, stacklevel=2)
-    return reason
+    reasons = [r for r in (reason, *_degenerate(net, loss)) if r]
+    for text in reasons:
+        warnings.warn(text, PairingWarning, stacklevel=2)
+    return " ".join(reasons) or None
+
+
+def _layers(net: Layer) -> list[Layer]:
+    """Every layer, containers opened, in order."""
+    inner = getattr(net, "layers", None)
+    return [net] if inner is None else [leaf for layer in inner for leaf in _layers(layer)]
+
+
+def _degenerate(net: Layer, loss: Loss) -> list[str]:
+    """Shapes that train silently to nothing: a LayerNorm over one feature (each row's
+    output is beta), a loss over classes on one output column (always 0)."""
+    from .layers.normalization import LayerNorm
+
+    reasons = [
+        f"layer {i} is LayerNorm(1): it normalises each row over its one feature, "
+        "(x - x) / sqrt(0 + eps) = 0, so its output is beta whatever the input and nothing "
+        "before it can learn. Normalise over more features, or remove it."
+        for i, layer in enumerate(_layers(net))
+        if isinstance(layer, LayerNorm) and layer.n_features == 1
+    ]
+    widths = [layer.n_out for layer in _layers(net) if isinstance(layer, Dense)]
+    if widths and widths[-1] == 1 and isinstance(loss, (CrossEntropy, MulticlassHinge)):
+        reasons.append(
+            f"the network has one output column but {type(loss).__name__} compares classes: "
+            "with one class the loss is always 0 and the weights never move. Give the last "
+            "layer one output per class, or use BinaryCrossEntropy for two classes."
+        )
+    return reasons
 
 
 @dataclass

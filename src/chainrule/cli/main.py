@@ -284,6 +284,12 @@ def _score_note(model, frame, present, table) -> str:
         return f"note: the file's column {name!r} is not numeric, so no R^2 is computed"
     truth = frame[present].to_numpy(dtype=float)
     pred = table[[f"predicted_{t}" for t in present]].to_numpy(dtype=float)
+    if not np.isfinite(pred).all():
+        return "note: some predictions are not finite numbers, so no R^2 is computed"
+    largest = max(float(np.abs(truth).max(initial=0)), float(np.abs(pred).max(initial=0)))
+    if largest > 2.0**500:  # squares would overflow: R^2 is the same for both scaled by 2^-k
+        k = -int(np.ceil(np.log2(largest)))
+        truth, pred = np.ldexp(truth, k), np.ldexp(pred, k)
     return f"the file has the target column: R^2 {r2_score(truth, pred):.4f}"
 
 
@@ -385,28 +391,55 @@ def cmd_quiz(args) -> int:
     from ..practice.quiz import Drill, answers_from
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 10**6)
-    if args.answers:  # read first: a missing file is one error line, before the drill
+    drill = Drill(seed, args.topic, args.count)
+    if args.answers:  # opened first: a missing file is one error line, before the drill
         try:
-            with open(args.answers, encoding="utf-8") as f:
-                ask = answers_from(f.readlines())
+            f = open(args.answers, encoding="utf-8-sig")  # a BOM is not the first answer
         except OSError as exc:
             raise UsageError(
                 f"--answers {args.answers}: {exc.strerror.lower()}; give a text file with "
                 "one answer a line"
             ) from None
-    drill = Drill(seed, args.topic, args.count)
     print(f"chainrule quiz, seed {seed} (`chainrule quiz --seed {seed}` repeats this drill)")
     print("Carry 4 significant figures, answer with 3 or more; an empty line skips.\n")
-    if not args.answers:
+    if args.answers:
+        with f:
+            drill.run(answers_from(answer_lines(f, args.answers)))
+        return 0
 
-        def ask(prompt: str) -> str | None:
-            try:
-                return input(prompt)
-            except EOFError:
-                return None
+    def ask(prompt: str) -> str | None:
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
 
     drill.run(ask)
     return 0
+
+
+#: an answer line longer than this is shortened (it cannot be a number to 3 figures)
+ANSWER_MAX_CHARS = 1000
+
+
+def answer_lines(f, path: str):
+    """The lines of ``--answers``, read lazily: only as far as the drill asks (so a pipe
+    fed by ``yes`` costs nothing), each at most :data:`ANSWER_MAX_CHARS` characters (a
+    longer line is read past and stands as ``'<its start>... (N characters)'``, not
+    echoed back whole). A file that is not UTF-8 text is a UsageError naming it."""
+    try:
+        while line := f.readline(ANSWER_MAX_CHARS + 1):
+            if len(line.rstrip("\n")) > ANSWER_MAX_CHARS:
+                n = len(line)
+                while (rest := f.readline(1 << 16)) and not rest.endswith("\n"):
+                    n += len(rest)
+                n += len(rest.rstrip("\n"))
+                line = f"{line[:20]}... ({n:,} characters)\n"
+            yield line
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--answers {path} is not a text file (it holds bytes that are not UTF-8: "
+            f"{exc.reason}); write one answer per line in a plain text file."
+        ) from None
 
 
 # ------------------------------------------------------------------------ playground
@@ -630,7 +663,12 @@ def _add_quiz(sub, debug: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--count", type=int, default=5, help="number of questions (default 5)")
     p.add_argument("--seed", type=int, help="the same seed gives the same drill")
-    p.add_argument("--answers", metavar="FILE", help="read answers from FILE, one per line")
+    p.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="read answers from FILE, one per line (UTF-8 text, read only as far as the "
+        "drill asks: /dev/stdin works)",
+    )
     p.set_defaults(func=cmd_quiz)
 
 
@@ -680,6 +718,11 @@ def _sep(text: str) -> str | None:
     if text == "auto":
         return None
     text = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if len(text) == 1 and not text.isascii():  # pandas' C parser reads one byte
+        raise UsageError(
+            f"--sep {text!r} is not an ASCII character; a CSV separator is one byte such "
+            "as ',' ';' '|' or tab: convert the file's separator first (e.g. with sed)"
+        )
     if len(text) != 1 or text.isalnum() or text in "\"'.":
         raise UsageError(f"--sep takes one character such as ',' ';' '|' or tab, got {text!r}")
     return text

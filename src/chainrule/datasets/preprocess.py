@@ -471,8 +471,10 @@ class Preprocessor:
                 Xn[:, j] = column_as_float(X[c], c)
             missing = np.isnan(Xn)
             Xn[missing] = np.broadcast_to(self.median_, Xn.shape)[missing]  # impute
-            Xn -= self.mean_  # standardise, as StandardScaler does: subtract, then divide
-            Xn /= self.scale_
+            with np.errstate(over="ignore"):  # standardise, as StandardScaler does
+                Xn -= self.mean_
+                Xn /= self.scale_
+            self._check_standardised(Xn, X)
             blocks.append(Xn)
         for j, c in enumerate(self.categorical_columns_):
             v = as_label_strings(X[c])
@@ -480,6 +482,20 @@ class Preprocessor:
             blocks.append((v[:, None] == self._category_arrays[j][None, :]).astype(np.float64))
         Z = np.hstack(blocks) if blocks else np.zeros((n, 0))
         return Z.astype(self.dtype, copy=False)
+
+    def _check_standardised(self, Xn: np.ndarray, X: pd.DataFrame) -> None:
+        """A finite value so far from the training data that its standardised value
+        overflows float64 (1.7e308 in a column of scale 0.5) is refused by name."""
+        bad = ~np.isfinite(Xn)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            c = self.numeric_columns_[j]
+            raise DataError(
+                f"column {c!r} holds {float(X[c].iloc[i]):.3g} (row {X.index[i]}), which is "
+                f"beyond float64 once standardised: the training data had mean "
+                f"{self.mean_[j]:.3g} and standard deviation {self.scale_[j]:.3g}. Values "
+                "this far outside the training data cannot be predicted; check that row."
+            )
 
     def fit_transform(self, X: pd.DataFrame) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""

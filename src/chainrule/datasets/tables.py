@@ -392,7 +392,9 @@ def _csv_format(p: Path, text: str, sep: str | None, decimal: str | None) -> tup
         decimal = detect_decimal(text, sep)
     if sep == decimal:
         raise DataError(
-            f"'{p}': the separator and the decimal mark are both {sep!r}; pass another --sep."
+            f"'{p}': the separator and the decimal mark are both {sep!r}. If its numbers "
+            "are written with a point (1.5), pass --decimal .; if with a comma, pass the "
+            "separator, e.g. --sep ';'."
         )
     if text.strip():
         import csv
@@ -756,6 +758,16 @@ def _check_matrix_size(frame: pd.DataFrame, features: list[str]) -> None:
         )
 
 
+def _prediction_columns(dataset: Dataset) -> set[str]:
+    """The columns of ``chainrule predict``'s table besides the ID (see
+    ``ModelBundle.predictions_frame``): 'row', one per target, one per class."""
+    names = {"row", *(f"predicted_{t}" for t in dataset.target)}
+    if dataset.task == "classification":
+        classes = dataset.frame[dataset.target[0]].dropna().unique()
+        names.update(f"proba_{c}" for c in classes)
+    return names
+
+
 def select_features(
     dataset: Dataset, drop: Sequence[str] = (), id_column: str | None = None
 ) -> Dataset:
@@ -786,6 +798,12 @@ def select_features(
     clash = [c for c in named if c in dataset.target]
     if clash:
         raise DataError(f"{_quote_list(clash)} is the target; it cannot be dropped or an ID.")
+    if id_column and id_column in _prediction_columns(dataset):
+        raise DataError(
+            f"--id {id_column} has the name of a column `chainrule predict` writes (the row "
+            f"number 'row', 'predicted_<target>', 'proba_<class>'), so the predictions would "
+            f"hold two columns {id_column!r}; rename that column in the CSV first."
+        )
     notes = list(dataset.notes)
     features = [c for c in dataset.feature_names if c not in named]
     for c in list(features):

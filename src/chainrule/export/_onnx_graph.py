@@ -32,17 +32,30 @@ _ELEM = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorPr
 
 
 class Graph:
-    """Nodes, constants, inputs and outputs of one graph, in one float precision."""
+    """Nodes, constants, inputs and outputs of one graph, in one float precision.
 
-    def __init__(self, dtype: np.dtype) -> None:
+    Every tensor name is unique (ONNX's SSA form): ``reserved`` holds the input names
+    (a bundle's column names, which may be anything, ``label`` or ``concat_1`` too);
+    an intermediate name skips every name taken, and an output whose name is taken is
+    renamed ``<name>_output`` (see :attr:`renamed`).
+    """
+
+    def __init__(self, dtype: np.dtype, reserved=()) -> None:
         self.dtype = np.dtype(dtype)
         self.elem = _ELEM[self.dtype]
         self.nodes, self.constants, self.inputs, self.outputs = [], [], [], []
         self._count = 0
+        self._taken = set(reserved)
+        self.renamed: dict[str, str] = {}  # output name -> the name it got instead
 
     def _name(self, hint: str) -> str:
         self._count += 1
-        return f"{hint}_{self._count}"
+        name = f"{hint}_{self._count}"
+        while name in self._taken:
+            self._count += 1
+            name = f"{hint}_{self._count}"
+        self._taken.add(name)
+        return name
 
     def const(self, value, hint: str = "c") -> str:
         """A constant tensor; floats take the graph's precision."""
@@ -59,10 +72,17 @@ class Graph:
         return out
 
     def input(self, name: str, elem: int, width: int) -> str:
+        self._taken.add(name)
         self.inputs.append(helper.make_tensor_value_info(name, elem, [None, width]))
         return name
 
     def output(self, tensor: str, name: str, elem: int, shape: list) -> None:
+        wanted = name
+        while name in self._taken:
+            name += "_output"
+        if name != wanted:
+            self.renamed[wanted] = name
+        self._taken.add(name)
         self.op("Identity", tensor, out=name)
         self.outputs.append(helper.make_tensor_value_info(name, elem, shape))
 
@@ -245,8 +265,16 @@ def _const64(g: Graph, array, hint: str) -> str:
 
 def model_proto(model) -> onnx.ModelProto:
     """The whole graph of a Sequential, an estimator or a ModelBundle."""
+    return build_graph(model).model()
+
+
+def build_graph(model) -> Graph:
+    """The :class:`Graph` of :func:`model_proto` (its ``renamed`` says which outputs
+    took another name because a feature column had theirs)."""
     net, head = network_and_head(model)
-    g = Graph(model_dtype(net))
+    pre = getattr(model, "preprocessor", None)
+    columns = () if pre is None else [*pre.numeric_columns_, *pre.categorical_columns_]
+    g = Graph(model_dtype(net), reserved=columns)
     if hasattr(model, "preprocessor"):  # a ModelBundle: raw columns in
         X = add_preprocessing(g, model.preprocessor)
     else:
@@ -258,4 +286,4 @@ def model_proto(model) -> onnx.ModelProto:
         Z = g.op("Add", g.op("Mul", Z, g.const(scaler.scale_, "y_scale")), g.const(scaler.mean_))
     estimator = getattr(model, "estimator", model)
     add_head(g, Z, head, estimator, n_out)
-    return g.model()
+    return g

@@ -173,3 +173,19 @@ def layer_class_of(module, torch) -> type[Layer] | None:
     it derives from), or None."""
     by_module = {getattr(torch.nn, pair.module): cls for cls, pair in TORCH_MODULES.items()}
     return next((by_module[c] for c in type(module).__mro__ if c in by_module), None)
+
+
+def unknown_behaviour(module, base: type) -> str:
+    """What makes ``module`` compute something its table class ``base`` does not ("" if
+    nothing): a subclass's own ``forward``, a forward hook, or weights on the meta device
+    (they hold no values). It completes "module 3 (ResidualLinear...)"."""
+    if type(module).forward is not base.forward:
+        return (f" overrides {base.__name__}.forward: chainrule cannot know what it "
+                "computes; convert the modules its forward uses")  # fmt: skip
+    if module._forward_hooks or module._forward_pre_hooks:
+        return " has forward hooks, which change what it computes: remove them first"
+    tensors = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+    if any(t.is_meta for t in tensors):
+        return (" is on the meta device and holds no values: materialise it first "
+                "(module.to_empty(device='cpu'), then load_state_dict)")  # fmt: skip
+    return ""

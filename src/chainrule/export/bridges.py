@@ -52,7 +52,7 @@ from ._model import (
     network_and_head,
     require,
 )
-from ._torch import TORCH_MODULES, layer_class_of
+from ._torch import TORCH_MODULES, layer_class_of, unknown_behaviour
 
 __all__ = [
     "ONNX_OPSET",
@@ -125,10 +125,15 @@ def from_torch(module) -> Sequential:
         (without its optional bias=False). Parameters must be
         float32 or float64 (the chainrule network keeps that precision).
 
+        Each module is one of these classes, or a subclass that keeps its ``forward``
+        and has no forward hooks: a subclass with its own ``forward`` (a residual
+        connection, say) computes something chainrule cannot know, and is refused.
+
     Raises
     ------
     ExportError
-        Naming each unsupported module by its position and type.
+        Naming each unsupported module by its position and type: an unknown class, a
+        subclass overriding ``forward``, a module with hooks or on the meta device.
     """
     torch = require("torch", "torch")
     problems: list[str] = []
@@ -144,6 +149,10 @@ def from_torch(module) -> Sequential:
 
 def _from_torch_children(module, torch, where: str, problems: list[str]) -> list[Layer]:
     if isinstance(module, torch.nn.Sequential):
+        odd = unknown_behaviour(module, torch.nn.Sequential)
+        if odd:
+            problems.append(f"module {where or 'itself'} ({type(module).__name__}{odd})")
+            return []
         layers = []
         for name, child in module.named_children():
             path = f"{where}.{name}" if where else name
@@ -161,7 +170,11 @@ def _from_torch_module(m, torch, where: str, problems: list[str]) -> Layer | Non
     """The layer of one module, from the PyTorch table; None (and a problem noted,
     naming the module by position and type) when chainrule has no layer for it."""
     layer_class = layer_class_of(m, torch)
-    layer = TORCH_MODULES[layer_class].from_torch(m) if layer_class is not None else ""
+    if layer_class is None:
+        layer = ""
+    else:
+        pair = TORCH_MODULES[layer_class]
+        layer = unknown_behaviour(m, getattr(torch.nn, pair.module)) or pair.from_torch(m)
     if isinstance(layer, str):
         problems.append(f"module {where} ({type(m).__name__}{layer})")
         return None
@@ -213,6 +226,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _renamed_outputs(model) -> list[str]:
+    """Notes on the outputs renamed because a feature column had their name."""
+    from ._onnx_graph import build_graph
+
+    renamed = build_graph(model).renamed
+    return [
+        f"a feature column is named {old!r}, so that output is named {new!r}"
+        for old, new in renamed.items()
+    ]
 
 
 def register_skl2onnx() -> None:
@@ -285,7 +309,7 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
     if out.resolve() == Path(model_path).resolve():
         raise ExportError(f"--out {out} is the model file itself; name another file")
     if to == "onnx":
-        return to_onnx(model, out), []
+        return to_onnx(model, out), _renamed_outputs(model)
     torch = require("torch", "torch")
     module = to_torch(model)
     net, _ = network_and_head(model)

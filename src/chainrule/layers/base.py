@@ -103,6 +103,9 @@ class Layer:
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
     buffers: dict[str, np.ndarray]
+    #: buffer name -> (the smallest value it may hold, what that value means): a loaded
+    #: model file's buffers are checked against it (a negative variance gives NaN)
+    buffer_domains: ClassVar[dict[str, tuple[float, str]]] = {}
     #: whether ``backward`` accepts ``need_dX`` and ``accumulate`` (see the module docstring)
     fast_backward: bool = False
     #: the forward and backward formulas, next to the derivation in the class docstring;

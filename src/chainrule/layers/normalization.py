@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 
@@ -109,6 +110,20 @@ def _check_eps(eps, where: str) -> float:
     return float(eps)
 
 
+def check_eps_in(eps: float, dtype, where: str) -> None:
+    """``eps`` as the layer adds it, in ``dtype``: 1e-50 is 0 in float32, and a constant
+    column then gives 0 / 0 = NaN. Refused below the dtype's smallest normal number."""
+    dtype = np.dtype(dtype)
+    tiny = np.finfo(dtype).tiny
+    rounded = float(dtype.type(eps))
+    if rounded < tiny:
+        raise ValueError(
+            f"{where}: eps={eps!r} is {rounded!r} in {dtype} (the layer's precision), "
+            f"so a constant column would give 0 / 0 = NaN; {dtype}'s smallest usable eps is "
+            f"{tiny:.3g}. Use eps=1e-5, the usual value."
+        )
+
+
 # The formulas of a normalisation layer, as derived in ``BatchNorm``. Names: ``{i}``
 # input, ``{o}`` output, ``{s}`` its suffix (the l of the Dense layer before it, primed),
 # ``{axis}`` the axis of the statistics and ``{eps}``.
@@ -176,6 +191,7 @@ class _Normalization(Layer):
             raise TypeError(f"{where}: affine must be True or False, got {affine!r}.")
         self.affine = bool(affine)
         self._dtype = as_float_dtype(dtype)  # for the constructor; then the arrays decide
+        check_eps_in(self.eps, self._dtype, where)
         if self.affine:
             self.params = {
                 "gamma": np.ones(self.n_features, dtype=self._dtype),
@@ -199,6 +215,7 @@ class _Normalization(Layer):
         if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse: centring densifies it
             X = X.toarray()
         X = _as_float_array(X, where) if self.dtype is None else check_input(X, self.dtype, where)
+        check_eps_in(self.eps, X.dtype, where)  # after astype or load, in the input's dtype
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
                 f"{where}({self.n_features}) expects X of shape (n_samples, {self.n_features}), "
@@ -313,6 +330,8 @@ class BatchNorm(_Normalization):
     formulas, formulas_without_affine = _normalization_formulas(
         "each feature over the batch", "; running_mean, running_var updated with momentum"
     )
+
+    buffer_domains: ClassVar[dict[str, tuple[float, str]]] = {"running_var": (0.0, "a variance")}
 
     def __init__(
         self,

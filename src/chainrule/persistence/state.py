@@ -272,9 +272,17 @@ def _set_buffers(layer: Layer, buffers, arrays, what: str, used: set) -> None:
             f"{what} stores buffers {sorted(buffers)}, but a {name} has {sorted(layer.buffers)}."
         )
     for bname, aname in buffers.items():
-        layer.buffers[bname] = _stored_array(
+        value = _stored_array(
             arrays, aname, layer.buffers[bname], used, kind="buffer", what=what, role=bname
         )
+        low, meaning = layer.buffer_domains.get(bname, (-np.inf, ""))
+        if (value < low).any():
+            raise _SpecError(
+                f"{what}: buffer {bname!r} (array {aname!r}) holds {value.min():g}, but it is "
+                f"{meaning} and cannot be below {low:g}: every prediction would be NaN. The "
+                "file was edited or damaged; train the model again."
+            )
+        layer.buffers[bname] = value
 
 
 # What _stored_array says when a stored parameter or buffer is refused (str.format

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import as_array, as_rng
+from .._checks import as_array, as_rng, check_positive_int
 from ..gradcheck import central_differences
 from ..layers.base import Layer
 from ..layers.sequential import Sequential
@@ -36,7 +36,8 @@ class TensorVerdict:
     """The verdict on one array the student's function returned.
 
     ``status`` is ``"right"``, ``"wrong shape"``, ``"wrong values"``, ``"missing"`` (not
-    returned) or ``"not an array"``; ``diagnosis`` names the slip when one fits.
+    returned), ``"not an array"`` (NumPy cannot read it: ``diagnosis`` says why) or
+    ``"not real numbers"`` (complex); ``diagnosis`` names the slip when one fits.
     """
 
     name: str
@@ -59,7 +60,11 @@ class TensorVerdict:
         if self.status == "missing":
             return "missing: your function did not return it"
         if self.status == "not an array":
-            return "not an array: return a NumPy array"
+            text = "not an array: return a NumPy array"
+            return text + (f"\n    {self.diagnosis}" if self.diagnosis else "")
+        if self.status == "not real numbers":
+            return (f"not real numbers: it is {self.got.dtype}; a gradient of a real loss is "
+                    "real (did a complex number creep in, e.g. 1j or a complex sqrt?)")  # fmt: skip
         if self.status == "wrong shape":
             text = f"wrong shape: expected {exp.shape}, got {self.got.shape}"
             if self.name.startswith("d") and self.name[1:2].isalpha():
@@ -180,7 +185,15 @@ def check_backward(
         worst entry) or missing, with a diagnosis where one fits: off by a factor n,
         transposed, sign flipped, not summed over the batch, an activation's derivative
         missing or evaluated at the wrong tensor, a path of batch norm missing. It never
-        raises for a wrong answer: an exception inside your function is reported too.
+        raises for a wrong answer: an exception inside your function is reported too,
+        and so is an answer NumPy cannot read (``"not an array"``, with the reason) or a
+        complex one (``"not real numbers"``).
+
+    Notes
+    -----
+    Your function runs in this process, without a time limit: one that never returns
+    (an endless loop) is yours to interrupt, with Ctrl-C (``KeyboardInterrupt`` is not
+    caught) or the notebook's stop button.
     """
     if not callable(my_backward):
         raise TypeError(
@@ -271,7 +284,7 @@ def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
         extra = [k for k in answer if k not in aliases]
         return got, (f"ignored the keys {extra}; expected {order}." if extra else None)
     if isinstance(answer, (tuple, list)) and not (
-        len(names) == 1 and np.ndim(answer) > 0 and not isinstance(answer[0], np.ndarray)
+        len(names) == 1 and answer and not isinstance(answer[0], np.ndarray)
     ):
         problem = None
         if len(answer) != len(names):
@@ -288,10 +301,11 @@ def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> T
     zero in exact arithmetic, e.g. a bias before batch norm, must not be "wrong")."""
     if value is None:
         return TensorVerdict(name, "missing", expected)
-    try:
-        got = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return TensorVerdict(name, "not an array", expected)
+    got = _as_real(value)
+    if isinstance(got, str):
+        return TensorVerdict(name, "not an array", expected, diagnosis=got or None)
+    if got.dtype.kind == "c":
+        return TensorVerdict(name, "not real numbers", expected, got)
     diagnosis = _diagnosis.diagnose(got, expected, slips, n, k)
     if got.shape != expected.shape:
         return TensorVerdict(name, "wrong shape", expected, got, diagnosis=diagnosis)
@@ -303,6 +317,20 @@ def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> T
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     return TensorVerdict(name, "wrong values", expected, got, error, tuple(int(i) for i in worst),
                          diagnosis)  # fmt: skip
+
+
+def _as_real(value) -> np.ndarray | str:
+    """The student's answer as float64 (complex stays complex, for its verdict), or why
+    NumPy cannot read it: whatever converting it raises (a torch tensor that requires
+    grad, an ``__array__`` that fails) is a verdict, never an exception."""
+    try:
+        raw = np.asarray(value)
+        return raw if raw.dtype.kind == "c" else raw.astype(np.float64)
+    except (TypeError, ValueError):
+        return ""
+    except Exception as exc:  # the student's object: anything may fail in it
+        fix = " (a torch tensor: return t.detach().numpy())" if "grad" in str(exc) else ""
+        return f"converting it raised {type(exc).__name__}: {exc}{fix}"
 
 
 # ------------------------------------------------------- chainrule's own answers
@@ -502,6 +530,8 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
         The reference, with the hyper-parameters to use.
     W : ndarray
         The starting weights; ``steps`` random gradients (from ``rng``) are applied.
+    steps : int >= 1, default 3
+        How many updates to judge, one after the other.
 
     Returns
     -------
@@ -510,6 +540,7 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
         fits (no bias correction, eps inside the square root, a dampened average, the
         gradient added).
     """
+    steps = check_positive_int(steps, "check_step: steps (the number of updates to judge)")
     W0 = np.array(as_array(W, "W", "check_step"), dtype=np.float64)
     gen = np.random.default_rng([rng, 0x5EED]) if isinstance(rng, (int, np.integer)) else rng
     gradients = [as_rng(gen).standard_normal(W0.shape) for _ in range(steps)]
@@ -529,8 +560,10 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
             kind = "None" if answer is None else f"a {type(answer).__name__}"
             problem = f"your function returned {kind} (at {name.lower()}); return next_w, config."
             break
-        w, config = answer
-        got[name] = w
+        got[name], config = answer
+        w = _as_real(got[name])
+        if isinstance(w, str) or w.dtype.kind == "c" or w.shape != W0.shape:
+            break  # its verdict says why; the next steps would start from nothing sound
         if not isinstance(config, dict):
             problem = "your function must return (next_w, config), config a dict."
             break
