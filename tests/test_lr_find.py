@@ -146,7 +146,7 @@ def test_clear_errors_for_a_bad_range(kwargs, message):
 def test_plot_has_a_log_axis_labels_and_the_suggestion():
     X, y = _iris()
     result = cr.lr_find(_net(), cr.CrossEntropy(), X, y, rng=0)
-    ax = result.plot()
+    (ax,) = result.plot().axes
     assert ax.get_xscale() == "log"
     assert ax.get_xlabel() == "learning rate (log scale)"
     assert ax.get_ylabel() == "training loss"
@@ -155,7 +155,7 @@ def test_plot_has_a_log_axis_labels_and_the_suggestion():
     import matplotlib.pyplot as plt
 
     fig, ax2 = plt.subplots()
-    assert result.plot(ax=ax2) is ax2
+    assert result.plot(ax=ax2) is fig and len(ax2.get_lines()) == 4
     plt.close(fig)
 
 

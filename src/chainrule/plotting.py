@@ -1045,7 +1045,7 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_lr_find(result, ax: Axes | None = None) -> Axes:
+def plot_lr_find(result, ax: Axes | None = None) -> Figure:
     """The learning-rate range test of :func:`chainrule.lr_find`: the smoothed loss
     (and each batch's, faint) against the rate on a log axis, the suggestion marked.
 
@@ -1058,9 +1058,10 @@ def plot_lr_find(result, ax: Axes | None = None) -> Axes:
 
     Returns
     -------
-    Axes
+    matplotlib.figure.Figure
+        Lines labelled ``"batch loss"``, ``"smoothed"`` and ``"suggestion: lr = <lr>"``.
     """
-    _, ax = _new_axes(ax, (6.0, 4.0))
+    fig, ax = _new_axes(ax, (6.0, 4.0))
     ax.plot(result.rates, result.losses, color="0.75", lw=1, label="batch loss")
     ax.plot(result.rates, result.smoothed, color="C0", lw=2, label="smoothed")
     if result.suggestion is not None:
@@ -1076,4 +1077,4 @@ def plot_lr_find(result, ax: Axes | None = None) -> Axes:
     if math.isfinite(low) and high > low:  # the explosion would squash the curve
         ax.set_ylim(low - 0.05 * (high - low), min(np.nanmax(result.losses), 2 * high))
     ax.legend()
-    return ax
+    return fig

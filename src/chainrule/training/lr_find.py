@@ -75,7 +75,8 @@ class LRFindResult:
 
     def plot(self, ax=None):
         """The smoothed loss (and the raw one, faint) against the rate, log x axis, with
-        the suggestion marked. Returns the Axes."""
+        the suggestion marked (:func:`chainrule.plotting.plot_lr_find`). Returns the
+        Figure; ``ax``: draw there instead of on a new figure."""
         from ..plotting import plot_lr_find
 
         return plot_lr_find(self, ax=ax)
@@ -129,7 +130,7 @@ def lr_find(
     -------
     LRFindResult
         ``rates``, ``losses``, ``smoothed`` of shape (n_points,), ``suggestion``, and
-        ``plot(ax=None)``.
+        ``plot(ax=None)`` (a matplotlib Figure).
 
     Raises
     ------
