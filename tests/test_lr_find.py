@@ -182,3 +182,14 @@ def test_an_estimator_brings_its_own_settings_and_lbfgs_has_no_rate():
         cr.lr_find(cr.MLPClassifier(), cr.CrossEntropy(), X, y, batch_size=16)
     with pytest.raises(ValueError, match=r"^lr_find: solver='lbfgs' has no learning rate"):
         cr.lr_find(cr.MLPClassifier(solver="lbfgs"), None, X, y)
+
+
+def test_an_epochs_smaller_last_batch_is_taken_but_not_recorded():
+    """33 rows in batches of 32: every other batch has 1 row, whose loss (the estimators
+    divide the L2 term by the batch's size) would be 32 times the L2 term of the others."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(33, 3)), rng.normal(size=33)
+    est = cr.MLPRegressor(hidden_layer_sizes=(4,), alpha=10.0, batch_size=32, random_state=0)
+    result = cr.lr_find(est, None, X, y, end=1e-4, steps=10)
+    assert len(result.losses) == 10 and result.stopped == "end reached"
+    assert result.losses.max() < 1.1 * result.losses.min()  # all full batches, alike

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -525,7 +526,9 @@ def _auto_lr(opts: TrainOptions, task: str, X, y):
     from . import _loop as tl
 
     alpha = tl.AUTO_ALPHAS[0] if opts.alpha is None else opts.alpha
-    result = lr_find(_estimator(task, replace(opts, lr=1e-3), alpha), None, X, y)
+    with warnings.catch_warnings(record=True):  # e.g. a batch larger than the data: the
+        warnings.simplefilter("always")  # fit that follows reports what matters
+        result = lr_find(_estimator(task, replace(opts, lr=1e-3), alpha), None, X, y)
     if result.suggestion is None:
         raise DataError(
             f"--lr auto: the training loss did not fall at any rate from "

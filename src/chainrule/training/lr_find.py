@@ -175,30 +175,41 @@ def _network_run(net, loss, X, y, optimizer, batch_size, rng, l2, sample_weight,
 
 
 def _range_test(run: TrainingRun, rates: np.ndarray, beta: float) -> tuple[list[float], str]:
-    """One batch per rate through ``run_epochs``; the batches' losses and why it ended."""
+    """One batch per rate through ``run_epochs``; the batches' losses and why it ended.
+
+    A smaller last batch of an epoch is taken at the same rate as the next one and not
+    recorded: its loss is not comparable (a mean over few rows, and the estimators
+    divide the L2 term by the batch's size: a batch of 1 row weighs it 32 times)."""
     losses: list[float] = []
     mean, best = 0.0, math.inf
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k, lr in enumerate(rates):
-            run.set_lr(float(lr))
+        while len(losses) < len(rates):
+            k = len(losses)
+            run.set_lr(float(rates[k]))
+            first = run.pos if run.pos < run.data.n else 0  # where this batch starts
             try:
                 run_epochs(run, None, max_batches=1)
             except (TrainingDivergedError, ValueError) as exc:  # on the copy: stop there
                 if not _diverged(exc):
                     raise
-                if math.isfinite(run.batch_loss):
-                    losses.append(run.batch_loss)
                 return losses, "the loss became non-finite"
             value = run.batch_loss
             if not math.isfinite(value):
                 return losses, "the loss became non-finite"
+            if run.pos - first < run.data.batch_size:
+                continue  # the epoch's smaller last batch
             losses.append(value)
-            mean = beta * mean + (1 - beta) * value
-            smooth = mean / (1 - beta ** (k + 1))
+            mean, smooth = _smooth(mean, value, beta, k)
             best = min(best, smooth)
             if smooth > EXPLODED * best:
                 return losses, "the loss exploded"
     return losses, "end reached"
+
+
+def _smooth(mean: float, value: float, beta: float, k: int) -> tuple[float, float]:
+    """The moving average after point k (0-based) and its bias-corrected value."""
+    mean = beta * mean + (1 - beta) * value
+    return mean, mean / (1 - beta ** (k + 1))
 
 
 def _diverged(exc: BaseException) -> bool:
@@ -214,8 +225,7 @@ def _result(rates: np.ndarray, losses: np.ndarray, stopped: str, beta: float) ->
     smoothed = np.empty(n)
     mean = 0.0
     for k, value in enumerate(losses):
-        mean = beta * mean + (1 - beta) * value
-        smoothed[k] = mean / (1 - beta ** (k + 1))
+        mean, smoothed[k] = _smooth(mean, value, beta, k)
     suggestion = index = None
     if n >= 3:
         lowest = int(np.argmin(smoothed))
