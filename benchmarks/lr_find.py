@@ -87,8 +87,8 @@ def finder(data: str):
         return tr._auto_lr(opts, ds.task, X_train, y)[1], ds.task
 
 
-def measure(name: str, counter: StepCounter, tmp: Path) -> list[str]:
-    """One row of the table."""
+def measure(name: str, counter: StepCounter, tmp: Path) -> tuple[list[str], list[str]]:
+    """One row of the table, and one of the grid's scores."""
     grid_steps, scores = counter.steps, []
     started = time.perf_counter()
     for k, lr in enumerate(GRID):
@@ -115,8 +115,15 @@ def measure(name: str, counter: StepCounter, tmp: Path) -> list[str]:
         f"{best:.3f}",
         f"{factor:.1f}",
         f"{find_steps:,} / {grid_steps:,} = {find_steps / grid_steps:.1%}",
-        f"{find_seconds:.1f} / {grid_seconds:.0f} = {find_seconds / grid_seconds:.1%}",
-    ]
+        f"{find_seconds:.2f} / {grid_seconds:.0f} = {find_seconds / grid_seconds:.1%}",
+    ], [name, *(f"{v:.3f}" if math.isfinite(v) else "diverged" for v in scores)]
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(
+        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        + ["| " + " | ".join(r) + " |" for r in rows]
+    )
 
 
 def main() -> int:
@@ -127,11 +134,13 @@ def main() -> int:
 
     warnings.simplefilter("ignore")
     counter = StepCounter()
-    rows, started = [], time.perf_counter()
+    rows, grid_rows, started = [], [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for name in BUNDLED_DATASETS:
-            rows.append(measure(name, counter, Path(tmp)))
-            print(" | ".join(rows[-1]), flush=True)
+            row, grid_row = measure(name, counter, Path(tmp))
+            rows.append(row)
+            grid_rows.append(grid_row)
+            print(" | ".join(row), flush=True)
     header = [
         "dataset",
         "test metric",
@@ -143,17 +152,18 @@ def main() -> int:
         "cost: steps (finder / grid)",
         "cost: seconds",
     ]
-    table = "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        + ["| " + " | ".join(r) + " |" for r in rows]
-    )
+    table = _markdown(header, rows)
+    grid_table = _markdown(["test score at --lr", *(f"{r:.2g}" for r in GRID)], grid_rows)
     elapsed = time.perf_counter() - started
     block = (
-        f"{BEGIN}\n{table}\n\nSeed {SEED}; grid 10 ** linspace(-4, 0, 12); measured in "
+        f"{BEGIN}\n{table}\n\nThe grid's scores:\n\n{grid_table}\n\n"
+        f"Seed {SEED}; grid 10 ** linspace(-4, 0, 12); measured in "
         f"{elapsed:.0f} s by `PYTHONPATH=src python benchmarks/lr_find.py`.\n{END}"
     )
     print()
     print(table)
+    print()
+    print(grid_table)
     if not args.no_write:
         text = DOC.read_text()
         if BEGIN not in text or END not in text:
