@@ -25,6 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
+from _doc import markdown_table, write_between
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -117,21 +118,12 @@ def main() -> int:
         print(" | ".join(rows[-1]), flush=True)
     header = ["search", "best CV accuracy", "vs grid", "best parameters", "candidates per "
               "round", "epochs trained", "fewer epochs", "seconds"]  # fmt: skip
-    table = "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        + ["| " + " | ".join(r) + " |" for r in rows]
-    )
-    block = f"{BEGIN}\n{table}\n\nMeasured by `PYTHONPATH=src python benchmarks/halving.py`.\n{END}"
+    table = markdown_table(header, rows)
+    block = f"{table}\n\nMeasured by `PYTHONPATH=src python benchmarks/halving.py`."
     print()
     print(table)
     if not args.no_write:
-        text = DOC.read_text()
-        if BEGIN not in text or END not in text:
-            print(f"{DOC} lacks the markers {BEGIN} ... {END}", file=sys.stderr)
-            return 1
-        head, rest = text.split(BEGIN, 1)
-        DOC.write_text(head + block + rest.split(END, 1)[1])
-        print(f"\nwrote the table into {DOC.relative_to(ROOT)}")
+        return write_between(DOC, BEGIN, END, block)
     return 0
 
 

@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _doc import markdown_table, write_between
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "defaults.md"
@@ -119,13 +120,6 @@ def measure(name: str, counter: StepCounter, tmp: Path) -> tuple[list[str], list
     ], [name, *(f"{v:.3f}" if math.isfinite(v) else "diverged" for v in scores)]
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        + ["| " + " | ".join(r) + " |" for r in rows]
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -152,26 +146,20 @@ def main() -> int:
         "cost: steps (finder / grid)",
         "cost: seconds",
     ]
-    table = _markdown(header, rows)
-    grid_table = _markdown(["test score at --lr", *(f"{r:.2g}" for r in GRID)], grid_rows)
+    table = markdown_table(header, rows)
+    grid_table = markdown_table(["test score at --lr", *(f"{r:.2g}" for r in GRID)], grid_rows)
     elapsed = time.perf_counter() - started
     block = (
-        f"{BEGIN}\n{table}\n\nThe grid's scores:\n\n{grid_table}\n\n"
+        f"{table}\n\nThe grid's scores:\n\n{grid_table}\n\n"
         f"Seed {SEED}; grid 10 ** linspace(-4, 0, 12); measured in "
-        f"{elapsed:.0f} s by `PYTHONPATH=src python benchmarks/lr_find.py`.\n{END}"
+        f"{elapsed:.0f} s by `PYTHONPATH=src python benchmarks/lr_find.py`."
     )
     print()
     print(table)
     print()
     print(grid_table)
     if not args.no_write:
-        text = DOC.read_text()
-        if BEGIN not in text or END not in text:
-            print(f"{DOC} lacks the markers {BEGIN} ... {END}", file=sys.stderr)
-            return 1
-        head, rest = text.split(BEGIN, 1)
-        DOC.write_text(head + block + rest.split(END, 1)[1])
-        print(f"\nwrote the table into {DOC.relative_to(ROOT)}")
+        return write_between(DOC, BEGIN, END, block)
     return 0
 
 

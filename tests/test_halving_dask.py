@@ -14,6 +14,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, StratifiedKFold
 
 import chainrule as cr
+from helpers import loopback_dask_client
 
 GRID = {"hidden_layer_sizes": [(4,), (8,), (16,)], "learning_rate_init": [0.003, 0.01, 0.03]}
 
@@ -58,23 +59,11 @@ def test_halving_spends_epochs_on_the_promising_candidates(kind):
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_halving_on_a_local_dask_cluster_equals_one_process():
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     joblib = pytest.importorskip("joblib")
     local = {kind: _fit(search, 1) for kind, search in _searches().items()}
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",  # loopback only
-        dashboard_address=None,  # no web dashboard
-        processes=True,
-    )
-    try:
-        with distributed.Client(cluster) as client:
-            assert len(client.scheduler_info()["workers"]) == 2
-            with joblib.parallel_backend("dask"):
-                remote = {kind: _fit(search, -1) for kind, search in _searches().items()}
-    finally:
-        cluster.close()
+    with loopback_dask_client(), joblib.parallel_backend("dask"):  # 2 workers on 127.0.0.1
+        remote = {kind: _fit(search, -1) for kind, search in _searches().items()}
     X, _ = _data()
     for kind in ("grid", "random"):
         a, b = local[kind], remote[kind]
