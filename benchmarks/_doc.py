@@ -26,3 +26,10 @@ def write_between(doc: Path, begin: str, end: str, text: str) -> int:
     doc.write_text(head + f"{begin}\n{text}\n{end}" + rest.split(end, 1)[1])
     print(f"\nwrote the table into {doc.relative_to(ROOT)}")
     return 0
+
+
+def show_and_write(shown: str, doc: Path, begin: str, end: str, block: str, write: bool) -> int:
+    """Print ``shown``; with ``write``, put ``block`` between the markers of ``doc``."""
+    print()
+    print(shown)
+    return write_between(doc, begin, end, block) if write else 0

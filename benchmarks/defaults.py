@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _doc import markdown_table, write_between
+from _doc import markdown_table, show_and_write
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "defaults.md"
@@ -164,11 +164,7 @@ def main() -> int:
         f"{table}\n\nMean of seeds {', '.join(map(str, SEEDS))}; "
         f"measured in {elapsed:.0f} s by `PYTHONPATH=src python benchmarks/defaults.py`."
     )
-    print()
-    print(table)
-    if not args.no_write:
-        return write_between(DOC, BEGIN, END, block)
-    return 0
+    return show_and_write(table, DOC, BEGIN, END, block, not args.no_write)
 
 
 if __name__ == "__main__":

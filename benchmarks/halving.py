@@ -25,7 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _doc import markdown_table, write_between
+from _doc import markdown_table, show_and_write
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -120,11 +120,7 @@ def main() -> int:
               "round", "epochs trained", "fewer epochs", "seconds"]  # fmt: skip
     table = markdown_table(header, rows)
     block = f"{table}\n\nMeasured by `PYTHONPATH=src python benchmarks/halving.py`."
-    print()
-    print(table)
-    if not args.no_write:
-        return write_between(DOC, BEGIN, END, block)
-    return 0
+    return show_and_write(table, DOC, BEGIN, END, block, not args.no_write)
 
 
 if __name__ == "__main__":

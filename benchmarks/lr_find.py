@@ -33,7 +33,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _doc import markdown_table, write_between
+from _doc import markdown_table, show_and_write
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "defaults.md"
@@ -154,13 +154,7 @@ def main() -> int:
         f"Seed {SEED}; grid 10 ** linspace(-4, 0, 12); measured in "
         f"{elapsed:.0f} s by `PYTHONPATH=src python benchmarks/lr_find.py`."
     )
-    print()
-    print(table)
-    print()
-    print(grid_table)
-    if not args.no_write:
-        return write_between(DOC, BEGIN, END, block)
-    return 0
+    return show_and_write(f"{table}\n\n{grid_table}", DOC, BEGIN, END, block, not args.no_write)
 
 
 if __name__ == "__main__":
