@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _doc import markdown_table, show_and_write
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "defaults.md"
@@ -157,26 +158,13 @@ def main() -> int:
         "alpha (auto)",
         "vs linear",
     ]
-    table = "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        + ["| " + " | ".join(r) + " |" for r in rows]
-    )
+    table = markdown_table(header, rows)
     elapsed = time.perf_counter() - started
     block = (
-        f"{BEGIN}\n{table}\n\nMean of seeds {', '.join(map(str, SEEDS))}; "
-        f"measured in {elapsed:.0f} s by `PYTHONPATH=src python benchmarks/defaults.py`.\n{END}"
+        f"{table}\n\nMean of seeds {', '.join(map(str, SEEDS))}; "
+        f"measured in {elapsed:.0f} s by `PYTHONPATH=src python benchmarks/defaults.py`."
     )
-    print()
-    print(table)
-    if not args.no_write:
-        text = DOC.read_text()
-        if BEGIN not in text or END not in text:
-            print(f"{DOC} lacks the markers {BEGIN} ... {END}", file=sys.stderr)
-            return 1
-        head, rest = text.split(BEGIN, 1)
-        DOC.write_text(head + block + rest.split(END, 1)[1])
-        print(f"\nwrote the table into {DOC.relative_to(ROOT)}")
-    return 0
+    return show_and_write(table, DOC, BEGIN, END, block, not args.no_write)
 
 
 if __name__ == "__main__":

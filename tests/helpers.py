@@ -3,6 +3,8 @@ of chainrule.gradcheck so that the library's own checker is not checking itself.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import chainrule as cr
@@ -56,3 +58,24 @@ ACTIVATIONS = [
     cr.Softplus,
     cr.Softmax,
 ]
+
+
+@contextlib.contextmanager
+def loopback_dask_client(n_workers: int = 2):
+    """A Dask ``Client`` on a LocalCluster of ``n_workers`` single-threaded worker
+    processes, on 127.0.0.1 only and without the web dashboard; closed afterwards."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        host="127.0.0.1",  # loopback only
+        dashboard_address=None,  # no web dashboard
+        processes=True,
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            assert len(client.scheduler_info()["workers"]) == n_workers
+            yield client
+    finally:
+        cluster.close()

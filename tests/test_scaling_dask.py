@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 import chainrule as cr
+from helpers import loopback_dask_client
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -36,21 +37,9 @@ def test_grid_search_on_a_local_dask_cluster_equals_one_process():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         local = search().set_params(n_jobs=1).fit(X, y)
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",  # loopback only
-        dashboard_address=None,  # no web dashboard
-        processes=True,
-    )
-    try:
-        with distributed.Client(cluster) as client:
-            assert len(client.scheduler_info()["workers"]) == 2
-            with joblib.parallel_backend("dask"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                remote = search().fit(X, y)
-    finally:
-        cluster.close()
+    with loopback_dask_client(), joblib.parallel_backend("dask"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        remote = search().fit(X, y)
     n_fits = len(local.cv_results_["params"]) * 3
     assert n_fits == 12
     for key in ("mean_test_score", "std_test_score", "rank_test_score"):

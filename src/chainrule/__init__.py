@@ -40,7 +40,7 @@ from .optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
 from .practice import BackwardCheckReport, check_backward, check_step, quiz
 from .schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, Schedule, StepDecayLR
-from .training import History, TrainingDivergedError, fit
+from .training import History, LRFindResult, TrainingDivergedError, fit, lr_find
 
 __all__ = [
     "ELU",
@@ -64,6 +64,7 @@ __all__ = [
     "Huber",
     "Identity",
     "InverseScalingLR",
+    "LRFindResult",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -96,6 +97,7 @@ __all__ = [
     "initializers",
     "load",
     "losses",
+    "lr_find",
     "metrics",
     "quiz",
     "sanity",

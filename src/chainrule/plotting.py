@@ -50,6 +50,7 @@ __all__ = [
     "plot_decision_regions",
     "plot_gradient_norms",
     "plot_loss",
+    "plot_lr_find",
     "plot_metric",
     "plot_predictions",
     "plot_residuals",
@@ -1041,4 +1042,39 @@ def plot_residuals(y_true, y_pred, ax: Axes | None = None) -> Figure:
     ax.set_title(f"Residuals vs predicted (RMSE = {rms:.3g})")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
+    return fig
+
+
+def plot_lr_find(result, ax: Axes | None = None) -> Figure:
+    """The learning-rate range test of :func:`chainrule.lr_find`: the smoothed loss
+    (and each batch's, faint) against the rate on a log axis, the suggestion marked.
+
+    Parameters
+    ----------
+    result : LRFindResult
+        What ``lr_find`` returned (``result.plot()`` calls this).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines labelled ``"batch loss"``, ``"smoothed"`` and ``"suggestion: lr = <lr>"``.
+    """
+    fig, ax = _new_axes(ax, (6.0, 4.0))
+    ax.plot(result.rates, result.losses, color="0.75", lw=1, label="batch loss")
+    ax.plot(result.rates, result.smoothed, color="C0", lw=2, label="smoothed")
+    if result.suggestion is not None:
+        k = result.index
+        ax.plot([result.rates[k]], [result.smoothed[k]], "o", color="C3", ms=8,
+                label=f"suggestion: lr = {result.suggestion:.3g}")  # fmt: skip
+        ax.axvline(result.suggestion, color="C3", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"learning-rate range test ({result.stopped})")
+    low, high = np.nanmin(result.losses), result.smoothed[0]
+    if math.isfinite(low) and high > low:  # the explosion would squash the curve
+        ax.set_ylim(low - 0.05 * (high - low), min(np.nanmax(result.losses), 2 * high))
+    ax.legend()
     return fig

@@ -16,7 +16,7 @@ class TrainOptions:
     solver: str = "adam"
     epochs: int = 200
     batch_size: int | None = 32
-    lr: float = 1e-3
+    lr: float | str = 1e-3  # "auto": lr_find's suggestion (see train._auto_lr)
     alpha: float | None = None  # None: "auto", see _loop.fit_auto_alpha
     seed: int = 0
     test_size: float = 0.2

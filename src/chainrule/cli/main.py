@@ -59,6 +59,17 @@ def _parse_alpha(text: str) -> float | None:
         ) from None
 
 
+def _parse_lr(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--lr takes a number > 0 or 'auto', got {text!r}"
+        ) from None
+
+
 def _activation_class(name: str, among) -> type:
     """The registry's class for ``name``, its error as a one-line usage error."""
     try:
@@ -85,8 +96,13 @@ def cmd_train(args) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
-    if not (np.isfinite(args.lr) and args.lr > 0):
-        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.lr == "auto" and args.solver == "lbfgs":
+        raise UsageError(
+            "--lr auto finds a rate for --solver adam or sgd; lbfgs has no learning rate "
+            "(drop --lr, or choose --solver adam)"
+        )
+    if args.lr != "auto" and not (np.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive number or auto, got {args.lr}")
     if args.alpha is not None and not (np.isfinite(args.alpha) and args.alpha >= 0):
         raise UsageError(f"--alpha (the L2 penalty) must be a number >= 0, got {args.alpha}")
     if not 0 < args.validation_fraction < 1:
@@ -546,7 +562,13 @@ def _train_fit_options(p) -> None:
     )
     p.add_argument("--epochs", type=int, default=200, help="at most this many (default 200)")
     p.add_argument("--batch-size", type=int, default=32, help="default 32")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    p.add_argument(
+        "--lr",
+        type=_parse_lr,
+        default=1e-3,
+        help="learning rate (default 0.001), or auto: the suggestion of a learning-rate range "
+        "test (lr_find) on the training rows, plotted in lr_find.png (adam and sgd)",
+    )
     p.add_argument(
         "--alpha",
         type=_parse_alpha,

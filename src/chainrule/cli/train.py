@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -314,6 +315,7 @@ OUTPUT_FILES = {
     "decision_regions.png",
     "predictions.png",
     "residuals.png",
+    "lr_find.png",
 }
 
 
@@ -399,7 +401,7 @@ def run_train(opts: TrainOptions, resume=None) -> dict:
     y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
     if resume is not None:
         resume.check_test_rows(X_test, y_test)
-    est, loop, scaler = _train_estimator(opts, ds, X_train, y_train, resume)  # 3. the estimator
+    est, loop, scaler, opts, finder = _train_estimator(opts, ds, X_train, y_train, resume)
     bundle = ModelBundle(pre, est, ds.task, list(ds.target), scaler)
     pred_test = bundle.predict(test.X)  # 4. metrics, in the target's own units
     metrics = _metrics(ds.task, est, (y_train, bundle.predict(train.X)), (y_test, pred_test))
@@ -430,7 +432,14 @@ def run_train(opts: TrainOptions, resume=None) -> dict:
         "seconds": None,  # set when written
         "metrics": metrics,
     }
-    run = (bundle, est, loop, X_test, y_test, pred_test)
+    if finder is not None:
+        report["lr_find"] = {
+            "suggestion": opts.lr,
+            "rates": [float(finder.rates[0]), float(finder.rates[-1])],
+            "batches": len(finder.rates),
+            "stopped": finder.stopped,
+        }
+    run = (bundle, est, loop, X_test, y_test, pred_test, finder)
     files, plots = _write_run(out, opts, report, run, started)  # 5. staged, then published
     checkpoint = None if loop is None else loop.checkpoint
     resumable = checkpoint is not None
@@ -487,7 +496,9 @@ def _preprocess(train, test):
 
 def _train_estimator(opts: TrainOptions, ds, X_train, y_train, resume=None):
     """Step 3: the estimator, once its size is known to fit in memory, trained on the
-    standardised target for regression. Returns ``(est, loop, scaler)``."""
+    standardised target for regression, with ``--lr auto`` found first. Returns
+    ``(est, loop, scaler, opts, finder)``: ``opts`` with the rate used, ``finder`` the
+    LRFindResult of ``--lr auto`` (else None)."""
     from ..datasets import TargetScaler
 
     n_out = int(y_train.shape[1]) if y_train.ndim == 2 else 1
@@ -502,8 +513,36 @@ def _train_estimator(opts: TrainOptions, ds, X_train, y_train, resume=None):
         scaler = TargetScaler().fit(y_train)
         fit_y = scaler.transform(y_train)
         _say("  preprocessing: standardised the target for training (predictions are in its units)")
+    finder = None
+    if opts.lr == "auto":
+        opts, finder = _auto_lr(opts, ds.task, X_train, fit_y)
     est, loop = _fit_estimator(opts, ds.task, X_train, fit_y, resume)
-    return est, loop, scaler
+    return est, loop, scaler, opts, finder
+
+
+def _auto_lr(opts: TrainOptions, task: str, X, y):
+    """``--lr auto``: ``lr_find`` on the estimator the command trains (its network, solver,
+    batch size and seed; alpha: --alpha, or auto's first candidate) on the training rows.
+    Returns ``(opts with lr = the suggestion to 3 digits, the LRFindResult)``."""
+    from .. import lr_find
+    from ..datasets import DataError
+    from . import _loop as tl
+
+    alpha = tl.AUTO_ALPHAS[0] if opts.alpha is None else opts.alpha
+    with warnings.catch_warnings(record=True):  # e.g. a batch larger than the data: the
+        warnings.simplefilter("always")  # fit that follows reports what matters
+        result = lr_find(_estimator(task, replace(opts, lr=1e-3), alpha), None, X, y)
+    if result.suggestion is None:
+        raise DataError(
+            f"--lr auto: the training loss did not fall at any rate from "
+            f"{result.rates[0]:g} to {result.rates[-1]:g} ({result.stopped}); pass a rate, "
+            "e.g. --lr 0.001. Nothing was written."
+        )
+    lr = float(f"{result.suggestion:.3g}")
+    _say(f"lr auto: lr_find suggests --lr {lr:g} (the training loss fell fastest there, "
+         f"over {len(result.rates)} batches at rates {result.rates[0]:g} to "
+         f"{result.rates[-1]:.3g}; {result.stopped}); curve in lr_find.png")  # fmt: skip
+    return replace(opts, lr=lr), result
 
 
 def _metrics(task: str, est, train: tuple, test: tuple) -> dict:
@@ -526,7 +565,7 @@ def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started:
     Returns ``(files, plots)``."""
     from .. import save
 
-    bundle, est, loop, X_test, y_test, pred_test = run
+    bundle, est, loop, X_test, y_test, pred_test, finder = run
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
@@ -543,6 +582,11 @@ def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started:
         plots = []
         if opts.plots:
             plots = _write_plots(staging, bundle, history, loop, X_test, y_test, pred_test)
+            if finder is not None:
+                from .. import plotting
+
+                plotting.save_figure(finder.plot(), staging / "lr_find.png")
+                plots.append("lr_find.png")
         files = _publish(staging, out)
     except OSError as exc:  # name the user's --out, not the staging folder
         raise OSError(

@@ -37,7 +37,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -187,6 +187,25 @@ class BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight=None, incremental: bool = False, callbacks=None):
         callbacks = check_callbacks(callbacks)
+        X, Y, sw, random_state = self._prepare_fit(X, y, sample_weight, incremental)
+        recovered = False
+        if self.solver in STOCHASTIC_SOLVERS:
+            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental, callbacks)
+        else:  # L-BFGS: a full-batch solver beside the loop; callbacks begin and end only
+            for cb in callbacks:
+                cb.on_train_begin(self.network_, tuple(self._lbfgs_keys()))
+            self._fit_lbfgs(X, Y, sw)
+            for cb in callbacks:
+                cb.on_train_end(self.network_, self.history_)
+        if not recovered and not math.isfinite(self.loss_):  # e.g. L-BFGS ending on NaN
+            raise self._diverged(f"the training loss is {self.loss_}")
+        if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
+            raise self._diverged()
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight, incremental: bool) -> tuple:
+        """Validate X, y and the weights; initialise ``network_`` (a first fit) or go on
+        from it. Returns ``(X, Y, sw, random_state)``."""
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -206,20 +225,21 @@ class BaseMLP(BaseEstimator):
         else:
             self._continue(layer_units, random_state)
         self.out_activation_ = self._output_activation()
-        recovered = False
-        if self.solver in STOCHASTIC_SOLVERS:
-            recovered = self._fit_stochastic(X, Y, sw, random_state, incremental, callbacks)
-        else:  # L-BFGS: a full-batch solver beside the loop; callbacks begin and end only
-            for cb in callbacks:
-                cb.on_train_begin(self.network_, tuple(self._lbfgs_keys()))
-            self._fit_lbfgs(X, Y, sw)
-            for cb in callbacks:
-                cb.on_train_end(self.network_, self.history_)
-        if not recovered and not math.isfinite(self.loss_):  # e.g. L-BFGS ending on NaN
-            raise self._diverged(f"the training loss is {self.loss_}")
-        if not all(np.isfinite(W).all() for W in (*self.coefs_, *self.intercepts_)):
-            raise self._diverged()
-        return self
+        return X, Y, sw, random_state
+
+    def _range_test_run(self, X, y) -> EstimatorRun:
+        """The run ``chainrule.lr_find`` drives: a clone of this estimator (this one is
+        untouched), initialised as a first fit on ``(X, y)`` draws it, with its solver
+        (sgd or adam), loss, L2 term, batch size and shuffling; no early stopping."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"lr_find: solver={self.solver!r} has no learning rate to find; use "
+                "solver='adam' or 'sgd'."
+            )
+        est = clone(self).set_params(early_stopping=False, verbose=False, warm_start=False)
+        X, Y, sw, random_state = est._prepare_fit(X, y, None, False)
+        est._optimizer = est._new_optimizer()
+        return est._stochastic_run(X, Y, sw, random_state)
 
     def _diverged(self, what: str = "") -> ValueError:
         """The error of a fit whose loss or weights became NaN or inf: scikit-learn's
@@ -393,6 +413,13 @@ class BaseMLP(BaseEstimator):
             dense.grads["W"] += scale * dense.params["W"]
         return value + l2_penalty(self.coefs_, alpha, sw_sum)
 
+    def _new_optimizer(self):
+        """A fresh update rule for the Dense layers' weights, then biases."""
+        denses = self._dense_layers()
+        return self._make_optimizer(
+            [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
+        )
+
     def _make_optimizer(self, params):
         if self.solver == "sgd":
             return SGDRule(
@@ -415,9 +442,7 @@ class BaseMLP(BaseEstimator):
         state and ``n_iter_`` go on from the last fit, as after one longer fit."""
         go_on = getattr(self, "_continue_solver", False) and hasattr(self, "_optimizer")
         if not (incremental or go_on) or not hasattr(self, "_optimizer"):
-            denses = self._dense_layers()
-            params = [d.params["W"] for d in denses] + [d.params["b"] for d in denses]
-            self._optimizer = self._make_optimizer(params)
+            self._optimizer = self._new_optimizer()
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True. Set early_stopping=False "

@@ -69,6 +69,13 @@ class EstimatorRun(TrainingRun):
             return self.optimizer.learning_rate_init
         return getattr(self.optimizer, "learning_rate", 0.0)
 
+    def set_lr(self, lr: float) -> None:
+        """Adam's lr0 (its step scales it by the bias corrections), SGD's current rate."""
+        if isinstance(self.optimizer, AdamRule):
+            self.optimizer.learning_rate_init = lr
+        else:
+            self.optimizer.learning_rate = lr
+
     def draw_order(self) -> np.ndarray | None:
         if not self.est.shuffle:
             return None

@@ -364,6 +364,7 @@ class TrainingRun:
     begin_epoch()        the epoch's start: snapshot the weights, note the learning
                          rate (:meth:`current_lr`), draw the order (:meth:`draw_order`)
     draw_order()         the order of the training rows this epoch (None: as stored)
+    set_lr(lr)           the rate of the next update (``lr_find``: one per batch)
     batch_weight(...)    a batch's weight: its size, or its samples' weight sum
     objective(...)       a batch's data loss (no L2 term) and dL/dY
     check_batch(...)     what a non-finite batch loss does (``fit``: roll back, raise)
@@ -427,6 +428,7 @@ class TrainingRun:
         self.steps = 0  # updates made
         self.order, self.pos = None, data.n  # at an epoch's end: the next one starts
         self.lr_used = None
+        self.batch_loss = math.nan  # the last batch's loss, L2 term included (lr_find)
 
     @property
     def clipping(self) -> bool:
@@ -460,6 +462,10 @@ class TrainingRun:
     def current_lr(self) -> float:
         """The learning rate this epoch uses (logged as "lr")."""
         return self.optimizer.lr
+
+    def set_lr(self, lr: float) -> None:
+        """Set the rate of the next update (``lr_find`` sets one per batch)."""
+        self.optimizer.lr = lr
 
     def draw_order(self) -> np.ndarray | None:
         """A fresh permutation from ``rng`` (none for a single batch, or unshuffled)."""
@@ -670,6 +676,7 @@ def _train_epoch(run: TrainingRun, data: TrainingData, budget: float) -> _EpochS
         Y, backward = run.net.forward(data.X[idx], training=True)  # 1. forward
         data_value, dY = run.objective(Y, idx, wb)  # 2. loss
         value = data_value + run.penalty(weight)  # with the L2 term
+        run.batch_loss = value
         run.check_batch(value, b)
         run.backward(backward, dY, weight, sums.grad_norm_sums)  # 3. backward
         sums.n_clipped += run.clip()  # 4. clip
