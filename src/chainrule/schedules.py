@@ -257,6 +257,12 @@ class ReduceLROnPlateau(Schedule):
         }
 
 
+#: every schedule class, by class name: what a checkpoint stores and rebuilds
+SCHEDULE_CLASSES = {
+    cls.__name__: cls for cls in (ConstantLR, InverseScalingLR, StepDecayLR, ReduceLROnPlateau)
+}
+
+#: the names a user may pass (``get_schedule``); StepDecayLR needs its step_size
 SCHEDULES = {
     "constant": ConstantLR,
     "invscaling": InverseScalingLR,

@@ -56,11 +56,10 @@ from ..layers.base import Layer
 from ..optimizers import OPTIMIZERS
 from ..persistence.npz import load, register_kind, save
 from ..persistence.state import join_state, layer_from_state, layer_to_state, split_state
-from ..schedules import ConstantLR, InverseScalingLR, ReduceLROnPlateau, StepDecayLR
+from ..schedules import SCHEDULE_CLASSES
 from .history import History
 
 _OPTIMIZERS = {cls.__name__: cls for cls in OPTIMIZERS.values()}
-_SCHEDULES = {c.__name__: c for c in (ConstantLR, InverseScalingLR, StepDecayLR, ReduceLROnPlateau)}
 _CALLBACKS = {"EarlyStopping": EarlyStopping}
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 _FIELDS = (
@@ -174,7 +173,7 @@ class Checkpoint:
         schedule = spec["schedule"]
         if schedule is not None:
             _check_with_class(
-                schedule, _SCHEDULES, "schedule", lambda s: s.load_state_dict(schedule)
+                schedule, SCHEDULE_CLASSES, "schedule", lambda s: s.load_state_dict(schedule)
             )
         callbacks = _callbacks_from_state(spec["callbacks"], arrays, net)
         history = history_from_state(spec["history"], arrays)
