@@ -87,3 +87,11 @@ def test_code_block_runs(i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(BLOCKS[i], f"docs/viva.md block {i}", "exec"), {"__name__": "__viva__"})
     assert list(tmp_path.iterdir()) == [], "a block wrote files"
+
+
+def test_the_topics_of_issue_22_section_4_are_asked():
+    titles = " ".join(t.lower() for t, _ in QUESTIONS)
+    for topic in ["l1 regularisation", "backpropagation through time", "residual",
+                  "jacobian-vector product", "gelu", "swish", "elu", "warm-up",
+                  "multi-label", "schedules", "sanity check"]:  # fmt: skip
+        assert topic in titles, topic
