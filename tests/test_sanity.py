@@ -141,3 +141,53 @@ def test_shapes_that_train_to_nothing_warn_like_the_pairings():
         sound = cr.Sequential(cr.Dense(3, 2), cr.LayerNorm(2))
         assert check_pairing(sound, cr.CrossEntropy()) is None
         assert check_pairing(cr.Sequential(cr.Dense(3, 1)), cr.BinaryCrossEntropy()) is None
+
+
+class FlippedTanh(cr.Tanh):
+    """A tanh whose backward pass returns -dX: the classic sign slip."""
+
+    def forward(self, X, training=False):
+        Y, back = super().forward(X, training=training)
+        return Y, lambda dY, **kw: -back(dY, **kw)
+
+
+def test_overfit_small_batch_does_not_reassure_when_a_hidden_backward_is_sign_flipped():
+    X, y = data(n=100)
+
+    def net(first_activation):
+        return cr.Sequential(
+            cr.Dense(4, 32, rng=0), first_activation(), cr.Dense(32, 32, rng=1), cr.Tanh(),
+            cr.Dense(32, 3, rng=2),
+        )  # fmt: skip
+
+    healthy = sanity.overfit_small_batch(net(cr.Tanh), cr.CrossEntropy(), X, y, rng=0)
+    assert healthy.ok and healthy.gradients.ok
+    assert healthy.message.endswith("and its gradients agree with central differences.")
+    flipped = net(FlippedTanh)
+    # the loss alone is fooled: the two layers above the flipped one memorise the batch
+    alone = sanity.overfit_small_batch(
+        flipped, cr.CrossEntropy(), X, y, rng=0, check_gradients=False
+    )
+    assert alone.ok and alone.final < 0.05 * alone.initial and alone.gradients is None
+    # paired with the gradient check, it is not
+    report = sanity.overfit_small_batch(flipped, cr.CrossEntropy(), X, y, rng=0)
+    assert report.final == alone.final and not report.ok
+    bad = [e.name for e in report.gradients.entries if e.verdict == "wrong"]
+    assert bad == ["layers[0].W", "layers[0].b"]
+    W = report.gradients["layers[0].W"]
+    assert float(W.analytic) == pytest.approx(-float(W.numeric), rel=1e-6)  # the sign
+    assert "it memorised the batch, but the gradients are wrong" in report.message
+    assert "wrong: layers[0].W, layers[0].b" in report.message
+
+
+def test_directional_check_is_a_gradient_check_at_two_passes_per_array():
+    X, y = data(n=10)
+    net = cr.Sequential(cr.Dense(4, 8, rng=0), cr.Sigmoid(), cr.Dense(8, 3, rng=1))
+    report = cr.gradcheck.directional_check(net, cr.CrossEntropy(), X, y)
+    assert report.verdict == "excellent" and len(report.entries) == 4
+    full = cr.gradient_check(net, cr.CrossEntropy(), X, y, check_input=False)
+    rng = np.random.default_rng(0)  # the same directions, drawn the same way
+    for entry, exact in zip(report.entries, full.entries, strict=True):
+        V = rng.normal(size=entry.shape)
+        V /= np.linalg.norm(V)
+        assert float(entry.analytic) == pytest.approx(np.vdot(exact.analytic, V), rel=1e-12)

@@ -206,6 +206,59 @@ def test_l2_adds_half_l2_norm_squared_to_the_loss_and_l2_w_to_the_gradient():
     assert np.linalg.norm(net.layers[0].params["W"]) < np.linalg.norm(plain.layers[0].params["W"])
 
 
+def test_l1_adds_l1_abs_w_to_the_loss_and_its_subgradient_to_the_gradient():
+    X, y = small_regression()
+    net, ref = small_net(seed=2), small_net(seed=2)
+    ref.layers[0].params["W"][0, 0] = net.layers[0].params["W"][0, 0] = 0.0  # a kink
+    l1, l2, lr = 0.2, 0.3, 0.01
+    loss = cr.MeanSquaredError()
+    history = cr.fit(net, loss, X, y, optimizer=cr.SGD(lr), epochs=1, batch_size=None, l1=l1, l2=l2)
+    # by hand: L = data + (l2/2) sum ||W||^2 + l1 sum |W|;  W -= lr (dW + l2 W + l1 sign W)
+    Y, backward = ref.forward(X, training=True)
+    value, dY = loss(Y, y)
+    ref.zero_grad()
+    backward(dY)
+    Ws = [ref.layers[0].params["W"], ref.layers[2].params["W"]]
+    penalty = sum(0.5 * l2 * (W**2).sum() + l1 * np.abs(W).sum() for W in Ws)
+    assert history.loss[0] == pytest.approx(value + penalty, rel=1e-14)
+    assert history.params["l1"] == l1
+    for (_layer, name, p, g), (_, _, trained, _) in zip(
+        ref.parameters(), net.parameters(), strict=True
+    ):
+        decay = l2 * p + l1 * np.sign(p) if name == "W" else 0.0  # biases are not penalised
+        np.testing.assert_allclose(trained, p - lr * (g + decay), rtol=1e-14, atol=1e-15)
+    # the subgradient at the kink is 0: that weight moved by the data gradient alone
+    g00 = ref.layers[0].grads["W"][0, 0]
+    assert net.layers[0].params["W"][0, 0] == -lr * g00
+
+
+def _sparse_problem():
+    """20 features of which the target uses 2: the weights of the other 18 are not needed
+    (the noise gives them least-squares values of a few hundredths)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 20))
+    y = (X[:, :1] - 2 * X[:, 1:2]) + 0.5 * rng.normal(size=(200, 1))
+    return X, y
+
+
+def test_l1_makes_the_unneeded_weights_sparse_and_l2_does_not():
+    X, y = _sparse_problem()
+    near_zero, largest = {}, {}
+    for name, kwargs in {"none": {}, "l2": {"l2": 0.2}, "l1": {"l1": 0.2}}.items():
+        net = cr.Sequential(cr.Dense(20, 1, rng=0))
+        cr.fit(net, "mse", X, y, optimizer=cr.SGD(0.01), epochs=300, batch_size=None,
+               rng=0, **kwargs)  # fmt: skip
+        unneeded = np.abs(net.layers[0].params["W"][2:, 0])
+        near_zero[name] = int(np.sum(unneeded < 0.005))
+        largest[name] = float(unneeded.max())
+    # L1 subtracts lr * l1 from |w| whatever its size, so a weight whose data gradient is
+    # smaller than l1 reaches 0 and stays within a step of it; L2 subtracts lr * l2 * w,
+    # which vanishes with w: it shrinks every weight and zeroes none
+    assert near_zero["l1"] == 18 and largest["l1"] < 0.003
+    assert near_zero["none"] <= 2 and near_zero["l2"] <= 2
+    assert largest["none"] > 0.07 and largest["l2"] > 0.09
+
+
 def test_integer_sample_weights_equal_repeated_samples():
     X, y = small_regression(n=12)
     counts = np.array([1, 2, 0, 3, 1, 1, 0, 2, 1, 1, 4, 1])
@@ -650,6 +703,8 @@ NAN_X[4, 1] = np.nan
         (bad_call(validation_data=(np.ones((2, 3)), np.ones(3))), ValueError, "X_val has 2"),
         (bad_call(validation_data=np.ones((2, 3))), ValueError, "tuple"),
         (bad_call(l2=-1.0), ValueError, "l2"),
+        (bad_call(l1=-1.0), ValueError, r"l1 must be a finite number >= 0, got -1.0"),
+        (bad_call(l1=True), ValueError, "l1 must be"),
         (bad_call(sample_weight=np.ones(3)), ValueError, r"shape \(10,\)"),
         (bad_call(sample_weight=-np.ones(10)), ValueError, "non-negative"),
         (bad_call(sample_weight=np.zeros(10)), ValueError, "sums to zero"),

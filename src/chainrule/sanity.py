@@ -6,7 +6,11 @@
   initial weights are too large (confident and wrong).
 * ``overfit_small_batch``: a healthy network and training loop can drive the loss on
   ~20 samples to nearly zero. If it cannot, something is broken (a gradient, the
-  learning rate, an activation that kills the signal) before data size matters.
+  learning rate, an activation that kills the signal) before data size matters. The
+  converse does not hold: a network whose hidden layer's backward pass is wrong (even
+  sign-flipped) can still memorise 20 samples with the layers above it, so the check
+  is paired with a gradient check (``gradcheck.directional_check``) and fails when the
+  gradients are wrong, however far the loss fell.
 * ``check_pairing``: warns, with the reason, when the output layer and the loss do not
   belong together (a probability output with squared error, a linear output with a
   probability loss, or a softmax applied twice), and shapes that train to nothing (a
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_rng
+from .gradcheck import GradientCheckReport, directional_check
 from .layers.activations import Identity, Sigmoid, Softmax
 from .layers.base import Layer
 from .layers.dense import Dense
@@ -179,11 +184,13 @@ def initial_loss(net: Layer, loss: Loss, X: np.ndarray, y: np.ndarray) -> Initia
 
 @dataclass
 class OverfitReport:
-    """The losses of a few hundred full-batch steps on a handful of samples."""
+    """The losses of a few hundred full-batch steps on a handful of samples, and the
+    gradient check that goes with them (``gradients``; None when not asked for)."""
 
     losses: list[float] = field(repr=False)
     ok: bool
     message: str
+    gradients: GradientCheckReport | None = field(default=None, repr=False)
 
     @property
     def initial(self) -> float:
@@ -208,11 +215,17 @@ def overfit_small_batch(
     lr: float = 1e-2,
     tol: float = 0.05,
     rng: np.random.Generator | int | None = 0,
+    check_gradients: bool = True,
 ) -> OverfitReport:
-    """Train a copy of ``net`` on ``n_samples`` samples and check the loss reaches ~0.
+    """Train a copy of ``net`` on ``n_samples`` samples and check the loss reaches ~0,
+    and that its gradients are right.
 
     Full-batch Adam for ``steps`` steps. Passes when the final loss is below ``tol``
-    times the initial loss (a healthy network memorises 20 samples easily). ``net``
+    times the initial loss (a healthy network memorises 20 samples easily) **and** the
+    gradients agree with central differences (:func:`~chainrule.gradcheck.directional_check`
+    on the same samples, before training: two forward passes per parameter array). A
+    falling loss alone does not prove the backward pass right: with a hidden layer's
+    gradient sign-flipped, the layers above it can still memorise the batch. ``net``
     itself is not changed.
 
     Parameters
@@ -227,11 +240,13 @@ def overfit_small_batch(
     lr : float, default 1e-2
     tol : float, default 0.05
     rng : Generator, int or None, default 0
+    check_gradients : bool, default True
+        Run the gradient check (``.gradients`` in the report). False: the loss only.
 
     Returns
     -------
     OverfitReport
-        ``.losses`` per step, ``.ok`` and a readable ``.message``.
+        ``.losses`` per step, ``.ok``, a readable ``.message`` and ``.gradients``.
     """
     from .optimizers import Adam  # imported here: sanity checks are optional tooling
 
@@ -239,6 +254,7 @@ def overfit_small_batch(
     n = len(X)
     idx = as_rng(rng).permutation(n)[: min(n_samples, n)]
     Xs, ys = X[idx], y[idx]
+    gradients = directional_check(net, loss, Xs, ys, rng=0) if check_gradients else None
     net = copy.deepcopy(net)
     opt = Adam(lr=lr)
     losses = []
@@ -252,17 +268,36 @@ def overfit_small_batch(
         backward(dY)
         opt.step(net)
     losses.append(loss(net.forward(Xs, training=False)[0], ys)[0])
-    ok = bool(np.isfinite(losses[-1]) and losses[-1] <= tol * losses[0])
+    fell = bool(np.isfinite(losses[-1]) and losses[-1] <= tol * losses[0])
+    ok = fell and (gradients is None or gradients.ok)
     message = (
         f"loss on {len(idx)} samples went from {losses[0]:.4g} to {losses[-1]:.4g} in "
         f"{steps} full-batch Adam steps (lr={lr:g}): "
     )
-    if ok:
-        message += "the network can learn (it memorises a small batch)."
+    if gradients is not None and not gradients.ok:
+        message += _wrong_gradients(gradients, fell)
+    elif ok:
+        checked = " and its gradients agree with central differences" if gradients else ""
+        message += f"the network can learn (it memorises a small batch){checked}."
     else:
         message += (
             f"it did not fall below {tol:g} x the start. Something stops learning: check "
             "the gradients (gradient_check), the learning rate, and activations that "
             "saturate or die (sigmoid in deep stacks, ReLU with large negative biases)."
         )
-    return OverfitReport(losses, ok, message)
+    return OverfitReport(losses, ok, message, gradients)
+
+
+def _wrong_gradients(gradients: GradientCheckReport, fell: bool) -> str:
+    """overfit_small_batch's message when the gradient check fails."""
+    worst = max(gradients.entries, key=lambda e: e.rel_error)
+    wrong = ", ".join(e.name for e in gradients.entries if e.verdict not in ("excellent", "fine"))
+    return (
+        f"{'it memorised the batch, but ' if fell else ''}the gradients are wrong: along a "
+        f"random direction, backprop gives {float(worst.analytic):.6g} for {worst.name} "
+        f"and central differences {float(worst.numeric):.6g} (relative error "
+        f"{worst.rel_error:.1e}; wrong: {wrong}). A falling loss does not prove the "
+        "backward pass right (the layers above a wrong one still learn): the bug is in "
+        "the backward pass of the first array named's layer or of a layer after it; "
+        "gradient_check(net, loss, X[:5], y[:5]) shows every entry."
+    )

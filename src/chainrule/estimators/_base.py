@@ -52,7 +52,14 @@ from ..layers.sequential import Sequential
 from ..persistence.state import join_state, layer_from_state, layer_to_state, split_state
 from ..training import History, TrainingDivergedError, TrainingInterrupted
 from ..training.checkpoint import layer_rng_states, set_layer_rng_states
-from ..training.loop import TrainingData, check_callbacks, l2_penalty, norm, run_epochs
+from ..training.loop import (
+    TrainingData,
+    add_penalty_grad,
+    check_callbacks,
+    l2_penalty,
+    norm,
+    run_epochs,
+)
 from ._objective import Objective
 from ._solvers import AdamRule, SGDRule, init_layer
 from ._training import EstimatorRun, batch_size_for, split_validation
@@ -408,9 +415,8 @@ class BaseMLP(BaseEstimator):
         alpha = float(self.alpha)
         if alpha == 0:
             return value
-        scale = alpha / sw_sum
         for dense in self._dense_layers():
-            dense.grads["W"] += scale * dense.params["W"]
+            add_penalty_grad(dense.params["W"], dense.grads["W"], alpha, sw_sum)
         return value + l2_penalty(self.coefs_, alpha, sw_sum)
 
     def _new_optimizer(self):

@@ -133,10 +133,10 @@ def _check_callbacks(
 
 
 def _check_arguments(
-    net, optimizer, epochs, batch_size, shuffle, progress, l2
+    net, optimizer, epochs, batch_size, shuffle, progress, l2, l1=0.0, validation=(0.0, None)
 ) -> tuple[int, int | None]:
-    """The arguments that are not data: types and ranges. Returns ``(epochs, batch_size)``
-    as ints."""
+    """The arguments that are not data: types and ranges (``validation``: ``fit``'s
+    ``(validation_split, validation_data)``). Returns ``(epochs, batch_size)`` as ints."""
     if not isinstance(net, Layer):
         raise TypeError(f"fit: net must be a chainrule Sequential or layer, got {type(net)}.")
     if isinstance(optimizer, type):
@@ -155,14 +155,17 @@ def _check_arguments(
             raise TypeError(f"fit: {flag} must be True or False, got {value!r}.")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
-    if isinstance(l2, bool) or not isinstance(l2, Real) or not (math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}.")
+    for name, value in (("l2", l2), ("l1", l1)):
+        bad = isinstance(value, bool) or not isinstance(value, Real)
+        if bad or not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"fit: {name} must be a finite number >= 0, got {value!r}.")
     for _, name, p, _ in iter_parameters(net):
         if not np.isfinite(p).all():
             raise ValueError(
                 f"fit: the network's parameter {name!r} already contains NaN or inf; "
                 "rebuild the network (or reload good weights) before training."
             )
+    _check_validation_arguments(*validation)
     return epochs, batch_size
 
 

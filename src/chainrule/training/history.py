@@ -50,7 +50,7 @@ class History:
         The epoch numbers, 1-based.
     params : dict
         The run's settings (epochs, batch_size, n_samples, n_val, optimizer, loss, l2;
-        clip_norm or clip_value when given).
+        l1, clip_norm or clip_value when given).
     stopped_epoch : int or None
         The epoch after which a callback or early stopping ended training; None when
         all epochs ran.
@@ -62,7 +62,7 @@ class History:
     ================  ==============================================================
     loss              training loss: the mean over the epoch's batches (weighted by
                       batch size, or by total sample weight), each computed while
-                      training (dropout on), plus (l2 / 2) * sum ||W||^2
+                      training (dropout on), plus (l2 / 2) * sum ||W||^2 (+ l1 * sum |W|)
     <metric>          each requested metric on the training batches' outputs,
                       computed on the fly like the loss (as Keras does)
     val_loss          validation loss at the end of the epoch (inference mode),

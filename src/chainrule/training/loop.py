@@ -13,8 +13,9 @@ function per step::
         for each batch B of order (the last one may be smaller):
             1. forward         Y, backward = net.forward(X[B], training=True)
             2. loss            value, dY = loss(Y, y[B], sample_weight[B])
-                                           value += (l2 / 2) * sum ||W||^2
-            3. backward        backward(dY, need_dX=False, accumulate=False); dW += l2 * W
+                                           value += (l2 / 2) * sum ||W||^2 + l1 * sum |W|
+            3. backward        backward(dY, need_dX=False, accumulate=False);
+                               dW += l2 * W + l1 * sign(W)
             4. clip            clip_norm / clip_value (optional; see chainrule.clipping)
             5. update          optimizer.step(net)
             6. log             the batch's loss, gradient norms, outputs
@@ -58,7 +59,6 @@ from ._checks import (
     _check_loss,
     _check_metrics,
     _check_targets,
-    _check_validation_arguments,
     _parameters_dtype,
 )
 from .checkpoint import open_checkpoints, write_checkpoint
@@ -79,6 +79,7 @@ def fit(
     validation_split: float = 0.0,
     validation_data: tuple | None = None,
     l2: float = 0.0,
+    l1: float = 0.0,
     early_stopping: EarlyStopping | bool | None = None,
     callbacks: Iterable[Callback | Callable] = (),
     metrics: Sequence[str | Callable] = (),
@@ -123,6 +124,12 @@ def fit(
     l2 : float, default 0.0
         L2 penalty: ``(l2 / 2) * sum ||W||^2`` over the weight matrices "W" (not the
         biases) is added to the loss, and ``l2 * W`` to each dW.
+    l1 : float, default 0.0
+        L1 penalty: ``l1 * sum |W|`` over the same weight matrices is added to the loss,
+        and its subgradient ``l1 * sign(W)`` (0 where a weight is exactly 0) to each dW.
+        It pulls every weight towards 0 by the same amount whatever its size, so the
+        weights the data does not need end near 0 (sparsity); with ``l2`` too it is the
+        elastic net.
     early_stopping : EarlyStopping, True or None
         True means ``EarlyStopping()`` on "val_loss" (or "loss" without validation).
     callbacks : list of Callback or functions f(epoch, logs)
@@ -201,10 +208,9 @@ def fit(
     Callbacks' ``on_train_end`` (which restores early stopping's best weights) runs when
     training ends normally or is stopped by a callback, not when an exception is raised.
     """
-    epochs, batch_size = _check_arguments(net, optimizer, epochs, batch_size, shuffle, progress, l2)
-    _check_validation_arguments(validation_split, validation_data)
-    loss = _check_loss(loss)
-    clip_norm, clip_value = _check_clipping(clip_norm, clip_value)
+    epochs, batch_size = _check_arguments(net, optimizer, epochs, batch_size, shuffle, progress,
+                                          l2, l1, (validation_split, validation_data))  # fmt: skip
+    loss, (clip_norm, clip_value) = _check_loss(loss), _check_clipping(clip_norm, clip_value)
     schedule = None if schedule is None else get_schedule(schedule)
     rng = as_rng(rng)
     rng_state = rng.bit_generator.state
@@ -215,7 +221,7 @@ def fit(
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
         run = TrainingRun(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value)
-        run.rng, run.shuffle = rng, shuffle
+        run.rng, run.shuffle, run.l1 = rng, shuffle, float(l1)
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
@@ -377,13 +383,16 @@ class TrainingRun:
     stopped(early)       what a stop records
     ===================  ==========================================================
 
-    The L2 term is defined here once (:meth:`penalty`, :meth:`backward`): each batch
-    adds ``(l2 / 2) * sum ||W||^2 / d`` to its loss and ``(l2 / d) * W`` to each dW,
-    with d = 1 (``fit``) or, when ``l2_per_weight`` (the estimators: scikit-learn's
-    convention), d = the batch's weight sum.
+    The weight penalty is used here once (:meth:`penalty`, :meth:`backward`; defined by
+    :func:`l2_penalty` and :func:`add_penalty_grad`): each batch adds
+    ``((l2 / 2) * sum ||W||^2 + l1 * sum |W|) / d`` to its loss and
+    ``(l2 * W + l1 * sign(W)) / d`` to each dW, with d = 1 (``fit``) or, when
+    ``l2_per_weight`` (the estimators: scikit-learn's convention), d = the batch's weight
+    sum. ``l1`` is an attribute (default 0) that ``fit`` sets.
     """
 
     l2_per_weight = False
+    l1 = 0.0
 
     def __init__(
         self,
@@ -446,6 +455,8 @@ class TrainingRun:
             "loss": repr(self.loss),
             "l2": self.l2,
         }
+        if self.l1:
+            params["l1"] = self.l1
         if self.clipping:
             params["clip_norm" if self.clip_norm is not None else "clip_value"] = (
                 self.clip_norm if self.clip_norm is not None else self.clip_value
@@ -485,11 +496,11 @@ class TrainingRun:
         return self.loss(Y, data.y[idx], wb)
 
     def penalty(self, weight: float = 1.0) -> float:
-        """The L2 term of a batch of weight sum ``weight`` (see the class docstring)."""
-        if not self.l2:
+        """The penalty of a batch of weight sum ``weight`` (see the class docstring)."""
+        if not (self.l2 or self.l1):
             return 0.0
         d = weight if self.l2_per_weight else 1.0
-        return l2_penalty([W for _, W, _ in self.weights], self.l2, d)
+        return l2_penalty([W for _, W, _ in self.weights], self.l2, d, self.l1)
 
     def check_batch(self, value: float, b: int) -> None:
         if not math.isfinite(value):
@@ -498,18 +509,16 @@ class TrainingRun:
             )
 
     def backward(self, backward, dY, weight: float, grad_norm_sums: list[float]) -> None:
-        """Step 3: fill every gradient, add the L2 term to each dW, and add each dW's
+        """Step 3: fill every gradient, add the penalty's to each dW, and add each dW's
         norm to ``grad_norm_sums`` (the log's grad_norm, before any clipping)."""
         if self.net.fast_backward:  # set the grads; skip dL/d(data), nobody reads it
             backward(dY, need_dX=False, accumulate=False)
         else:
             self.net.zero_grad()
             backward(dY)
-        coef = self.dtype.type(self.l2 / weight if self.l2_per_weight else self.l2)
+        d = weight if self.l2_per_weight else 1.0
         for j, (_, W, dW) in enumerate(self.weights):
-            if self.l2:
-                np.multiply(W, coef, out=self.scratch[j])
-                dW += self.scratch[j]
+            add_penalty_grad(W, dW, self.l2, d, self.l1, self.scratch[j])
             grad_norm_sums[j] += norm(dW)
 
     def clip(self) -> bool:
@@ -595,12 +604,38 @@ def _log_keys(names: list[str], has_val: bool, clipping: bool, weights) -> list[
     return keys
 
 
-def l2_penalty(weights: Iterable[np.ndarray], l2: float, d: float = 1.0) -> float:
-    """``(l2 / 2) * sum ||W||^2 / d``: THE L2 term (``fit``: d = 1; the estimators:
-    d = the weight sum of the samples it goes with, scikit-learn's convention)."""
-    if not l2:
+def l2_penalty(weights: Iterable[np.ndarray], l2: float, d: float = 1.0, l1: float = 0.0) -> float:
+    """``((l2 / 2) * sum ||W||^2 + l1 * sum |W|) / d``: THE penalty term, L2 (and L1
+    when ``l1`` is given; ``fit``: d = 1; the estimators: d = the weight sum of the
+    samples it goes with, scikit-learn's convention). Its gradient:
+    :func:`add_penalty_grad`."""
+    if not (l2 or l1):
         return 0.0
-    return (0.5 * l2) * sum(float(np.vdot(W, W)) for W in weights) / d
+    weights = list(weights)
+    value = (0.5 * l2) * sum(float(np.vdot(W, W)) for W in weights) if l2 else 0.0
+    if l1:
+        value += l1 * sum(float(np.abs(W).sum()) for W in weights)
+    return value / d
+
+
+def add_penalty_grad(
+    W: np.ndarray, dW: np.ndarray, l2: float, d: float = 1.0, l1: float = 0.0, scratch=None
+) -> None:
+    """``dW += (l2 * W + l1 * sign(W)) / d`` in place: the gradient of
+    :func:`l2_penalty` with respect to one weight matrix ``W`` (same shape as
+    ``dW``). ``|w|`` has no derivative at 0; ``sign(0) = 0`` picks the subgradient 0
+    there (any value in [-l1, l1] is a subgradient). ``scratch``: an array like ``W``
+    to compute in (no allocation)."""
+    if not (l2 or l1):
+        return
+    out = np.empty_like(W) if scratch is None else scratch
+    if l2:
+        np.multiply(W, dW.dtype.type(l2 / d), out=out)
+        dW += out
+    if l1:
+        np.sign(W, out=out)
+        out *= dW.dtype.type(l1 / d)
+        dW += out
 
 
 # ----------------------------------------------------------------------------- the loop
