@@ -263,14 +263,20 @@ np.testing.assert_allclose(Xp_train[:, :4].mean(axis=0), 0, atol=1e-12)
 
 # %% [markdown]
 # **Step 6: train.** The same kind of network as the rest of this lesson (16 sigmoid
-# units, softmax output, cross-entropy), here through `cr.MLPClassifier`, which section
-# 4 shows to be exactly the network written by hand.
+# units, softmax output, cross-entropy), here through `cr.MLPClassifier`. Its layers
+# compute exactly the forward and backward passes written by hand (section 4 checks
+# them to rounding), but it trains as scikit-learn's `MLPClassifier` does, not as our
+# raw loop: scikit-learn's initialisation, Adam on minibatches of 200, and an L2
+# penalty (`alpha=1e-4`); section 4 shows the two libraries agree epoch for epoch.
 
 # %%
 penguin_model = cr.MLPClassifier(
     hidden_layer_sizes=(16,), activation="logistic", learning_rate_init=0.01,
     max_iter=300, random_state=SEED,
 ).fit(Xp_train, yp_train)  # fmt: skip
+# Adam, L2 alpha = 1e-4, and batch_size "auto": min(200, n) rows, so several batches
+settings_used = (penguin_model.solver, penguin_model.alpha, penguin_model.batch_size)
+assert settings_used == ("adam", 1e-4, "auto") and len(Xp_train) > 200
 penguin_accuracy = penguin_model.score(Xp_test, yp_test)
 assert penguin_accuracy >= 0.95
 Markdown(
@@ -522,7 +528,7 @@ print(f"forward mode: {n_parameters} passes for the gradient; reverse mode: 1 ba
 # layer before it, and the gradient check below checks it too.
 
 # %%
-def softmax_cross_entropy_backward(P, T):
+def output_gradient(P, T):
     """dL/dZ2 for softmax followed by mean cross-entropy: (P - T) / n."""
     return (P - T) / P.shape[0]
 
@@ -549,7 +555,7 @@ def backward(dZ2, cache, params):
     }
 
 
-dZ2 = softmax_cross_entropy_backward(P, T_train)
+dZ2 = output_gradient(P, T_train)
 grads = backward(dZ2, cache, params0)
 arrays = {**cache, **params0}
 for name, g in grads.items():
@@ -594,7 +600,9 @@ print(f"rows-as-samples dW1 {grads['dW1'].shape} = transpose of columns-as-sampl
 #
 # Why it goes downhill: to first order,
 # $L(\theta - \eta g) \approx L(\theta) - \eta \lVert g \rVert^2$, which is
-# below $L(\theta)$ for a small enough $\eta$. The cell checks that prediction.
+# below $L(\theta)$ for a small enough $\eta$. The cell checks that prediction: the
+# loss goes down, and by within 25% of $\eta \lVert g \rVert^2$ (the rest is the
+# second-order term the approximation leaves out).
 
 # %%
 def gradient_descent_step(params, grads, lr):
@@ -608,6 +616,7 @@ loss1 = cross_entropy(forward(X_train, params1)[0], T_train)
 first_order = lr * sum(np.sum(grads["d" + name] ** 2) for name in params0)
 print(f"one step: loss {loss0:.5f} -> {loss1:.5f}, down by {loss0 - loss1:.5f}")
 print(f"first-order prediction lr * ||g||^2 = {first_order:.5f}")
+assert loss1 < loss0 and abs((loss0 - loss1) / first_order - 1) < 0.25
 
 
 # %% [markdown]
@@ -623,7 +632,8 @@ def accuracy(P, y):
 
 
 def train(params, X, T, lr, epochs, X_test=None, T_test=None):
-    """Full-batch gradient descent; return the trained parameters and the losses."""
+    """Full-batch gradient descent; return the trained parameters and the losses, both
+    measured at the start of each epoch, at the weights *before* its update."""
     history = {"train_loss": [], "test_loss": []}
     for _ in range(epochs):
         if X_test is not None:
@@ -631,7 +641,7 @@ def train(params, X, T, lr, epochs, X_test=None, T_test=None):
             history["test_loss"].append(cross_entropy(P_test, T_test))
         P, cache = forward(X, params)  # 1. forward
         history["train_loss"].append(cross_entropy(P, T))  # 2. loss
-        dZ2 = softmax_cross_entropy_backward(P, T)  # 3. backward
+        dZ2 = output_gradient(P, T)  # 3. backward
         grads = backward(dZ2, cache, params)
         params = gradient_descent_step(params, grads, lr)  # 4. update
     return params, history
@@ -641,7 +651,8 @@ epochs = 300
 params, history = train(params0, X_train, T_train, lr, epochs, X_test, T_test)
 for epoch in (0, 10, 50, 100, 200, epochs - 1):
     print(
-        f"epoch {epoch + 1:3d}  train loss {history['train_loss'][epoch]:.4f}"
+        f"epoch {epoch + 1:3d}, before its update:  train loss "
+        f"{history['train_loss'][epoch]:.4f}"
         f"  test loss {history['test_loss'][epoch]:.4f}"
     )
 P_train, P_test = forward(X_train, params)[0], forward(X_test, params)[0]
@@ -671,7 +682,9 @@ print(f"test accuracy  {accuracy(P_test, y_test):.3f}")
 #      {\lVert g_\text{backprop} \rVert + \lVert g_\text{numeric} \rVert}
 # $$
 #
-# is about $10^{-10}$ when backprop is right and about $1$ when it is wrong. First one
+# is at most about $10^{-8}$ when backprop is right (the rounding of the two loss
+# values, divided by $2\varepsilon$; the checks below assert it) and of order $1$ when
+# it is wrong. First one
 # entry by hand:
 
 # %%
@@ -701,7 +714,7 @@ i, j = 2, 5
 print(f"dL/dW1[{i}, {j}]: backprop {grads['dW1'][i, j]:.10f}")
 print(f"          central difference {dW1_numeric[i, j]:.10f}")
 print(f"relative error over all of W1: {relative_error(grads['dW1'], dW1_numeric):.1e}")
-assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "about 1e-10 when right"
+assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "at most about 1e-8 when right"
 
 
 # %% [markdown]
@@ -744,7 +757,7 @@ class RawNetwork(cr.Layer):
 X_small, y_small = X_train[:20], y_train[:20]  # a few samples keep the check fast
 report = cr.gradient_check(RawNetwork(params0), cr.CrossEntropy(), X_small, y_small)
 print(report)
-assert report.ok and report.max_rel_error < 1e-7
+assert report.ok and report.max_rel_error < 1e-8
 
 
 # %% [markdown]
@@ -807,7 +820,7 @@ net.zero_grad()  # gradients accumulate, so reset them first
 dX_cr = backward_cr(dZ2_cr)
 
 P0, cache0 = forward(X_train, params0)
-grads0 = backward(softmax_cross_entropy_backward(P0, T_train), cache0, params0)
+grads0 = backward(output_gradient(P0, T_train), cache0, params0)
 
 same = dict(rtol=1e-10, atol=1e-13)
 np.testing.assert_allclose(Z2_cr, cache0["Z2"], **same)
@@ -825,6 +838,13 @@ print(f"loss {loss_cr:.10f}: logits, loss, dZ2, dW2, db2, dW1, db1 and dX all ag
 # gradient descent, `cr.SGD(0.5)`, on the whole training set at once:
 # `batch_size=None`), and it must land on the weights our raw loop found in
 # section 2.7, up to rounding.
+#
+# Read the two loss tables with one difference in mind. Both record as an epoch's
+# training loss the loss of its forward pass, *before* its update, so those columns
+# agree row for row. But `fit` measures `val_loss` at the end of the epoch, *after*
+# the update, while our raw loop measured the test loss at its start: `fit`'s
+# `val_loss` of epoch $e$ is the raw loop's test loss of epoch $e + 1$ (the cell asserts
+# it), and its last row is a step further on than anything our table shows.
 
 # %%
 fit_history = cr.fit(
@@ -842,6 +862,7 @@ fit_history = cr.fit(
 np.testing.assert_allclose(dense1.params["W"], params["W1"], rtol=1e-8, atol=1e-10)
 np.testing.assert_allclose(dense2.params["W"], params["W2"], rtol=1e-8, atol=1e-10)
 np.testing.assert_allclose(fit_history["loss"], history["train_loss"], rtol=1e-8)
+np.testing.assert_allclose(fit_history["val_loss"][:-1], history["test_loss"][1:], rtol=1e-8)
 print(fit_history)
 fit_frame = fit_history.to_frame()  # one row per epoch, one column per logged value
 fit_frame[["loss", "val_loss", "accuracy", "val_accuracy"]].iloc[[0, 9, 99, -1]]
@@ -1054,9 +1075,9 @@ ratio = norms_sigmoid[-1] / norms_sigmoid[0]
 shrink_sigmoid = norms_sigmoid[1:] / norms_sigmoid[:-1]  # layer l+1 over layer l
 shrink_relu = norms_relu[1:] / norms_relu[:-1]
 relu_ratio = norms_relu[-1] / norms_relu[0]
-hidden = slice(0, len(shrink_sigmoid) - 1)  # between hidden Dense layers
-below_4 = int(np.sum(shrink_sigmoid[hidden] < 4))
-assert (shrink_sigmoid[hidden] > 1).all() and 0 < below_4
+below_4 = int(np.sum(shrink_sigmoid < 4))  # each ratio crosses one sigmoid layer
+assert (shrink_sigmoid > 1).all() and 0 < below_4 < len(shrink_sigmoid)
+assert np.isclose(np.prod(shrink_sigmoid), ratio)  # the factors compound to the ratio
 assert 1 < relu_ratio < ratio / 100
 pd.DataFrame(
     {"sigmoid": shrink_sigmoid, "ReLU": shrink_relu},
@@ -1066,10 +1087,11 @@ pd.DataFrame(
 # %%
 Markdown(
     f"Measured here: going one sigmoid layer back towards the input, the gradient "
-    f"norm shrinks by a factor between {shrink_sigmoid[hidden].min():.1f} and "
-    f"{shrink_sigmoid[hidden].max():.1f} ({below_4} of the {len(shrink_sigmoid) - 1} "
-    "factors are below 4: a bound on the derivative is not a bound on the shrinkage), "
-    f"and it compounds: the first layer's gradient is **{ratio:,.0f} times** smaller "
+    f"norm shrinks by a factor between {shrink_sigmoid.min():.1f} and "
+    f"{shrink_sigmoid.max():.1f} ({below_4} of the {len(shrink_sigmoid)} factors in the "
+    "table are below 4: a bound on the derivative is not a bound on the shrinkage), "
+    f"and it compounds: the {len(shrink_sigmoid)} factors multiply to **{ratio:,.0f}**, "
+    "the first layer's gradient is that many times smaller "
     f"than the last layer's. With ReLU and He initialisation it is {relu_ratio:.1f} times "
     f"smaller: not equal, but {ratio / relu_ratio:,.0f} times less shrinkage, so "
     "the first layers of the ReLU network still get a gradient they can learn from."
@@ -1159,6 +1181,13 @@ assert abs(grad_sigmoid_mse.item()) < abs(grad_bce.item()) / 1000
 # first, to start from nothing), run the cell, then run the check below it. The
 # checks compare your gradient with central differences, so they cannot be
 # fooled by a formula that merely has the right shape.
+#
+# The functions take the names and arguments of the drills notebook
+# (`backprop_drills.ipynb`) and of `cr.check_backward`: an activation's backward is
+# `(X, dY) -> dX`, where `X` is the layer's input (the $Z$ of the text) and
+# `dY = dL/dY` for its output `Y`; a loss's is `(Z or Y, T, n, ...) -> dY`; a dense
+# layer's is `(X, W, dY) -> (dX, dW, db)`. So each answer here is also judged by
+# `cr.check_backward`, which names the slip when there is one.
 
 # %%
 rng_ex = np.random.default_rng(SEED)
@@ -1177,19 +1206,19 @@ def verdict(name, analytic, numeric, tol=1e-6):
 
 
 def check_sigmoid_backward(fn):
-    # L = sum(G * sigmoid(Z)) has dL/dA = G, so dL/dZ must be fn(G, sigmoid(Z))
-    numeric = numeric_gradient(lambda Z: np.sum(G_ex * sigmoid(Z)), Z_ex)
-    return verdict("sigmoid_backward", fn(G_ex, sigmoid(Z_ex)), numeric)
+    # L = sum(G * sigmoid(X)) has dL/dY = G, so dL/dX must be fn(X, dY=G)
+    numeric = numeric_gradient(lambda X: np.sum(G_ex * sigmoid(X)), Z_ex)
+    return verdict("sigmoid_backward", fn(X=Z_ex, dY=G_ex), numeric)
 
 
-def check_softmax_cross_entropy_grad(fn):
+def check_softmax_cross_entropy_backward(fn):
     numeric = numeric_gradient(lambda Z: cross_entropy(softmax(Z), T_ex), Z_ex)
-    return verdict("softmax_cross_entropy_grad", fn(Z_ex, T_ex), numeric)
+    return verdict("softmax_cross_entropy_backward", fn(Z=Z_ex, T=T_ex, n=len(Z_ex)), numeric)
 
 
 def check_dense_backward(fn):
     # L = sum(G * (X @ W + b)) has dL/dY = G
-    dX, dW, db = fn(G_ex, X_ex, W_ex)
+    dX, dW, db = fn(X=X_ex, W=W_ex, dY=G_ex)
     dX_num = numeric_gradient(lambda X: np.sum(G_ex * (X @ W_ex + b_ex)), X_ex)
     dW_num = numeric_gradient(lambda W: np.sum(G_ex * (X_ex @ W + b_ex)), W_ex)
     db_num = numeric_gradient(lambda b: np.sum(G_ex * (X_ex @ W_ex + b)), b_ex)
@@ -1204,12 +1233,13 @@ def check_dense_backward(fn):
 # %% [markdown]
 # ### Exercise 1: the sigmoid's backward step
 #
-# Given $dA = \partial L/\partial A$ and the cached output $A = \sigma(Z)$,
-# return $dZ = \partial L/\partial Z$.
+# Given the layer's input $X$ (the pre-activation) and $dY = \partial L/\partial Y$
+# for its output $Y = \sigma(X)$, return $dX = \partial L/\partial X$.
 
 # %%
-def sigmoid_backward(dA, A):
-    return dA * A * (1 - A)  # YOUR CODE: try replacing this line
+def sigmoid_backward(X, dY):
+    Y = sigmoid(X)  # YOUR CODE: try replacing these two lines
+    return dY * Y * (1 - Y)
 
 
 passed_1 = check_sigmoid_backward(sigmoid_backward)
@@ -1223,8 +1253,7 @@ passed_1 = check_sigmoid_backward(sigmoid_backward)
 # %%
 class StudentSigmoid(cr.Layer):
     def forward(self, X, training=False):
-        A = sigmoid(X)
-        return A, lambda dA: sigmoid_backward(dA, A)
+        return sigmoid(X), lambda dY: sigmoid_backward(X, dY)
 
 
 def small_network(activation_layer):
@@ -1241,26 +1270,26 @@ print(cr.gradient_check(student_net, cr.CrossEntropy(), X_small, y_small))
 # %% [markdown]
 # ### Exercise 2: the fused softmax-cross-entropy gradient
 #
-# Given logits $Z$ ($n \times k$) and one-hot targets $T$, return
+# Given logits $Z$ ($n \times k$), one-hot targets $T$ and the batch size $n$, return
 # $\partial L / \partial Z$ for
 # $L = -\frac{1}{n}\sum_{i,k} T_{ik} \log \operatorname{softmax}(Z)_{ik}$.
 
 # %%
-def softmax_cross_entropy_grad(Z, T):
-    return (softmax(Z) - T) / Z.shape[0]  # YOUR CODE: try replacing this line
+def softmax_cross_entropy_backward(Z, T, n):
+    return (softmax(Z) - T) / n  # YOUR CODE: try replacing this line
 
 
-passed_2 = check_softmax_cross_entropy_grad(softmax_cross_entropy_grad)
+passed_2 = check_softmax_cross_entropy_backward(softmax_cross_entropy_backward)
 
 
 # %% [markdown]
 # ### Exercise 3: a dense layer's backward step
 #
-# Given $dY = \partial L/\partial Y$ for $Y = XW + b$, return $dX$, $dW$ and
-# $db$.
+# Given the input $X$, the weights $W$ and $dY = \partial L/\partial Y$ for
+# $Y = XW + b$, return $dX$, $dW$ and $db$.
 
 # %%
-def dense_backward(dY, X, W):
+def dense_backward(X, W, dY):
     dX = dY @ W.T  # YOUR CODE: try replacing these three lines
     dW = X.T @ dY
     db = dY.sum(axis=0)
@@ -1272,32 +1301,63 @@ print("\nall three exercises correct:", passed_1 and passed_2 and passed_3)
 
 
 # %% [markdown]
+# The same three functions, unchanged, through `cr.check_backward` (as in the drills):
+
+# %%
+dense_ex = cr.Dense(3, 4, rng=0)
+dense_ex.params["W"][...] = W_ex
+
+
+def library_checks(sigmoid_fn, softmax_ce_fn, dense_fn):
+    """cr.check_backward's reports on the three exercise functions."""
+    return [
+        cr.check_backward(sigmoid_fn, cr.Sigmoid(), Z_ex, dY=G_ex),
+        cr.check_backward(softmax_ce_fn, cr.CrossEntropy(), Z_ex, T_ex.argmax(axis=1)),
+        cr.check_backward(dense_fn, dense_ex, X_ex, dY=G_ex),
+    ]
+
+
+library_reports = library_checks(sigmoid_backward, softmax_cross_entropy_backward, dense_backward)
+for library_report in library_reports:
+    print(library_report.what, "->", "right" if library_report.ok else "WRONG")
+assert all(library_report.ok for library_report in library_reports) == (
+    passed_1 and passed_2 and passed_3
+)
+
+
+# %% [markdown]
 # ### Do the checks catch mistakes?
 #
 # A check that never fails proves nothing. Here are typical wrong answers, fed
 # to the same checks; every one of them is caught.
 
 # %%
-def sigmoid_backward_wrong(dA, A):
-    return dA * A  # forgot the (1 - A)
+def sigmoid_backward_wrong(X, dY):
+    Y = sigmoid(X)
+    return dY * Y  # forgot the (1 - Y)
 
 
-def softmax_cross_entropy_grad_wrong(Z, T):
+def softmax_cross_entropy_backward_wrong(Z, T, n):
     return softmax(Z) - T  # forgot the mean's 1/n
 
 
-def dense_backward_wrong(dY, X, W):
+def dense_backward_wrong(X, W, dY):
     n = X.shape[0]
     return dY @ W.T, X.T @ dY / n, dY.sum(axis=0) / n  # divides by n a second time
 
 
 caught = [
     not check_sigmoid_backward(sigmoid_backward_wrong),
-    not check_softmax_cross_entropy_grad(softmax_cross_entropy_grad_wrong),
+    not check_softmax_cross_entropy_backward(softmax_cross_entropy_backward_wrong),
     not check_dense_backward(dense_backward_wrong),
 ]
 assert all(caught), "a wrong gradient went unnoticed"
 print(f"caught {sum(caught)} of {len(caught)} wrong answers")
+wrong_reports = library_checks(
+    sigmoid_backward_wrong, softmax_cross_entropy_backward_wrong, dense_backward_wrong
+)
+assert not any(wrong_report.ok for wrong_report in wrong_reports)  # cr.check_backward too
+print(wrong_reports[1])
 
 
 # %% [markdown]
@@ -1308,8 +1368,7 @@ print(f"caught {sum(caught)} of {len(caught)} wrong answers")
 # %%
 class WrongSigmoid(cr.Layer):
     def forward(self, X, training=False):
-        A = sigmoid(X)
-        return A, lambda dA: sigmoid_backward_wrong(dA, A)
+        return sigmoid(X), lambda dY: sigmoid_backward_wrong(X, dY)
 
 
 wrong_net = small_network(WrongSigmoid())

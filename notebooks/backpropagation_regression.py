@@ -395,7 +395,7 @@ assert 0.25 < mse(Y_hat, T_train) < 4
 # layer before it, and the gradient check below checks it too.
 
 # %%
-def mse_backward(Y_hat, T):
+def output_gradient(Y_hat, T):
     """dL/dY_hat for L = mean((Y_hat - T)**2) over all N entries: 2 (Y_hat - T) / N."""
     return 2 * (Y_hat - T) / Y_hat.size
 
@@ -422,7 +422,7 @@ def backward(dZ2, cache, params):
     }
 
 
-dZ2 = mse_backward(Y_hat, T_train)  # the identity output: dZ2 = dY_hat
+dZ2 = output_gradient(Y_hat, T_train)  # the identity output: dZ2 = dY_hat
 grads = backward(dZ2, cache, params0)
 arrays = {**cache, **params0}
 for name, g in grads.items():
@@ -441,7 +441,9 @@ for name, g in grads.items():
 #
 # Why it goes downhill: to first order,
 # $L(\theta - \eta g) \approx L(\theta) - \eta \lVert g \rVert^2$, which is
-# below $L(\theta)$ for a small enough $\eta$. The cell checks that prediction.
+# below $L(\theta)$ for a small enough $\eta$. The cell checks that prediction: the
+# loss goes down, and by within 25% of $\eta \lVert g \rVert^2$ (the rest is the
+# second-order term the approximation leaves out).
 
 # %%
 def gradient_descent_step(params, grads, lr):
@@ -455,6 +457,7 @@ loss1 = mse(forward(X_train, params1)[0], T_train)
 first_order = lr * sum(np.sum(grads["d" + name] ** 2) for name in params0)
 print(f"one step: loss {loss0:.5f} -> {loss1:.5f}, down by {loss0 - loss1:.5f}")
 print(f"first-order prediction lr * ||g||^2 = {first_order:.5f}")
+assert loss1 < loss0 and abs((loss0 - loss1) / first_order - 1) < 0.25
 
 
 # %% [markdown]
@@ -470,14 +473,15 @@ def r2_score(y_true, y_pred):
 
 
 def train(params, X, T, lr, epochs, X_test=None, T_test=None):
-    """Full-batch gradient descent; return the trained parameters and the losses."""
+    """Full-batch gradient descent; return the trained parameters and the losses, both
+    measured at the start of each epoch, at the weights *before* its update."""
     history = {"train_loss": [], "test_loss": []}
     for _ in range(epochs):
         if X_test is not None:
             history["test_loss"].append(mse(forward(X_test, params)[0], T_test))
         Y_hat, cache = forward(X, params)  # 1. forward
         history["train_loss"].append(mse(Y_hat, T))  # 2. loss
-        dZ2 = mse_backward(Y_hat, T)  # 3. backward
+        dZ2 = output_gradient(Y_hat, T)  # 3. backward
         grads = backward(dZ2, cache, params)
         params = gradient_descent_step(params, grads, lr)  # 4. update
     return params, history
@@ -487,7 +491,8 @@ epochs = 300
 params, history = train(params0, X_train, T_train, lr, epochs, X_test, T_test)
 for epoch in (0, 10, 50, 100, 200, epochs - 1):
     print(
-        f"epoch {epoch + 1:3d}  train loss {history['train_loss'][epoch]:.4f}"
+        f"epoch {epoch + 1:3d}, before its update:  train loss "
+        f"{history['train_loss'][epoch]:.4f}"
         f"  test loss {history['test_loss'][epoch]:.4f}"
     )
 y_pred_test = to_original_units(forward(X_test, params)[0])
@@ -581,7 +586,9 @@ assert r2_score(y_test, y_pred_test) < linear.score(X_test, y_test) + 0.05  # "n
 #      {\lVert g_\text{backprop} \rVert + \lVert g_\text{numeric} \rVert}
 # $$
 #
-# is about $10^{-10}$ when backprop is right and about $1$ when it is wrong. First one
+# is at most about $10^{-8}$ when backprop is right (the rounding of the two loss
+# values, divided by $2\varepsilon$; the checks below assert it) and of order $1$ when
+# it is wrong. First one
 # entry by hand:
 
 # %%
@@ -611,7 +618,7 @@ i, j = 2, 5
 print(f"dL/dW1[{i}, {j}]: backprop {grads['dW1'][i, j]:.10f}")
 print(f"          central difference {dW1_numeric[i, j]:.10f}")
 print(f"relative error over all of W1: {relative_error(grads['dW1'], dW1_numeric):.1e}")
-assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "about 1e-10 when right"
+assert relative_error(grads["dW1"], dW1_numeric) < 1e-8  # "at most about 1e-8 when right"
 
 
 # %% [markdown]
@@ -654,7 +661,7 @@ class RawNetwork(cr.Layer):
 X_small, T_small = X_train[:20], T_train[:20]  # a few samples keep the check fast
 report = cr.gradient_check(RawNetwork(params0), cr.MeanSquaredError(), X_small, T_small)
 print(report)
-assert report.ok and report.max_rel_error < 1e-7
+assert report.ok and report.max_rel_error < 1e-8
 
 
 # %% [markdown]
@@ -719,7 +726,7 @@ net.zero_grad()  # gradients accumulate, so reset them first
 dX_cr = backward_cr(dZ2_cr)
 
 Y_hat0, cache0 = forward(X_train, params0)
-grads0 = backward(mse_backward(Y_hat0, T_train), cache0, params0)
+grads0 = backward(output_gradient(Y_hat0, T_train), cache0, params0)
 
 same = dict(rtol=1e-10, atol=1e-13)
 np.testing.assert_allclose(Z2_cr, Y_hat0, **same)
@@ -737,6 +744,13 @@ print(f"loss {loss_cr:.10f}: outputs, loss, dZ2, dW2, db2, dW1, db1 and dX all a
 # gradient descent, `cr.SGD(0.05)`, on the whole training set at once:
 # `batch_size=None`), and it must land on the weights our raw loop found in
 # section 2.6, up to rounding.
+#
+# Read the two loss tables with one difference in mind. Both record as an epoch's
+# training loss the loss of its forward pass, *before* its update, so those columns
+# agree row for row. But `fit` measures `val_loss` at the end of the epoch, *after*
+# the update, while our raw loop measured the test loss at its start: `fit`'s
+# `val_loss` of epoch $e$ is the raw loop's test loss of epoch $e + 1$ (the cell asserts
+# it), and its last row is a step further on than anything our table shows.
 
 # %%
 fit_history = cr.fit(
@@ -754,6 +768,7 @@ fit_history = cr.fit(
 np.testing.assert_allclose(dense1.params["W"], params["W1"], rtol=1e-8, atol=1e-10)
 np.testing.assert_allclose(dense2.params["W"], params["W2"], rtol=1e-8, atol=1e-10)
 np.testing.assert_allclose(fit_history["loss"], history["train_loss"], rtol=1e-8)
+np.testing.assert_allclose(fit_history["val_loss"][:-1], history["test_loss"][1:], rtol=1e-8)
 print(fit_history)
 fit_frame = fit_history.to_frame()  # one row per epoch, one column per logged value
 fit_frame[["loss", "val_loss", "r2", "val_r2"]].iloc[[0, 9, 99, -1]]
@@ -973,9 +988,9 @@ ratio = norms_sigmoid[-1] / norms_sigmoid[0]
 shrink_sigmoid = norms_sigmoid[1:] / norms_sigmoid[:-1]  # layer l+1 over layer l
 shrink_relu = norms_relu[1:] / norms_relu[:-1]
 relu_ratio = norms_relu[-1] / norms_relu[0]
-hidden = slice(0, len(shrink_sigmoid) - 1)  # between hidden Dense layers
-below_4 = int(np.sum(shrink_sigmoid[hidden] < 4))
-assert (shrink_sigmoid[hidden] > 1).all() and 0 < below_4
+below_4 = int(np.sum(shrink_sigmoid < 4))  # each ratio crosses one sigmoid layer
+assert (shrink_sigmoid > 1).all() and 0 < below_4 < len(shrink_sigmoid)
+assert np.isclose(np.prod(shrink_sigmoid), ratio)  # the factors compound to the ratio
 assert 1 < relu_ratio < ratio / 100
 pd.DataFrame(
     {"sigmoid": shrink_sigmoid, "ReLU": shrink_relu},
@@ -985,10 +1000,11 @@ pd.DataFrame(
 # %%
 Markdown(
     f"Measured here: going one sigmoid layer back towards the input, the gradient "
-    f"norm shrinks by a factor between {shrink_sigmoid[hidden].min():.1f} and "
-    f"{shrink_sigmoid[hidden].max():.1f} ({below_4} of the {len(shrink_sigmoid) - 1} "
-    "factors are below 4: a bound on the derivative is not a bound on the shrinkage), "
-    f"and it compounds: the first layer's gradient is **{ratio:,.0f} times** smaller "
+    f"norm shrinks by a factor between {shrink_sigmoid.min():.1f} and "
+    f"{shrink_sigmoid.max():.1f} ({below_4} of the {len(shrink_sigmoid)} factors in the "
+    "table are below 4: a bound on the derivative is not a bound on the shrinkage), "
+    f"and it compounds: the {len(shrink_sigmoid)} factors multiply to **{ratio:,.0f}**, "
+    "the first layer's gradient is that many times smaller "
     f"than the last layer's. With ReLU and He initialisation it is {relu_ratio:.1f} times "
     f"smaller: not equal, but {ratio / relu_ratio:,.0f} times less shrinkage, so "
     "the first layers of the ReLU network still get a gradient they can learn from."
@@ -1078,6 +1094,13 @@ assert abs(grad_sigmoid_mse.item()) < abs(grad_bce.item()) / 1000
 # first, to start from nothing), run the cell, then run the check below it. The
 # checks compare your gradient with central differences, so they cannot be
 # fooled by a formula that merely has the right shape.
+#
+# The functions take the names and arguments of the drills notebook
+# (`backprop_drills.ipynb`) and of `cr.check_backward`: an activation's backward is
+# `(X, dY) -> dX`, where `X` is the layer's input (the $Z$ of the text) and
+# `dY = dL/dY` for its output `Y`; a loss's is `(Z or Y, T, n, ...) -> dY`; a dense
+# layer's is `(X, W, dY) -> (dX, dW, db)`. So each answer here is also judged by
+# `cr.check_backward`, which names the slip when there is one.
 
 # %%
 rng_ex = np.random.default_rng(SEED)
@@ -1096,20 +1119,21 @@ def verdict(name, analytic, numeric, tol=1e-6):
 
 
 def check_tanh_backward(fn):
-    # L = sum(G * tanh(Z)) has dL/dA = G, so dL/dZ must be fn(G, tanh(Z))
-    numeric = numeric_gradient(lambda Z: np.sum(G_ex * np.tanh(Z)), Z_ex)
-    return verdict("tanh_backward", fn(G_ex, np.tanh(Z_ex)), numeric)
+    # L = sum(G * tanh(X)) has dL/dY = G, so dL/dX must be fn(X, dY=G)
+    numeric = numeric_gradient(lambda X: np.sum(G_ex * np.tanh(X)), Z_ex)
+    return verdict("tanh_backward", fn(X=Z_ex, dY=G_ex), numeric)
 
 
-def check_mse_grad(fn):
+def check_mse_backward(fn):
     # 4 output columns, so that dividing by n instead of N = n * k shows
     numeric = numeric_gradient(lambda Y: np.mean((Y - T_ex) ** 2), Z_ex)
-    return verdict("mse_grad", fn(Z_ex, T_ex), numeric)
+    n, k = Z_ex.shape
+    return verdict("mse_backward", fn(Y=Z_ex, T=T_ex, n=n, k=k), numeric)
 
 
 def check_dense_backward(fn):
     # L = sum(G * (X @ W + b)) has dL/dY = G
-    dX, dW, db = fn(G_ex, X_ex, W_ex)
+    dX, dW, db = fn(X=X_ex, W=W_ex, dY=G_ex)
     dX_num = numeric_gradient(lambda X: np.sum(G_ex * (X @ W_ex + b_ex)), X_ex)
     dW_num = numeric_gradient(lambda W: np.sum(G_ex * (X_ex @ W + b_ex)), W_ex)
     db_num = numeric_gradient(lambda b: np.sum(G_ex * (X_ex @ W_ex + b)), b_ex)
@@ -1124,12 +1148,13 @@ def check_dense_backward(fn):
 # %% [markdown]
 # ### Exercise 1: the tanh's backward step
 #
-# Given $dA = \partial L/\partial A$ and the cached output $A = \tanh(Z)$,
-# return $dZ = \partial L/\partial Z$.
+# Given the layer's input $X$ (the pre-activation) and $dY = \partial L/\partial Y$
+# for its output $Y = \tanh(X)$, return $dX = \partial L/\partial X$.
 
 # %%
-def tanh_backward(dA, A):
-    return dA * (1 - A**2)  # YOUR CODE: try replacing this line
+def tanh_backward(X, dY):
+    Y = np.tanh(X)  # YOUR CODE: try replacing these two lines
+    return dY * (1 - Y**2)
 
 
 passed_1 = check_tanh_backward(tanh_backward)
@@ -1143,8 +1168,7 @@ passed_1 = check_tanh_backward(tanh_backward)
 # %%
 class StudentTanh(cr.Layer):
     def forward(self, X, training=False):
-        A = np.tanh(X)
-        return A, lambda dA: tanh_backward(dA, A)
+        return np.tanh(X), lambda dY: tanh_backward(X, dY)
 
 
 def small_network(activation_layer):
@@ -1161,26 +1185,26 @@ print(cr.gradient_check(student_net, cr.MeanSquaredError(), X_small, T_small))
 # %% [markdown]
 # ### Exercise 2: the MSE gradient
 #
-# Given predictions $\hat Y$ ($n \times k$) and targets $T$, return
-# $\partial L / \partial \hat Y$ for $L = \frac{1}{N}\sum_{i,j}(\hat Y_{ij} -
-# T_{ij})^2$ with $N = nk$ (chainrule's `MeanSquaredError`).
+# Given predictions $Y = \hat Y$ ($n \times k$), targets $T$, $n$ and $k$, return
+# $\partial L / \partial Y$ for $L = \frac{1}{N}\sum_{i,j}(Y_{ij} - T_{ij})^2$ with
+# $N = nk$ (chainrule's `MeanSquaredError`).
 
 # %%
-def mse_grad(Y_hat, T):
-    return 2 * (Y_hat - T) / Y_hat.size  # YOUR CODE: try replacing this line
+def mse_backward(Y, T, n, k):
+    return 2 * (Y - T) / (n * k)  # YOUR CODE: try replacing this line
 
 
-passed_2 = check_mse_grad(mse_grad)
+passed_2 = check_mse_backward(mse_backward)
 
 
 # %% [markdown]
 # ### Exercise 3: a dense layer's backward step
 #
-# Given $dY = \partial L/\partial Y$ for $Y = XW + b$, return $dX$, $dW$ and
-# $db$.
+# Given the input $X$, the weights $W$ and $dY = \partial L/\partial Y$ for
+# $Y = XW + b$, return $dX$, $dW$ and $db$.
 
 # %%
-def dense_backward(dY, X, W):
+def dense_backward(X, W, dY):
     dX = dY @ W.T  # YOUR CODE: try replacing these three lines
     dW = X.T @ dY
     db = dY.sum(axis=0)
@@ -1192,31 +1216,60 @@ print("\nall three exercises correct:", passed_1 and passed_2 and passed_3)
 
 
 # %% [markdown]
+# The same three functions, unchanged, through `cr.check_backward` (as in the drills):
+
+# %%
+dense_ex = cr.Dense(3, 4, rng=0)
+dense_ex.params["W"][...] = W_ex
+
+
+def library_checks(tanh_fn, mse_fn, dense_fn):
+    """cr.check_backward's reports on the three exercise functions."""
+    return [
+        cr.check_backward(tanh_fn, cr.Tanh(), Z_ex, dY=G_ex),
+        cr.check_backward(mse_fn, cr.MeanSquaredError(), Z_ex, T_ex),
+        cr.check_backward(dense_fn, dense_ex, X_ex, dY=G_ex),
+    ]
+
+
+library_reports = library_checks(tanh_backward, mse_backward, dense_backward)
+for library_report in library_reports:
+    print(library_report.what, "->", "right" if library_report.ok else "WRONG")
+assert all(library_report.ok for library_report in library_reports) == (
+    passed_1 and passed_2 and passed_3
+)
+
+
+# %% [markdown]
 # ### Do the checks catch mistakes?
 #
 # A check that never fails proves nothing. Here are typical wrong answers, fed
 # to the same checks; every one of them is caught.
 
 # %%
-def tanh_backward_wrong(dA, A):
-    return dA * (1 - A)  # 1 - A instead of 1 - A**2
+def tanh_backward_wrong(X, dY):
+    Y = np.tanh(X)
+    return dY * (1 - Y)  # 1 - Y instead of 1 - Y**2
 
 
-def mse_grad_wrong(Y_hat, T):
-    return 2 * (Y_hat - T) / Y_hat.shape[0]  # divides by n, not by N = n * k
+def mse_backward_wrong(Y, T, n, k):
+    return 2 * (Y - T) / n  # divides by n, not by N = n * k
 
 
-def dense_backward_wrong(dY, X, W):
+def dense_backward_wrong(X, W, dY):
     return dY @ W.T, X.T @ dY, dY.mean(axis=0)  # db averages instead of summing
 
 
 caught = [
     not check_tanh_backward(tanh_backward_wrong),
-    not check_mse_grad(mse_grad_wrong),
+    not check_mse_backward(mse_backward_wrong),
     not check_dense_backward(dense_backward_wrong),
 ]
 assert all(caught), "a wrong gradient went unnoticed"
 print(f"caught {sum(caught)} of {len(caught)} wrong answers")
+wrong_reports = library_checks(tanh_backward_wrong, mse_backward_wrong, dense_backward_wrong)
+assert not any(wrong_report.ok for wrong_report in wrong_reports)  # cr.check_backward too
+print(wrong_reports[1])
 
 
 # %% [markdown]
@@ -1227,8 +1280,7 @@ print(f"caught {sum(caught)} of {len(caught)} wrong answers")
 # %%
 class WrongTanh(cr.Layer):
     def forward(self, X, training=False):
-        A = np.tanh(X)
-        return A, lambda dA: tanh_backward_wrong(dA, A)
+        return np.tanh(X), lambda dY: tanh_backward_wrong(X, dY)
 
 
 wrong_net = small_network(WrongTanh())

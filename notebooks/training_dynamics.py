@@ -112,10 +112,12 @@ assert X_train.dtype == np.float64 and (n_features, n_classes) == (64, 10)
 # Only the output bias $b_2$ ever receives a gradient, so the network can learn the
 # class frequencies and nothing else.
 #
-# A constant that is *not* zero is no better. Every hidden unit then computes the
-# same function of the input, so every hidden unit receives the same gradient, takes
-# the same step, and stays an exact copy of the others: sixteen units do the work of
-# one. Random initialisation is there to **break the symmetry**.
+# A constant that is *not* zero does better than zeros, but does not cure the
+# problem. Every hidden unit then computes the same function of the input, so every
+# hidden unit receives the same gradient, takes the same step, and stays an exact copy
+# of the others: sixteen units do the work of one. One hidden feature is better than
+# none, and far worse than sixteen. Random initialisation is there to **break the
+# symmetry**.
 
 # %%
 def constant_init(value):
@@ -162,6 +164,7 @@ assert zeros["val_acc"] < 0.2  # chance level for 10 classes is 0.1
 assert abs(zeros["loss"] - np.log(n_classes)) < 0.01  # uniform guessing costs ln C
 assert const["spread"] < 1e-12 and const["rank"] == 1  # sixteen identical units
 assert glorot["rank"] == 16 and glorot["val_acc"] > 0.9
+assert zeros["val_acc"] + 0.1 < const["val_acc"] < glorot["val_acc"] - 0.3  # between the two
 say(
     f"After 30 epochs the all-zero network's weights are still exactly zero and it "
     f"scores {zeros['val_acc']:.1%} on the validation images, chance level; its training "
@@ -169,8 +172,9 @@ say(
     f"constant start trained, yet its 16 hidden units are still identical (the largest "
     f"difference between two units' weights is {const['spread']:g}; the hidden activations "
     f"have rank {const['rank']}), and it scores "
-    f"{const['val_acc']:.1%}. The random (Glorot) start gives 16 different units "
-    f"(rank {glorot['rank']}) and {glorot['val_acc']:.1%}."
+    f"{const['val_acc']:.1%}: better than zeros, since its one repeated unit still "
+    f"carries a feature of the input, and far below the random (Glorot) start, which "
+    f"gives 16 different units (rank {glorot['rank']}) and {glorot['val_acc']:.1%}."
 )
 
 # %% [markdown]
@@ -311,8 +315,37 @@ say(
 # **Why it matters.** A signal that shrinks by $1/\sqrt{2}$ per layer is
 # $\sqrt{2}^{\,8} = 16$ times smaller after eight layers, and one that grows by
 # $\sqrt{32}$ per layer is $\sqrt{32}^{\,8} = 32^4 \approx 10^6$ times larger. The
-# rule: **Glorot for tanh and sigmoid, He for ReLU**, both derived so that
+# rule: **Glorot for tanh, He for ReLU**, both derived so that
 # $\operatorname{Var}(z)$ stays the same from layer to layer.
+#
+# **And the sigmoid?** Glorot is the usual choice for it too, but the derivation does
+# not carry over: near 0 the sigmoid is $\frac12 + \frac{z}{4}$, not $z$, so its
+# outputs have a mean near $\frac12$ and $\mathbb{E}[a^2] \approx \frac14$ whatever
+# $\operatorname{Var}(z)$. With Glorot's $n_{\text{in}} \operatorname{Var}(W) = 1$ the
+# next layer's $\operatorname{Var}(z)$ is then about $\frac14$, not the 1 the first
+# layer received. The same eight layers, with sigmoids:
+
+# %%
+sigmoid_net = deep_net(cr.Sigmoid, "glorot_normal")
+A, var_z, mean_a2 = X_train[:500], [], []
+for layer in sigmoid_net.layers[:-1]:
+    A = layer.forward(A)[0]
+    if isinstance(layer, cr.Dense):
+        var_z.append(float(A.var()))
+    else:
+        mean_a2.append(float(np.mean(A**2)))
+var_z, mean_a2 = np.array(var_z), np.array(mean_a2)
+assert 0.8 < var_z[0] < 1.2 and np.all((var_z[1:] > 0.15) & (var_z[1:] < 0.4))
+assert np.all((mean_a2 > 0.24) & (mean_a2 < 0.32))
+say(
+    f"Sigmoid with Glorot: $\\mathbb{{E}}[a^2]$ per layer is "
+    f"{', '.join(f'{m:.2f}' for m in mean_a2)}; $\\operatorname{{Var}}(z)$ is "
+    f"{var_z[0]:.2f} in the first layer (standardised inputs) and between "
+    f"{var_z[1:].min():.2f} and {var_z[1:].max():.2f} in the seven after it. The forward "
+    f"pass is stable, but not variance-preserving: the variance drops about fourfold "
+    f"once and then stays, and what varies from image to image is a small ripple on a "
+    f"mean of $\\frac12$."
+)
 
 # %% [markdown]
 # ## 2. The learning rate, from too small to divergence
@@ -417,6 +450,47 @@ say(
 )
 
 # %% [markdown]
+# ### The learning-rate finder
+#
+# The sweep above cost a hundred epochs per rate. Leslie Smith's *range test* asks
+# for one short run instead: start with a tiny rate, multiply it by a constant after
+# every step, record the loss, and stop when it explodes. `cr.lr_find` does this on
+# copies of the network and optimizer (the network passed in is not touched) and
+# suggests the rate where the smoothed loss falls fastest. Here with the sweep's own
+# setting, full-batch SGD, 100 steps from $10^{-4}$ to 10:
+
+# %%
+probe = diabetes_net()
+weights_before = [param.copy() for _, _, param, _ in probe.parameters()]
+found = cr.lr_find(probe, cr.MeanSquaredError(), X_dia, y_dia, optimizer=cr.SGD(0.1),
+                   batch_size=len(X_dia), start=1e-4, end=10.0, steps=100, rng=0)  # fmt: skip
+assert all(
+    np.array_equal(before, param)
+    for before, (_, _, param, _) in zip(weights_before, probe.parameters(), strict=True)
+)
+fig = found.plot()
+plt.show()
+
+best_rate = min(stable, key=lambda lr: finals[lr])
+at_suggestion = fit_diabetes(found.suggestion)[0][-1]
+lowest_rate = float(found.rates[np.argmin(found.smoothed)])
+finder_steps, sweep_steps = len(found.rates), 100 * len(rates)
+assert best_rate == 0.25 and found.suggestion < best_rate < bad < lowest_rate
+assert finals[0.001] > at_suggestion > finals[best_rate]
+assert finder_steps < sweep_steps / 5
+say(
+    f"`lr_find` suggests lr = {found.suggestion:.4f} after {finder_steps} full-batch "
+    f"steps (the sweep took {sweep_steps}, before the bisection). The sweep's best rate "
+    f"is {best_rate:g}, {best_rate / found.suggestion:.0f} times larger: 100 epochs at the "
+    f"suggestion end at a loss of {at_suggestion:.3f}, against {finals[best_rate]:.3f} at "
+    f"{best_rate:g}. The suggestion is safe but slow here; the curve's lowest point, at "
+    f"lr = {lowest_rate:.2f}, lies beyond the edge the bisection found "
+    f"({bad:.3f}): a rate that lowers the loss for a few steps of a rising schedule can "
+    f"still diverge over a hundred. Read the finder as an order of magnitude to start "
+    f"from, then sweep around it."
+)
+
+# %% [markdown]
 # ## 3. Full-batch, mini-batch and stochastic gradient descent, by hand
 #
 # The loss is a mean over the $n$ training samples, so its gradient is a mean of
@@ -428,8 +502,13 @@ say(
 #
 # (The formula is for batches drawn without replacement.) A smaller batch is a
 # noisier estimate, but a much cheaper one, so one epoch (one pass over the data)
-# makes many more steps. The loop below is the whole algorithm; only the batch size
-# changes: $n$ (full batch), 32 (mini-batch) or 1 (stochastic gradient descent).
+# makes many more steps. The loop below is the whole algorithm, the same for the three
+# runs: the batch size is $n$ (full batch), 32 (mini-batch) or 1 (stochastic gradient
+# descent). Two other settings change with it, so the runs are not a controlled
+# comparison of the batch size alone: the learning rate (0.5, 0.1, 0.01), because a
+# noisier gradient needs a smaller step (one sample's gradient at full batch's 0.5
+# would throw the weights about), and the number of epochs (20, 5, 2), to keep the
+# slow runs short. The comparison that is fair is per epoch: the same data seen once.
 
 # %%
 loss_ce = cr.CrossEntropy()
@@ -861,15 +940,15 @@ say(
 # (SGD, lr = 1, batches of 32, 3 epochs), without and with clipping at $c = 1$.
 
 # %%
-def train_clipped(max_norm, lr=1.0, epochs=3, seed=0):
+def train_clipped(max_norm, lr=1.0, epochs=3, seed=0, init=exploding_init, X=X_train):
     """Mini-batch SGD with optional global-norm clipping; per step: loss and gradient norm."""
-    net, rng = deep_net(cr.Tanh, exploding_init), np.random.default_rng(seed)
+    net, rng = deep_net(cr.Tanh, init), np.random.default_rng(seed)
     losses, norms = [], []
     for _ in range(epochs):
         order = rng.permutation(n_train)
         for start in range(0, n_train, 32):
             batch = order[start : start + 32]
-            Y, backward = net.forward(X_train[batch], training=True)
+            Y, backward = net.forward(X[batch], training=True)
             value, dY = loss_ce(Y, y_train[batch])
             net.zero_grad()
             backward(dY)
@@ -938,10 +1017,55 @@ say(
 )
 
 # %% [markdown]
-# Clipping treats the symptom; the cause here is the initialisation (section 1). It is
-# standard in recurrent networks and transformers, where rare huge gradients are part
-# of the landscape. The threshold is a hyper-parameter: set below the typical norm, as
-# here, it caps the length of every step at $\eta c$; set near the typical norm, it
+# Look again at that last figure: $c = 1$ is below the gradient norm of almost every
+# step, so every step is scaled to the same length. That is not "cutting the rare
+# spikes", it is *normalised* gradient descent, $W \leftarrow W - \eta c\, g/\lVert g
+# \rVert$, and a plain smaller learning rate may do as well. Two more runs make the
+# distinction: the same network without clipping at lr = 0.3 (steps of about
+# $0.3 \times$ the median norm), and a run where large gradients are **rare and real**:
+# the well-initialised (Glorot) network, lr = 0.3, on training images of which 5 are
+# corrupted (their pixels multiplied by 10, as a faulty sensor or a unit mix-up
+# would), with the threshold set near the typical norm, at 3 times the unclipped run's
+# median, so that it only cuts outliers.
+
+# %%
+baseline_net, _, baseline_norms = train_clipped(None, lr=0.3)
+baseline_acc = accuracy(baseline_net, X_val, y_val)
+
+X_corrupt = X_train.copy()
+corrupt_rows = np.random.default_rng(0).choice(n_train, 5, replace=False)
+X_corrupt[corrupt_rows] *= 10
+spiky = {"clean, no clipping": train_clipped(None, lr=0.3, init="glorot")}
+spiky["corrupted, no clipping"] = train_clipped(None, lr=0.3, init="glorot", X=X_corrupt)
+c_rare = 3 * np.median(spiky["corrupted, no clipping"][2])
+spiky["corrupted, clipped"] = train_clipped(c_rare, lr=0.3, init="glorot", X=X_corrupt)
+spiky_acc = {name: accuracy(net, X_val, y_val) for name, (net, _, _) in spiky.items()}
+rare_norms = spiky["corrupted, clipped"][2]
+rare_share = float(np.mean(rare_norms > c_rare))
+rare_max = float(spiky["corrupted, no clipping"][2].max() / np.median(rare_norms))
+
+assert abs(baseline_acc - clipped["val_acc"]) < 0.03  # a smaller rate does as well
+assert 0 < rare_share < 0.05  # clipping fires on a few steps only
+assert spiky_acc["corrupted, clipped"] > spiky_acc["corrupted, no clipping"] + 0.05
+assert spiky_acc["clean, no clipping"] > spiky_acc["corrupted, no clipping"] + 0.05
+say(
+    f"Without clipping at lr = 0.3 the exploding network reaches {baseline_acc:.1%} "
+    f"validation accuracy, against {clipped['val_acc']:.1%} clipped at lr = 1: here "
+    f"clipping did the work of a smaller learning rate. With rare real spikes it does "
+    f"what a smaller rate cannot: the 5 corrupted images make some steps' gradient up to "
+    f"{rare_max:.1f} times the median; unclipped, the network ends at "
+    f"{spiky_acc['corrupted, no clipping']:.1%} (the same network on clean images: "
+    f"{spiky_acc['clean, no clipping']:.1%}); clipped at $c = {c_rare:.2f}$ it reaches "
+    f"{spiky_acc['corrupted, clipped']:.1%}, and the clipping fired on only "
+    f"{rare_share:.1%} of its steps."
+)
+
+# %% [markdown]
+# Clipping treats the symptom; the cause in the first run was the initialisation
+# (section 1), and in the second the data. It is standard in recurrent networks and
+# transformers, where rare huge gradients are part of the landscape. The threshold is a
+# hyper-parameter: set below the typical norm it caps the length of every step at
+# $\eta c$ (normalised gradient descent); set a few times above the typical norm it
 # only cuts the outliers.
 
 # %% [markdown]
@@ -1062,6 +1186,9 @@ grad_change = {
 assert grad_change[1.0] < 0.1 and grad_change[5.0] > 10
 assert final[1.0][1] > 0.9 > 0.5 > final[0.001][1] and final[5.0][1] < 0.5
 assert final[0.001][0] > 0.9 * start_loss and final[5.0][0] > 1e6
+ratios_5 = logs[5.0][["update_ratio_0", "update_ratio_2"]].to_numpy()
+above_one = float(np.mean(ratios_5.min(axis=1) > 1))
+assert 0.5 < above_one < 1  # most steps, not every one
 say(
     f"Median update ratio: {median_ratio[0.001]:.1e} at lr 0.001, "
     f"{median_ratio[1.0]:.1e} at lr 1 and {median_ratio[5.0]:.1f} at lr 5. "
@@ -1071,8 +1198,9 @@ say(
     f"{final[1.0][0]:.3f}, accuracy reaches {final[1.0][1]:.1%}, and `grad_norm_0` "
     f"shrinks to {grad_change[1.0]:.2f} times its first value as the network approaches "
     f"a minimum (its very first step is larger, a ratio of {first_ratio:.2f}: the first "
-    f"steps from a random start are big, and that is normal). Too large: every step "
-    f"changes the weights by more than their own size, "
+    f"steps from a random start are big, and that is normal). Too large: "
+    f"{above_one:.0%} of the steps change the weights by more than their own size "
+    f"(a ratio above 1 in both layers), "
     f"`grad_norm_0` grows ${tex_number(grad_change[5.0])}$-fold instead of shrinking, and the "
     f"loss explodes to ${tex_number(final[5.0][0])}$."
 )
@@ -1091,9 +1219,14 @@ say(
 # a 64 → 256 → 256 → 10 ReLU network only **200** training images and watch the loss
 # on the validation images. Two remedies:
 #
-# * **L2 regularisation** (weight decay) adds $\frac{\lambda}{2} \sum \lVert W \rVert^2$
-#   to the loss, so $dW \mathrel{+}= \lambda W$: every step also pulls the weights
-#   toward zero, which favours smooth functions of the input (`fit(..., l2=λ)`).
+# * **L2 regularisation** adds $\frac{\lambda}{2} \sum \lVert W \rVert^2$ to the
+#   loss, so $dW \mathrel{+}= \lambda W$: every step also pulls the weights toward
+#   zero, which favours smooth functions of the input (`fit(..., l2=λ)`). With plain
+#   SGD this is the same as *weight decay*, $W \leftarrow (1 - \eta\lambda) W - \eta
+#   \nabla L$. With Adam, used below, it is not: Adam divides the $\lambda W$ term by
+#   $\sqrt{\hat v}$ like the rest of the gradient, so weights with large gradients are
+#   pulled in less. What runs here is L2 through Adam; decoupled weight decay is
+#   `cr.AdamW` (viva question 5.5, `docs/derivations.md` section 13).
 # * **Dropout** zeroes each unit with probability $p$ during training (and scales the
 #   survivors by $1/(1-p)$), so no unit can rely on another being present; at
 #   inference nothing is dropped (`cr.Dropout(p)`). Here 0.2 on the inputs and 0.5
@@ -1184,6 +1317,45 @@ say(
     f"{none['weight_norm'] / l2_run['weight_norm']:.1f} times smaller in norm. "
     f"**Dropout** ends at {drop['val'][-1]:.2f} and {drop['val_acc'][-1]:.1%}. Both "
     f"narrow the gap between training and validation loss, the signature of overfitting."
+)
+
+# %% [markdown]
+# Why "L2 through Adam" and not "weight decay": one step of each rule from the same
+# weights $W = (1, 1)$, a gradient $(1, 10^{-3})$, $\lambda = 0.1$, $\eta = 0.01$.
+
+# %%
+def one_step(optimizer, g, l2=0.0):
+    """W after one step of optimizer from W = 1, with gradient g + l2 * W."""
+    layer = cr.Dense(2, 1, rng=0)
+    layer.params["W"][...] = 1.0
+    layer.grads["W"][...] = g + l2 * layer.params["W"]
+    layer.grads["b"][...] = 0.0
+    optimizer.step(layer)
+    return layer.params["W"].ravel().copy()
+
+
+g_demo, lam = np.array([[1.0], [1e-3]]), 0.1
+steps = {
+    "SGD": one_step(cr.SGD(0.01), g_demo),
+    "SGD + L2": one_step(cr.SGD(0.01), g_demo, lam),
+    "Adam": one_step(cr.Adam(0.01), g_demo),
+    "Adam + L2": one_step(cr.Adam(0.01), g_demo, lam),
+    "AdamW": one_step(cr.AdamW(0.01, weight_decay=lam), g_demo),
+}
+for name, W_after in steps.items():
+    print(f"{name:>9}: W = {W_after}")
+sgd_pull = steps["SGD"] - steps["SGD + L2"]
+adam_pull = steps["Adam"] - steps["Adam + L2"]
+adamw_pull = steps["Adam"] - steps["AdamW"]
+assert np.allclose(sgd_pull, 0.01 * lam) and np.allclose(adamw_pull, 0.01 * lam)
+assert np.abs(adam_pull).max() < 1e-6  # Adam's normalisation swallows the L2 term
+say(
+    f"With SGD the L2 term pulls both weights in by $\\eta\\lambda = {0.01 * lam:g}$, "
+    f"and so does AdamW's decoupled decay. Through Adam the same term moves them by at "
+    f"most {np.abs(adam_pull).max():.0e}: Adam divides $g + \\lambda W$ by its own "
+    f"size, so on this first step the pull toward zero vanishes. Over many steps L2 "
+    f"through Adam still shrinks the weights (above), but unevenly, and it is not the "
+    f"weight decay of SGD or AdamW."
 )
 
 # %% [markdown]

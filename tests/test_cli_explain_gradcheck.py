@@ -72,3 +72,12 @@ def test_debug_shows_the_traceback():
 def test_bad_hidden_sizes_are_refused_by_argparse():
     r = run("gradcheck", "--hidden", "4,x")
     assert r.returncode == 2 and "--hidden takes layer sizes separated by commas" in r.stderr
+
+
+def test_explain_regression_defines_the_n_it_divides_by():
+    """The MSE gradient's N is defined in the trace (issue 22: it was left undefined)."""
+    r = run("explain", "--task", "regression")
+    assert r.returncode == 0, r.stderr
+    assert "dZ2 = 2 (Z2 - T) / N" in r.stdout
+    assert "(gradient of the mean loss; N = n * k, the number of entries)" in r.stdout
+    assert "(mean over all N = n * k entries of the batch)" in r.stdout

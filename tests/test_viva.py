@@ -95,3 +95,18 @@ def test_the_topics_of_issue_22_section_4_are_asked():
                   "jacobian-vector product", "gelu", "swish", "elu", "warm-up",
                   "multi-label", "schedules", "sanity check"]:  # fmt: skip
         assert topic in titles, topic
+
+
+def test_the_readme_states_how_many_answers_run_code():
+    """The README's count of viva answers with code the tests run is the real count: "M
+    of its N answers are demonstrated by code", or "each ... demonstrated by code" only
+    when every answer has a block."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    with_code = sum("```python" in body for _, body in QUESTIONS)
+    stated = re.search(r"(\d+) of its (\d+) answers are demonstrated by code the tests run", readme)
+    if stated:
+        assert (int(stated[1]), int(stated[2])) == (with_code, len(QUESTIONS))
+    else:
+        assert with_code == len(QUESTIONS), f"only {with_code} of {len(QUESTIONS)} have code"
+        assert "each answered in a few lines and demonstrated by code the tests run" in readme
+        assert f"asks the questions examiners ask ({len(QUESTIONS)} of them)" in readme

@@ -240,7 +240,7 @@ class MeanSquaredError(Loss):
                 "L",
                 "L = mean(({y} - T)**2)",
                 r"L = \frac{{1}}{{N}}\sum ({{{y}}} - T)^2",
-                "mean loss over the batch",
+                "mean over all N = n * k entries of the batch",
             ),
         ),
         backward=(
@@ -248,7 +248,7 @@ class MeanSquaredError(Loss):
                 "d{y}",
                 "d{y} = 2 ({y} - T) / N",
                 r"\partial {{{y}}} = \frac{{2}}{{N}}({{{y}}} - T)",
-                "gradient of the mean loss",
+                "gradient of the mean loss; N = n * k, the number of entries",
             ),
         ),
     )
@@ -275,7 +275,7 @@ class MeanAbsoluteError(Loss):
                 "L",
                 "L = mean(|{y} - T|)",
                 r"L = \frac{{1}}{{N}}\sum |{{{y}}} - T|",
-                "mean loss over the batch",
+                "mean over all N = n * k entries of the batch",
             ),
         ),
         backward=(
@@ -283,7 +283,7 @@ class MeanAbsoluteError(Loss):
                 "d{y}",
                 "d{y} = sign({y} - T) / N",
                 r"\partial {{{y}}} = \frac{{1}}{{N}}\mathrm{{sign}}({{{y}}} - T)",
-                "gradient of the mean loss",
+                "gradient of the mean loss; N = n * k, the number of entries",
             ),
         ),
     )
@@ -323,7 +323,7 @@ class Huber(Loss):
                 "L",
                 "L = mean(huber({y} - T))",
                 r"L = \frac{{1}}{{N}}\sum h_\delta({{{y}}} - T)",
-                "mean loss over the batch",
+                "mean over all N = n * k entries of the batch",
             ),
         ),
         backward=(
@@ -331,7 +331,7 @@ class Huber(Loss):
                 "d{y}",
                 "d{y} = clip({y} - T, -delta, delta) / N",
                 r"\partial {{{y}}} = \frac{{1}}{{N}}\mathrm{{clip}}({{{y}}} - T, -\delta, \delta)",
-                "gradient of the mean loss",
+                "gradient of the mean loss; N = n * k, the number of entries",
             ),
         ),
     )
@@ -389,7 +389,7 @@ class BinaryCrossEntropy(Loss):
                 "L",
                 "L = -mean(T log P + (1 - T) log(1 - P)), P = sigmoid({y})",
                 r"L = -\frac{{1}}{{N}}\sum \left[T\log P + (1-T)\log(1-P)\right]",
-                "mean loss over the batch",
+                "mean over all N = n * k entries of the batch",
             ),
         ),
         backward=(
@@ -397,7 +397,7 @@ class BinaryCrossEntropy(Loss):
                 "d{y}",
                 "d{y} = (P - T) / N",
                 r"\partial {{{y}}} = \frac{{1}}{{N}}(P - T)",
-                "gradient of the mean loss",
+                "gradient of the mean loss; N = n * k, the number of entries",
             ),
         ),
     )
@@ -408,7 +408,7 @@ class BinaryCrossEntropy(Loss):
                 "L",
                 "L = -mean(T log {y} + (1 - T) log(1 - {y}))",
                 r"L = -\frac{{1}}{{N}}\sum \left[T\log {{{y}}} + (1-T)\log(1-{{{y}}})\right]",
-                "mean loss over the batch",
+                "mean over all N = n * k entries of the batch",
             ),
         ),
         backward=(
@@ -416,7 +416,7 @@ class BinaryCrossEntropy(Loss):
                 "d{y}",
                 "d{y} = ({y} - T) / ({y} (1 - {y})) / N",
                 r"\partial {{{y}}} = \frac{{{{{y}}} - T}}{{N\,{{{y}}}(1 - {{{y}}})}}",
-                "gradient of the mean loss",
+                "gradient of the mean loss; N = n * k, the number of entries",
             ),
         ),
     )
