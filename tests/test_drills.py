@@ -257,7 +257,7 @@ WRONG = [
     ("two_layer_backward", two_layer("no 1/n"), "dW2", "factor n = 8"),
     ("two_layer_backward", two_layer("transposed"), "dW2", "transposed"),
     ("l_layer_backward", l_layer("no relu derivative"), "dW2",
-     "layer 3 (ReLU): the derivative of the ReLU is missing"),
+     "layer 2 (ReLU): the derivative of the ReLU is missing"),
     ("l_layer_backward", l_layer("mean over n"), "dW3", "factor 2: the 1/2 of a half squared "
      "error cancels the 2 of the derivative; or too large by a factor k = 2"),
     ("l_layer_backward", l_layer("no 2"), "db1", "brings down a 2"),

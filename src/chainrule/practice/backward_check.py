@@ -20,6 +20,7 @@ import numpy as np
 from .._checks import as_array, as_rng, check_positive_int
 from ..gradcheck import central_differences
 from ..layers.base import Layer
+from ..layers.dropout import Dropout
 from ..layers.sequential import Sequential
 from ..losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError, MulticlassHinge
 from . import _diagnosis, _slips
@@ -27,6 +28,10 @@ from . import _diagnosis, _slips
 # check_backward: a student's own backward pass, judged tensor by tensor
 #: a student's array is right below this relative error against chainrule's
 RIGHT = 1e-6
+#: a float32 answer is right below this relative error (its rounding is ~1e-7 a step)
+RIGHT_FLOAT32 = 1e-4
+#: chainrule's own gradients "agree" with central differences below this relative error
+NUMERIC_AGREE = 1e-5
 #: numerical checks of chainrule's own gradient are skipped above this many entries
 NUMERIC_LIMIT = 20_000
 
@@ -47,6 +52,7 @@ class TensorVerdict:
     rel_error: float | None = None
     worst_index: tuple | None = None
     diagnosis: str | None = None
+    note: str | None = None  # why a right answer is right when it is not the reference
 
     @property
     def ok(self) -> bool:
@@ -56,7 +62,7 @@ class TensorVerdict:
         """One or two lines: the status and what is known about it."""
         exp = self.expected
         if self.status == "right":
-            return f"right (relative error {self.rel_error:.1e})"
+            return f"right ({self.note or f'relative error {self.rel_error:.1e}'})"
         if self.status == "missing":
             return "missing: your function did not return it"
         if self.status == "not an array":
@@ -93,6 +99,7 @@ class BackwardCheckReport:
     reference_error: float | None
     problem: str | None = None
     title: str = "check_backward"
+    kinks: int = 0  # inputs at an activation's kink, where central differences mislead
 
     @property
     def ok(self) -> bool:
@@ -115,12 +122,28 @@ class BackwardCheckReport:
         lines.append(
             f"{right} of {len(self.verdicts)} right" + (" - well done." if self.ok else ".")
         )
-        if self.reference_error is not None:
-            lines.append(
-                f"(chainrule's own gradients agree with central differences: relative error "
-                f"{self.reference_error:.1e})"
-            )
+        lines += [self.footer()] if self.footer() else []
         return "\n".join(lines)
+
+    def footer(self) -> str | None:
+        """What central differences say of chainrule's own gradients, in words."""
+        error = self.reference_error
+        if self.kinks:
+            return (
+                f"({self.kinks} input{'s' if self.kinks > 1 else ''} of an activation sit at "
+                "its kink (0), where the derivative jumps: central differences are unreliable "
+                "there (they straddle the kink), so they cannot vouch for chainrule's "
+                "gradients; chainrule takes the slope on the left, as PyTorch does, and "
+                "either one-sided slope is accepted as right)"
+            )
+        if error is None:
+            return None
+        if error < NUMERIC_AGREE:
+            return (f"(chainrule's own gradients agree with central differences: relative "
+                    f"error {error:.1e})")  # fmt: skip
+        return (f"(central differences give a relative error of {error:.1e} against "
+                "chainrule's own gradients: the function is not smooth enough at these "
+                "inputs for them to check it)")  # fmt: skip
 
     def _repr_markdown_(self) -> str:
         rows = ["| array | verdict |", "|---|---|"]
@@ -216,17 +239,49 @@ def check_backward(
             "check_backward: model must be a chainrule loss, layer or Sequential, got "
             f"{type(model).__name__}."
         )
-    what, available, expected, slips, reference_error = case
-    got, problem = _call_student(my_backward, available, list(expected))
-    n, k = X.shape[0], next(iter(expected.values())).shape[-1]
+    got, problem = _call_student(my_backward, case.available, list(case.expected))
+    n, k = X.shape[0], next(iter(case.expected.values())).shape[-1]
     if isinstance(model, Sequential):  # k: the network's outputs, not dW1's columns
         k = model.output_dim(X.shape[1])
-    atol = 1e-12 * max((float(np.abs(a).max()) for a in expected.values() if a.size), default=0)
+    verdicts = _judge_all(case, got, n, k)
+    return BackwardCheckReport(case.what, verdicts, case.reference_error, problem,
+                               kinks=case.kinks)  # fmt: skip
+
+
+@dataclass
+class _Case:
+    """What one check needs: the arrays offered, the right answers, the slips replayed,
+    the equally right variants, the context of the stories."""
+
+    what: str
+    available: dict
+    expected: dict
+    slips: list
+    reference_error: float | None
+    context: str  # "loss", "layer" or "net": which stories fit
+    given: dict = field(default_factory=dict)  # parameters whose factor may be slipped
+    alternatives: list = field(default_factory=list)  # [{name: array}], equally right
+    kinks: int = 0
+
+
+def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
+    atol = 1e-12 * max((float(np.abs(a).max()) for a in case.expected.values() if a.size),
+                       default=0)  # fmt: skip
+    factors = _diagnosis.parameter_factors(case.given)
     verdicts = []
-    for name, exp in expected.items():
-        replayed = [(story, arrays[name]) for story, arrays in slips if name in arrays]
-        verdicts.append(_judge(name, got.get(name), exp, replayed, n, k, atol))
-    return BackwardCheckReport(what, verdicts, reference_error, problem)
+    for name, exp in case.expected.items():
+        replayed = [(story, arrays[name]) for story, arrays in case.slips if name in arrays]
+        others = [alt[name] for alt in case.alternatives if name in alt]
+        verdict = _judge(name, got.get(name), exp, replayed, n, k, atol,
+                         case.context, factors, others)  # fmt: skip
+        if verdict.status in ("wrong values", "wrong shape"):
+            answers = {a: v for a, v in got.items() if isinstance(v, np.ndarray)}
+            placed = _diagnosis.other_array(name, verdict.got, case.expected,
+                                            case.available, answers)  # fmt: skip
+            if placed and (verdict.diagnosis is None or "right" in placed or "swapped" in placed):
+                verdict.diagnosis = placed
+        verdicts.append(verdict)
+    return verdicts
 
 
 # ------------------------------------------------------------- calling the student
@@ -296,9 +351,21 @@ def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
     return {names[0]: answer}, problem
 
 
-def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> TensorVerdict:
+def _judge(
+    name,
+    value,
+    expected,
+    slips,
+    n: int,
+    k: int,
+    atol: float = 0.0,
+    context: str = "loss",
+    factors=None,
+    alternatives=(),
+) -> TensorVerdict:
     """``atol``: differences this small count as equal (rounding of a gradient that is
-    zero in exact arithmetic, e.g. a bias before batch norm, must not be "wrong")."""
+    zero in exact arithmetic, e.g. a bias before batch norm, must not be "wrong");
+    ``alternatives``: equally right answers (the other slope at a kink)."""
     if value is None:
         return TensorVerdict(name, "missing", expected)
     got = _as_real(value)
@@ -306,12 +373,25 @@ def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> T
         return TensorVerdict(name, "not an array", expected, diagnosis=got or None)
     if got.dtype.kind == "c":
         return TensorVerdict(name, "not real numbers", expected, got)
-    diagnosis = _diagnosis.diagnose(got, expected, slips, n, k)
+    diagnosis = _diagnosis.diagnose(got, expected, slips, n, k, context, factors)
     if got.shape != expected.shape:
         return TensorVerdict(name, "wrong shape", expected, got, diagnosis=diagnosis)
     error = _diagnosis.rel_error(got, expected)
-    if error < RIGHT or (got.size and np.abs(got - expected).max() <= atol):
+    single = getattr(value, "dtype", None) in (np.float32, np.dtype(np.float32))
+    if error < RIGHT:
         return TensorVerdict(name, "right", expected, got, error)
+    if got.size and np.abs(got - expected).max() <= atol:
+        note = f"zero up to rounding: no entry is further than {atol:.0e} from the exact 0"
+        if np.any(np.abs(expected) > atol):
+            note = f"equal up to rounding: no entry is further than {atol:.0e}"
+        return TensorVerdict(name, "right", expected, got, error, note=note)
+    if single and error < RIGHT_FLOAT32:
+        note = f"float32 arithmetic: relative error {error:.1e}, float32's rounding"
+        return TensorVerdict(name, "right", expected, got, error, note=note)
+    for other in alternatives:
+        if _diagnosis.rel_error(got, other) < (RIGHT_FLOAT32 if single else RIGHT):
+            note = "the other one-sided slope at a kink (an input exactly 0): equally right"
+            return TensorVerdict(name, "right", expected, got, error, note=note)
     diff = np.abs(got - expected)
     diff[np.isnan(diff)] = np.inf
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
@@ -364,11 +444,16 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     available = {"Y": Y, "Z": Y, "y": y, "T": T, "n": n, "k": k}
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
     what = f"the gradient of {loss!r} on {n} samples (mean loss {value:.6g})"
-    return what, available, {"dY": dY}, _slips.loss_slips(loss, Y, T), error
+    return _Case(what, available, {"dY": dY}, _slips.loss_slips(loss, Y, T), error, "loss")
 
 
 def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     layer = copy.deepcopy(layer).astype(np.float64)
+    given = {}
+    if isinstance(layer, Dropout):  # one mask, the student's and every check's
+        if layer.fixed_mask is None:
+            layer.fixed_mask = layer.rng.random(X.shape) >= layer.p
+        given = {"mask": np.asarray(layer.fixed_mask, dtype=bool), "p": layer.p}
     Y, backward = layer.forward(X, training=True)
     dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
     if dY.shape != Y.shape:
@@ -376,15 +461,24 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     layer.zero_grad()
     expected = {"dX": backward(dY)}
     expected.update({f"d{k}": g.copy() for k, g in layer.grads.items()})
-    available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params}
+    available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params, **given}
     available.update({a: getattr(layer, a) for a in ("eps", "alpha") if hasattr(layer, a)})
+    if not layer.params:  # an activation: also by the lessons' names, Z -> A
+        available.update({"Z": X, "A": Y, "dA": dY})
     params = list(layer.params.values())
     error = _numeric_error(
         lambda: float(np.sum(layer.forward(X, training=True)[0] * dY)),
         [X, *params], list(expected.values()),
     )  # fmt: skip
     what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), random dY)"
-    return what, available, expected, _slips.layer_slips(layer, X, Y, dY), error
+    factors = {a: getattr(layer, a) for a in ("alpha", "p") if hasattr(layer, a)}
+    if "gamma" in layer.params:
+        factors["gamma"] = layer.params["gamma"]
+    other = _slips.other_subgradient(layer)
+    kinks = _slips.count_kinks([layer], X)
+    return _Case(what, available, expected, _slips.layer_slips(layer, X, Y, dY), error,
+                 "layer", factors, [{"dX": other(X, Y, dY)}] if other and kinks else [],
+                 kinks)  # fmt: skip
 
 
 def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
@@ -426,7 +520,10 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
     )  # fmt: skip
     chain = " -> ".join(type(layer).__name__ for layer in net.layers)
     what = f"the network {chain} with {loss!r}, on {X.shape[0]} samples"
-    return what, available, expected, _slips.net_slips(net, gradients_of), error
+    kinks = _slips.count_kinks(net.layers, X)
+    alternatives = _slips.net_subgradients(net, gradients_of, X) if kinks else []
+    return _Case(what, available, expected, _slips.net_slips(net, gradients_of), error, "net",
+                 alternatives=alternatives, kinks=kinks)  # fmt: skip
 
 
 # ------------------------------------------------------------ optimizer updates
