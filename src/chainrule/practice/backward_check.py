@@ -549,48 +549,82 @@ def _config_of(optimizer) -> dict:
     )
 
 
-def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):  # long: per rule
     """Weight sequences of classic update slips: (story, [W after step 1, 2, ...])."""
     c, slips = _config_of(optimizer), []
     lr = c["learning_rate"]
 
-    def run(update) -> list[np.ndarray]:
+    def run(update, carried: bool = True) -> list[np.ndarray]:
         W, state, out = W0.copy(), {}, []
         for t, g in enumerate(gradients, 1):
-            W = update(W, g, state, t)
+            state = state if carried else {}
+            W = update(W, g, state, t if carried else 1)
             out.append(W.copy())
         return out
+
+    def lr_slips(update_with) -> list:
+        return [
+            (f"the learning rate is missing: the step is lr = {lr:g} times the update",
+             run(update_with(1.0))),
+            (f"the learning rate applied twice (lr**2 = {lr * lr:g})", run(update_with(lr * lr))),
+            ("the state is not carried between calls: store it in config (the check calls "
+             "your function again with the config you returned)", run(update_with(lr), False)),
+        ]  # fmt: skip
 
     if "momentum" in c:
         mu = c["momentum"]
 
-        def damped(W, g, s, t):
-            s["v"] = mu * s.get("v", 0) + (1 - mu) * g
-            return W - lr * s["v"]
+        def momentum(rate, damp=1.0, mu=mu):
+            def update(W, g, s, t):
+                s["v"] = mu * s.get("v", 0) + damp * g
+                return W - rate * s["v"]
 
-        story = (
-            "an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
-            "momentum sums the gradients, v = mu*v + g"
-        )
-        slips.append((story, run(damped)))
+            return update
+
+        slips += [
+            ("an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
+             "momentum sums the gradients, v = mu*v + g", run(momentum(lr, 1 - mu))),
+            (f"the momentum mu = {mu:g} is missing: v = mu*v + g", run(momentum(lr, mu=1.0))),
+            *lr_slips(momentum),
+        ]  # fmt: skip
     if "beta1" in c:
         b1, b2, eps = c["beta1"], c["beta2"], c["epsilon"]
 
-        def adam(correct: bool, eps_inside: bool):
+        def adam(rate, m_hat=True, v_hat=True, eps_inside=False, t0=0):
             def update(W, g, s, t):
                 s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
                 s["v"] = b2 * s.get("v", 0) + (1 - b2) * g * g
-                m, v = (s["m"] / (1 - b1**t), s["v"] / (1 - b2**t)) if correct else (s["m"], s["v"])
-                return W - lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    m = s["m"] / (1 - b1 ** (t - t0)) if m_hat else s["m"]
+                    v = s["v"] / (1 - b2 ** (t - t0)) if v_hat else s["v"]
+                    return W - rate * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
 
             return update
 
         slips += [
             ("the bias correction is missing: m_hat = m / (1 - beta1**t), v_hat = v / "
-             "(1 - beta2**t), with t counting from 1", run(adam(False, False))),
+             "(1 - beta2**t), with t counting from 1", run(adam(lr, False, False))),
+            ("the bias correction of v is missing: v_hat = v / (1 - beta2**t) as well as "
+             "m_hat = m / (1 - beta1**t)", run(adam(lr, True, False))),
+            ("the bias correction of m is missing: m_hat = m / (1 - beta1**t) as well as "
+             "v_hat = v / (1 - beta2**t)", run(adam(lr, False, True))),
+            ("t started at 0: the first step divides by 1 - beta**0 = 0; increase t before "
+             "using it, so the first step has t = 1", run(adam(lr, t0=1))),
             ("eps inside the square root: Adam divides by sqrt(v_hat) + eps",
-             run(adam(True, True))),
+             run(adam(lr, eps_inside=True))),
+            *lr_slips(adam),
         ]  # fmt: skip
+    if "decay_rate" in c:
+        rho, eps = c["decay_rate"], c["epsilon"]
+
+        def rmsprop(rate):
+            def update(W, g, s, t):
+                s["v"] = rho * s.get("v", 0) + (1 - rho) * g * g
+                return W - rate * g / (np.sqrt(s["v"]) + eps)
+
+            return update
+
+        slips += lr_slips(rmsprop)
     slips.append(("the gradient was added: descent subtracts the step", [
         2 * W0 - W for W in _reference_updates(optimizer, W0, gradients)
     ]))  # fmt: skip
