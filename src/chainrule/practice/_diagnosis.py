@@ -1,6 +1,6 @@
 """What a wrong gradient most likely got wrong (private; see ``check_backward``).
 
-Two kinds of evidence, tried in order:
+The evidence, tried in order: an array that is all zeros, then
 
 * **Slips replayed.** For the layer or network being checked, chainrule recomputes the
   gradients with one classic slip made on purpose (an activation's derivative left out,
@@ -8,9 +8,14 @@ Two kinds of evidence, tried in order:
   used where probabilities belong). If the student's array equals one of these, that
   slip is the diagnosis.
 * **Shape and scale.** The student's array compared with the right one: transposed,
-  not summed over the batch, or a constant multiple of it (-1: a sign; n: the 1/n of
-  the mean missing; 1/n: divided twice; 2 or 1/2: the factor of a square; k: a mean
-  over n·k entries taken over n).
+  not summed over the batch, a parameter's factor missing or extra (gamma, alpha,
+  dropout's 1/(1-p)), or a constant multiple of it (-1: a sign; n: the 1/n of the mean
+  missing; 1/n: divided twice; and where a loss is: 2 or 1/2, the factor of a square;
+  k, a mean over n·k entries taken over n).
+
+``check_backward`` then tries the other arrays (:func:`other_array`): the right value
+of another array (or a swapped pair), or an input returned unchanged. Each story fits
+its context (``"loss"``, ``"layer"``, ``"net"``): a layer has no target to subtract.
 """
 
 from __future__ import annotations

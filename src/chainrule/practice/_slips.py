@@ -208,7 +208,9 @@ def loss_slips(loss, Y: np.ndarray, T: np.ndarray):
 
 
 def net_slips(net: Sequential, gradients_of) -> list[tuple[str, dict]]:
-    """Each activation layer of ``net`` makes each of its slips in turn.
+    """Each activation layer of ``net`` makes each of its slips in turn; a story names
+    the layer by the student's l (layers with parameters, counted from 1: the ReLU
+    after the second Dense is layer 2's), not by its index in ``net.layers``.
 
     ``gradients_of(net)`` runs forward, the loss and backward on a network and returns
     its gradients by name; it is called on a copy with one layer replaced.

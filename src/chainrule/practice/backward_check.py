@@ -109,6 +109,9 @@ class BackwardCheckReport:
         for v in self.verdicts:
             if v.name == name:
                 return v
+        one = {"dX", "dY", "dZ"}  # a single input's gradient, by whichever name it goes
+        if name in one and len(self.verdicts) == 1 and self.verdicts[0].name in one:
+            return self.verdicts[0]
         raise KeyError(f"no array {name!r}; the arrays are {[v.name for v in self.verdicts]}")
 
     def __str__(self) -> str:
@@ -172,14 +175,18 @@ def check_backward(
     ``model``                 your function may take         and returns
     ========================  =============================  ==========================
     a loss (``cr.MeanSqua-    ``Y`` (= ``Z``, the output     ``dY``: dL/dY of the mean
-    redError()``, ...)        given as ``X``), ``y``, ``T``  loss
-                              (targets shaped like Y;
-                              one-hot for CrossEntropy),
+    redError()``, ...)        given as ``X``), ``y``, ``T``  loss (``dZ`` when your
+                              (targets shaped like Y;        function takes the logits
+                              one-hot for CrossEntropy),     as ``Z``)
                               ``n``, ``k``
     a layer (``Dense``,       ``X``, ``Y``, ``dY`` (random   ``dX`` then one gradient
     an activation,            unless given), its params      per parameter: ``dW,
-    ``BatchNorm``, ...)       (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``)
-                              ``eps``, ``alpha``, ``n``
+    ``BatchNorm``,            (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``);
+    ``Dropout``, ...)         ``eps``, ``alpha``, ``n``;     ``dZ`` for an activation
+                              an activation also by the      written in the lessons'
+                              lessons' names ``Z``, ``A``,   names
+                              ``dA``; Dropout's keep
+                              ``mask`` and ``p``
     a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
                               ``W1, b1, W2, b2, ...``        (layers with parameters
                               (``params``: all as a dict)    numbered from 1)
@@ -206,8 +213,14 @@ def check_backward(
     BackwardCheckReport
         Per array: right, wrong shape (expected vs got), wrong values (relative error,
         worst entry) or missing, with a diagnosis where one fits: off by a factor n,
-        transposed, sign flipped, not summed over the batch, an activation's derivative
-        missing or evaluated at the wrong tensor, a path of batch norm missing. It never
+        transposed, sign flipped, not summed over the batch, all zeros, another right
+        array in its place (or a swapped pair), a missing or extra factor of a parameter
+        (gamma, alpha, dropout's 1/(1-p)), an activation's derivative missing, evaluated
+        at the wrong tensor or of the wrong activation, a softmax Jacobian reduced to
+        its diagonal, a path of batch norm missing. Equally right answers are right:
+        float32 arithmetic (relative error below 1e-4), either one-sided slope where an
+        input sits exactly on a kink (the report then says that central differences
+        cannot vouch there), a gradient that is zero in exact arithmetic. It never
         raises for a wrong answer: an exception inside your function is reported too,
         and so is an answer NumPy cannot read (``"not an array"``, with the reason) or a
         complex one (``"not real numbers"``).
@@ -239,6 +252,7 @@ def check_backward(
             "check_backward: model must be a chainrule loss, layer or Sequential, got "
             f"{type(model).__name__}."
         )
+    _in_students_names(case, my_backward)
     got, problem = _call_student(my_backward, case.available, list(case.expected))
     n, k = X.shape[0], next(iter(case.expected.values())).shape[-1]
     if isinstance(model, Sequential):  # k: the network's outputs, not dW1's columns
@@ -262,6 +276,24 @@ class _Case:
     given: dict = field(default_factory=dict)  # parameters whose factor may be slipped
     alternatives: list = field(default_factory=list)  # [{name: array}], equally right
     kinks: int = 0
+
+
+def _in_students_names(case: _Case, fn) -> None:
+    """Name the returned array as the student's function names its input: ``dZ`` when
+    it takes the lessons' ``Z`` (an activation's input, or a fused loss's logits) and
+    not ``X`` or ``Y`` (one set of names across lessons, drills and reports)."""
+    try:
+        asked = set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return
+    old = {"layer": "dX", "loss": "dY"}.get(case.context)
+    lessons = {"Z", "A", "dA"} if case.context == "layer" else {"Z"}
+    if old not in case.expected or list(case.expected) != [old] or "Z" not in case.available:
+        return
+    if asked & lessons and not asked & {"X", "Y"}:
+        case.expected = {"dZ": case.expected[old]}
+        case.slips = [(story, {"dZ": arrays[old]}) for story, arrays in case.slips if old in arrays]
+        case.alternatives = [{"dZ": alt[old]} for alt in case.alternatives if old in alt]
 
 
 def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
@@ -333,8 +365,8 @@ def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
     if isinstance(answer, dict):
         aliases = {name: name for name in names}
         aliases.update({name[1:]: name for name in names if name.startswith("d")})
-        if names == ["dY"]:
-            aliases["dZ"] = "dY"
+        if names in (["dX"], ["dY"], ["dZ"]):  # one input: whichever name it goes by
+            aliases.update({"dX": names[0], "dY": names[0], "dZ": names[0]})
         got = {aliases[k]: v for k, v in answer.items() if k in aliases}
         extra = [k for k in answer if k not in aliases]
         return got, (f"ignored the keys {extra}; expected {order}." if extra else None)
@@ -668,8 +700,10 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
     -------
     BackwardCheckReport
         One verdict per step (``"W after step 1"``, ...), with the slip named where it
-        fits (no bias correction, eps inside the square root, a dampened average, the
-        gradient added).
+        fits (no bias correction, or on one moment only, t started at 0, eps inside the
+        square root, a dampened average, momentum's mu missing, the learning rate
+        missing or applied twice, the state not carried between calls, the gradient
+        added). CS231n's momentum form (v = mu*v - lr*dw; w += v) is right.
     """
     steps = check_positive_int(steps, "check_step: steps (the number of updates to judge)")
     W0 = np.array(as_array(W, "W", "check_step"), dtype=np.float64)
