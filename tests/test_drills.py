@@ -117,13 +117,13 @@ def test_the_committed_notebook_shows_every_check_as_not_written_yet():
 def test_scoreboard_counts_what_is_done():
     board = scoreboard({"dense_backward": sol.dense_backward, "adam": _stubs()["adam"]})
     lines = board.splitlines()
-    assert lines[-1] == "1 of 10 done"
+    assert lines[-1] == "1 of 12 done"
     assert lines[4].endswith(" done") and lines[4].startswith("5. A Dense layer")
     assert lines[8].endswith("not written yet")
     assert lines[0].endswith("missing: run the cell that defines it")
     wrong = {"mse_backward": lambda Y, T: Y - T}
     assert scoreboard(wrong).splitlines()[2].endswith("not right yet: run its check")
-    assert scoreboard(vars(sol)).splitlines()[-1] == "10 of 10 done"
+    assert scoreboard(vars(sol)).splitlines()[-1] == "12 of 12 done"
 
 
 def test_check_names_the_exercises_when_asked_for_an_unknown_one():
@@ -222,8 +222,61 @@ def batchnorm(slip: str):
     return backward
 
 
+def ce_steps(slip: str):
+    """Exercise 11's solution with one slip made on purpose."""
+
+    def backward(Z, T, n):
+        g = sol.cross_entropy_steps_backward(Z, T, n)
+        if slip == "no exp branch":
+            g["dS"] = g["dlogP"]
+        if slip == "sum not broadcast back":
+            g["dE"] = g["ds"]
+        if slip == "no 1/n":
+            g["dpicked"] = g["dpicked"] * n
+        if slip == "ds sign":
+            g["ds"] = -g["ds"]
+        if slip == "dlogs not summed":
+            g["dlogs"] = -g["dlogP"]
+        return g
+
+    return backward
+
+
+def bn_steps(slip: str):
+    """Exercise 12's solution with one slip made on purpose."""
+
+    def backward(X, dY, gamma, beta, eps):
+        g = sol.batchnorm_steps_backward(X, dY, gamma, beta, eps)
+        v = cr.exercises.batchnorm_steps(X, gamma, beta, eps)
+        if slip == "no sq branch":
+            g["dXc"] = g["dXhat"] * v["inv_std"]
+        if slip == "no gamma":
+            g["dXhat"] = dY
+        if slip == "dsq without 1/n":
+            g["dsq"] = g["dsq"] * X.shape[0]
+        if slip == "no mu path":
+            g["dX"] = g["dXc"]
+        return g
+
+    return backward
+
+
 WRONG = [
     # (exercise, a wrong answer, the array to look at, words its diagnosis must contain)
+    ("sigmoid_backward", lambda dA, A: dA * sigmoid(A) * (1 - sigmoid(A)), "dZ",
+     "you gave it the output A"),
+    ("sigmoid_backward", lambda dA: dA, "dZ", "derivative of the Sigmoid is missing"),
+    ("cross_entropy_steps_backward", ce_steps("no exp branch"), "dS", "a branch is missing"),
+    ("cross_entropy_steps_backward", ce_steps("no 1/n"), "dpicked", "factor n = 6"),
+    ("cross_entropy_steps_backward", ce_steps("ds sign"), "ds", "sign flipped"),
+    ("cross_entropy_steps_backward", ce_steps("sum not broadcast back"), "dE",
+     "not handed back to every term"),
+    ("cross_entropy_steps_backward", ce_steps("dlogs not summed"), "dlogs",
+     "not summed over axis 1"),
+    ("batchnorm_steps_backward", bn_steps("no sq branch"), "dXc", "a branch is missing"),
+    ("batchnorm_steps_backward", bn_steps("no gamma"), "dXhat", "the factor gamma"),
+    ("batchnorm_steps_backward", bn_steps("dsq without 1/n"), "dsq", "factor n = 6"),
+    ("batchnorm_steps_backward", bn_steps("no mu path"), "dX", "path through the batch mean"),
     ("sigmoid_backward", lambda X, dY: dY, "dX", "derivative of the Sigmoid is missing"),
     ("sigmoid_backward", lambda X, dY: dY * X * (1 - X), "dX", "you used the input Z"),
     ("sigmoid_backward", lambda Y, dY: dY * sigmoid(Y) * (1 - sigmoid(Y)), "dX",

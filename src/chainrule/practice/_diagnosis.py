@@ -98,6 +98,33 @@ def parameter_factors(given: dict) -> list[tuple[object, str]]:
     return out
 
 
+def _broadcast_story(got: np.ndarray, expected: np.ndarray) -> str | None:
+    """A sum's gradient not handed back to every term, or a broadcast's not summed."""
+    if got.ndim != expected.ndim:
+        return None
+    try:
+        wide = np.broadcast_to(got, expected.shape)
+    except ValueError:
+        wide = None
+    if wide is not None and rel_error(wide, expected) < SAME:
+        return (f"not handed back to every term: the right values, shaped {got.shape}; a "
+                f"sum gives its gradient to each term it added, so this has the shape "
+                f"{expected.shape} (multiply by np.ones, or let NumPy broadcast)")  # fmt: skip
+    axes = tuple(i for i, (a, b) in enumerate(zip(got.shape, expected.shape, strict=True))
+                 if b == 1 and a != 1)  # fmt: skip
+    try:
+        np.broadcast_to(expected, got.shape)
+    except ValueError:
+        return None
+    if axes and rel_error(got.sum(axis=axes, keepdims=True), expected) < SAME:
+        where = ", ".join(map(str, axes))
+        return (
+            f"not summed over axis {where}: the forward pass broadcast this array over "
+            f"that axis, so its gradient sums there (.sum(axis={where}, keepdims=True))"
+        )
+    return None
+
+
 def all_zeros(got: np.ndarray, expected: np.ndarray) -> str | None:
     if got.shape == expected.shape and got.size and not np.any(got) and np.any(expected):
         return ("all zeros: nothing reached this array (still the np.zeros it started "
@@ -159,7 +186,7 @@ def scale_and_shape(  # long: each shape and scale test in turn
         if rel_error(got.mean(axis=0), expected) < SAME:
             return "averaged over the batch: sum the rows instead, db = dY.sum(axis=0)"
     if got.shape != expected.shape:
-        return None
+        return _broadcast_story(got, expected)
     for factor, story in factors or []:
         try:
             candidate = expected * factor

@@ -140,6 +140,7 @@ def layer_slips(layer: Layer, X: np.ndarray, Y: np.ndarray, dY: np.ndarray):
         (story, {"dX": dY if fn is None else fn(X, Y, dY)})
         for story, fn in _activation_slips(layer)
     ]
+    slips += [(story, {"dX": dX}) for story, dX in getattr(layer, "replays", ())]
     if type(layer).__name__ == "BatchNorm":
         slips += _batchnorm_slips(layer, X, dY)
     if type(layer).__name__ == "Dropout" and layer.fixed_mask is not None:

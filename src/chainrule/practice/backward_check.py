@@ -276,6 +276,7 @@ class _Case:
     given: dict = field(default_factory=dict)  # parameters whose factor may be slipped
     alternatives: list = field(default_factory=list)  # [{name: array}], equally right
     kinks: int = 0
+    scale: float = 0.0  # of the terms a gradient is summed from (dY for a layer)
 
 
 def _in_students_names(case: _Case, fn) -> None:
@@ -298,7 +299,8 @@ def _in_students_names(case: _Case, fn) -> None:
 
 def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
     atol = 1e-12 * max((float(np.abs(a).max()) for a in case.expected.values() if a.size),
-                       default=0)  # fmt: skip
+                       default=case.scale)  # fmt: skip
+    atol = max(atol, 1e-12 * case.scale)
     factors = _diagnosis.parameter_factors(case.given)
     verdicts = []
     for name, exp in case.expected.items():
@@ -510,7 +512,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     kinks = _slips.count_kinks([layer], X)
     return _Case(what, available, expected, _slips.layer_slips(layer, X, Y, dY), error,
                  "layer", factors, [{"dX": other(X, Y, dY)}] if other and kinks else [],
-                 kinks)  # fmt: skip
+                 kinks, float(np.abs(dY).max()) if dY.size else 0.0)  # fmt: skip
 
 
 def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
