@@ -372,3 +372,38 @@ def test_cs231n_momentum_form_is_right_too():
         return w + v, config
 
     assert check("sgd_momentum", step).ok
+
+
+def test_the_readme_counts_the_exercises():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    words = {10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen"}
+    assert f"backprop_drills.ipynb) has {words[len(EXERCISES)]} such exercises" in readme
+
+
+def test_the_ninja_steps_collapse_to_the_fused_formulas():
+    """Exercise 11's intermediates add up to (P - T) / n, dZmax is 0 up to rounding;
+    exercise 12's to BatchNorm's three-path dX."""
+    rng = np.random.default_rng(5)
+    Z, y = rng.normal(size=(6, 4)) * 2, np.array([0, 1, 2, 3, 1, 2])
+    T = np.eye(4)[y]
+    g = sol.cross_entropy_steps_backward(Z, T, 6)
+    assert np.allclose(g["dZ"], (softmax(Z) - T) / 6, atol=1e-15)
+    assert np.allclose(g["dS"], g["dZ"], atol=1e-15)
+    assert np.abs(g["dZmax"]).max() < 1e-15
+    X, dY = rng.normal(size=(6, 3)) * 3 + 1, rng.normal(size=(6, 3))
+    gamma, beta = np.array([1.5, 0.5, -2.0]), np.zeros(3)
+    g = sol.batchnorm_steps_backward(X, dY, gamma, beta, 1e-5)
+    layer = cr.BatchNorm(3)
+    layer.params["gamma"][...] = gamma
+    _, backward = layer.forward(X, training=True)
+    assert np.allclose(g["dX"], backward(dY), atol=1e-12)
+
+
+def test_a_wrong_step_is_named_at_that_step_and_nowhere_else():
+    report = check("cross_entropy_steps_backward", ce_steps("ds sign"))
+    assert [v.name for v in report.verdicts if not v.ok] == ["ds"]
+    assert report["ds"].diagnosis.startswith("sign flipped")
+    assert report.verdicts[-1].name == "dZ" and report.verdicts[-1].ok
+    text = str(report)
+    assert text.startswith("11. Cross-entropy, one atomic step at a time (check_backward)")
+    assert "7 of 8 right." in text
