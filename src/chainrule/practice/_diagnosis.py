@@ -38,7 +38,10 @@ _SIGN = {
 
 def _factors(n: int, k: int, context: str) -> list[tuple[float, str]]:
     """The constant factors that classic slips multiply a gradient by, with their story;
-    the factors of a loss's square and of a mean over n*k entries only where a loss is."""
+    the factors of a loss's square and of a mean over n*k entries only where a loss is,
+    none for the weights after an optimizer step (its slips are replayed instead)."""
+    if context == "step":
+        return []
     factors = [
         (-1.0, f"sign flipped: your array is -1 times the right one {_SIGN[context]}"),
         (float(n), f"too large by a factor n = {n}: the 1/n of the mean over the batch is "

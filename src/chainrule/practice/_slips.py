@@ -196,16 +196,22 @@ def loss_slips(loss, Y: np.ndarray, T: np.ndarray):
     dZ, P = loss.formulas.backward[0].render(y="Z")[1], P_formula.render(y="Z")[1]
     logits = f"the logits Z were used where the probabilities belong: {dZ}"
     if name == "CrossEntropy":
-        P_ = softmax(Y)
         return [
             (f"{logits} with {P}", {"dY": (Y - T) / n}),
-            ("the softmax's Jacobian reduced to its diagonal P * (1 - P): each P_j depends "
-             "on every Z_c of its row, and the full Jacobian gives (P - T) / n",
-             {"dY": -T * (1 - P_) / n}),
             ("softmax taken over the wrong axis: each ROW (one sample) sums to 1, "
              "softmax(Z, axis=1)", {"dY": (softmax(Y.T).T - T) / n}),
         ]  # fmt: skip
     return [(f"{logits} (N = n*k) with {P}", {"dY": (Y - T) / Y.size})]
+
+
+def jacobian_slips(loss, Y: np.ndarray, T: np.ndarray):
+    """The softmax's Jacobian reduced to its diagonal, for a cross-entropy on logits."""
+    if type(loss).__name__ != "CrossEntropy" or not getattr(loss, "from_logits", False):
+        return []
+    P = softmax(Y)
+    return [("the softmax's Jacobian reduced to its diagonal P * (1 - P): each P_j depends "
+             "on every Z_c of its row, and the full Jacobian gives (P - T) / n",
+             {"dY": -T * (1 - P) / Y.shape[0]})]  # fmt: skip
 
 
 def net_slips(net: Sequential, gradients_of) -> list[tuple[str, dict]]:

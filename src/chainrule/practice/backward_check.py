@@ -478,7 +478,8 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     available = {"Y": Y, "Z": Y, "y": y, "T": T, "n": n, "k": k}
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
     what = f"the gradient of {loss!r} on {n} samples (mean loss {value:.6g})"
-    return _Case(what, available, {"dY": dY}, _slips.loss_slips(loss, Y, T), error, "loss")
+    slips = _slips.loss_slips(loss, Y, T) + _slips.jacobian_slips(loss, Y, T)
+    return _Case(what, available, {"dY": dY}, slips, error, "loss")
 
 
 def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
@@ -736,7 +737,15 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
             break
     slips = _update_slips(optimizer, W0, gradients)
     verdicts = [
-        _judge(name, got.get(name), exp, [(story, seq[t]) for story, seq in slips], 1, 1)
+        _judge(
+            name,
+            got.get(name),
+            exp,
+            [(story, seq[t]) for story, seq in slips],
+            1,
+            1,
+            context="step",
+        )
         for t, (name, exp) in enumerate(zip(names, expected, strict=True))
     ]
     what = f"{steps} steps of {optimizer!r} from W of shape {W0.shape}, random gradients"
