@@ -237,12 +237,12 @@ print(check("sigmoid_bce_backward", sigmoid_bce_backward))
 
 
 # %%
-def dense_backward(X, W, dY):
-    """Backward pass of Y = X @ W + b.
+def dense_backward(dY, X, W):
+    """Backward pass of Y = X @ W + b (the lessons' signature).
 
+    dY : (n, n_out) dL/dY
     X  : (n, n_in) the layer's input
     W  : (n_in, n_out) its weights
-    dY : (n, n_out) dL/dY
     returns dX : (n, n_in), dW : (n_in, n_out), db : (n_out,)
     """
     raise NotImplementedError("your code here")

@@ -407,3 +407,27 @@ def test_a_wrong_step_is_named_at_that_step_and_nowhere_else():
     text = str(report)
     assert text.startswith("11. Cross-entropy, one atomic step at a time (check_backward)")
     assert "7 of 8 right." in text
+
+
+LESSONS = {
+    "sigmoid_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "dense_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "softmax_cross_entropy_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "mse_backward": ROOT / "notebooks" / "backpropagation_regression.py",
+}
+
+
+@pytest.mark.parametrize("name", list(LESSONS))
+def test_the_lessons_functions_pass_the_drills_checks(name):
+    """One set of names and signatures: a function the lessons write, with the lessons'
+    parameters, passes the drill of the same name (issue 22)."""
+    tree = ast.parse(LESSONS[name].read_text(encoding="utf-8"))
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    namespace = {"np": np}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(LESSONS[name]), "exec"), namespace)
+    report = check(name, namespace[name])
+    assert report.ok, str(report)
+    drill = next(f for f in _exercises_in_notebook() if f.name == name)
+    lesson_args = [a.arg for a in fn.args.args]
+    if name in ("sigmoid_backward", "dense_backward"):  # the very same signature
+        assert [a.arg for a in drill.args.args] == lesson_args

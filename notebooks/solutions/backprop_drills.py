@@ -44,7 +44,7 @@ def sigmoid_bce_backward(Z, T, n, k):
     return (_sigmoid(Z) - T) / (n * k)
 
 
-def dense_backward(X, W, dY):
+def dense_backward(dY, X, W):
     # Y = X @ W + b:  dX = dY @ W.T (n, n_in), dW = X.T @ dY (n_in, n_out), db = sum of rows
     return dY @ W.T, X.T @ dY, dY.sum(axis=0)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import as_array, as_rng, check_positive_int
 from ..gradcheck import central_differences
+from ..layers.activations import sigmoid, softmax
 from ..layers.base import Layer
 from ..layers.dropout import Dropout
 from ..layers.sequential import Sequential
@@ -174,11 +175,13 @@ def check_backward(
     ========================  =============================  ==========================
     ``model``                 your function may take         and returns
     ========================  =============================  ==========================
-    a loss (``cr.MeanSqua-    ``Y`` (= ``Z``, the output     ``dY``: dL/dY of the mean
-    redError()``, ...)        given as ``X``), ``y``, ``T``  loss (``dZ`` when your
-                              (targets shaped like Y;        function takes the logits
-                              one-hot for CrossEntropy),     as ``Z``)
-                              ``n``, ``k``
+    a loss (``cr.MeanSqua-    ``Y`` (= ``Z`` = ``Y_hat``,    ``dY``: dL/dY of the mean
+    redError()``, ...)        the output given as ``X``),    loss (``dZ`` when your
+                              ``y``, ``T`` (targets shaped   function takes the logits
+                              like Y; one-hot for Cross-     as ``Z`` or the
+                              Entropy), ``n``, ``k``; ``P``  probabilities ``P``)
+                              (softmax or sigmoid of the
+                              logits) for a fused loss
     a layer (``Dense``,       ``X``, ``Y``, ``dY`` (random   ``dX`` then one gradient
     an activation,            unless given), its params      per parameter: ``dW,
     ``BatchNorm``,            (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``);
@@ -288,7 +291,7 @@ def _in_students_names(case: _Case, fn) -> None:
     except (TypeError, ValueError):
         return
     old = {"layer": "dX", "loss": "dY"}.get(case.context)
-    lessons = {"Z", "A", "dA"} if case.context == "layer" else {"Z"}
+    lessons = {"Z", "A", "dA"} if case.context == "layer" else {"Z", "P"}
     if old not in case.expected or list(case.expected) != [old] or "Z" not in case.available:
         return
     if asked & lessons and not asked & {"X", "Y"}:
@@ -475,7 +478,11 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     value, dY = loss(Y, y)
     y, T = np.asarray(y), _targets(loss, Y, y)
     n, k = Y.shape
-    available = {"Y": Y, "Z": Y, "y": y, "T": T, "n": n, "k": k}
+    available = {"Y": Y, "Z": Y, "Y_hat": Y, "y": y, "T": T, "n": n, "k": k}
+    if getattr(loss, "from_logits", False) and isinstance(loss, CrossEntropy):
+        available["P"] = softmax(Y)  # the lessons' softmax_cross_entropy_backward(P, T)
+    elif getattr(loss, "from_logits", False) and isinstance(loss, BinaryCrossEntropy):
+        available["P"] = sigmoid(Y)
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
     what = f"the gradient of {loss!r} on {n} samples (mean loss {value:.6g})"
     slips = _slips.loss_slips(loss, Y, T) + _slips.jacobian_slips(loss, Y, T)
