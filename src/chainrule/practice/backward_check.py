@@ -135,7 +135,8 @@ class BackwardCheckReport:
         if self.kinks:
             return (
                 f"({self.kinks} input{'s' if self.kinks > 1 else ''} of an activation sit at "
-                "its kink (0), where the derivative jumps: central differences are unreliable "
+                "its kink (0, or within central differences' step of 1e-6 of it), where the "
+                "derivative jumps: central differences are unreliable "
                 "there (they straddle the kink), so they cannot vouch for chainrule's "
                 "gradients; chainrule takes the slope on the left, as PyTorch does, and "
                 "either one-sided slope is accepted as right)"
@@ -192,7 +193,9 @@ def check_backward(
                               ``mask`` and ``p``
     a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
                               ``W1, b1, W2, b2, ...``        (layers with parameters
-                              (``params``: all as a dict)    numbered from 1)
+                              (``params``: all as a dict),   numbered from 1)
+                              ``masks`` (each Dropout's
+                              keep-mask, in order)
     ========================  =============================  ==========================
 
     Parameters
@@ -533,11 +536,25 @@ def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
     return MeanSquaredError()
 
 
+def _fix_dropout_masks(net: Sequential, X: np.ndarray) -> list[np.ndarray]:
+    """Draw each Dropout layer's keep-mask once and fix it, so that the student, the
+    reference and central differences all see the same masks; the masks, in order."""
+    masks, A = [], X
+    for layer in net.layers:
+        if isinstance(layer, Dropout) and layer.p > 0:
+            if layer.fixed_mask is None:
+                layer.fixed_mask = layer.rng.random(A.shape) >= layer.p
+            masks.append(np.asarray(layer.fixed_mask, dtype=bool))
+        A = layer.forward(A, training=True)[0]
+    return masks
+
+
 def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
     if y is None:
         raise ValueError("check_backward: a network needs the targets y as its fourth argument.")
     y = np.asarray(y)
     net = copy.deepcopy(net).astype(np.float64)
+    masks = _fix_dropout_masks(net, X)
     loss = loss or _default_loss(net, X, y)
     names, counter, params = {}, 0, {}
     for layer, key, param, _ in net.parameters():
@@ -555,7 +572,8 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
 
     expected = gradients_of(net)
     T = _targets(loss, net.forward(X, training=True)[0], y)
-    available = {"X": X, "y": y, "T": T, "n": X.shape[0], **params, "params": dict(params)}
+    available = {"X": X, "y": y, "T": T, "n": X.shape[0], **params, "params": dict(params),
+                 "masks": masks}  # fmt: skip
     error = _numeric_error(
         lambda: loss(net.forward(X, training=True)[0], y)[0],
         list(params.values()), list(expected.values()),
