@@ -16,7 +16,9 @@
 # %% [markdown]
 # # Backprop drills: write each gradient yourself, and be told exactly where it went wrong
 #
-# Ten exercises, from a one-line derivative to batch normalisation's backward pass.
+# Twelve exercises, from a one-line derivative to batch normalisation's backward pass,
+# and then the "backprop ninja": cross-entropy and batch norm taken apart into their
+# atomic steps, every intermediate's gradient checked on its own.
 # Each one is a function with an empty body. You write the body; the cell below it runs
 # `check(...)`, which computes the same gradients with chainrule (whose own gradients
 # are checked against central differences) and marks yours **array by array**: right,
@@ -46,7 +48,7 @@
 import numpy as np
 
 import chainrule as cr
-from chainrule.exercises import check, scoreboard
+from chainrule.exercises import batchnorm_steps, check, cross_entropy_steps, scoreboard
 
 np.set_printoptions(precision=4, suppress=True)  # short numbers when you print an array
 
@@ -64,6 +66,11 @@ np.set_printoptions(precision=4, suppress=True)  # short numbers when you print 
 # * A layer's backward pass receives `dY`, the gradient of the loss with respect to
 #   its output, and returns `dX`, the gradient with respect to its input (plus its
 #   parameters' gradients). The chain rule, one layer at a time.
+# * For an activation and for a loss on logits, the names are the lessons': the input
+#   is `Z`, the output `A`, the gradient arriving from above `dA`, and the function
+#   returns `dZ`. The report names each array as your function does (`dZ` when your
+#   function takes `Z` or `A`, `dX` when it takes `X`). In a network, layer `l` is the
+#   `l`-th layer with weights, and its activation is $A_l = f(Z_l)$.
 #
 # Your function receives the arrays that its parameters name (keep the names in the
 # `def` line as they are) and returns the gradients in the order the docstring gives.
@@ -98,22 +105,23 @@ print(cr.check_backward(relu_backward_wrong, cr.ReLU(), X_demo))
 #
 # $$\sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,\bigl(1 - \sigma(z)\bigr).$$
 #
-# As a layer, its input is `X` (what the lessons call `Z`) and its output is
-# `Y = sigmoid(X)` (the lessons' `A`). Element by element, the chain rule gives
-# $dX = dY \odot \sigma(X) \odot (1 - \sigma(X))$, where $\odot$ is the element-wise
-# product (`*` in NumPy).
+# As in the lessons, its input is `Z`, its output `A = sigmoid(Z)`, and `dA` is the
+# gradient arriving from above. Element by element, the chain rule gives
+# $dZ = dA \odot A \odot (1 - A)$, where $\odot$ is the element-wise product (`*` in
+# NumPy). The signature is the lessons' own, `sigmoid_backward(dA, A)`.
 #
-# *Hint.* Compute `A = sigmoid(X)` first, then use it in the derivative. The derivative
-# is $A(1 - A)$ of the **output**; writing `X * (1 - X)` is the classic slip.
+# *Hint.* The derivative $\sigma'(z) = A(1 - A)$ is read off the **output** `A`, which
+# the forward pass already computed; applying the sigmoid to `A` again is the classic
+# slip.
 
 
 # %%
-def sigmoid_backward(X, dY):
-    """Gradient through a sigmoid layer.
+def sigmoid_backward(dA, A):
+    """Gradient through a sigmoid layer, A = sigmoid(Z).
 
-    X  : (n, k) the sigmoid's input Z
-    dY : (n, k) dL/dA, the gradient arriving from the layer above
-    returns dX : (n, k), dL/dZ
+    dA : (n, k) dL/dA, the gradient arriving from the layer above
+    A  : (n, k) the sigmoid's output
+    returns dZ : (n, k), dL/dZ
     """
     raise NotImplementedError("your code here")
 
@@ -229,12 +237,12 @@ print(check("sigmoid_bce_backward", sigmoid_bce_backward))
 
 
 # %%
-def dense_backward(X, W, dY):
-    """Backward pass of Y = X @ W + b.
+def dense_backward(dY, X, W):
+    """Backward pass of Y = X @ W + b (the lessons' signature).
 
+    dY : (n, n_out) dL/dY
     X  : (n, n_in) the layer's input
     W  : (n_in, n_out) its weights
-    dY : (n, n_out) dL/dY
     returns dX : (n, n_in), dW : (n_in, n_out), db : (n_out,)
     """
     raise NotImplementedError("your code here")
@@ -417,6 +425,113 @@ def batchnorm_backward(X, dY, gamma, eps):
 
 # %%
 print(check("batchnorm_backward", batchnorm_backward))
+
+# %% [markdown]
+# ## 11. Cross-entropy, one atomic step at a time (backprop ninja)
+#
+# Exercise 2 used the fused result $dZ = (P - T)/n$. Here you earn it. The forward pass,
+# one elementary operation per line, is `cross_entropy_steps(Z, T)`; it returns every
+# intermediate by name (`cross_entropy_steps(Z, T)["s"]` is the row sums):
+#
+# ```python
+# Zmax   = Z.max(axis=1, keepdims=True)           # (n, 1) each row's maximum
+# S      = Z - Zmax                               # (n, k) shifted logits: nothing overflows
+# E      = np.exp(S)                              # (n, k)
+# s      = E.sum(axis=1, keepdims=True)           # (n, 1)
+# logs   = np.log(s)                              # (n, 1)
+# logP   = S - logs                               # (n, k) log-probabilities
+# picked = (logP * T).sum(axis=1, keepdims=True)  # (n, 1) the target's entry of each row
+# L      = -picked.mean()
+# ```
+#
+# Go backwards, one line at a time, and return a dict of **every** intermediate's
+# gradient: `dpicked, dlogP, dlogs, ds, dE, dS, dZmax, dZ`. Each is checked on its own
+# by `check_backward` (as the gradient of everything after it), so the report says at
+# which step you went wrong; `dZ` is checked against the fused $(P - T)/n$ of
+# `cr.CrossEntropy`.
+#
+# *Hint.* Each gradient has the shape of its intermediate. A sum hands its gradient back
+# to every term (`s` sums a row, so every `E` of the row receives `ds`); a broadcast sums
+# it (`logs` was subtracted from every entry of its row). `S` is used twice (by `E` and
+# by `logP`), and `Z` twice (by `S` and by `Zmax`): the gradients of the uses **add**.
+#
+# **The collapse.** `dZmax` comes out 0 (up to rounding): shifting a row changes no
+# probability. Adding the two uses of `S`, with $P = E/s$:
+# $dS = dlogP + E \odot ds = -T/n + P \sum_j T_j / n = (P - T)/n$, since each row of
+# `T` sums to 1. That is exercise 2's formula, one line at a time.
+
+# %%
+Z_demo, T_demo = np.array([[2.0, 1.0, 0.1]]), np.array([[1.0, 0.0, 0.0]])
+for name, value in cross_entropy_steps(Z_demo, T_demo).items():  # one row, every step
+    print(f"{name:>6} = {np.round(value, 4).tolist()}")
+
+
+# %%
+def cross_entropy_steps_backward(Z, T, n):
+    """Every intermediate's gradient of the mean cross-entropy, step by step.
+
+    Z : (n, k) logits   T : (n, k) one-hot targets   n : int
+    Start from v = cross_entropy_steps(Z, T) (v["Zmax"], v["S"], v["E"], ...).
+    returns {"dpicked": (n, 1), "dlogP": (n, k), "dlogs": (n, 1), "ds": (n, 1),
+    "dE": (n, k), "dS": (n, k), "dZmax": (n, 1), "dZ": (n, k)}
+    """
+    raise NotImplementedError("your code here")
+
+
+# %%
+print(check("cross_entropy_steps_backward", cross_entropy_steps_backward))
+
+# %% [markdown]
+# ## 12. Batch norm, one atomic step at a time
+#
+# Exercise 10's formula, earned the same way. `batchnorm_steps(X, gamma, beta, eps)`
+# is the forward pass in training mode, one step a line:
+#
+# ```python
+# mu      = X.mean(axis=0, keepdims=True)    # (1, d)
+# Xc      = X - mu                           # (n, d)
+# sq      = Xc**2                            # (n, d)
+# var     = sq.mean(axis=0, keepdims=True)   # (1, d) divided by n
+# inv_std = 1 / np.sqrt(var + eps)           # (1, d)
+# Xhat    = Xc * inv_std                     # (n, d)
+# Y       = gamma * Xhat + beta              # (n, d)
+# ```
+#
+# Given `dY`, return every gradient: `dXhat, dinv_std, dvar, dsq, dXc, dmu`, then
+# `dX, dgamma, dbeta`. Each intermediate is checked on its own; `dX`, `dgamma`,
+# `dbeta` against `cr.BatchNorm`'s backward, the three-path formula of exercise 10.
+#
+# *Hint.* $d\mathrm{inv\_std} = \sum_i d\hat x_i \, Xc_i$ (a broadcast sums);
+# $d\mathrm{var} = d\mathrm{inv\_std} \cdot (-\tfrac12)(\mathrm{var} + \epsilon)^{-3/2}$;
+# a mean over the batch hands each row $1/n$ of the gradient. `Xc` feeds both `Xhat`
+# and `sq`, and `X` feeds both `Xc` and `mu`: each pair of gradients adds.
+#
+# **The collapse.** Since $\sum_i Xc_i = 0$, the path through `sq` adds nothing to
+# `dmu`, so $dmu = -\sum_i d\hat x_i \cdot \mathrm{inv\_std}$, and
+# $dX = dXc + dmu/n$ is exercise 10's
+# $\frac{1}{\sigma}\bigl(d\hat x - \mathrm{mean}(d\hat x) - \hat x\,\mathrm{mean}(d\hat x\,\hat x)\bigr)$:
+# the direct path, the path through $\mu$ and the path through $\sigma^2$.
+
+# %%
+X_bn = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 1.0]])
+steps = batchnorm_steps(X_bn, gamma=np.ones(2), beta=np.zeros(2), eps=1e-5)
+print("var =", steps["var"], " Xhat's column means =", steps["Xhat"].mean(axis=0).round(12))
+
+
+# %%
+def batchnorm_steps_backward(X, dY, gamma, beta, eps):
+    """Every intermediate's gradient of batch norm (training mode), step by step.
+
+    X, dY : (n, d)   gamma, beta : (d,)   eps : float
+    Start from v = batchnorm_steps(X, gamma, beta, eps) (v["mu"], v["Xc"], ...).
+    returns {"dXhat": (n, d), "dinv_std": (1, d), "dvar": (1, d), "dsq": (n, d),
+    "dXc": (n, d), "dmu": (1, d), "dX": (n, d), "dgamma": (d,), "dbeta": (d,)}
+    """
+    raise NotImplementedError("your code here")
+
+
+# %%
+print(check("batchnorm_steps_backward", batchnorm_steps_backward))
 
 # %% [markdown]
 # ## Your score

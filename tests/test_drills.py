@@ -117,13 +117,13 @@ def test_the_committed_notebook_shows_every_check_as_not_written_yet():
 def test_scoreboard_counts_what_is_done():
     board = scoreboard({"dense_backward": sol.dense_backward, "adam": _stubs()["adam"]})
     lines = board.splitlines()
-    assert lines[-1] == "1 of 10 done"
+    assert lines[-1] == "1 of 12 done"
     assert lines[4].endswith(" done") and lines[4].startswith("5. A Dense layer")
     assert lines[8].endswith("not written yet")
     assert lines[0].endswith("missing: run the cell that defines it")
     wrong = {"mse_backward": lambda Y, T: Y - T}
     assert scoreboard(wrong).splitlines()[2].endswith("not right yet: run its check")
-    assert scoreboard(vars(sol)).splitlines()[-1] == "10 of 10 done"
+    assert scoreboard(vars(sol)).splitlines()[-1] == "12 of 12 done"
 
 
 def test_check_names_the_exercises_when_asked_for_an_unknown_one():
@@ -222,24 +222,77 @@ def batchnorm(slip: str):
     return backward
 
 
+def ce_steps(slip: str):
+    """Exercise 11's solution with one slip made on purpose."""
+
+    def backward(Z, T, n):
+        g = sol.cross_entropy_steps_backward(Z, T, n)
+        if slip == "no exp branch":
+            g["dS"] = g["dlogP"]
+        if slip == "sum not broadcast back":
+            g["dE"] = g["ds"]
+        if slip == "no 1/n":
+            g["dpicked"] = g["dpicked"] * n
+        if slip == "ds sign":
+            g["ds"] = -g["ds"]
+        if slip == "dlogs not summed":
+            g["dlogs"] = -g["dlogP"]
+        return g
+
+    return backward
+
+
+def bn_steps(slip: str):
+    """Exercise 12's solution with one slip made on purpose."""
+
+    def backward(X, dY, gamma, beta, eps):
+        g = sol.batchnorm_steps_backward(X, dY, gamma, beta, eps)
+        v = cr.exercises.batchnorm_steps(X, gamma, beta, eps)
+        if slip == "no sq branch":
+            g["dXc"] = g["dXhat"] * v["inv_std"]
+        if slip == "no gamma":
+            g["dXhat"] = dY
+        if slip == "dsq without 1/n":
+            g["dsq"] = g["dsq"] * X.shape[0]
+        if slip == "no mu path":
+            g["dX"] = g["dXc"]
+        return g
+
+    return backward
+
+
 WRONG = [
     # (exercise, a wrong answer, the array to look at, words its diagnosis must contain)
+    ("sigmoid_backward", lambda dA, A: dA * sigmoid(A) * (1 - sigmoid(A)), "dZ",
+     "you gave it the output A"),
+    ("sigmoid_backward", lambda dA: dA, "dZ", "derivative of the Sigmoid is missing"),
+    ("cross_entropy_steps_backward", ce_steps("no exp branch"), "dS", "a branch is missing"),
+    ("cross_entropy_steps_backward", ce_steps("no 1/n"), "dpicked", "factor n = 6"),
+    ("cross_entropy_steps_backward", ce_steps("ds sign"), "ds", "sign flipped"),
+    ("cross_entropy_steps_backward", ce_steps("sum not broadcast back"), "dE",
+     "not handed back to every term"),
+    ("cross_entropy_steps_backward", ce_steps("dlogs not summed"), "dlogs",
+     "not summed over axis 1"),
+    ("batchnorm_steps_backward", bn_steps("no sq branch"), "dXc", "a branch is missing"),
+    ("batchnorm_steps_backward", bn_steps("no gamma"), "dXhat", "the factor gamma"),
+    ("batchnorm_steps_backward", bn_steps("dsq without 1/n"), "dsq", "factor n = 6"),
+    ("batchnorm_steps_backward", bn_steps("no mu path"), "dX", "path through the batch mean"),
     ("sigmoid_backward", lambda X, dY: dY, "dX", "derivative of the Sigmoid is missing"),
     ("sigmoid_backward", lambda X, dY: dY * X * (1 - X), "dX", "you used the input Z"),
     ("sigmoid_backward", lambda Y, dY: dY * sigmoid(Y) * (1 - sigmoid(Y)), "dX",
      "you gave it the output A"),
-    ("softmax_cross_entropy_backward", lambda Z, T: softmax(Z) - T, "dY", "factor n = 6"),
-    ("softmax_cross_entropy_backward", lambda Z, T, n: (T - softmax(Z)) / n, "dY",
+    ("softmax_cross_entropy_backward", lambda Z, T: softmax(Z) - T, "dZ", "factor n = 6"),
+    ("softmax_cross_entropy_backward", lambda Z, T, n: (T - softmax(Z)) / n, "dZ",
      "sign flipped"),
-    ("softmax_cross_entropy_backward", lambda Z, T, n: (Z - T) / n, "dY", "logits Z were used"),
-    ("softmax_cross_entropy_backward", lambda Z, T, n: (softmax(Z, axis=0) - T) / n, "dY",
+    ("softmax_cross_entropy_backward", lambda Z, T, n: (Z - T) / n, "dZ", "logits Z were used"),
+    ("softmax_cross_entropy_backward", lambda Z, T, n: (softmax(Z, axis=0) - T) / n, "dZ",
      "wrong axis"),
     ("mse_backward", lambda Y, T, n, k: (Y - T) / (n * k), "dY", "brings down a 2"),
     ("mse_backward", lambda Y, T, n: 2 * (Y - T) / n, "dY", "factor k = 3"),
     ("mse_backward", lambda Y, T, n, k: 2 * (T - Y) / (n * k), "dY", "sign flipped"),
     ("mse_backward", lambda Y, T: 2 * (Y - T), "dY", "two slips at once"),
-    ("sigmoid_bce_backward", lambda Z, T, n, k: (Z - T) / (n * k), "dY", "logits Z were used"),
-    ("sigmoid_bce_backward", lambda Z, T, n: (sigmoid(Z) - T) / n, "dY", "factor k = 3"),
+    ("sigmoid_bce_backward", lambda Z, T, n, k: (Z - T) / (n * k), "dZ", "logits Z were used"),
+    ("sigmoid_bce_backward", lambda Z, T, n: (sigmoid(Z) - T) / n, "dZ", "factor k = 3"),
     ("dense_backward", lambda X, W, dY: (dY @ W.T, dY.T @ X, dY.sum(0)), "dW", "transposed"),
     ("dense_backward", lambda X, W, dY: (W @ dY.T, X.T @ dY, dY.sum(0)), "dX", "transposed"),
     ("dense_backward", lambda X, W, dY: (dY @ W.T, X.T @ dY, dY), "db",
@@ -257,7 +310,7 @@ WRONG = [
     ("two_layer_backward", two_layer("no 1/n"), "dW2", "factor n = 8"),
     ("two_layer_backward", two_layer("transposed"), "dW2", "transposed"),
     ("l_layer_backward", l_layer("no relu derivative"), "dW2",
-     "layer 3 (ReLU): the derivative of the ReLU is missing"),
+     "layer 2 (ReLU): the derivative of the ReLU is missing"),
     ("l_layer_backward", l_layer("mean over n"), "dW3", "factor 2: the 1/2 of a half squared "
      "error cancels the 2 of the derivative; or too large by a factor k = 2"),
     ("l_layer_backward", l_layer("no 2"), "db1", "brings down a 2"),
@@ -319,3 +372,62 @@ def test_cs231n_momentum_form_is_right_too():
         return w + v, config
 
     assert check("sgd_momentum", step).ok
+
+
+def test_the_readme_counts_the_exercises():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    words = {10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen"}
+    assert f"backprop_drills.ipynb) has {words[len(EXERCISES)]} such exercises" in readme
+
+
+def test_the_ninja_steps_collapse_to_the_fused_formulas():
+    """Exercise 11's intermediates add up to (P - T) / n, dZmax is 0 up to rounding;
+    exercise 12's to BatchNorm's three-path dX."""
+    rng = np.random.default_rng(5)
+    Z, y = rng.normal(size=(6, 4)) * 2, np.array([0, 1, 2, 3, 1, 2])
+    T = np.eye(4)[y]
+    g = sol.cross_entropy_steps_backward(Z, T, 6)
+    assert np.allclose(g["dZ"], (softmax(Z) - T) / 6, atol=1e-15)
+    assert np.allclose(g["dS"], g["dZ"], atol=1e-15)
+    assert np.abs(g["dZmax"]).max() < 1e-15
+    X, dY = rng.normal(size=(6, 3)) * 3 + 1, rng.normal(size=(6, 3))
+    gamma, beta = np.array([1.5, 0.5, -2.0]), np.zeros(3)
+    g = sol.batchnorm_steps_backward(X, dY, gamma, beta, 1e-5)
+    layer = cr.BatchNorm(3)
+    layer.params["gamma"][...] = gamma
+    _, backward = layer.forward(X, training=True)
+    assert np.allclose(g["dX"], backward(dY), atol=1e-12)
+
+
+def test_a_wrong_step_is_named_at_that_step_and_nowhere_else():
+    report = check("cross_entropy_steps_backward", ce_steps("ds sign"))
+    assert [v.name for v in report.verdicts if not v.ok] == ["ds"]
+    assert report["ds"].diagnosis.startswith("sign flipped")
+    assert report.verdicts[-1].name == "dZ" and report.verdicts[-1].ok
+    text = str(report)
+    assert text.startswith("11. Cross-entropy, one atomic step at a time (check_backward)")
+    assert "7 of 8 right." in text
+
+
+LESSONS = {
+    "sigmoid_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "dense_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "softmax_cross_entropy_backward": ROOT / "notebooks" / "backpropagation_classification.py",
+    "mse_backward": ROOT / "notebooks" / "backpropagation_regression.py",
+}
+
+
+@pytest.mark.parametrize("name", list(LESSONS))
+def test_the_lessons_functions_pass_the_drills_checks(name):
+    """One set of names and signatures: a function the lessons write, with the lessons'
+    parameters, passes the drill of the same name (issue 22)."""
+    tree = ast.parse(LESSONS[name].read_text(encoding="utf-8"))
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    namespace = {"np": np}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(LESSONS[name]), "exec"), namespace)
+    report = check(name, namespace[name])
+    assert report.ok, str(report)
+    drill = next(f for f in _exercises_in_notebook() if f.name == name)
+    lesson_args = [a.arg for a in fn.args.args]
+    if name in ("sigmoid_backward", "dense_backward"):  # the very same signature
+        assert [a.arg for a in drill.args.args] == lesson_args

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.exercises import batchnorm_steps, cross_entropy_steps
+
 
 def _sigmoid(Z):
     # stable for any Z: exp of a non-positive number never overflows
@@ -22,10 +24,9 @@ def _softmax(Z):
     return E / E.sum(axis=1, keepdims=True)
 
 
-def sigmoid_backward(X, dY):
-    # A = sigmoid(Z); sigmoid'(Z) = A * (1 - A), so dZ = dA * A * (1 - A)
-    A = _sigmoid(X)
-    return dY * A * (1 - A)
+def sigmoid_backward(dA, A):
+    # A = sigmoid(Z); sigmoid'(Z) = A * (1 - A), read off the output: dZ = dA * A * (1 - A)
+    return dA * A * (1 - A)
 
 
 def softmax_cross_entropy_backward(Z, T, n):
@@ -43,7 +44,7 @@ def sigmoid_bce_backward(Z, T, n, k):
     return (_sigmoid(Z) - T) / (n * k)
 
 
-def dense_backward(X, W, dY):
+def dense_backward(dY, X, W):
     # Y = X @ W + b:  dX = dY @ W.T (n, n_in), dW = X.T @ dY (n_in, n_out), db = sum of rows
     return dY @ W.T, X.T @ dY, dY.sum(axis=0)
 
@@ -106,3 +107,34 @@ def batchnorm_backward(X, dY, gamma, eps):
     # three paths from X: direct, through mu, through var; they collapse to
     dX = (n * dXhat - dXhat.sum(axis=0) - Xhat * (dXhat * Xhat).sum(axis=0)) / (n * sigma)
     return dX, dgamma, dbeta
+
+
+def cross_entropy_steps_backward(Z, T, n):
+    v = cross_entropy_steps(Z, T)  # Zmax, S, E, s, logs, logP, picked: the forward pass
+    dpicked = np.full((n, 1), -1 / n)  # L = -mean(picked)
+    dlogP = T * dpicked  # picked = sum(logP * T, axis=1): only the target's entry
+    dlogs = -dlogP.sum(axis=1, keepdims=True)  # logP = S - logs, logs broadcast over k
+    ds = dlogs / v["s"]  # logs = log(s)
+    dE = ds * np.ones_like(v["E"])  # s = sum(E, axis=1): each E copies its row's ds
+    dS = dlogP + dE * v["E"]  # S feeds logP directly and E = exp(S): the two add
+    dZmax = -dS.sum(axis=1, keepdims=True)  # S = Z - Zmax: zero, the shift changes nothing
+    rows = np.arange(n)
+    dZ = dS.copy()
+    dZ[rows, Z.argmax(axis=1)] += dZmax[:, 0]  # Zmax = max(Z): to each row's maximum
+    return {"dpicked": dpicked, "dlogP": dlogP, "dlogs": dlogs, "ds": ds, "dE": dE,
+            "dS": dS, "dZmax": dZmax, "dZ": dZ}  # fmt: skip  # dZ == (P - T) / n
+
+
+def batchnorm_steps_backward(X, dY, gamma, beta, eps):
+    v = batchnorm_steps(X, gamma, beta, eps)  # mu, Xc, sq, var, inv_std, Xhat, Y
+    n = X.shape[0]
+    dgamma, dbeta = (dY * v["Xhat"]).sum(axis=0), dY.sum(axis=0)  # Y = gamma * Xhat + beta
+    dXhat = dY * gamma
+    dinv_std = (dXhat * v["Xc"]).sum(axis=0, keepdims=True)  # Xhat = Xc * inv_std
+    dvar = dinv_std * -0.5 * (v["var"] + eps) ** -1.5  # inv_std = (var + eps) ** -0.5
+    dsq = dvar / n * np.ones_like(v["sq"])  # var = mean(sq, axis=0)
+    dXc = dXhat * v["inv_std"] + 2 * v["Xc"] * dsq  # Xc feeds Xhat and sq: the two add
+    dmu = -dXc.sum(axis=0, keepdims=True)  # Xc = X - mu
+    dX = dXc + dmu / n  # X feeds Xc directly and mu = mean(X): the three-path formula
+    return {"dXhat": dXhat, "dinv_std": dinv_std, "dvar": dvar, "dsq": dsq, "dXc": dXc,
+            "dmu": dmu, "dX": dX, "dgamma": dgamma, "dbeta": dbeta}  # fmt: skip

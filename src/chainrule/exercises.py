@@ -3,6 +3,13 @@
 This module keeps the name ``chainrule.exercises`` importable.
 """
 
-from .practice.exercises import EXERCISES, Exercise, check, scoreboard
+from .practice.exercises import (
+    EXERCISES,
+    Exercise,
+    batchnorm_steps,
+    check,
+    cross_entropy_steps,
+    scoreboard,
+)
 
-__all__ = ["EXERCISES", "Exercise", "check", "scoreboard"]
+__all__ = ["EXERCISES", "Exercise", "batchnorm_steps", "check", "cross_entropy_steps", "scoreboard"]

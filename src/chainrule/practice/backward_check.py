@@ -19,7 +19,9 @@ import numpy as np
 
 from .._checks import as_array, as_rng, check_positive_int
 from ..gradcheck import central_differences
+from ..layers.activations import sigmoid, softmax
 from ..layers.base import Layer
+from ..layers.dropout import Dropout
 from ..layers.sequential import Sequential
 from ..losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError, MulticlassHinge
 from . import _diagnosis, _slips
@@ -27,6 +29,10 @@ from . import _diagnosis, _slips
 # check_backward: a student's own backward pass, judged tensor by tensor
 #: a student's array is right below this relative error against chainrule's
 RIGHT = 1e-6
+#: a float32 answer is right below this relative error (its rounding is ~1e-7 a step)
+RIGHT_FLOAT32 = 1e-4
+#: chainrule's own gradients "agree" with central differences below this relative error
+NUMERIC_AGREE = 1e-5
 #: numerical checks of chainrule's own gradient are skipped above this many entries
 NUMERIC_LIMIT = 20_000
 
@@ -47,6 +53,7 @@ class TensorVerdict:
     rel_error: float | None = None
     worst_index: tuple | None = None
     diagnosis: str | None = None
+    note: str | None = None  # why a right answer is right when it is not the reference
 
     @property
     def ok(self) -> bool:
@@ -56,7 +63,7 @@ class TensorVerdict:
         """One or two lines: the status and what is known about it."""
         exp = self.expected
         if self.status == "right":
-            return f"right (relative error {self.rel_error:.1e})"
+            return f"right ({self.note or f'relative error {self.rel_error:.1e}'})"
         if self.status == "missing":
             return "missing: your function did not return it"
         if self.status == "not an array":
@@ -93,6 +100,7 @@ class BackwardCheckReport:
     reference_error: float | None
     problem: str | None = None
     title: str = "check_backward"
+    kinks: int = 0  # inputs at an activation's kink, where central differences mislead
 
     @property
     def ok(self) -> bool:
@@ -102,6 +110,9 @@ class BackwardCheckReport:
         for v in self.verdicts:
             if v.name == name:
                 return v
+        one = {"dX", "dY", "dZ"}  # a single input's gradient, by whichever name it goes
+        if name in one and len(self.verdicts) == 1 and self.verdicts[0].name in one:
+            return self.verdicts[0]
         raise KeyError(f"no array {name!r}; the arrays are {[v.name for v in self.verdicts]}")
 
     def __str__(self) -> str:
@@ -115,12 +126,29 @@ class BackwardCheckReport:
         lines.append(
             f"{right} of {len(self.verdicts)} right" + (" - well done." if self.ok else ".")
         )
-        if self.reference_error is not None:
-            lines.append(
-                f"(chainrule's own gradients agree with central differences: relative error "
-                f"{self.reference_error:.1e})"
-            )
+        lines += [self.footer()] if self.footer() else []
         return "\n".join(lines)
+
+    def footer(self) -> str | None:
+        """What central differences say of chainrule's own gradients, in words."""
+        error = self.reference_error
+        if self.kinks:
+            return (
+                f"({self.kinks} input{'s' if self.kinks > 1 else ''} of an activation sit at "
+                "its kink (0, or within central differences' step of 1e-6 of it), where the "
+                "derivative jumps: central differences are unreliable "
+                "there (they straddle the kink), so they cannot vouch for chainrule's "
+                "gradients; chainrule takes the slope on the left, as PyTorch does, and "
+                "either one-sided slope is accepted as right)"
+            )
+        if error is None:
+            return None
+        if error < NUMERIC_AGREE:
+            return (f"(chainrule's own gradients agree with central differences: relative "
+                    f"error {error:.1e})")  # fmt: skip
+        return (f"(central differences give a relative error of {error:.1e} against "
+                "chainrule's own gradients: the function is not smooth enough at these "
+                "inputs for them to check it)")  # fmt: skip
 
     def _repr_markdown_(self) -> str:
         rows = ["| array | verdict |", "|---|---|"]
@@ -148,18 +176,26 @@ def check_backward(
     ========================  =============================  ==========================
     ``model``                 your function may take         and returns
     ========================  =============================  ==========================
-    a loss (``cr.MeanSqua-    ``Y`` (= ``Z``, the output     ``dY``: dL/dY of the mean
-    redError()``, ...)        given as ``X``), ``y``, ``T``  loss
-                              (targets shaped like Y;
-                              one-hot for CrossEntropy),
-                              ``n``, ``k``
+    a loss (``cr.MeanSqua-    ``Y`` (= ``Z`` = ``Y_hat``,    ``dY``: dL/dY of the mean
+    redError()``, ...)        the output given as ``X``),    loss (``dZ`` when your
+                              ``y``, ``T`` (targets shaped   function takes the logits
+                              like Y; one-hot for Cross-     as ``Z`` or the
+                              Entropy), ``n``, ``k``; ``P``  probabilities ``P``)
+                              (softmax or sigmoid of the
+                              logits) for a fused loss
     a layer (``Dense``,       ``X``, ``Y``, ``dY`` (random   ``dX`` then one gradient
     an activation,            unless given), its params      per parameter: ``dW,
-    ``BatchNorm``, ...)       (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``)
-                              ``eps``, ``alpha``, ``n``
+    ``BatchNorm``,            (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``);
+    ``Dropout``, ...)         ``eps``, ``alpha``, ``n``;     ``dZ`` for an activation
+                              an activation also by the      written in the lessons'
+                              lessons' names ``Z``, ``A``,   names
+                              ``dA``; Dropout's keep
+                              ``mask`` and ``p``
     a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
                               ``W1, b1, W2, b2, ...``        (layers with parameters
-                              (``params``: all as a dict)    numbered from 1)
+                              (``params``: all as a dict),   numbered from 1)
+                              ``masks`` (each Dropout's
+                              keep-mask, in order)
     ========================  =============================  ==========================
 
     Parameters
@@ -183,8 +219,14 @@ def check_backward(
     BackwardCheckReport
         Per array: right, wrong shape (expected vs got), wrong values (relative error,
         worst entry) or missing, with a diagnosis where one fits: off by a factor n,
-        transposed, sign flipped, not summed over the batch, an activation's derivative
-        missing or evaluated at the wrong tensor, a path of batch norm missing. It never
+        transposed, sign flipped, not summed over the batch, all zeros, another right
+        array in its place (or a swapped pair), a missing or extra factor of a parameter
+        (gamma, alpha, dropout's 1/(1-p)), an activation's derivative missing, evaluated
+        at the wrong tensor or of the wrong activation, a softmax Jacobian reduced to
+        its diagonal, a path of batch norm missing. Equally right answers are right:
+        float32 arithmetic (relative error below 1e-4), either one-sided slope where an
+        input sits exactly on a kink (the report then says that central differences
+        cannot vouch there), a gradient that is zero in exact arithmetic. It never
         raises for a wrong answer: an exception inside your function is reported too,
         and so is an answer NumPy cannot read (``"not an array"``, with the reason) or a
         complex one (``"not real numbers"``).
@@ -216,17 +258,70 @@ def check_backward(
             "check_backward: model must be a chainrule loss, layer or Sequential, got "
             f"{type(model).__name__}."
         )
-    what, available, expected, slips, reference_error = case
-    got, problem = _call_student(my_backward, available, list(expected))
-    n, k = X.shape[0], next(iter(expected.values())).shape[-1]
+    _in_students_names(case, my_backward)
+    got, problem = _call_student(my_backward, case.available, list(case.expected))
+    n, k = X.shape[0], next(iter(case.expected.values())).shape[-1]
     if isinstance(model, Sequential):  # k: the network's outputs, not dW1's columns
         k = model.output_dim(X.shape[1])
-    atol = 1e-12 * max((float(np.abs(a).max()) for a in expected.values() if a.size), default=0)
+    verdicts = _judge_all(case, got, n, k)
+    return BackwardCheckReport(case.what, verdicts, case.reference_error, problem,
+                               kinks=case.kinks)  # fmt: skip
+
+
+@dataclass
+class _Case:
+    """What one check needs: the arrays offered, the right answers, the slips replayed,
+    the equally right variants, the context of the stories."""
+
+    what: str
+    available: dict
+    expected: dict
+    slips: list
+    reference_error: float | None
+    context: str  # "loss", "layer" or "net": which stories fit
+    given: dict = field(default_factory=dict)  # parameters whose factor may be slipped
+    alternatives: list = field(default_factory=list)  # [{name: array}], equally right
+    kinks: int = 0
+    scale: float = 0.0  # of the terms a gradient is summed from (dY for a layer)
+
+
+def _in_students_names(case: _Case, fn) -> None:
+    """Name the returned array as the student's function names its input: ``dZ`` when
+    it takes the lessons' ``Z`` (an activation's input, or a fused loss's logits) and
+    not ``X`` or ``Y`` (one set of names across lessons, drills and reports)."""
+    try:
+        asked = set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return
+    old = {"layer": "dX", "loss": "dY"}.get(case.context)
+    lessons = {"Z", "A", "dA"} if case.context == "layer" else {"Z", "P"}
+    if old not in case.expected or list(case.expected) != [old] or "Z" not in case.available:
+        return
+    if asked & lessons and not asked & {"X", "Y"}:
+        case.expected = {"dZ": case.expected[old]}
+        case.slips = [(story, {"dZ": arrays[old]}) for story, arrays in case.slips if old in arrays]
+        case.alternatives = [{"dZ": alt[old]} for alt in case.alternatives if old in alt]
+
+
+def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
+    atol = 1e-12 * max((float(np.abs(a).max()) for a in case.expected.values() if a.size),
+                       default=case.scale)  # fmt: skip
+    atol = max(atol, 1e-12 * case.scale)
+    factors = _diagnosis.parameter_factors(case.given)
     verdicts = []
-    for name, exp in expected.items():
-        replayed = [(story, arrays[name]) for story, arrays in slips if name in arrays]
-        verdicts.append(_judge(name, got.get(name), exp, replayed, n, k, atol))
-    return BackwardCheckReport(what, verdicts, reference_error, problem)
+    for name, exp in case.expected.items():
+        replayed = [(story, arrays[name]) for story, arrays in case.slips if name in arrays]
+        others = [alt[name] for alt in case.alternatives if name in alt]
+        verdict = _judge(name, got.get(name), exp, replayed, n, k, atol,
+                         case.context, factors, others)  # fmt: skip
+        if verdict.status in ("wrong values", "wrong shape"):
+            answers = {a: v for a, v in got.items() if isinstance(v, np.ndarray)}
+            placed = _diagnosis.other_array(name, verdict.got, case.expected,
+                                            case.available, answers)  # fmt: skip
+            if placed and (verdict.diagnosis is None or "right" in placed or "swapped" in placed):
+                verdict.diagnosis = placed
+        verdicts.append(verdict)
+    return verdicts
 
 
 # ------------------------------------------------------------- calling the student
@@ -278,8 +373,8 @@ def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
     if isinstance(answer, dict):
         aliases = {name: name for name in names}
         aliases.update({name[1:]: name for name in names if name.startswith("d")})
-        if names == ["dY"]:
-            aliases["dZ"] = "dY"
+        if names in (["dX"], ["dY"], ["dZ"]):  # one input: whichever name it goes by
+            aliases.update({"dX": names[0], "dY": names[0], "dZ": names[0]})
         got = {aliases[k]: v for k, v in answer.items() if k in aliases}
         extra = [k for k in answer if k not in aliases]
         return got, (f"ignored the keys {extra}; expected {order}." if extra else None)
@@ -296,9 +391,21 @@ def _as_named(answer, names: list[str]) -> tuple[dict, str | None]:
     return {names[0]: answer}, problem
 
 
-def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> TensorVerdict:
+def _judge(
+    name,
+    value,
+    expected,
+    slips,
+    n: int,
+    k: int,
+    atol: float = 0.0,
+    context: str = "loss",
+    factors=None,
+    alternatives=(),
+) -> TensorVerdict:
     """``atol``: differences this small count as equal (rounding of a gradient that is
-    zero in exact arithmetic, e.g. a bias before batch norm, must not be "wrong")."""
+    zero in exact arithmetic, e.g. a bias before batch norm, must not be "wrong");
+    ``alternatives``: equally right answers (the other slope at a kink)."""
     if value is None:
         return TensorVerdict(name, "missing", expected)
     got = _as_real(value)
@@ -306,12 +413,25 @@ def _judge(name, value, expected, slips, n: int, k: int, atol: float = 0.0) -> T
         return TensorVerdict(name, "not an array", expected, diagnosis=got or None)
     if got.dtype.kind == "c":
         return TensorVerdict(name, "not real numbers", expected, got)
-    diagnosis = _diagnosis.diagnose(got, expected, slips, n, k)
+    diagnosis = _diagnosis.diagnose(got, expected, slips, n, k, context, factors)
     if got.shape != expected.shape:
         return TensorVerdict(name, "wrong shape", expected, got, diagnosis=diagnosis)
     error = _diagnosis.rel_error(got, expected)
-    if error < RIGHT or (got.size and np.abs(got - expected).max() <= atol):
+    single = getattr(value, "dtype", None) in (np.float32, np.dtype(np.float32))
+    if error < RIGHT:
         return TensorVerdict(name, "right", expected, got, error)
+    if got.size and np.abs(got - expected).max() <= atol:
+        note = f"zero up to rounding: no entry is further than {atol:.0e} from the exact 0"
+        if np.any(np.abs(expected) > atol):
+            note = f"equal up to rounding: no entry is further than {atol:.0e}"
+        return TensorVerdict(name, "right", expected, got, error, note=note)
+    if single and error < RIGHT_FLOAT32:
+        note = f"float32 arithmetic: relative error {error:.1e}, float32's rounding"
+        return TensorVerdict(name, "right", expected, got, error, note=note)
+    for other in alternatives:
+        if _diagnosis.rel_error(got, other) < (RIGHT_FLOAT32 if single else RIGHT):
+            note = "the other one-sided slope at a kink (an input exactly 0): equally right"
+            return TensorVerdict(name, "right", expected, got, error, note=note)
     diff = np.abs(got - expected)
     diff[np.isnan(diff)] = np.inf
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
@@ -361,14 +481,24 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     value, dY = loss(Y, y)
     y, T = np.asarray(y), _targets(loss, Y, y)
     n, k = Y.shape
-    available = {"Y": Y, "Z": Y, "y": y, "T": T, "n": n, "k": k}
+    available = {"Y": Y, "Z": Y, "Y_hat": Y, "y": y, "T": T, "n": n, "k": k}
+    if getattr(loss, "from_logits", False) and isinstance(loss, CrossEntropy):
+        available["P"] = softmax(Y)  # the lessons' softmax_cross_entropy_backward(P, T)
+    elif getattr(loss, "from_logits", False) and isinstance(loss, BinaryCrossEntropy):
+        available["P"] = sigmoid(Y)
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
     what = f"the gradient of {loss!r} on {n} samples (mean loss {value:.6g})"
-    return what, available, {"dY": dY}, _slips.loss_slips(loss, Y, T), error
+    slips = _slips.loss_slips(loss, Y, T) + _slips.jacobian_slips(loss, Y, T)
+    return _Case(what, available, {"dY": dY}, slips, error, "loss")
 
 
 def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     layer = copy.deepcopy(layer).astype(np.float64)
+    given = {}
+    if isinstance(layer, Dropout):  # one mask, the student's and every check's
+        if layer.fixed_mask is None:
+            layer.fixed_mask = layer.rng.random(X.shape) >= layer.p
+        given = {"mask": np.asarray(layer.fixed_mask, dtype=bool), "p": layer.p}
     Y, backward = layer.forward(X, training=True)
     dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
     if dY.shape != Y.shape:
@@ -376,15 +506,24 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     layer.zero_grad()
     expected = {"dX": backward(dY)}
     expected.update({f"d{k}": g.copy() for k, g in layer.grads.items()})
-    available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params}
+    available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params, **given}
     available.update({a: getattr(layer, a) for a in ("eps", "alpha") if hasattr(layer, a)})
+    if not layer.params:  # an activation: also by the lessons' names, Z -> A
+        available.update({"Z": X, "A": Y, "dA": dY})
     params = list(layer.params.values())
     error = _numeric_error(
         lambda: float(np.sum(layer.forward(X, training=True)[0] * dY)),
         [X, *params], list(expected.values()),
     )  # fmt: skip
     what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), random dY)"
-    return what, available, expected, _slips.layer_slips(layer, X, Y, dY), error
+    factors = {a: getattr(layer, a) for a in ("alpha", "p") if hasattr(layer, a)}
+    if "gamma" in layer.params:
+        factors["gamma"] = layer.params["gamma"]
+    other = _slips.other_subgradient(layer)
+    kinks = _slips.count_kinks([layer], X)
+    return _Case(what, available, expected, _slips.layer_slips(layer, X, Y, dY), error,
+                 "layer", factors, [{"dX": other(X, Y, dY)}] if other and kinks else [],
+                 kinks, float(np.abs(dY).max()) if dY.size else 0.0)  # fmt: skip
 
 
 def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
@@ -397,11 +536,25 @@ def _default_loss(net: Sequential, X: np.ndarray, y: np.ndarray) -> Loss:
     return MeanSquaredError()
 
 
+def _fix_dropout_masks(net: Sequential, X: np.ndarray) -> list[np.ndarray]:
+    """Draw each Dropout layer's keep-mask once and fix it, so that the student, the
+    reference and central differences all see the same masks; the masks, in order."""
+    masks, A = [], X
+    for layer in net.layers:
+        if isinstance(layer, Dropout) and layer.p > 0:
+            if layer.fixed_mask is None:
+                layer.fixed_mask = layer.rng.random(A.shape) >= layer.p
+            masks.append(np.asarray(layer.fixed_mask, dtype=bool))
+        A = layer.forward(A, training=True)[0]
+    return masks
+
+
 def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
     if y is None:
         raise ValueError("check_backward: a network needs the targets y as its fourth argument.")
     y = np.asarray(y)
     net = copy.deepcopy(net).astype(np.float64)
+    masks = _fix_dropout_masks(net, X)
     loss = loss or _default_loss(net, X, y)
     names, counter, params = {}, 0, {}
     for layer, key, param, _ in net.parameters():
@@ -419,14 +572,18 @@ def _net_case(net: Sequential, X: np.ndarray, y, loss: Loss | None):
 
     expected = gradients_of(net)
     T = _targets(loss, net.forward(X, training=True)[0], y)
-    available = {"X": X, "y": y, "T": T, "n": X.shape[0], **params, "params": dict(params)}
+    available = {"X": X, "y": y, "T": T, "n": X.shape[0], **params, "params": dict(params),
+                 "masks": masks}  # fmt: skip
     error = _numeric_error(
         lambda: loss(net.forward(X, training=True)[0], y)[0],
         list(params.values()), list(expected.values()),
     )  # fmt: skip
     chain = " -> ".join(type(layer).__name__ for layer in net.layers)
     what = f"the network {chain} with {loss!r}, on {X.shape[0]} samples"
-    return what, available, expected, _slips.net_slips(net, gradients_of), error
+    kinks = _slips.count_kinks(net.layers, X)
+    alternatives = _slips.net_subgradients(net, gradients_of, X) if kinks else []
+    return _Case(what, available, expected, _slips.net_slips(net, gradients_of), error, "net",
+                 alternatives=alternatives, kinks=kinks)  # fmt: skip
 
 
 # ------------------------------------------------------------ optimizer updates
@@ -452,48 +609,82 @@ def _config_of(optimizer) -> dict:
     )
 
 
-def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):
+def _update_slips(optimizer, W0: np.ndarray, gradients: list[np.ndarray]):  # long: per rule
     """Weight sequences of classic update slips: (story, [W after step 1, 2, ...])."""
     c, slips = _config_of(optimizer), []
     lr = c["learning_rate"]
 
-    def run(update) -> list[np.ndarray]:
+    def run(update, carried: bool = True) -> list[np.ndarray]:
         W, state, out = W0.copy(), {}, []
         for t, g in enumerate(gradients, 1):
-            W = update(W, g, state, t)
+            state = state if carried else {}
+            W = update(W, g, state, t if carried else 1)
             out.append(W.copy())
         return out
+
+    def lr_slips(update_with) -> list:
+        return [
+            (f"the learning rate is missing: the step is lr = {lr:g} times the update",
+             run(update_with(1.0))),
+            (f"the learning rate applied twice (lr**2 = {lr * lr:g})", run(update_with(lr * lr))),
+            ("the state is not carried between calls: store it in config (the check calls "
+             "your function again with the config you returned)", run(update_with(lr), False)),
+        ]  # fmt: skip
 
     if "momentum" in c:
         mu = c["momentum"]
 
-        def damped(W, g, s, t):
-            s["v"] = mu * s.get("v", 0) + (1 - mu) * g
-            return W - lr * s["v"]
+        def momentum(rate, damp=1.0, mu=mu):
+            def update(W, g, s, t):
+                s["v"] = mu * s.get("v", 0) + damp * g
+                return W - rate * s["v"]
 
-        story = (
-            "an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
-            "momentum sums the gradients, v = mu*v + g"
-        )
-        slips.append((story, run(damped)))
+            return update
+
+        slips += [
+            ("an exponential average (v = mu*v + (1 - mu)*g): PyTorch's and chainrule's "
+             "momentum sums the gradients, v = mu*v + g", run(momentum(lr, 1 - mu))),
+            (f"the momentum mu = {mu:g} is missing: v = mu*v + g", run(momentum(lr, mu=1.0))),
+            *lr_slips(momentum),
+        ]  # fmt: skip
     if "beta1" in c:
         b1, b2, eps = c["beta1"], c["beta2"], c["epsilon"]
 
-        def adam(correct: bool, eps_inside: bool):
+        def adam(rate, m_hat=True, v_hat=True, eps_inside=False, t0=0):
             def update(W, g, s, t):
                 s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
                 s["v"] = b2 * s.get("v", 0) + (1 - b2) * g * g
-                m, v = (s["m"] / (1 - b1**t), s["v"] / (1 - b2**t)) if correct else (s["m"], s["v"])
-                return W - lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    m = s["m"] / (1 - b1 ** (t - t0)) if m_hat else s["m"]
+                    v = s["v"] / (1 - b2 ** (t - t0)) if v_hat else s["v"]
+                    return W - rate * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
 
             return update
 
         slips += [
             ("the bias correction is missing: m_hat = m / (1 - beta1**t), v_hat = v / "
-             "(1 - beta2**t), with t counting from 1", run(adam(False, False))),
+             "(1 - beta2**t), with t counting from 1", run(adam(lr, False, False))),
+            ("the bias correction of v is missing: v_hat = v / (1 - beta2**t) as well as "
+             "m_hat = m / (1 - beta1**t)", run(adam(lr, True, False))),
+            ("the bias correction of m is missing: m_hat = m / (1 - beta1**t) as well as "
+             "v_hat = v / (1 - beta2**t)", run(adam(lr, False, True))),
+            ("t started at 0: the first step divides by 1 - beta**0 = 0; increase t before "
+             "using it, so the first step has t = 1", run(adam(lr, t0=1))),
             ("eps inside the square root: Adam divides by sqrt(v_hat) + eps",
-             run(adam(True, True))),
+             run(adam(lr, eps_inside=True))),
+            *lr_slips(adam),
         ]  # fmt: skip
+    if "decay_rate" in c:
+        rho, eps = c["decay_rate"], c["epsilon"]
+
+        def rmsprop(rate):
+            def update(W, g, s, t):
+                s["v"] = rho * s.get("v", 0) + (1 - rho) * g * g
+                return W - rate * g / (np.sqrt(s["v"]) + eps)
+
+            return update
+
+        slips += lr_slips(rmsprop)
     slips.append(("the gradient was added: descent subtracts the step", [
         2 * W0 - W for W in _reference_updates(optimizer, W0, gradients)
     ]))  # fmt: skip
@@ -537,8 +728,10 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
     -------
     BackwardCheckReport
         One verdict per step (``"W after step 1"``, ...), with the slip named where it
-        fits (no bias correction, eps inside the square root, a dampened average, the
-        gradient added).
+        fits (no bias correction, or on one moment only, t started at 0, eps inside the
+        square root, a dampened average, momentum's mu missing, the learning rate
+        missing or applied twice, the state not carried between calls, the gradient
+        added). CS231n's momentum form (v = mu*v - lr*dw; w += v) is right.
     """
     steps = check_positive_int(steps, "check_step: steps (the number of updates to judge)")
     W0 = np.array(as_array(W, "W", "check_step"), dtype=np.float64)
@@ -569,7 +762,15 @@ def check_step(my_step, optimizer, W, *, steps: int = 3, rng=0) -> BackwardCheck
             break
     slips = _update_slips(optimizer, W0, gradients)
     verdicts = [
-        _judge(name, got.get(name), exp, [(story, seq[t]) for story, seq in slips], 1, 1)
+        _judge(
+            name,
+            got.get(name),
+            exp,
+            [(story, seq[t]) for story, seq in slips],
+            1,
+            1,
+            context="step",
+        )
         for t, (name, exp) in enumerate(zip(names, expected, strict=True))
     ]
     what = f"{steps} steps of {optimizer!r} from W of shape {W0.shape}, random gradients"

@@ -10,7 +10,11 @@ exactly the same checks::
     print(check("dense_backward", dense_backward))   # right, or which array and why
 
 Backward passes are judged by :func:`chainrule.check_backward`, optimizer steps by
-:func:`chainrule.check_step`. The arguments a function receives are the ones its
+:func:`chainrule.check_step`. Exercises 11 and 12 (the "backprop ninja") take
+cross-entropy and batch norm apart into atomic steps (:func:`cross_entropy_steps`,
+:func:`batchnorm_steps` give the forward pass, one intermediate per line); every
+intermediate's gradient is judged by ``check_backward`` on its own, and the last ones
+against the fused formulas they collapse to. The arguments a function receives are the ones its
 parameters name (see ``check_backward``); the exercise's docstring in the notebook
 lists them with their shapes.
 """
@@ -26,7 +30,11 @@ from ..layers import Dense, ReLU, Sequential, Sigmoid, Tanh
 from ..layers.normalization import BatchNorm
 from ..losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
 from ..optimizers import SGD, Adam
+from ._steps import batchnorm_check, batchnorm_steps, cross_entropy_check, cross_entropy_steps
 from .backward_check import BackwardCheckReport, check_backward, check_step
+
+__all__ = ["EXERCISES", "Exercise", "batchnorm_steps", "check", "cross_entropy_steps",
+           "scoreboard"]  # fmt: skip
 
 
 def _normal(seed: int, shape: tuple[int, ...], scale: float = 1.0, shift: float = 0.0):
@@ -84,10 +92,23 @@ def _adam(fn):
 
 
 def _batchnorm(fn):
+    return check_backward(fn, _batchnorm_layer(), _normal(10, (6, 4), scale=3.0, shift=1.0))
+
+
+def _batchnorm_layer() -> BatchNorm:
     layer = BatchNorm(4)
     layer.params["gamma"][...] = [1.5, 0.5, 2.0, -1.0]
     layer.params["beta"][...] = [0.1, -0.2, 0.3, 0.0]
-    return check_backward(fn, layer, _normal(10, (6, 4), scale=3.0, shift=1.0))
+    return layer
+
+
+def _cross_entropy_steps(fn):
+    return cross_entropy_check(fn, _normal(11, (6, 4), scale=2.0), _labels(11, 6, 4))
+
+
+def _batchnorm_steps(fn):
+    X = _normal(12, (6, 4), scale=3.0, shift=1.0)
+    return batchnorm_check(fn, _batchnorm_layer(), X, _normal(112, (6, 4)))
 
 
 @dataclass(frozen=True)
@@ -112,6 +133,16 @@ EXERCISES: dict[str, Exercise] = {
         Exercise("sgd_momentum", "8. One step of SGD with momentum", _momentum),
         Exercise("adam", "9. One step of Adam", _adam),
         Exercise("batchnorm_backward", "10. Batch normalisation's backward pass", _batchnorm),
+        Exercise(
+            "cross_entropy_steps_backward",
+            "11. Cross-entropy, one atomic step at a time",
+            _cross_entropy_steps,
+        ),
+        Exercise(
+            "batchnorm_steps_backward",
+            "12. Batch norm, one atomic step at a time",
+            _batchnorm_steps,
+        ),
     ]
 }
 
