@@ -80,9 +80,29 @@ def _optimizer_code(config: dict) -> str:
     return f"cr.{OPTIMIZERS[name].__name__}({args})"
 
 
+def _changes_code(session) -> list[str]:
+    """The settings changed on the page while training went on, by the step they took
+    effect at (none: no lines)."""
+    if not session.changes:
+        return []
+    changes = ", ".join(f"{step}: {settings!r}" for step, settings in session.changes)
+    return [f"changes = {{{changes}}}  # changed on the page; training went on"]
+
+
+def _changes_loop_code(session) -> list[str]:
+    if not session.changes:
+        return []
+    return [
+        "    if step in changes:",
+        "        c = changes[step]",
+        "        optimizer.lr, l2, batch_size = c['lr'], c['l2'], c['batch_size']",
+    ]
+
+
 def snippet(session) -> str:
     """Python code that rebuilds the network and repeats the session's training."""
     n = session.config["network"]
+    first = session.first_settings  # the settings training began with
     if session.data.task == "regression":
         target = "T = y.reshape(-1, 1).astype(float)"
     elif n["loss"] == "cross_entropy":
@@ -104,12 +124,14 @@ def snippet(session) -> str:
         f"rng = np.random.default_rng({n['seed']})",
         *_network_code(session),
         f"loss = cr.{type(session.loss).__name__}()",
-        f"optimizer = {_optimizer_code(n)}",
-        f"batch_size, l2, steps = {n['batch_size']}, {n['l2']!r}, {session.steps}",
+        f"optimizer = {_optimizer_code({**n, **first})}",
+        f"batch_size, l2, steps = {first['batch_size']}, {first['l2']!r}, {session.steps}",
+        *_changes_code(session),
         "",
         f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",
         "order, pos = np.empty(0, dtype=int), 0",
-        "for _ in range(steps):",
+        "for step in range(steps):",
+        *_changes_loop_code(session),
         "    if pos >= len(order):  # a new epoch",
         "        order, pos = order_rng.permutation(len(train)), 0",
         "    B = train[order[pos : pos + batch_size]]",

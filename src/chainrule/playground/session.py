@@ -31,6 +31,8 @@ from .data import PlayData, numeric_columns, table_data, toy_data
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
 MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
+#: the settings the page may change while training goes on (anything else restarts it)
+CONTINUING = ("lr", "l2", "batch_size")
 
 
 def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
@@ -62,12 +64,46 @@ class Session:
     def configure(self, config: dict) -> None:
         """Check ``config``; rebuild the data (if it changed) and the network."""
         config = clean_config(config, tables=tuple(self.tables))
+        if self.config and self._only_continuing_changed(config):
+            self.retune(config)
+            return
         data = self.data
         if config["data"] != self.config.get("data"):
             data = self._make_data(config["data"])
         check_task(config["network"], data.task)
         self.data, self.config = data, config
         self.reset()
+
+    def _only_continuing_changed(self, config: dict) -> bool:
+        """True when ``config`` differs from the session's only in ``CONTINUING`` settings."""
+        old, new = self.config["network"], config["network"]
+        rest = [k for k in {*old, *new} if k not in CONTINUING]
+        return config["data"] == self.config["data"] and all(
+            old.get(k) == new.get(k) for k in rest
+        )
+
+    def retune(self, config: dict) -> None:
+        """Take the new learning rate, regularisation and batch size; keep the network,
+        the optimizer's state, the epoch's order and position, and the history.
+        ``changes`` records each change at its step (the exported snippet replays them)."""
+        self.config = config
+        n = config["network"]
+        self.optimizer.lr = n["lr"]
+        self.run.l2 = float(n["l2"])
+        self.run.data.batch_size = n["batch_size"]
+        settings = {k: n[k] for k in CONTINUING}
+        if self.changes and self.changes[-1][0] == self.steps:
+            self.changes.pop()  # two changes before a step: the last one counts
+        if settings != self.settings_at(self.steps):
+            self.changes.append((self.steps, settings))
+
+    def settings_at(self, step: int) -> dict:
+        """The ``CONTINUING`` settings in force at ``step`` (the first ones, then changes)."""
+        settings = self.first_settings
+        for at, changed in self.changes:
+            if at <= step:
+                settings = changed
+        return settings
 
     def adopt_table(self, name: str, dataset) -> None:
         """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
@@ -110,6 +146,8 @@ class Session:
         self.grad_norms = [0.0] * len(self.dense)
         self.message = None
         self.history: list[dict] = []
+        self.first_settings = {k: n[k] for k in CONTINUING}
+        self.changes: list[tuple[int, dict]] = []  # (step, settings) from retune
         self._log()
 
     def _targets(self, y: np.ndarray) -> np.ndarray:

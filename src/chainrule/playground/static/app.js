@@ -594,8 +594,29 @@ function pickSample(e) {
   beginStepThrough();
 }
 
+// ------------------------------------------------------------------ TensorFlow Playground's controls
+// The learning rate, the regularisation and the batch size change while training goes
+// on (the server keeps the network, its optimizer and the epoch); play is not stopped.
+function tuneConfig(change) {
+  const next = structuredClone(state.config);
+  change(next);
+  return guarded(async () => {
+    const view = await api("/api/config", {config: next});
+    showMessage("");
+    applyFull(view);
+  });
+}
+
+function bindTfControls() {
+  for (const key of ["lr", "l2"]) {
+    $(key).onchange = (e) => tuneConfig((c) => { c.network[key] = Number(e.target.value); });
+  }
+  $("batch-size").onchange = () => tuneConfig((c) => { c.network.batch_size = number("batch-size", c.network.batch_size); });
+}
+
 // ------------------------------------------------------------------ start
 bindControls();
+bindTfControls();
 $("surface").onclick = pickSample;
 // One session per tab: its id lives in the tab's sessionStorage, so a reload asks for the
 // same session (its network and training come back); leaving the tab releases it.

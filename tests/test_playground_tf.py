@@ -1,0 +1,93 @@
+"""The playground's TensorFlow-Playground controls through the JSON API (no browser):
+settings that continue training, input features, L1, discretised output, the edge
+editor, the backprop animation's stages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+
+import chainrule as cr
+from chainrule.playground import create_app
+
+
+@pytest.fixture
+def client():
+    with warnings.catch_warnings():  # starlette's note about httpx, at import time
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(create_app(max_sessions=3), raise_server_exceptions=False)
+
+
+def new(client, config=None):
+    sid = client.post("/api/session").json()["id"]
+    if config:
+        r = client.post("/api/config", json={"id": sid, "config": config})
+        assert r.status_code == 200, r.text
+    return sid
+
+
+def configure(client, sid, change):
+    config = client.app.state.store.get(sid)[0].config
+    for part, values in change.items():
+        config = {**config, part: {**config[part], **values}}
+    r = client.post("/api/config", json={"id": sid, "config": config})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def session_of(client, sid):
+    return client.app.state.store.get(sid)[0]
+
+
+def rebuilt_weights(client, sid, tmp_path):
+    """Run the exported snippet; return its network's weight matrices."""
+    code = client.get("/api/export/snippet.py", params={"id": sid}).text
+    script = tmp_path / "snippet.py"
+    script.write_text(code + "\ncr.save(net, 'rebuilt.npz')\n")
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
+    return [layer.params["W"] for layer in cr.load(tmp_path / "rebuilt.npz").layers if isinstance(layer, cr.Dense)]
+
+
+# ------------------------------------------------------------------ a. continuing settings
+def test_learning_rate_regularisation_and_batch_size_continue_training(client, tmp_path):
+    sid = new(client, {"network": {"optimizer": "momentum"}})
+    client.post("/api/train", json={"id": sid, "steps": 13})
+    before = [layer.params["W"].copy() for layer in session_of(client, sid).dense]
+    view = configure(client, sid, {"network": {"lr": 0.1, "l2": 0.003, "batch_size": 7}})
+    assert view["tick"]["step"] == 13 and len(session_of(client, sid).history) == 2
+    for W, layer in zip(before, session_of(client, sid).dense, strict=True):
+        assert np.array_equal(W, layer.params["W"])  # the same network goes on
+    client.post("/api/train", json={"id": sid, "steps": 9})
+    configure(client, sid, {"network": {"batch_size": 25}})
+    client.post("/api/train", json={"id": sid, "steps": 30})  # across an epoch's end
+    s = session_of(client, sid)
+    assert s.steps == 52 and s.changes == [
+        (13, {"lr": 0.1, "l2": 0.003, "batch_size": 7}),
+        (22, {"lr": 0.1, "l2": 0.003, "batch_size": 25}),
+    ]
+    # the snippet replays the changes at their steps: the same weights, bit for bit
+    for mine, theirs in zip(s.dense, rebuilt_weights(client, sid, tmp_path), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"network": {"hidden": [3], "activations": ["tanh"]}},
+        {"network": {"optimizer": "sgd"}},
+        {"network": {"seed": 5}},
+        {"data": {"noise": 0.2}},
+    ],
+)
+def test_architecture_or_data_changes_restart(client, change):
+    sid = new(client)
+    client.post("/api/train", json={"id": sid, "steps": 5})
+    assert configure(client, sid, change)["tick"]["step"] == 0
+    assert session_of(client, sid).changes == []
