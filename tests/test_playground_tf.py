@@ -52,7 +52,8 @@ def rebuilt_weights(client, sid, tmp_path):
     script = tmp_path / "snippet.py"
     script.write_text(code + "\ncr.save(net, 'rebuilt.npz')\n")
     subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
-    return [layer.params["W"] for layer in cr.load(tmp_path / "rebuilt.npz").layers if isinstance(layer, cr.Dense)]
+    net = cr.load(tmp_path / "rebuilt.npz")
+    return [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
 
 
 # ------------------------------------------------------------------ a. continuing settings

@@ -6,10 +6,6 @@ See conftest.py for how the server and Chromium start.
 
 from __future__ import annotations
 
-import numpy as np
-
-import chainrule as cr
-
 
 def js(tab, expression: str):
     return tab.evaluate(f"() => {expression}")

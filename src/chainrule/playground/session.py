@@ -78,9 +78,7 @@ class Session:
         """True when ``config`` differs from the session's only in ``CONTINUING`` settings."""
         old, new = self.config["network"], config["network"]
         rest = [k for k in {*old, *new} if k not in CONTINUING]
-        return config["data"] == self.config["data"] and all(
-            old.get(k) == new.get(k) for k in rest
-        )
+        return config["data"] == self.config["data"] and all(old.get(k) == new.get(k) for k in rest)
 
     def retune(self, config: dict) -> None:
         """Take the new learning rate, regularisation and batch size; keep the network,
