@@ -92,3 +92,83 @@ def test_architecture_or_data_changes_restart(client, change):
     client.post("/api/train", json={"id": sid, "steps": 5})
     assert configure(client, sid, change)["tick"]["step"] == 0
     assert session_of(client, sid).changes == []
+
+
+# ------------------------------------------------------------------ b. input features
+def fit_like_the_session(session, epochs, **fit_args):
+    """``cr.fit`` on the session's data, features and settings, from its initial weights."""
+    from chainrule.playground.config import build_network, build_optimizer
+    from chainrule.playground.data import input_features
+
+    n, data = session.config["network"], session.data
+    Z = input_features(data.X, session.config["data"]["inputs"])
+    net, loss, _ = build_network(n, Z.shape[1], session.n_out)
+    cr.fit(
+        net,
+        loss,
+        Z[data.train],
+        session.T[data.train],
+        optimizer=build_optimizer(n),
+        epochs=epochs,
+        batch_size=n["batch_size"],
+        l2=n["l2"],
+        rng=n["seed"],
+        **fit_args,
+    )
+    return [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
+
+
+@pytest.mark.parametrize(
+    "inputs", [["x1^2", "x2^2"], ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]]
+)
+def test_the_engine_trains_on_the_chosen_input_features_as_cr_fit_does(client, inputs):
+    sid = new(client, {"data": {"inputs": inputs}, "network": {"l2": 0.001}})
+    view = client.post("/api/config", json={"id": sid, "config": session_of(client, sid).config})
+    assert view.json()["network"]["sizes"] == [len(inputs), 4, 4, 1]
+    assert view.json()["network"]["inputs"] == inputs
+    assert len(view.json()["network"]["input_tiles"]) == len(inputs)
+    for _ in range(3):
+        client.post("/api/train", json={"id": sid, "epochs": 1})
+    s = session_of(client, sid)
+    for mine, theirs in zip(s.dense, fit_like_the_session(s, 3), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+def test_squares_alone_separate_the_circles_with_no_hidden_layer(client):
+    sid = new(
+        client,
+        {
+            "data": {"inputs": ["x1^2", "x2^2"]},
+            "network": {"hidden": [], "activations": [], "lr": 0.3},
+        },
+    )
+    for _ in range(10):
+        tick = client.post("/api/train", json={"id": sid, "epochs": 1}).json()
+    assert tick["last"]["test_accuracy"] > 0.97
+
+
+def test_inputs_of_x2_are_dropped_for_one_dimensional_data(client, tmp_path):
+    sid = new(
+        client,
+        {
+            "data": {"name": "reg1d", "inputs": ["x1", "x2", "sin(x1)", "x1*x2"]},
+            "network": {"output": "linear", "loss": "mse"},
+        },
+    )
+    s = session_of(client, sid)
+    assert s.config["data"]["inputs"] == ["x1", "sin(x1)"] and s.Z.shape == (400, 2)
+    client.post("/api/train", json={"id": sid, "steps": 17})
+    for mine, theirs in zip(s.dense, rebuilt_weights(client, sid, tmp_path), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+@pytest.mark.parametrize("inputs", [[], ["x3"], "x1"])
+def test_unknown_inputs_get_a_message(client, inputs):
+    sid = new(client)
+    config = {"data": {"inputs": inputs}}
+    r = client.post("/api/config", json={"id": sid, "config": config})
+    assert r.status_code == 400
+    assert r.json()["error"] == (
+        "inputs must be a list of at least one of x1, x2, x1^2, x2^2, x1*x2, sin(x1), "
+        f"sin(x2); got {inputs!r}."
+    )

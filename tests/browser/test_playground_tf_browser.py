@@ -6,6 +6,11 @@ See conftest.py for how the server and Chromium start.
 
 from __future__ import annotations
 
+import numpy as np
+from playground_server import shot
+
+import chainrule as cr
+
 
 def js(tab, expression: str):
     return tab.evaluate(f"() => {expression}")
@@ -32,3 +37,46 @@ def test_changing_the_learning_rate_while_playing_continues_training(page):
     assert js(page, "window.playground.view.tick.step") >= step + 20
     page.select_option("#optimizer", "sgd")  # not a continuing setting: a restart
     page.wait_for_function("window.playground.view.tick.step === 0")
+
+
+# ------------------------------------------------------------------ b. input features
+def test_input_toggles_change_the_engines_columns_and_the_drawing(page, tmp_path):
+    from chainrule.playground.config import build_network, build_optimizer
+    from chainrule.playground.data import input_features, make_toy, split
+
+    page.uncheck("[data-input=x1]")
+    page.wait_for_function("window.playground.view.network.sizes[0] === 1")
+    page.check("[data-input='x1^2']")
+    page.check("[data-input='x2^2']")
+    page.uncheck("[data-input=x2]")
+    page.wait_for_function("window.playground.view.network.inputs.join() === 'x1^2,x2^2'")
+    assert js(page, "window.playground.view.network.sizes") == [2, 4, 4, 1]
+    assert page.is_disabled("[data-input='x1^2']") is False
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 2")
+    # the engine trained on (x1^2, x2^2): the same weights as cr.fit on those columns
+    config = js(page, "window.playground.config")
+    n, d = config["network"], config["data"]
+    X, y = make_toy(d["name"], d["n_points"], d["noise"], d["seed"])
+    train, _ = split(len(X), d["train_ratio"], d["seed"])
+    Z = input_features(X, d["inputs"])
+    net, loss, _ = build_network(n, 2, 1)
+    cr.fit(
+        net,
+        loss,
+        Z[train],
+        y[train].reshape(-1, 1).astype(float),
+        optimizer=build_optimizer(n),
+        epochs=2,
+        batch_size=n["batch_size"],
+        rng=n["seed"],
+    )
+    page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
+    fitted = [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
+    for mine, theirs in zip(page_W, fitted, strict=True):
+        np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+    # the drawing labels the input column with the chosen features
+    assert js(page, "inputsLabel()") == "x₁², x₂²"
+    shot(page, "tf-inputs")

@@ -29,7 +29,7 @@ import warnings
 from ..layers import build_mlp, get_activation
 from ..losses import get_loss
 from ..optimizers import get_optimizer
-from .data import MAX_POINTS, TOY_SETS
+from .data import INPUTS, MAX_POINTS, TOY_SETS
 
 #: the hidden activations the page offers: name -> class name, a view of the one
 #: registry (chainrule.layers.ACTIVATIONS); static/app.js lists the same names
@@ -60,6 +60,7 @@ DEFAULT_CONFIG = {
         "n_points": 400,
         "seed": 0,
         "features": "pca",
+        "inputs": ["x1", "x2"],
     },
     "network": {
         "hidden": [4, 4],
@@ -133,6 +134,11 @@ def clean_config(config, tables=()) -> dict:
         isinstance(d["features"], list) and all(isinstance(f, str) for f in d["features"])
     ):
         raise ConfigError('features must be "pca" or a list of two column names.')
+    inputs = d["inputs"]
+    if not isinstance(inputs, list) or not inputs or any(x not in INPUTS for x in inputs):
+        raise ConfigError(
+            f"inputs must be a list of at least one of {', '.join(INPUTS)}; got {inputs!r}."
+        )
 
     hidden, acts = n["hidden"], n["activations"]
     if not isinstance(hidden, list) or not isinstance(acts, list) or len(hidden) != len(acts):

@@ -29,6 +29,41 @@ TOY_SETS = {
 MAX_CLASSES = 10
 MAX_POINTS = 2000
 
+#: the input features the page toggles, as TensorFlow Playground's: name -> the column
+#: computed from a point's coordinates x1, x2 (the engine sees the chosen columns)
+INPUTS = {
+    "x1": lambda X: X[:, 0],
+    "x2": lambda X: X[:, 1],
+    "x1^2": lambda X: X[:, 0] ** 2,
+    "x2^2": lambda X: X[:, 1] ** 2,
+    "x1*x2": lambda X: X[:, 0] * X[:, 1],
+    "sin(x1)": lambda X: np.sin(X[:, 0]),
+    "sin(x2)": lambda X: np.sin(X[:, 1]),
+}
+
+
+def input_features(X: np.ndarray, inputs) -> np.ndarray:
+    """The columns ``inputs`` (names of ``INPUTS``) of the points ``X``.
+
+    Parameters
+    ----------
+    X : ndarray (n, 1) or (n, 2)
+        The points' coordinates x1 (and x2).
+    inputs : list of str
+
+    Returns
+    -------
+    ndarray (n, len(inputs)), float64
+    """
+    return np.column_stack([INPUTS[name](X) for name in inputs]).astype(np.float64)
+
+
+def usable_inputs(inputs, n_dims: int) -> list[str]:
+    """``inputs`` in ``INPUTS``' order, without those of x2 when the points have one
+    coordinate (then at least x1)."""
+    kept = [name for name in INPUTS if name in inputs and (n_dims == 2 or "x2" not in name)]
+    return kept or ["x1"]
+
 
 @dataclass
 class PlayData:

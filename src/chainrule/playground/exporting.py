@@ -60,9 +60,21 @@ def _data_code(session) -> list[str]:
     ]
 
 
+def _inputs_code(session) -> list[str]:
+    """The input features the network sees (none when they are the coordinates)."""
+    inputs = session.config["data"]["inputs"]
+    if inputs == ["x1", "x2"][: session.data.n_features]:
+        return []
+    return [
+        "from chainrule.playground.data import input_features",
+        "",
+        f"X = input_features(X, {inputs!r})  # the columns the network sees",
+    ]
+
+
 def _network_code(session) -> list[str]:
     """The session's ``build_mlp`` call, and the layers it builds as a comment."""
-    spec = mlp_spec(session.config["network"], session.data.n_features, session.n_out)
+    spec = mlp_spec(session.config["network"], session.Z.shape[1], session.n_out)
     args = ", ".join(f"{k}={v!r}" if k != "rng" else "rng=rng" for k, v in spec.items())
     lines = [
         f"# {' -> '.join(type(layer).__name__ for layer in session.net.layers)}",
@@ -119,6 +131,7 @@ def snippet(session) -> str:
         "import chainrule as cr",
         "",
         *_data_code(session),
+        *_inputs_code(session),
         target,
         "",
         f"rng = np.random.default_rng({n['seed']})",

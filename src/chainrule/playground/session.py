@@ -26,7 +26,7 @@ import numpy as np
 
 from ..training.loop import TrainingData, TrainingRun, run_epochs
 from .config import build_network, build_optimizer, check_task, clean_config, output_width
-from .data import PlayData, numeric_columns, table_data, toy_data
+from .data import PlayData, input_features, numeric_columns, table_data, toy_data, usable_inputs
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
@@ -67,11 +67,13 @@ class Session:
         if self.config and self._only_continuing_changed(config):
             self.retune(config)
             return
-        data = self.data
+        data, Z = self.data, getattr(self, "Z", None)
         if config["data"] != self.config.get("data"):
             data = self._make_data(config["data"])
+            config["data"]["inputs"] = usable_inputs(config["data"]["inputs"], data.n_features)
+            Z = input_features(data.X, config["data"]["inputs"])
         check_task(config["network"], data.task)
-        self.data, self.config = data, config
+        self.data, self.config, self.Z = data, config, Z
         self.reset()
 
     def _only_continuing_changed(self, config: dict) -> bool:
@@ -136,11 +138,11 @@ class Session:
         n = self.config["network"]
         data = self.data
         self.n_out = output_width(n, data.task, data.n_classes)
-        self.net, self.loss, self.warning = build_network(n, data.n_features, self.n_out)
+        self.net, self.loss, self.warning = build_network(n, self.Z.shape[1], self.n_out)
         self.optimizer = build_optimizer(n)
         self.dense = [layer for layer in self.net.layers if hasattr(layer, "n_in")]
         self.T = self._targets(data.y)
-        self.run = TickRun(self.net, self.loss, self.optimizer, data, self.T, n, self.n_out)
+        self.run = TickRun(self.net, self.loss, self.optimizer, self.Z, data, self.T, n, self.n_out)
         self.grad_norms = [0.0] * len(self.dense)
         self.message = None
         self.history: list[dict] = []
@@ -195,7 +197,7 @@ class Session:
     def _log(self) -> None:
         """Append the losses (data loss, no L2 term), metrics and dW norms to the history."""
         with np.errstate(all="ignore"):
-            Y = self.net.forward(self.data.X, training=False)[0]  # one pass over all rows
+            Y = self.net.forward(self.Z, training=False)[0]  # one pass over all rows
             row = {"step": self.steps, "epoch": self.epoch}
             for part in ("train", "test"):
                 rows = getattr(self.data, part)
@@ -266,7 +268,7 @@ class Session:
 
     def surfaces(self) -> dict:
         """The output surface and each hidden neuron's (its activation A_l), on the grid."""
-        A = self.grid()
+        A = input_features(self.grid(), self.config["data"]["inputs"])
         hidden = []
         with np.errstate(all="ignore"):
             for layer in self.net.layers:
@@ -351,9 +353,11 @@ class Session:
 
     def network_view(self) -> dict:
         return {
-            "sizes": [self.data.n_features, *self.config["network"]["hidden"], self.n_out],
+            "sizes": [self.Z.shape[1], *self.config["network"]["hidden"], self.n_out],
             "layers": [type(layer).__name__ for layer in self.net.layers],
-            "summary": self.net.summary(self.data.n_features),
+            "summary": self.net.summary(self.Z.shape[1]),
+            "inputs": self.config["data"]["inputs"],
+            "input_tiles": self._tiles(input_features(self.grid(), self.config["data"]["inputs"])),
             "warning": self.warning,
         }
 
@@ -369,15 +373,13 @@ class Session:
 
 
 class TickRun(TrainingRun):
-    """The playground's run of the loop: its rows ``data.train`` of ``data.X`` (no copy),
+    """The playground's run of the loop: its rows ``data.train`` of the inputs ``Z`` (no copy),
     a new order from the seed's generator at each epoch's start, the configured L2 term;
     no epoch logs (the session logs after each tick) and no stop at a non-finite loss
     (the session reports it)."""
 
-    def __init__(self, net, loss, optimizer, data: PlayData, T, n: dict, n_out: int) -> None:
-        rows = TrainingData(
-            data.X, T, None, None, None, None, None, n_out, n["batch_size"], data.train
-        )
+    def __init__(self, net, loss, optimizer, Z, data: PlayData, T, n: dict, n_out: int) -> None:
+        rows = TrainingData(Z, T, None, None, None, None, None, n_out, n["batch_size"], data.train)
         super().__init__(net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False)
         self.rng = np.random.default_rng(n["seed"])
 

@@ -72,6 +72,7 @@ function chooseData(name) {
   setConfig((c) => {
     const before = taskOf(c.data.name), after = taskOf(name);
     c.data.name = name;
+    c.data.inputs = inputsAfterDataChange(c.data.inputs);
     if (state.view.tables[name]) {
       const numeric = state.view.tables[name].numeric;
       c.data.features = numeric.length >= 2 ? numeric.slice(0, 2) : "pca";
@@ -196,6 +197,7 @@ function renderControls() {
     $(id).href = `/api/export/${what}?id=${encodeURIComponent(state.id)}`;
   }
   $("st-start").max = view.data.train.length - 1;
+  renderTfControls();
 }
 
 function number(id, fallback) {
@@ -414,7 +416,8 @@ function drawTile(ctx, x, y, s, tile) {
   ctx.drawImage(surfaceImage(tile, tile.kind || "regression"), x, y, s, s);
 }
 
-function inputTile(j) { // the input x_j itself, as a surface
+function inputTile(j) { // the input column j, as a surface (the server's, else x_j)
+  if (state.view.network.input_tiles) return state.view.network.input_tiles[j];
   const g = state.view.data.grid, values = new Uint8Array(g * g);
   for (let r = 0; r < g; r++) for (let c = 0; c < g; c++) {
     values[r * g + c] = Math.round(255 * (j === 0 ? c / (g - 1) : 1 - r / (g - 1)));
@@ -453,7 +456,7 @@ function drawNetwork() {
   sizes.forEach((n, c) => {
     for (let i = 0; i < n; i++) {
       const x = colX(c), y = nodeY(c, i);
-      if (c === 0 && d.X[0].length === 2) drawTile(ctx, x, y, S, inputTile(i));
+      if (c === 0 && (d.X[0].length === 2 || view.network.input_tiles)) drawTile(ctx, x, y, S, inputTile(i));
       else if (c === 0) drawTile(ctx, x, y, S, {values: [0, 1]}); // x1 itself: a ramp
       else if (c > 0 && c < last && hidden[c - 1]) drawTile(ctx, x, y, S, hidden[c - 1][i]);
       else if (c === last && n === 1) drawTile(ctx, x, y, S, tick.surfaces.output);
@@ -474,7 +477,7 @@ function drawNetwork() {
     }
     ctx.fillStyle = "#445"; ctx.font = "11px system-ui"; ctx.textAlign = "center";
     const acts = state.config.network.activations;
-    const label = c === 0 ? d.features.join(", ")
+    const label = c === 0 ? inputsLabel()
       : c === last ? `${state.config.network.output} + ${LOSS_SHORT[state.config.network.loss]}`
       : `${sizes[c]} × ${acts[c - 1]}`;
     ctx.fillText(label, colX(c) + S / 2, H - 10);
@@ -607,7 +610,46 @@ function tuneConfig(change) {
   });
 }
 
+const INPUT_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
+                      "sin(x1)": "sin x₁", "sin(x2)": "sin x₂"};
+
+// Input features as toggles: the engine sees the chosen columns of x1 (and x2).
+function renderTfControls() {
+  const box = $("input-toggles"), chosen = state.config.data.inputs || ["x1", "x2"];
+  const oneD = state.view.data.X[0].length === 1;
+  box.replaceChildren();
+  for (const [name, label] of Object.entries(INPUT_LABELS)) {
+    if (oneD && name.includes("x2")) continue;
+    const l = document.createElement("label"), cb = document.createElement("input");
+    cb.type = "checkbox"; cb.dataset.input = name; cb.checked = chosen.includes(name);
+    cb.disabled = cb.checked && chosen.length === 1; // at least one input
+    l.append(cb, " " + label);
+    box.appendChild(l);
+  }
+  const names = state.view.data.features;
+  $("input-meaning").textContent = names.join() === "x1,x2" || names.join() === "x1" ? ""
+    : `x₁ = ${names[0]}` + (names[1] ? `, x₂ = ${names[1]}` : "");
+}
+
+// Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
+function inputsAfterDataChange(inputs) {
+  return state.view.data.X[0].length === 1 ? ["x1", "x2"] : inputs;
+}
+
+function inputsLabel() {
+  return (state.view.network.inputs || state.view.data.features).map((x) => INPUT_LABELS[x] || x).join(", ");
+}
+
 function bindTfControls() {
+  $("input-toggles").onchange = (e) => {
+    const name = e.target.dataset.input;
+    if (!name) return;
+    setConfig((c) => {
+      const now = new Set(c.data.inputs);
+      e.target.checked ? now.add(name) : now.delete(name);
+      c.data.inputs = Object.keys(INPUT_LABELS).filter((x) => now.has(x));
+    });
+  };
   for (const key of ["lr", "l2"]) {
     $(key).onchange = (e) => tuneConfig((c) => { c.network[key] = Number(e.target.value); });
   }
