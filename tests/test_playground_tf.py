@@ -70,8 +70,8 @@ def test_learning_rate_regularisation_and_batch_size_continue_training(client, t
     client.post("/api/train", json={"id": sid, "steps": 30})  # across an epoch's end
     s = session_of(client, sid)
     assert s.steps == 52 and s.changes == [
-        (13, {"lr": 0.1, "l2": 0.003, "batch_size": 7}),
-        (22, {"lr": 0.1, "l2": 0.003, "batch_size": 25}),
+        (13, {"lr": 0.1, "l2": 0.003, "l1": 0.0, "batch_size": 7}),
+        (22, {"lr": 0.1, "l2": 0.003, "l1": 0.0, "batch_size": 25}),
     ]
     # the snippet replays the changes at their steps: the same weights, bit for bit
     for mine, theirs in zip(s.dense, rebuilt_weights(client, sid, tmp_path), strict=True):
@@ -172,3 +172,59 @@ def test_unknown_inputs_get_a_message(client, inputs):
         "inputs must be a list of at least one of x1, x2, x1^2, x2^2, x1*x2, sin(x1), "
         f"sin(x2); got {inputs!r}."
     )
+
+
+# ------------------------------------------------------------------ c. L1, new sets
+def test_l1_is_the_loops_one_penalty_definition():
+    from chainrule.training.loop import l2_penalty
+
+    W = [np.array([[1.0, -2.0], [0.5, 0.0]]), np.array([[-3.0]])]
+    assert l2_penalty(W, 0.0, l1=0.1) == 0.1 * 6.5
+    assert l2_penalty(W, 0.2, 2.0, l1=0.1) == (0.1 * (1 + 4 + 0.25 + 9) + 0.1 * 6.5) / 2
+    assert l2_penalty(W, 0.2) == 0.1 * (1 + 4 + 0.25 + 9)
+
+
+def test_l1_trains_as_the_snippets_numpy_loop_and_continues(client, tmp_path):
+    sid = new(client, {"network": {"optimizer": "sgd", "lr": 0.3, "l1": 0.01}})
+    client.post("/api/train", json={"id": sid, "steps": 30})
+    configure(client, sid, {"network": {"l1": 0.03, "l2": 0.001}})
+    client.post("/api/train", json={"id": sid, "steps": 41})
+    s = session_of(client, sid)
+    assert s.steps == 71 and s.run.l1 == 0.03
+    code = client.get("/api/export/snippet.py", params={"id": sid}).text
+    assert "layer.grads['W'] += l1 * np.sign(layer.params['W'])" in code
+    for mine, theirs in zip(s.dense, rebuilt_weights(client, sid, tmp_path), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+def test_a_strong_l1_zeroes_weights_that_l2_only_shrinks(client):
+    sizes = {}
+    for key in ("l1", "l2"):
+        sid = new(client, {"network": {"optimizer": "sgd", "lr": 0.1, key: 0.1}})
+        for _ in range(10):
+            client.post("/api/train", json={"id": sid, "epochs": 1})
+        W = np.concatenate([layer.params["W"].ravel() for layer in session_of(client, sid).dense])
+        sizes[key] = np.mean(np.abs(W) < 0.01)
+    assert sizes["l1"] > 0.3 > sizes["l2"]
+
+
+@pytest.mark.parametrize("name", ["plane", "gaussians"])
+def test_the_new_regression_sets_train_as_cr_fit_does(client, name):
+    sid = new(client, {"data": {"name": name}, "network": {"output": "linear", "loss": "mse"}})
+    s = session_of(client, sid)
+    assert s.data.task == "regression" and s.data.X.shape == (400, 2)
+    for _ in range(2):
+        client.post("/api/train", json={"id": sid, "epochs": 1})
+    for mine, theirs in zip(s.dense, fit_like_the_session(s, 2), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+def test_the_new_regression_sets_are_their_formulas():
+    from chainrule.playground.data import make_toy
+
+    X, y = make_toy("plane", 300, noise=0.0, seed=3)
+    np.testing.assert_array_equal(y, 0.5 * (X[:, 0] + X[:, 1]))
+    X, y = make_toy("gaussians", 300, noise=0.0, seed=3)
+    assert -1 < y.min() < -0.9 and 0.9 < y.max() < 1  # one bump down, one up
+    near = np.argmin(np.sum((X - [-0.4, 0.4]) ** 2, axis=1))
+    assert y[near] > 0.9

@@ -80,3 +80,79 @@ def test_input_toggles_change_the_engines_columns_and_the_drawing(page, tmp_path
     # the drawing labels the input column with the chosen features
     assert js(page, "inputsLabel()") == "x₁², x₂²"
     shot(page, "tf-inputs")
+
+
+# ------------------------------------------------------------------ c. L1, discretize, sets
+def test_l1_changes_what_the_engine_trains_as_the_snippet_replays(page, tmp_path):
+    import subprocess
+    import sys
+
+    page.select_option("#l1", "0.01")
+    page.wait_for_function("window.playground.config.network.l1 === 0.01")
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    with page.expect_download() as info:
+        page.click("#export-snippet")
+    script = tmp_path / "snippet.py"
+    info.value.save_as(script)
+    assert "batch_size, l2, l1 = 10, 0.0, 0.01" in script.read_text()
+    script.write_text(script.read_text() + "\ncr.save(net, 'rebuilt.npz')\n")
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
+    rebuilt = cr.load(tmp_path / "rebuilt.npz")
+    page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
+    dense = [layer.params["W"] for layer in rebuilt.layers if isinstance(layer, cr.Dense)]
+    for mine, theirs in zip(page_W, dense, strict=True):
+        np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+
+
+DISTINCT = (
+    "(() => { const o = window.playground.view.tick.surfaces.output;"
+    " const c = surfaceImage(discreteTile(o), o.kind || 'regression');"
+    " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+    " const s = new Set();"
+    " for (let i = 0; i < d.length; i += 4) s.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);"
+    " return s.size; })()"
+)
+
+
+def test_discretize_output_draws_two_colours(page):
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    assert js(page, DISTINCT) > 10
+    page.check("#discretize")
+    assert js(page, DISTINCT) == 2
+    page.select_option("#data-name", "plane")
+    page.wait_for_function("window.playground.view.data.name === 'plane'")
+    assert js(page, DISTINCT) == 2  # a regression: the sign of the value
+
+
+def test_the_regression_plane_and_two_gaussians_train_as_cr_fit_does(page):
+    from chainrule.playground.config import build_network, build_optimizer
+    from chainrule.playground.data import make_toy, split
+
+    for name in ("plane", "gaussians"):
+        page.select_option("#data-name", name)
+        page.wait_for_function(f"window.playground.view.data.name === '{name}'")
+        assert js(page, "window.playground.config.network.loss") == "mse"
+        page.click("#epoch")
+        page.wait_for_function("window.playground.view.tick.epoch === 1")
+        config = js(page, "window.playground.config")
+        n, d = config["network"], config["data"]
+        X, y = make_toy(name, d["n_points"], d["noise"], d["seed"])
+        train, _ = split(len(X), d["train_ratio"], d["seed"])
+        net, loss, _ = build_network(n, 2, 1)
+        cr.fit(
+            net,
+            loss,
+            X[train],
+            y[train].reshape(-1, 1),
+            optimizer=build_optimizer(n),
+            epochs=1,
+            batch_size=n["batch_size"],
+            rng=n["seed"],
+        )
+        page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
+        fitted = [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
+        for mine, theirs in zip(page_W, fitted, strict=True):
+            np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+    shot(page, "tf-gaussians")

@@ -71,6 +71,7 @@ DEFAULT_CONFIG = {
         "lr": 0.03,
         "batch_size": 10,
         "l2": 0.0,
+        "l1": 0.0,
         "dropout": 0.0,
         "seed": 0,
     },
@@ -160,6 +161,7 @@ def clean_config(config, tables=()) -> dict:
     n["lr"] = _number(n, "lr", 1e-6, 10.0)
     n["batch_size"] = _number(n, "batch_size", 1, MAX_POINTS, integer=True)
     n["l2"] = _number(n, "l2", 0.0, 1.0)
+    n["l1"] = _number(n, "l1", 0.0, 1.0)
     n["dropout"] = _number(n, "dropout", 0.0, 0.9)
     n["seed"] = _number(n, "seed", 0, 2**31 - 1, integer=True)
     return out

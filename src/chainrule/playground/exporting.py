@@ -107,7 +107,8 @@ def _changes_loop_code(session) -> list[str]:
     return [
         "    if step in changes:",
         "        c = changes[step]",
-        "        optimizer.lr, l2, batch_size = c['lr'], c['l2'], c['batch_size']",
+        "        optimizer.lr, l2, l1 = c['lr'], c['l2'], c['l1']",
+        "        batch_size = c['batch_size']",
     ]
 
 
@@ -138,7 +139,8 @@ def snippet(session) -> str:
         *_network_code(session),
         f"loss = cr.{type(session.loss).__name__}()",
         f"optimizer = {_optimizer_code({**n, **first})}",
-        f"batch_size, l2, steps = {first['batch_size']}, {first['l2']!r}, {session.steps}",
+        f"batch_size, l2, l1 = {first['batch_size']}, {first['l2']!r}, {first['l1']!r}",
+        f"steps = {session.steps}",
         *_changes_code(session),
         "",
         f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",
@@ -156,6 +158,8 @@ def snippet(session) -> str:
         "    for layer in net.layers:",
         "        if isinstance(layer, cr.Dense) and l2:",
         "            layer.grads['W'] += l2 * layer.params['W']  # L2: dW += l2 * W",
+        "        if isinstance(layer, cr.Dense) and l1:",
+        "            layer.grads['W'] += l1 * np.sign(layer.params['W'])  # L1: dW += l1 sign(W)",
         "    optimizer.step(net)  # the update",
         "",
         "print(net.summary())",

@@ -10,7 +10,7 @@ exported snippet writes it out line for line, so it rebuilds the same weights)::
     Y, backward = net.forward(X[B], training=True)
     value, dY = loss(Y, T[B])
     net.zero_grad(); backward(dY)
-    dW += l2 * W            (every Dense layer; the biases are not penalised)
+    dW += l2 * W + l1 * sign(W)   (every Dense layer; the biases are not penalised)
     optimizer.step(net)
 
 Everything the page draws is computed here: the output surface on a grid, each hidden
@@ -32,7 +32,7 @@ GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
 MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
 #: the settings the page may change while training goes on (anything else restarts it)
-CONTINUING = ("lr", "l2", "batch_size")
+CONTINUING = ("lr", "l2", "l1", "batch_size")
 
 
 def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
@@ -89,9 +89,12 @@ class Session:
         self.config = config
         n = config["network"]
         self.optimizer.lr = n["lr"]
-        self.run.l2 = float(n["l2"])
+        self.run.l2, self.run.l1 = float(n["l2"]), float(n["l1"])
         self.run.data.batch_size = n["batch_size"]
         settings = {k: n[k] for k in CONTINUING}
+        if self.steps == 0:  # before the first step: the settings training begins with
+            self.first_settings = settings
+            return
         if self.changes and self.changes[-1][0] == self.steps:
             self.changes.pop()  # two changes before a step: the last one counts
         if settings != self.settings_at(self.steps):
@@ -380,7 +383,9 @@ class TickRun(TrainingRun):
 
     def __init__(self, net, loss, optimizer, Z, data: PlayData, T, n: dict, n_out: int) -> None:
         rows = TrainingData(Z, T, None, None, None, None, None, n_out, n["batch_size"], data.train)
-        super().__init__(net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False)
+        super().__init__(
+            net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False, l1=float(n["l1"])
+        )
         self.rng = np.random.default_rng(n["seed"])
 
     def begin_epoch(self) -> None:

@@ -380,7 +380,9 @@ class TrainingRun:
     The L2 term is defined here once (:meth:`penalty`, :meth:`backward`): each batch
     adds ``(l2 / 2) * sum ||W||^2 / d`` to its loss and ``(l2 / d) * W`` to each dW,
     with d = 1 (``fit``) or, when ``l2_per_weight`` (the estimators: scikit-learn's
-    convention), d = the batch's weight sum.
+    convention), d = the batch's weight sum. The L1 term extends it in the same places
+    (``l1``, keyword only; the playground's): ``l1 * sum |W| / d`` and
+    ``(l1 / d) * sign(W)``.
     """
 
     l2_per_weight = False
@@ -397,9 +399,11 @@ class TrainingRun:
         clip_value=None,
         *,
         rollback: bool = True,
+        l1: float = 0.0,
     ) -> None:
         self.net, self.loss, self.optimizer, self.data = net, loss, optimizer, data
         self.l2, self.clip_norm, self.clip_value = l2, clip_norm, clip_value
+        self.l1 = l1
         self.dtype = _parameters_dtype(net)
         self.metric_fns = [get_metric(m, loss) for m in metrics]
         names = [name for name, _ in self.metric_fns]
@@ -485,11 +489,12 @@ class TrainingRun:
         return self.loss(Y, data.y[idx], wb)
 
     def penalty(self, weight: float = 1.0) -> float:
-        """The L2 term of a batch of weight sum ``weight`` (see the class docstring)."""
-        if not self.l2:
+        """The L2 (and L1) term of a batch of weight sum ``weight`` (see the class
+        docstring)."""
+        if not (self.l2 or self.l1):
             return 0.0
         d = weight if self.l2_per_weight else 1.0
-        return l2_penalty([W for _, W, _ in self.weights], self.l2, d)
+        return l2_penalty([W for _, W, _ in self.weights], self.l2, d, l1=self.l1)
 
     def check_batch(self, value: float, b: int) -> None:
         if not math.isfinite(value):
@@ -505,10 +510,15 @@ class TrainingRun:
         else:
             self.net.zero_grad()
             backward(dY)
-        coef = self.dtype.type(self.l2 / weight if self.l2_per_weight else self.l2)
+        d = weight if self.l2_per_weight else 1.0
+        coef, coef1 = self.dtype.type(self.l2 / d), self.dtype.type(self.l1 / d)
         for j, (_, W, dW) in enumerate(self.weights):
             if self.l2:
                 np.multiply(W, coef, out=self.scratch[j])
+                dW += self.scratch[j]
+            if self.l1:
+                np.sign(W, out=self.scratch[j])
+                self.scratch[j] *= coef1
                 dW += self.scratch[j]
             grad_norm_sums[j] += norm(dW)
 
@@ -595,12 +605,19 @@ def _log_keys(names: list[str], has_val: bool, clipping: bool, weights) -> list[
     return keys
 
 
-def l2_penalty(weights: Iterable[np.ndarray], l2: float, d: float = 1.0) -> float:
+def l2_penalty(
+    weights: Iterable[np.ndarray], l2: float, d: float = 1.0, *, l1: float = 0.0
+) -> float:
     """``(l2 / 2) * sum ||W||^2 / d``: THE L2 term (``fit``: d = 1; the estimators:
-    d = the weight sum of the samples it goes with, scikit-learn's convention)."""
-    if not l2:
+    d = the weight sum of the samples it goes with, scikit-learn's convention), plus
+    the L1 term ``l1 * sum |W| / d`` when ``l1`` is given (the playground's)."""
+    if not (l2 or l1):
         return 0.0
-    return (0.5 * l2) * sum(float(np.vdot(W, W)) for W in weights) / d
+    weights = list(weights)
+    value = (0.5 * l2) * sum(float(np.vdot(W, W)) for W in weights) if l2 else 0.0
+    if l1:
+        value += l1 * sum(float(np.abs(W).sum()) for W in weights)
+    return value / d
 
 
 # ----------------------------------------------------------------------------- the loop

@@ -9,11 +9,13 @@ const PALETTE = ["#e8762b", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
 const POS = [31, 119, 180], NEG = [232, 118, 43], WHITE = [255, 255, 255];
 const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
+const L1S = L2S;
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const TOY = {circles: "circles", xor: "XOR", blobs: "Gaussian blobs (3 classes)",
              spiral: "two spirals", moons: "moons", reg1d: "regression, 1-D",
-             reg2d: "regression, 2-D"};
-const TOY_REGRESSION = ["reg1d", "reg2d"];
+             reg2d: "regression, 2-D", plane: "regression plane",
+             gaussians: "two Gaussians (regression)"};
+const TOY_REGRESSION = ["reg1d", "reg2d", "plane", "gaussians"];
 const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "linear"];
 const MAX_LAYERS = 6, MAX_NEURONS = 16;
 const LOSS_SHORT = {cross_entropy: "CE", bce: "BCE", mse: "MSE"};
@@ -372,7 +374,7 @@ function drawSurface() {
   }
   const [, , y0, y1] = d.extent;
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(surfaceImage(out, out.kind || "regression"), 0, 0, W, H);
+  ctx.drawImage(surfaceImage(discreteTile(out), out.kind || "regression"), 0, 0, W, H);
   const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (y) => ((y1 - y) / (y1 - y0)) * H;
   drawPoints(ctx, (i) => [px(d.X[i][0]), py(d.X[i][1])], showTest, pointColour);
 }
@@ -615,6 +617,8 @@ const INPUT_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x�
 
 // Input features as toggles: the engine sees the chosen columns of x1 (and x2).
 function renderTfControls() {
+  const n = state.config.network;
+  fillSelect($("l1"), withValue(L1S, n.l1 || 0).map((v) => [v, v]), n.l1 || 0);
   const box = $("input-toggles"), chosen = state.config.data.inputs || ["x1", "x2"];
   const oneD = state.view.data.X[0].length === 1;
   box.replaceChildren();
@@ -629,6 +633,18 @@ function renderTfControls() {
   const names = state.view.data.features;
   $("input-meaning").textContent = names.join() === "x1,x2" || names.join() === "x1" ? ""
     : `x₁ = ${names[0]}` + (names[1] ? `, x₂ = ${names[1]}` : "");
+}
+
+// "Discretize output": the output surface as the decision itself, each pixel the full
+// colour of its class (or of the sign of a regression's value); a copy of the tile.
+function discreteTile(tile) {
+  if (!$("discretize").checked) return tile;
+  const values = dequantise(tile), kind = tile.kind || "regression";
+  const cut = kind === "binary" ? 0.5 : 0;
+  let s = "";
+  for (const v of values) s += String.fromCharCode(kind === "multi" || v >= cut ? 255 : 0);
+  const [lo, hi] = kind === "regression" ? [-1, 1] : [0, 1];
+  return {...tile, lo, hi, b64: btoa(s)};
 }
 
 // Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
@@ -654,6 +670,8 @@ function bindTfControls() {
     $(key).onchange = (e) => tuneConfig((c) => { c.network[key] = Number(e.target.value); });
   }
   $("batch-size").onchange = () => tuneConfig((c) => { c.network.batch_size = number("batch-size", c.network.batch_size); });
+  $("l1").onchange = (e) => tuneConfig((c) => { c.network.l1 = Number(e.target.value); });
+  $("discretize").onchange = drawSurface;
 }
 
 // ------------------------------------------------------------------ start
