@@ -228,3 +228,54 @@ def test_the_new_regression_sets_are_their_formulas():
     assert -1 < y.min() < -0.9 and 0.9 < y.max() < 1  # one bump down, one up
     near = np.argmin(np.sum((X - [-0.4, 0.4]) ** 2, axis=1))
     assert y[near] > 0.9
+
+
+# ------------------------------------------------------------------ d. the edge editor
+def test_an_edited_weight_is_where_the_next_step_starts(client, tmp_path):
+    sid = new(client, {"network": {"optimizer": "sgd", "lr": 0.1}})
+    tick = client.post("/api/train", json={"id": sid, "steps": 5}).json()
+    s = session_of(client, sid)
+    assert tick["grads"][1] == s.dense[1].grads["W"].round(7).tolist()
+    r = client.post("/api/weight", json={"id": sid, "layer": 2, "i": 3, "j": 1, "value": 1.5})
+    assert r.status_code == 200 and r.json()["weights"][1]["W"][3][1] == 1.5
+    assert s.dense[1].params["W"][3, 1] == 1.5 and r.json()["step"] == 5
+    client.post("/api/train", json={"id": sid, "steps": 1})
+    # plain SGD: the step went from 1.5 by the gradient of that step
+    assert s.dense[1].params["W"][3, 1] == 1.5 - 0.1 * s.dense[1].grads["W"][3, 1]
+    client.post("/api/weight", json={"id": sid, "layer": 1, "i": 0, "j": 0, "value": -2})
+    client.post("/api/train", json={"id": sid, "steps": 20})
+    client.post("/api/weight", json={"id": sid, "layer": 3, "i": 0, "j": 0, "value": 0.25})
+    assert s.edits == [(5, 2, 3, 1, 1.5), (6, 1, 0, 0, -2.0), (26, 3, 0, 0, 0.25)]
+    # the snippet sets the same weights at the same steps: the same network, bit for bit
+    for mine, theirs in zip(s.dense, rebuilt_weights(client, sid, tmp_path), strict=True):
+        np.testing.assert_array_equal(mine.params["W"], theirs)
+
+
+def test_there_is_no_gradient_before_the_first_step(client):
+    sid = new(client)
+    assert client.post("/api/train", json={"id": sid, "steps": 0}).json()["grads"] is None
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {"layer": 4, "i": 0, "j": 0, "value": 1},
+            "layer must be a whole number from 1 to 3, got 4.",
+        ),
+        ({"layer": 1, "i": 2, "j": 0, "value": 1}, "i must be a whole number from 0 to 1, got 2."),
+        ({"layer": 3, "i": 0, "j": 1, "value": 1}, "j must be a whole number from 0 to 0, got 1."),
+        (
+            {"layer": 1, "i": 0, "j": 0, "value": "1"},
+            "the weight must be a number from -100 to 100, got '1'.",
+        ),
+        (
+            {"layer": 1, "i": 0, "j": 0, "value": 1e9},
+            "the weight must be a number from -100 to 100, got 1000000000.0.",
+        ),
+    ],
+)
+def test_a_bad_edit_gets_a_message(client, body, message):
+    sid = new(client)
+    r = client.post("/api/weight", json={"id": sid, **body})
+    assert r.status_code == 400 and r.json()["error"] == message

@@ -156,3 +156,42 @@ def test_the_regression_plane_and_two_gaussians_train_as_cr_fit_does(page):
         for mine, theirs in zip(page_W, fitted, strict=True):
             np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
     shot(page, "tf-gaussians")
+
+
+# ------------------------------------------------------------------ d. the edge editor
+def click_edge(page, l, i, j):
+    """Click the middle of the edge W_l[i, j] on the network drawing."""
+    ax, ay, bx, by = js(page, f"edgeEnds({l}, {i}, {j})")
+    box = page.locator("#network").bounding_box()
+    scale = box["width"] / js(page, "document.getElementById('network').width")
+    page.mouse.click(box["x"] + scale * (ax + bx) / 2, box["y"] + scale * (ay + by) / 2)
+
+
+def test_click_an_edge_shows_w_and_its_gradient_and_sets_w(page):
+    page.select_option("#optimizer", "sgd")
+    page.wait_for_function("window.playground.config.network.optimizer === 'sgd'")
+    click_edge(page, 2, 1, 3)
+    assert page.is_visible("#edge-editor")
+    assert page.inner_text("#edge-name") == "W2[1, 3]"
+    assert page.inner_text("#edge-where") == "from neuron 2 of layer 1 to neuron 4 of layer 2"
+    assert page.inner_text("#edge-grad") == "no step yet"
+    page.click("#step")
+    page.wait_for_function("window.playground.view.tick.step === 1")
+    tick = js(page, "window.playground.view.tick")
+    assert float(page.inner_text("#edge-w")) == round(tick["weights"][1]["W"][1][3], 5)
+    g = tick["grads"][1][1][3]
+    assert page.inner_text("#edge-grad") == js(page, f"Number({g}).toPrecision(4)")
+    page.fill("#edge-value", "1.5")
+    page.click("#edge-set")
+    page.wait_for_function("window.playground.view.tick.weights[1].W[1][3] === 1.5")
+    assert page.inner_text("#edge-w") == "1.50000"
+    page.click("#step")  # the next step starts from w = 1.5: w' = 1.5 - lr * dL/dw
+    page.wait_for_function("window.playground.view.tick.step === 2")
+    tick = js(page, "window.playground.view.tick")
+    lr = js(page, "window.playground.config.network.lr")
+    assert abs(tick["weights"][1]["W"][1][3] - (1.5 - lr * tick["grads"][1][1][3])) < 1e-5
+    shot(page, "tf-edge")
+    click_edge(page, 1, 0, 0)  # an input's edge names the input
+    assert page.inner_text("#edge-where") == "from x₁ to neuron 1 of layer 1"
+    page.click("#edge-close")
+    assert not page.is_visible("#edge-editor")

@@ -92,6 +92,24 @@ def _optimizer_code(config: dict) -> str:
     return f"cr.{OPTIMIZERS[name].__name__}({args})"
 
 
+def _edits_code(session) -> list[str]:
+    """The weights set on the page, by the step they were set before (none: no lines)."""
+    if not session.edits:
+        return []
+    by_step: dict[int, list] = {}
+    for step, l, i, j, w in session.edits:
+        by_step.setdefault(step, []).append((l, i, j, w))
+    return [
+        f"edits = {by_step!r}  # weights set on the page: step -> [(l, i, j, w)]",
+        "dense = [layer for layer in net.layers if isinstance(layer, cr.Dense)]",
+        "",
+        "",
+        "def edit(step):",
+        "    for l, i, j, w in edits.get(step, []):",
+        "        dense[l - 1].params['W'][i, j] = w  # W_l[i, j] = w, as on the page",
+    ]
+
+
 def _changes_code(session) -> list[str]:
     """The settings changed on the page while training went on, by the step they took
     effect at (none: no lines)."""
@@ -142,11 +160,13 @@ def snippet(session) -> str:
         f"batch_size, l2, l1 = {first['batch_size']}, {first['l2']!r}, {first['l1']!r}",
         f"steps = {session.steps}",
         *_changes_code(session),
+        *_edits_code(session),
         "",
         f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",
         "order, pos = np.empty(0, dtype=int), 0",
         "for step in range(steps):",
         *_changes_loop_code(session),
+        *(["    edit(step)"] if session.edits else []),
         "    if pos >= len(order):  # a new epoch",
         "        order, pos = order_rng.permutation(len(train)), 0",
         "    B = train[order[pos : pos + batch_size]]",
@@ -161,7 +181,7 @@ def snippet(session) -> str:
         "        if isinstance(layer, cr.Dense) and l1:",
         "            layer.grads['W'] += l1 * np.sign(layer.params['W'])  # L1: dW += l1 sign(W)",
         "    optimizer.step(net)  # the update",
-        "",
+        *(["", "edit(steps)  # set after the last step", ""] if session.edits else [""]),
         "print(net.summary())",
         "print('training loss:', loss(net.forward(X[train])[0], T[train])[0])",
         "",

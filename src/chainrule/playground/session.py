@@ -25,7 +25,14 @@ import math
 import numpy as np
 
 from ..training.loop import TrainingData, TrainingRun, run_epochs
-from .config import build_network, build_optimizer, check_task, clean_config, output_width
+from .config import (
+    ConfigError,
+    build_network,
+    build_optimizer,
+    check_task,
+    clean_config,
+    output_width,
+)
 from .data import PlayData, input_features, numeric_columns, table_data, toy_data, usable_inputs
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
@@ -151,6 +158,7 @@ class Session:
         self.history: list[dict] = []
         self.first_settings = {k: n[k] for k in CONTINUING}
         self.changes: list[tuple[int, dict]] = []  # (step, settings) from retune
+        self.edits: list[tuple[int, int, int, int, float]] = []  # (step, l, i, j, w)
         self._log()
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
@@ -314,6 +322,26 @@ class Session:
             for a, b, q in zip(lo, hi, Q, strict=True)
         ]
 
+    def set_weight(self, l, i, j, w) -> None:
+        """Set ``W_l[i, j] = w`` (the edge from unit i of column l - 1 to unit j of
+        column l); the next step starts from it. Recorded in ``edits`` for the snippet."""
+        _whole("layer", l, 1, len(self.dense))
+        n_in, n_out = self.dense[l - 1].params["W"].shape
+        _whole("i", i, 0, n_in - 1)
+        _whole("j", j, 0, n_out - 1)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not abs(w) <= 100:
+            raise ConfigError(f"the weight must be a number from -100 to 100, got {w!r}.")
+        self.dense[l - 1].params["W"][i, j] = float(w)
+        self.edits.append((self.steps, l, i, j, float(w)))
+        self._log()
+
+    def gradients(self) -> list[list] | None:
+        """dL/dW of each Dense layer at the last step (the penalty included), or None
+        before the first step."""
+        if self.steps == 0:
+            return None
+        return [layer.grads["W"].round(7).tolist() for layer in self.dense]
+
     def weights(self) -> list[dict]:
         return [
             {"W": layer.params["W"].round(5).tolist(), "b": layer.params["b"].round(5).tolist()}
@@ -330,6 +358,7 @@ class Session:
             "last": last,
             "grad_norms": self.grad_norms,
             "weights": self.weights(),
+            "grads": self.gradients(),
             "surfaces": self.surfaces(),
             "curve": {
                 key: [self.history[i][key] for i in rows]
@@ -373,6 +402,11 @@ class Session:
             "network": self.network_view(),
             "tick": self.tick_view(),
         }
+
+
+def _whole(name: str, v, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}.")
 
 
 class TickRun(TrainingRun):

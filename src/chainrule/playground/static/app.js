@@ -110,6 +110,7 @@ function applyTick(tick) {
   $("metric-label").textContent = cls ? "test accuracy" : "test R²";
   $("test-metric").textContent = fmt(cls ? last.test_accuracy : last.test_r2);
   drawSurface(); drawNetwork(); drawCurves(); drawGrads();
+  renderEdge();
   if (tick.message) { showMessage(tick.message); stopPlay(); }
 }
 
@@ -438,6 +439,7 @@ function drawNetwork() {
   const colX = (c) => 30 + ((W - 60 - S) * c) / (sizes.length - 1);
   const nodeY = (c, i) => (H - 30) / 2 - (sizes[c] * (S + gap) - gap) / 2 + i * (S + gap);
   const hl = state.trace && state.stage >= 0 ? state.trace.stages[state.stage].highlight : null;
+  state.netGeom = {colX, nodeY, S}; // for a click on an edge (edgeAt)
   // edges, weights as colour (sign) and width (size)
   tick.weights.forEach((layer, l) => {
     const c = l + 1, lit = hl && hl.kind === "edges" && hl.column === c;
@@ -484,6 +486,7 @@ function drawNetwork() {
       : `${sizes[c]} × ${acts[c - 1]}`;
     ctx.fillText(label, colX(c) + S / 2, H - 10);
   });
+  drawEdgeMark(ctx);
 }
 
 // With one sample in the step, the stage's value for neuron i of a lit column (else null).
@@ -647,6 +650,59 @@ function discreteTile(tile) {
   return {...tile, lo, hi, b64: btoa(s)};
 }
 
+// ---- click an edge: its weight w, dL/dw of the last step, and a new w to train from
+function edgeEnds(l, i, j) { // the canvas segment of W_l[i, j]
+  const {colX, nodeY, S} = state.netGeom;
+  return [colX(l - 1) + S, nodeY(l - 1, i) + S / 2, colX(l), nodeY(l, j) + S / 2];
+}
+
+function edgeAt(x, y) { // the edge nearest (x, y), within 6 px, as {l, i, j}
+  let best = null, bestD = 6;
+  state.view.tick.weights.forEach((layer, k) => layer.W.forEach((row, i) => row.forEach((w, j) => {
+    const [ax, ay, bx, by] = edgeEnds(k + 1, i, j);
+    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
+    const d = Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay));
+    if (d < bestD) { best = {l: k + 1, i, j}; bestD = d; }
+  })));
+  return best;
+}
+
+function clickNetwork(e) {
+  const canvas = $("network"), rect = canvas.getBoundingClientRect();
+  const x = ((e.clientX - rect.left) * canvas.width) / rect.width;
+  const y = ((e.clientY - rect.top) * canvas.height) / rect.height;
+  state.edge = edgeAt(x, y);
+  if (state.edge) $("edge-value").value = state.view.tick.weights[state.edge.l - 1].W[state.edge.i][state.edge.j];
+  drawNetwork(); renderEdge();
+}
+
+function renderEdge() {
+  const e = state.edge, tick = state.view.tick, sizes = state.view.network.sizes;
+  if (e && (e.l > tick.weights.length || e.i >= sizes[e.l - 1] || e.j >= sizes[e.l])) state.edge = null;
+  $("edge-editor").hidden = !state.edge;
+  if (!state.edge) return;
+  const from = e.l === 1 ? (INPUT_LABELS[state.view.network.inputs[e.i]] || `x${e.i + 1}`)
+    : `neuron ${e.i + 1} of layer ${e.l - 1}`;
+  const to = e.l === sizes.length - 1 ? `output ${e.j + 1}` : `neuron ${e.j + 1} of layer ${e.l}`;
+  $("edge-name").textContent = `W${e.l}[${e.i}, ${e.j}]`;
+  $("edge-where").textContent = `from ${from} to ${to}`;
+  $("edge-w").textContent = fmt(tick.weights[e.l - 1].W[e.i][e.j], 5);
+  $("edge-grad").textContent = tick.grads ? Number(tick.grads[e.l - 1][e.i][e.j]).toPrecision(4) : "no step yet";
+}
+
+function drawEdgeMark(ctx) {
+  if (!state.edge || state.edge.l > state.view.tick.weights.length) return;
+  const [ax, ay, bx, by] = edgeEnds(state.edge.l, state.edge.i, state.edge.j);
+  ctx.save(); ctx.strokeStyle = "#f2c200"; ctx.lineWidth = 3; ctx.setLineDash([6, 4]);
+  ctx.beginPath(); ctx.moveTo(ax, ay); ctx.lineTo(bx, by); ctx.stroke(); ctx.restore();
+}
+
+function setEdgeWeight() {
+  const e = state.edge, value = Number($("edge-value").value);
+  if (!e || $("edge-value").value === "") return;
+  guarded(async () => applyTick(await api("/api/weight", {layer: e.l, i: e.i, j: e.j, value})));
+}
+
 // Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
 function inputsAfterDataChange(inputs) {
   return state.view.data.X[0].length === 1 ? ["x1", "x2"] : inputs;
@@ -672,6 +728,10 @@ function bindTfControls() {
   $("batch-size").onchange = () => tuneConfig((c) => { c.network.batch_size = number("batch-size", c.network.batch_size); });
   $("l1").onchange = (e) => tuneConfig((c) => { c.network.l1 = Number(e.target.value); });
   $("discretize").onchange = drawSurface;
+  $("network").onclick = clickNetwork;
+  $("edge-set").onclick = setEdgeWeight;
+  $("edge-value").onkeydown = (e) => { if (e.key === "Enter") setEdgeWeight(); };
+  $("edge-close").onclick = () => { state.edge = null; drawNetwork(); renderEdge(); };
 }
 
 // ------------------------------------------------------------------ start
