@@ -195,3 +195,86 @@ def test_click_an_edge_shows_w_and_its_gradient_and_sets_w(page):
     assert page.inner_text("#edge-where") == "from x₁ to neuron 1 of layer 1"
     page.click("#edge-close")
     assert not page.is_visible("#edge-editor")
+
+
+# ------------------------------------------------------------------ e. legend, cap, server, log
+RECORD_TEXT = (
+    "(() => { window.texts = []; const f = CanvasRenderingContext2D.prototype.fillText;"
+    " CanvasRenderingContext2D.prototype.fillText = function (t, ...a) {"
+    " window.texts.push(String(t)); return f.call(this, t, ...a); }; })()"
+)
+
+
+def test_the_output_plot_has_a_class_legend_and_axis_labels(page):
+    items = js(page, "[...document.querySelectorAll('#class-legend span')].map((s) => s.textContent)")
+    assert items == ["class 0", "class 1"]
+    colours = js(page, "[...document.querySelectorAll('#class-legend i')].map((i) => i.style.background)")
+    assert colours == ["rgb(232, 118, 43)", "rgb(31, 119, 180)"]  # the points' colours
+    js(page, RECORD_TEXT)
+    js(page, "drawSurface()")
+    x0, x1, y0, y1 = (f"{v:.1f}" for v in js(page, "window.playground.view.data.extent"))
+    assert {"x1 →", "x2 →", x0, x1, y0, y1} <= set(js(page, "window.texts"))
+    page.select_option("#data-name", "blobs")
+    page.wait_for_function("window.playground.view.data.name === 'blobs'")
+    assert page.inner_text("#class-legend").count("class") == 3
+    page.select_option("#data-name", "reg1d")
+    page.wait_for_function("window.playground.view.data.name === 'reg1d'")
+    assert "below 0" in page.inner_text("#class-legend")
+    js(page, "window.texts = []; drawSurface()")
+    assert {"x1 →", "y →"} <= set(js(page, "window.texts"))
+
+
+def test_plus_at_the_neuron_cap_says_why(page):
+    js(page, "setConfig((c) => { c.network.hidden[0] = 16; })")
+    page.wait_for_function("window.playground.view.network.sizes[1] === 16")
+    page.click("button.neurons[data-i='0'][data-d='1']")
+    assert page.inner_text("#message") == (
+        "at most 16 neurons per layer: the playground's cap, so that a tick of the largest "
+        "network (6 layers of 16) stays fast enough to watch; use cr.layers.build_mlp in "
+        "Python for larger ones."
+    )
+    assert js(page, "window.playground.view.network.sizes[1]") == 16
+
+
+def test_a_stopped_server_says_so(browser):
+    from playground_server import start_server, stop_server
+
+    proc, url = start_server()
+    context = browser.new_context(bypass_csp=True)
+    try:
+        tab = context.new_page()
+        tab.goto(url)
+        tab.wait_for_function("window.playground && window.playground.view !== null")
+        stop_server(proc)
+        tab.click("#step")
+        tab.wait_for_function("!document.getElementById('message').hidden")
+        assert tab.inner_text("#message") == (
+            "the chainrule server stopped: restart `chainrule playground`"
+        )
+    finally:
+        stop_server(proc)
+        context.close()
+
+
+def test_the_loss_chart_turns_to_a_log_scale_when_the_loss_explodes(page):
+    page.click("#step")
+    page.wait_for_function("window.playground.view.tick.step === 1")
+    assert js(page, "window.playground.lossScale") == "linear"
+    js(page, RECORD_TEXT)
+    js(
+        page,
+        "setConfig((c) => { c.data.name = 'plane'; Object.assign(c.network, {output: 'linear',"
+        " loss: 'mse', optimizer: 'sgd', lr: 1, hidden: [8, 8], activations: ['relu', 'relu']}); })",
+    )
+    page.wait_for_function("window.playground.view.data.name === 'plane'")
+    for k in range(1, 4):
+        page.click("#step")
+        page.wait_for_function(f"window.playground.view.tick.step === {k}")
+    assert js(page, "window.playground.view.tick.last.train_loss") > 100
+    assert js(page, "window.playground.lossScale") == "log"
+    labels = js(page, "window.texts")
+    assert "step · loss on a log scale" in labels and {"1", "10", "100"} <= set(labels)
+    assert js(page, "[lossLabel(520000), lossLabel(1e-5), lossLabel(0.25), lossLabel(3000)]") == [
+        "5.2e5", "1e-5", "0.25", "3000"
+    ]
+    shot(page, "tf-log-loss")

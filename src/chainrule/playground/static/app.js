@@ -26,7 +26,7 @@ window.playground = state; // read by the browser tests
 
 // ------------------------------------------------------------------ server calls
 async function api(path, body) {
-  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await serverFetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
                                body: JSON.stringify({id: state.id, ...body})});
   let data;
   try { data = await r.json(); } catch (e) {
@@ -109,7 +109,7 @@ function applyTick(tick) {
   const cls = state.view.data.task === "classification";
   $("metric-label").textContent = cls ? "test accuracy" : "test R²";
   $("test-metric").textContent = fmt(cls ? last.test_accuracy : last.test_r2);
-  drawSurface(); drawNetwork(); drawCurves(); drawGrads();
+  drawSurface(); drawNetwork(); drawLossChart(); drawGrads();
   renderEdge();
   if (tick.message) { showMessage(tick.message); stopPlay(); }
 }
@@ -273,7 +273,7 @@ async function upload(e) {
   }
   await guarded(async () => {
     const url = `/api/upload?id=${encodeURIComponent(state.id)}&name=${encodeURIComponent(file.name)}`;
-    const r = await fetch(url, {method: "POST", headers: {"Content-Type": "text/csv"}, body: file});
+    const r = await serverFetch(url, {method: "POST", headers: {"Content-Type": "text/csv"}, body: file});
     let data;
     try { data = await r.json(); } catch (err) { throw new Error(`the server answered ${r.status} without a message`); }
     if (!r.ok) throw new Error(data.error || `the server answered ${r.status}`);
@@ -371,6 +371,7 @@ function drawSurface() {
       i ? ctx.lineTo(px(x), py(v)) : ctx.moveTo(px(x), py(v));
     });
     ctx.stroke(); ctx.lineWidth = 1;
+    drawAxes(ctx, W, H, [x0, x1, lo, hi], [d.features[0], "y"]);
     return;
   }
   const [, , y0, y1] = d.extent;
@@ -378,6 +379,7 @@ function drawSurface() {
   ctx.drawImage(surfaceImage(discreteTile(out), out.kind || "regression"), 0, 0, W, H);
   const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (y) => ((y1 - y) / (y1 - y0)) * H;
   drawPoints(ctx, (i) => [px(d.X[i][0]), py(d.X[i][1])], showTest, pointColour);
+  drawAxes(ctx, W, H, [x0, x1, y0, y1], d.features);
 }
 
 function drawPoints(ctx, at, showTest, colour) {
@@ -496,27 +498,6 @@ function nodeValue(i, n) {
   return v[0][i];
 }
 
-function drawCurves() {
-  const canvas = $("curves"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
-  const cv = state.view.tick.curve;
-  ctx.clearRect(0, 0, W, H);
-  const vals = [...cv.train_loss, ...cv.test_loss].filter((v) => v !== null && Number.isFinite(v));
-  if (!vals.length) return;
-  const hi = Math.max(...vals) * 1.05 || 1, n = cv.step.length;
-  const smax = Math.max(cv.step[n - 1], 1);
-  const px = (s) => 30 + ((W - 36) * s) / smax, py = (v) => H - 14 - ((H - 22) * v) / hi;
-  ctx.strokeStyle = "#ccc"; ctx.strokeRect(30, 8, W - 36, H - 22);
-  ctx.fillStyle = "#667"; ctx.font = "10px system-ui"; ctx.textAlign = "right";
-  ctx.fillText(hi.toPrecision(2), 28, 14); ctx.fillText("0", 28, H - 14);
-  ctx.textAlign = "left"; ctx.fillText(`step ${cv.step[n - 1]}`, W - 70, H - 2);
-  for (const [key, colour] of [["train_loss", "#333"], ["test_loss", PALETTE[0]]]) {
-    ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
-    cv[key].forEach((v, i) => { if (v !== null) (i ? ctx.lineTo : ctx.moveTo).call(ctx, px(cv.step[i]), py(v)); });
-    ctx.stroke();
-  }
-  ctx.lineWidth = 1;
-}
-
 function drawGrads() {
   const canvas = $("grads"), g = state.view.tick.grad_norms;
   canvas.height = 14 + 18 * g.length;
@@ -620,6 +601,8 @@ const INPUT_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x�
 
 // Input features as toggles: the engine sees the chosen columns of x1 (and x2).
 function renderTfControls() {
+  renderOutputLegend();
+  markNeuronCap();
   const n = state.config.network;
   fillSelect($("l1"), withValue(L1S, n.l1 || 0).map((v) => [v, v]), n.l1 || 0);
   const box = $("input-toggles"), chosen = state.config.data.inputs || ["x1", "x2"];
@@ -703,6 +686,111 @@ function setEdgeWeight() {
   guarded(async () => applyTick(await api("/api/weight", {layer: e.l, i: e.i, j: e.j, value})));
 }
 
+// ---- the output plot's axes and legend, the neuron cap, a stopped server, the loss chart
+function drawAxes(ctx, W, H, [x0, x1, y0, y1], names) { // names and end values, on the plot
+  ctx.save();
+  ctx.font = "12px system-ui"; ctx.fillStyle = "#222"; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.lineWidth = 3;
+  const text = (t, x, y, align) => { ctx.textAlign = align; ctx.strokeText(t, x, y); ctx.fillText(t, x, y); };
+  text(`${names[0]} →`, W / 2, H - 5, "center");
+  text(x0.toFixed(1), 3, H - 5, "left"); text(x1.toFixed(1), W - 3, H - 5, "right");
+  text(y1.toFixed(1), 3, 13, "left"); text(y0.toFixed(1), 3, H - 19, "left");
+  ctx.translate(13, H / 2); ctx.rotate(-Math.PI / 2); text(`${names[1]} →`, 0, 0, "center");
+  ctx.restore();
+}
+
+function renderOutputLegend() {
+  const d = state.view.data, box = $("class-legend");
+  box.replaceChildren();
+  if (d.task === "classification") {
+    d.classes.forEach((name, k) => {
+      const item = document.createElement("span"), dot = document.createElement("i");
+      dot.style.background = PALETTE[k];
+      item.append(dot, `class ${name}`); // text, never HTML: a class name comes from the user's file
+      box.appendChild(item);
+    });
+    return;
+  }
+  const item = document.createElement("span");
+  item.className = "scale";
+  item.append("value: ", Object.assign(document.createElement("i"), {className: "neg-end"}), " below 0 … above 0 ",
+              Object.assign(document.createElement("i"), {className: "pos-end"}));
+  box.appendChild(item);
+}
+
+// The "+" of a layer at the cap stays clickable and says why it adds nothing.
+function markNeuronCap() {
+  const why = `at most ${MAX_NEURONS} neurons per layer: the playground's cap, so that a tick of ` +
+    `the largest network (${MAX_LAYERS} layers of ${MAX_NEURONS}) stays fast enough to watch; ` +
+    "use cr.layers.build_mlp in Python for larger ones.";
+  for (const b of document.querySelectorAll("button.neurons[data-d='1']")) {
+    const full = state.config.network.hidden[Number(b.dataset.i)] >= MAX_NEURONS;
+    b.classList.toggle("at-cap", full);
+    b.title = full ? why : "one neuron more";
+    b.dataset.why = full ? why : "";
+  }
+  const layersFull = state.config.network.hidden.length >= MAX_LAYERS;
+  $("add-layer").title = layersFull ? `at most ${MAX_LAYERS} hidden layers: the playground's cap` : "one hidden layer more";
+}
+
+function explainCap(e) {
+  const b = e.target.closest("button.at-cap");
+  if (b) showMessage(b.dataset.why, "info");
+}
+
+const SERVER_STOPPED = "the chainrule server stopped: restart `chainrule playground`";
+
+async function serverFetch(url, options) { // fetch, with a plain message when nobody answers
+  try { return await fetch(url, options); } catch (e) { throw new Error(SERVER_STOPPED); }
+}
+
+// The loss curves; a log scale once the losses span more than two decades (an exploding
+// loss), with the decades as labels.
+function drawLossChart() {
+  const canvas = $("curves"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+  const cv = state.view.tick.curve, n = cv.step.length;
+  ctx.clearRect(0, 0, W, H);
+  const vals = [...cv.train_loss, ...cv.test_loss].filter((v) => v !== null && Number.isFinite(v));
+  if (!vals.length) return;
+  const pos = vals.filter((v) => v > 0), lo = Math.min(...pos), hi = Math.max(...vals);
+  const log = pos.length > 0 && hi / lo > 100;
+  state.lossScale = log ? "log" : "linear";
+  const L = 44, T = 8, B = 30, smax = Math.max(cv.step[n - 1], 1);
+  const [a, b] = log ? [Math.floor(Math.log10(lo)), Math.ceil(Math.log10(hi))] : [0, hi * 1.05 || 1];
+  const f = (v) => (log ? Math.log10(Math.max(v, 10 ** a)) : v);
+  const px = (s) => L + ((W - L - 6) * s) / smax, py = (v) => H - B - ((H - B - T) * (f(v) - a)) / (b - a);
+  ctx.strokeStyle = "#ccc"; ctx.strokeRect(L, T, W - L - 6, H - B - T);
+  ctx.fillStyle = "#445"; ctx.font = "11px system-ui"; ctx.textAlign = "right";
+  const ticks = log ? lossDecades(a, b) : [0, hi / 2, hi];
+  for (const v of ticks) ctx.fillText(lossLabel(v), L - 4, py(v) + 4);
+  ctx.textAlign = "center";
+  for (const s of [0, Math.round(smax / 2), cv.step[n - 1]]) ctx.fillText(String(s), px(s), H - B + 13);
+  ctx.fillText(`step${log ? " · loss on a log scale" : ""}`, L + (W - L) / 2, H - 3);
+  for (const [key, colour] of [["train_loss", "#333"], ["test_loss", PALETTE[0]]]) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
+    let started = false;
+    cv[key].forEach((v, i) => {
+      if (v === null || !Number.isFinite(v)) return;
+      (started ? ctx.lineTo : ctx.moveTo).call(ctx, px(cv.step[i]), py(v)); started = true;
+    });
+    ctx.stroke();
+  }
+  ctx.lineWidth = 1;
+}
+
+function lossDecades(a, b) { // at most 5 labelled powers of ten from 10^a to 10^b
+  const every = Math.ceil((b - a + 1) / 5), out = [];
+  for (let e = a; e <= b; e += every) out.push(10 ** e);
+  return out;
+}
+
+function lossLabel(v) { // 0.25, 3.1, 120, 4.8e5, 1e-5
+  if (v === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
+  if (e < 4 && e > -4) return String(Number(v.toPrecision(2)));
+  const m = Number((v / 10 ** e).toFixed(1));
+  return `${m}e${e}`;
+}
+
 // Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
 function inputsAfterDataChange(inputs) {
   return state.view.data.X[0].length === 1 ? ["x1", "x2"] : inputs;
@@ -729,6 +817,7 @@ function bindTfControls() {
   $("l1").onchange = (e) => tuneConfig((c) => { c.network.l1 = Number(e.target.value); });
   $("discretize").onchange = drawSurface;
   $("network").onclick = clickNetwork;
+  $("layer-controls").addEventListener("click", explainCap);
   $("edge-set").onclick = setEdgeWeight;
   $("edge-value").onkeydown = (e) => { if (e.key === "Enter") setEdgeWeight(); };
   $("edge-close").onclick = () => { state.edge = null; drawNetwork(); renderEdge(); };
