@@ -95,7 +95,7 @@ def test_l1_changes_what_the_engine_trains_as_the_snippet_replays(page, tmp_path
         page.click("#export-snippet")
     script = tmp_path / "snippet.py"
     info.value.save_as(script)
-    assert "batch_size, l2, l1 = 10, 0.0, 0.01" in script.read_text()
+    assert "batch_size, l2, steps = 10, 0.0, 20\nl1 = 0.01\n" in script.read_text()
     script.write_text(script.read_text() + "\ncr.save(net, 'rebuilt.npz')\n")
     subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
     rebuilt = cr.load(tmp_path / "rebuilt.npz")
@@ -206,9 +206,9 @@ RECORD_TEXT = (
 
 
 def test_the_output_plot_has_a_class_legend_and_axis_labels(page):
-    items = js(page, "[...document.querySelectorAll('#class-legend span')].map((s) => s.textContent)")
-    assert items == ["class 0", "class 1"]
-    colours = js(page, "[...document.querySelectorAll('#class-legend i')].map((i) => i.style.background)")
+    legend = "[...document.querySelectorAll('#class-legend span')]"
+    assert js(page, f"{legend}.map((s) => s.textContent)") == ["class 0", "class 1"]
+    colours = js(page, f"{legend}.map((s) => s.querySelector('i').style.background)")
     assert colours == ["rgb(232, 118, 43)", "rgb(31, 119, 180)"]  # the points' colours
     js(page, RECORD_TEXT)
     js(page, "drawSurface()")
@@ -264,7 +264,8 @@ def test_the_loss_chart_turns_to_a_log_scale_when_the_loss_explodes(page):
     js(
         page,
         "setConfig((c) => { c.data.name = 'plane'; Object.assign(c.network, {output: 'linear',"
-        " loss: 'mse', optimizer: 'sgd', lr: 1, hidden: [8, 8], activations: ['relu', 'relu']}); })",
+        " loss: 'mse', optimizer: 'sgd', lr: 1, hidden: [8, 8],"
+        " activations: ['relu', 'relu']}); })",
     )
     page.wait_for_function("window.playground.view.data.name === 'plane'")
     for k in range(1, 4):
@@ -275,6 +276,9 @@ def test_the_loss_chart_turns_to_a_log_scale_when_the_loss_explodes(page):
     labels = js(page, "window.texts")
     assert "step · loss on a log scale" in labels and {"1", "10", "100"} <= set(labels)
     assert js(page, "[lossLabel(520000), lossLabel(1e-5), lossLabel(0.25), lossLabel(3000)]") == [
-        "5.2e5", "1e-5", "0.25", "3000"
+        "5.2e5",
+        "1e-5",
+        "0.25",
+        "3000",
     ]
     shot(page, "tf-log-loss")
