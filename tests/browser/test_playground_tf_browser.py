@@ -220,7 +220,7 @@ def test_the_output_plot_has_a_class_legend_and_axis_labels(page):
     page.select_option("#data-name", "reg1d")
     page.wait_for_function("window.playground.view.data.name === 'reg1d'")
     assert "below 0" in page.inner_text("#class-legend")
-    js(page, "window.texts = []; drawSurface()")
+    js(page, "(window.texts = [], drawSurface())")
     assert {"x1 →", "y →"} <= set(js(page, "window.texts"))
 
 
@@ -282,3 +282,77 @@ def test_the_loss_chart_turns_to_a_log_scale_when_the_loss_explodes(page):
         "3000",
     ]
     shot(page, "tf-log-loss")
+
+
+# ------------------------------------------------------------------ f. the backprop animation
+def test_the_backprop_animation_walks_the_step_throughs_gradient_stages(page, tmp_path):
+    page.click("#epoch")
+    page.wait_for_function("window.playground.view.tick.epoch === 1")
+    with page.expect_download() as info:
+        page.click("#export-model")
+    info.value.save_as(tmp_path / "m.npz")
+    net = cr.load(tmp_path / "m.npz")
+    page.fill("#st-size", "3")
+    js(page, "window.playground.animMs = 250")
+    page.click("#st-animate")
+    page.wait_for_function("window.playground.animation !== null")
+    seen = []
+    while js(page, "window.playground.animation !== null"):  # the panel shows the stage drawn
+        panel, drawn = js(
+            page,
+            "[document.getElementById('st-name').textContent,"
+            " window.playground.trace.stages[window.playground.stage].name]",
+        )
+        assert panel == drawn
+        seen.append(drawn)
+        page.wait_for_timeout(60)
+    trace = js(page, "window.playground.trace")
+    visited = [trace["stages"][k] for k in js(page, "window.playground.lastAnimation")]
+    names = [s["name"] for s in visited]
+    assert names == [
+        "dZ3",
+        "dW3",
+        "db3",
+        "dA2",
+        "dZ2",
+        "dW2",
+        "db2",
+        "dA1",
+        "dZ1",
+        "dW1",
+        "db1",
+        "dX",
+    ]
+    assert set(seen) <= set(names) and len(set(seen)) >= 6
+    columns = [s["highlight"]["column"] for s in visited]
+    assert columns == sorted(columns, reverse=True)  # backwards, layer by layer
+    # the step-through's numbers: cr.explain's on the same network and batch
+    config = js(page, "window.playground.config.network")
+    steps = cr.explain(
+        net, cr.BinaryCrossEntropy(), np.array(trace["X"]), np.array(trace["T"]), lr=config["lr"]
+    ).steps
+    by_name = {s.name: np.asarray(s.value) for s in steps}
+    for s in visited:
+        np.testing.assert_allclose(s["value"], by_name[s["name"]], rtol=1e-12, atol=1e-15)
+
+
+def test_numbers_on_hover_follow_the_stage(page):
+    page.click("#st-begin")
+    page.wait_for_function("window.playground.stage === 0")
+    trace = js(page, "window.playground.trace")
+    k = next(i for i, s in enumerate(trace["stages"]) if s["name"] == "dW2")
+    js(page, f"(window.playground.stage = {k}, renderStage(), drawNetwork())")
+    ax, ay, bx, by = js(page, "edgeEnds(2, 1, 3)")
+    box = page.locator("#network").bounding_box()
+    scale = box["width"] / js(page, "document.getElementById('network').width")
+    page.mouse.move(box["x"] + scale * (ax + bx) / 2, box["y"] + scale * (ay + by) / 2)
+    value = trace["stages"][k]["value"][1][3]
+    assert page.inner_text("#net-tip") == f"dW2[1, 3] = {js(page, f'fmt({value}, 5)')}"
+    k = next(i for i, s in enumerate(trace["stages"]) if s["name"] == "dZ2")
+    js(page, f"(window.playground.stage = {k}, renderStage(), drawNetwork())")
+    x, y = js(
+        page, "[window.playground.netGeom.colX(2) + 17, window.playground.netGeom.nodeY(2, 1) + 17]"
+    )
+    page.mouse.move(box["x"] + scale * x, box["y"] + scale * y)
+    value = trace["stages"][k]["value"][0][1]
+    assert page.inner_text("#net-tip") == f"dZ2[:, 1] = {js(page, f'fmt({value}, 4)')}"

@@ -488,7 +488,7 @@ function drawNetwork() {
       : `${sizes[c]} × ${acts[c - 1]}`;
     ctx.fillText(label, colX(c) + S / 2, H - 10);
   });
-  drawEdgeMark(ctx);
+  drawEdgeMark(ctx); drawBackpropFlow(ctx);
 }
 
 // With one sample in the step, the stage's value for neuron i of a lit column (else null).
@@ -763,7 +763,11 @@ function drawLossChart() {
   const ticks = log ? lossDecades(a, b) : [0, hi / 2, hi];
   for (const v of ticks) ctx.fillText(lossLabel(v), L - 4, py(v) + 4);
   ctx.textAlign = "center";
-  for (const s of [0, Math.round(smax / 2), cv.step[n - 1]]) ctx.fillText(String(s), px(s), H - B + 13);
+  [0, Math.round(smax / 2), cv.step[n - 1]].forEach((s, k) => {
+    ctx.textAlign = ["left", "center", "right"][k];
+    ctx.fillText(String(s), k === 2 ? W - 6 : px(s), H - B + 13);
+  });
+  ctx.textAlign = "center";
   ctx.fillText(`step${log ? " · loss on a log scale" : ""}`, L + (W - L) / 2, H - 3);
   for (const [key, colour] of [["train_loss", "#333"], ["test_loss", PALETTE[0]]]) {
     ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
@@ -789,6 +793,109 @@ function lossLabel(v) { // 0.25, 3.1, 120, 4.8e5, 1e-5
   if (e < 4 && e > -4) return String(Number(v.toPrecision(2)));
   const m = Number((v / 10 ** e).toFixed(1));
   return `${m}e${e}`;
+}
+
+// ---- the backprop animation: the step-through's gradient stages (dZ of the loss, then
+// each layer's dW, db, dA, dZ back to dX), one after another, the gradient drawn as dots
+// travelling right to left across the edges; the step-through panel shows each stage.
+const BACKPROP_MS = 900; // per stage
+function backpropStages(trace) { // indices of the step-through's gradient stages, in order
+  return trace.stages.map((s, k) => [s, k])
+    .filter(([s]) => (s.phase === "loss" || s.phase === "backward") && s.name.startsWith("d"))
+    .map(([, k]) => k);
+}
+
+async function animateBackprop() {
+  if (state.animation) { state.animation.stop = true; return; }
+  stopPlay();
+  if (!state.trace) {
+    const start = number("st-start", 0), size = number("st-size", 1);
+    await guarded(async () => { state.trace = await api("/api/explain", {start, size}); });
+    if (!state.trace) return;
+  }
+  const anim = state.animation = {stop: false, visited: [], t: 0};
+  $("st-animate").textContent = "■ stop";
+  for (const k of backpropStages(state.trace)) {
+    if (anim.stop || !state.trace) break;
+    state.stage = k;
+    anim.visited.push(k);
+    renderStage(); drawSurface();
+    const t0 = performance.now(), ms = state.animMs || BACKPROP_MS;
+    while (!anim.stop && state.trace && performance.now() - t0 < ms) {
+      anim.t = (performance.now() - t0) / ms;
+      drawNetwork();
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+  anim.t = 0; state.animation = null;
+  state.lastAnimation = anim.visited; // the stages shown, in order (read by the tests)
+  $("st-animate").textContent = "▶ animate backprop";
+  if (state.trace) drawNetwork();
+}
+
+function drawBackpropFlow(ctx) {
+  const anim = state.animation;
+  if (!anim || !state.trace || state.stage < 0) return;
+  const s = state.trace.stages[state.stage], hl = s.highlight, sizes = state.view.network.sizes;
+  const {colX, nodeY, S} = state.netGeom;
+  // edges the gradient crosses: into column c from c + 1 (a neuron's gradient), or the
+  // weights into column c (dW, db)
+  const l = hl.kind === "edges" ? hl.column : hl.column + 1;
+  ctx.save();
+  if (l >= 1 && l < sizes.length) {
+    ctx.fillStyle = "#d62728";
+    for (let i = 0; i < sizes[l - 1]; i++) for (let j = 0; j < sizes[l]; j++) {
+      const [ax, ay, bx, by] = edgeEnds(l, i, j), u = 1 - anim.t; // right to left
+      ctx.beginPath(); ctx.arc(ax + u * (bx - ax), ay + u * (by - ay), 3, 0, 2 * Math.PI); ctx.fill();
+    }
+  }
+  const x = colX(Math.min(hl.column, sizes.length - 1)) + S / 2;
+  ctx.fillStyle = "#d62728"; ctx.font = "bold 12px system-ui"; ctx.textAlign = "center";
+  ctx.fillText(`∂L/∂${s.name.slice(1)} ←`, x, 12);
+  ctx.restore();
+}
+
+// Numbers on hover: the current stage's value at the neuron or edge under the pointer,
+// else an edge's weight and gradient.
+function hoverNetwork(e) {
+  const canvas = $("network"), rect = canvas.getBoundingClientRect(), tip = $("net-tip");
+  const x = ((e.clientX - rect.left) * canvas.width) / rect.width;
+  const y = ((e.clientY - rect.top) * canvas.height) / rect.height;
+  const text = hoverText(x, y);
+  tip.hidden = !text;
+  if (!text) return;
+  tip.textContent = text;
+  tip.style.left = `${e.clientX - rect.left + canvas.offsetLeft + 12}px`;
+  tip.style.top = `${e.clientY - rect.top + canvas.offsetTop + 12}px`;
+}
+
+function nodeAt(x, y) {
+  const {colX, nodeY, S} = state.netGeom, sizes = state.view.network.sizes;
+  for (let c = 0; c < sizes.length; c++) for (let i = 0; i < sizes[c]; i++) {
+    const nx = colX(c), ny = nodeY(c, i);
+    if (x >= nx && x <= nx + S && y >= ny && y <= ny + S) return {c, i};
+  }
+  return null;
+}
+
+function hoverText(x, y) {
+  const s = state.trace && state.stage >= 0 ? state.trace.stages[state.stage] : null;
+  const node = nodeAt(x, y), edge = node ? null : edgeAt(x, y);
+  const v = s ? s.value : null, hl = s ? s.highlight : null;
+  const list = (xs) => xs.slice(0, 4).map((a) => fmt(a, 4)).join(", ") + (xs.length > 4 ? ", …" : "");
+  if (node && s && hl.kind === "nodes" && hl.column === node.c && s.shape.length === 2) {
+    return `${s.name}[:, ${node.i}] = ${list(v.map((row) => row[node.i]))}`;
+  }
+  if (edge && s && hl.kind === "edges" && hl.column === edge.l) {
+    if (s.shape.length === 2) return `${s.name}[${edge.i}, ${edge.j}] = ${fmt(v[edge.i][edge.j], 5)}`;
+    if (s.shape.length === 1) return `${s.name}[${edge.j}] = ${fmt(v[edge.j], 5)}`;
+  }
+  if (edge) {
+    const tick = state.view.tick, w = tick.weights[edge.l - 1].W[edge.i][edge.j];
+    const g = tick.grads ? Number(tick.grads[edge.l - 1][edge.i][edge.j]).toPrecision(4) : "no step yet";
+    return `W${edge.l}[${edge.i}, ${edge.j}] = ${fmt(w, 5)}, ∂L/∂w = ${g} (click to set w)`;
+  }
+  return null;
 }
 
 // Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
@@ -817,6 +924,11 @@ function bindTfControls() {
   $("l1").onchange = (e) => tuneConfig((c) => { c.network.l1 = Number(e.target.value); });
   $("discretize").onchange = drawSurface;
   $("network").onclick = clickNetwork;
+  $("network").onmousemove = hoverNetwork;
+  $("network").onmouseleave = () => { $("net-tip").hidden = true; };
+  $("st-animate").onclick = animateBackprop;
+  state.animation = null; // the running backprop animation
+  state.lastAnimation = []; // the stages the last one showed, in order
   $("layer-controls").addEventListener("click", explainCap);
   $("edge-set").onclick = setEdgeWeight;
   $("edge-value").onkeydown = (e) => { if (e.key === "Enter") setEdgeWeight(); };
