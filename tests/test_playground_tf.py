@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -14,23 +13,9 @@ import pytest
 pytest.importorskip("starlette")
 
 import chainrule as cr
-from chainrule.playground import create_app
+import test_playground_api as api
 
-
-@pytest.fixture
-def client():
-    with warnings.catch_warnings():  # starlette's note about httpx, at import time
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-    return TestClient(create_app(max_sessions=3), raise_server_exceptions=False)
-
-
-def new(client, config=None):
-    sid = client.post("/api/session").json()["id"]
-    if config:
-        r = client.post("/api/config", json={"id": sid, "config": config})
-        assert r.status_code == 200, r.text
-    return sid
+client, new = api.client, api.new  # the API tests' fixture (a fresh app) and helper
 
 
 def configure(client, sid, change):

@@ -40,10 +40,36 @@ def test_changing_the_learning_rate_while_playing_continues_training(page):
 
 
 # ------------------------------------------------------------------ b. input features
-def test_input_toggles_change_the_engines_columns_and_the_drawing(page, tmp_path):
+def assert_trained_as_cr_fit(page, epochs):
+    """The page's weights are ``cr.fit``'s on the same toy set, input features, network
+    and settings (a one-output network: a binary set or a regression)."""
     from chainrule.playground.config import build_network, build_optimizer
     from chainrule.playground.data import input_features, make_toy, split
 
+    config = js(page, "window.playground.config")
+    n, d = config["network"], config["data"]
+    X, y = make_toy(d["name"], d["n_points"], d["noise"], d["seed"])
+    train, _ = split(len(X), d["train_ratio"], d["seed"])
+    Z = input_features(X, d["inputs"])
+    net, loss, _ = build_network(n, Z.shape[1], 1)
+    T = y[train].reshape(-1, 1).astype(float)
+    cr.fit(
+        net,
+        loss,
+        Z[train],
+        T,
+        optimizer=build_optimizer(n),
+        epochs=epochs,
+        batch_size=n["batch_size"],
+        rng=n["seed"],
+    )
+    page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
+    fitted = [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
+    for mine, theirs in zip(page_W, fitted, strict=True):
+        np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+
+
+def test_input_toggles_change_the_engines_columns_and_the_drawing(page, tmp_path):
     page.uncheck("[data-input=x1]")
     page.wait_for_function("window.playground.view.network.sizes[0] === 1")
     page.check("[data-input='x1^2']")
@@ -57,26 +83,7 @@ def test_input_toggles_change_the_engines_columns_and_the_drawing(page, tmp_path
     page.click("#epoch")
     page.wait_for_function("window.playground.view.tick.epoch === 2")
     # the engine trained on (x1^2, x2^2): the same weights as cr.fit on those columns
-    config = js(page, "window.playground.config")
-    n, d = config["network"], config["data"]
-    X, y = make_toy(d["name"], d["n_points"], d["noise"], d["seed"])
-    train, _ = split(len(X), d["train_ratio"], d["seed"])
-    Z = input_features(X, d["inputs"])
-    net, loss, _ = build_network(n, 2, 1)
-    cr.fit(
-        net,
-        loss,
-        Z[train],
-        y[train].reshape(-1, 1).astype(float),
-        optimizer=build_optimizer(n),
-        epochs=2,
-        batch_size=n["batch_size"],
-        rng=n["seed"],
-    )
-    page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
-    fitted = [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
-    for mine, theirs in zip(page_W, fitted, strict=True):
-        np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+    assert_trained_as_cr_fit(page, epochs=2)
     # the drawing labels the input column with the chosen features
     assert js(page, "inputsLabel()") == "x₁², x₂²"
     shot(page, "tf-inputs")
@@ -127,34 +134,13 @@ def test_discretize_output_draws_two_colours(page):
 
 
 def test_the_regression_plane_and_two_gaussians_train_as_cr_fit_does(page):
-    from chainrule.playground.config import build_network, build_optimizer
-    from chainrule.playground.data import make_toy, split
-
     for name in ("plane", "gaussians"):
         page.select_option("#data-name", name)
         page.wait_for_function(f"window.playground.view.data.name === '{name}'")
         assert js(page, "window.playground.config.network.loss") == "mse"
         page.click("#epoch")
         page.wait_for_function("window.playground.view.tick.epoch === 1")
-        config = js(page, "window.playground.config")
-        n, d = config["network"], config["data"]
-        X, y = make_toy(name, d["n_points"], d["noise"], d["seed"])
-        train, _ = split(len(X), d["train_ratio"], d["seed"])
-        net, loss, _ = build_network(n, 2, 1)
-        cr.fit(
-            net,
-            loss,
-            X[train],
-            y[train].reshape(-1, 1),
-            optimizer=build_optimizer(n),
-            epochs=1,
-            batch_size=n["batch_size"],
-            rng=n["seed"],
-        )
-        page_W = js(page, "window.playground.view.tick.weights.map((l) => l.W)")
-        fitted = [layer.params["W"] for layer in net.layers if isinstance(layer, cr.Dense)]
-        for mine, theirs in zip(page_W, fitted, strict=True):
-            np.testing.assert_allclose(mine, theirs.round(5), atol=1e-9)
+        assert_trained_as_cr_fit(page, epochs=1)
     shot(page, "tf-gaussians")
 
 
