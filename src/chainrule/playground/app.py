@@ -11,6 +11,7 @@ Routes (every POST body and answer is JSON, except the CSV upload and the downlo
     POST /api/train     {id, steps | epochs}  train -> tick view
     POST /api/reset     {id}                  a fresh network from the seed -> full view
     POST /api/explain   {id, start, size}     step-through stages (cr.explain)
+    POST /api/weight    {id, layer, i, j, value}  set one weight W_layer[i, j] -> tick view
     POST /api/upload?id=..&name=..  body: the CSV text  -> full view on the table
     GET  /api/export/{model.npz|history.csv|snippet.py}?id=..
 
@@ -365,6 +366,11 @@ def _reset(session, body) -> dict:
     return session.full_view()
 
 
+def _set_weight(session, body) -> dict:
+    session.set_weight(body.get("layer"), body.get("i"), body.get("j"), body.get("value"))
+    return session.tick_view()
+
+
 def _explain(session, body) -> dict:
     return stages(session, body.get("start", 0), body.get("size", 1))
 
@@ -423,6 +429,7 @@ ROUTES = [
     _post("/api/train", _train),
     _post("/api/reset", _reset),
     _post("/api/explain", _explain),
+    _post("/api/weight", _set_weight),
     Route("/api/upload", upload, methods=["POST"]),
     Route("/api/export/{what}", export),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

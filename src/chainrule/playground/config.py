@@ -29,7 +29,7 @@ import warnings
 from ..layers import build_mlp, get_activation
 from ..losses import get_loss
 from ..optimizers import get_optimizer
-from .data import MAX_POINTS, TOY_SETS
+from .data import INPUTS, MAX_POINTS, TOY_SETS
 
 #: the hidden activations the page offers: name -> class name, a view of the one
 #: registry (chainrule.layers.ACTIVATIONS); static/app.js lists the same names
@@ -60,6 +60,7 @@ DEFAULT_CONFIG = {
         "n_points": 400,
         "seed": 0,
         "features": "pca",
+        "inputs": ["x1", "x2"],
     },
     "network": {
         "hidden": [4, 4],
@@ -70,6 +71,7 @@ DEFAULT_CONFIG = {
         "lr": 0.03,
         "batch_size": 10,
         "l2": 0.0,
+        "l1": 0.0,
         "dropout": 0.0,
         "seed": 0,
     },
@@ -133,6 +135,11 @@ def clean_config(config, tables=()) -> dict:
         isinstance(d["features"], list) and all(isinstance(f, str) for f in d["features"])
     ):
         raise ConfigError('features must be "pca" or a list of two column names.')
+    inputs = d["inputs"]
+    if not isinstance(inputs, list) or not inputs or any(x not in INPUTS for x in inputs):
+        raise ConfigError(
+            f"inputs must be a list of at least one of {', '.join(INPUTS)}; got {inputs!r}."
+        )
 
     hidden, acts = n["hidden"], n["activations"]
     if not isinstance(hidden, list) or not isinstance(acts, list) or len(hidden) != len(acts):
@@ -154,6 +161,7 @@ def clean_config(config, tables=()) -> dict:
     n["lr"] = _number(n, "lr", 1e-6, 10.0)
     n["batch_size"] = _number(n, "batch_size", 1, MAX_POINTS, integer=True)
     n["l2"] = _number(n, "l2", 0.0, 1.0)
+    n["l1"] = _number(n, "l1", 0.0, 1.0)
     n["dropout"] = _number(n, "dropout", 0.0, 0.9)
     n["seed"] = _number(n, "seed", 0, 2**31 - 1, integer=True)
     return out

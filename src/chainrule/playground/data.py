@@ -1,4 +1,4 @@
-"""The playground's data: seeded 2-D toy sets, two regression surfaces, or a CSV table.
+"""The playground's data: seeded 2-D toy sets, four regression surfaces, or a CSV table.
 
 Every set is returned as a :class:`PlayData`: inputs ``X`` of shape (n, 1) or (n, 2),
 already on a scale near [-1, 1], targets ``y`` (class indices 0..k-1, or real values for
@@ -25,9 +25,46 @@ TOY_SETS = {
     "moons": "classification",
     "reg1d": "regression",
     "reg2d": "regression",
+    "plane": "regression",
+    "gaussians": "regression",
 }
 MAX_CLASSES = 10
 MAX_POINTS = 2000
+
+#: the input features the page toggles, as TensorFlow Playground's: name -> the column
+#: computed from a point's coordinates x1, x2 (the engine sees the chosen columns)
+INPUTS = {
+    "x1": lambda X: X[:, 0],
+    "x2": lambda X: X[:, 1],
+    "x1^2": lambda X: X[:, 0] ** 2,
+    "x2^2": lambda X: X[:, 1] ** 2,
+    "x1*x2": lambda X: X[:, 0] * X[:, 1],
+    "sin(x1)": lambda X: np.sin(X[:, 0]),
+    "sin(x2)": lambda X: np.sin(X[:, 1]),
+}
+
+
+def input_features(X: np.ndarray, inputs) -> np.ndarray:
+    """The columns ``inputs`` (names of ``INPUTS``) of the points ``X``.
+
+    Parameters
+    ----------
+    X : ndarray (n, 1) or (n, 2)
+        The points' coordinates x1 (and x2).
+    inputs : list of str
+
+    Returns
+    -------
+    ndarray (n, len(inputs)), float64
+    """
+    return np.column_stack([INPUTS[name](X) for name in inputs]).astype(np.float64)
+
+
+def usable_inputs(inputs, n_dims: int) -> list[str]:
+    """``inputs`` in ``INPUTS``' order, without those of x2 when the points have one
+    coordinate (then at least x1)."""
+    kept = [name for name in INPUTS if name in inputs and (n_dims == 2 or "x2" not in name)]
+    return kept or ["x1"]
 
 
 @dataclass
@@ -113,6 +150,14 @@ def make_toy(name: str, n_points: int = 400, noise: float = 0.1, seed: int = 0):
     elif name == "reg2d":
         X = rng.uniform(-1, 1, (n, 2))
         y = np.sin(2.5 * X[:, 0]) * np.cos(2.0 * X[:, 1])
+    elif name == "plane":  # TensorFlow Playground's regression plane
+        X = rng.uniform(-1, 1, (n, 2))
+        y = 0.5 * (X[:, 0] + X[:, 1])
+    elif name == "gaussians":  # two Gaussian bumps, one up and one down
+        X = rng.uniform(-1, 1, (n, 2))
+        up = np.exp(-np.sum((X - [-0.4, 0.4]) ** 2, axis=1) / (2 * 0.3**2))
+        down = np.exp(-np.sum((X - [0.4, -0.4]) ** 2, axis=1) / (2 * 0.3**2))
+        y = up - down
     else:
         raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOY_SETS)}.")
     if TOY_SETS[name] == "classification":

@@ -60,9 +60,21 @@ def _data_code(session) -> list[str]:
     ]
 
 
+def _inputs_code(session) -> list[str]:
+    """The input features the network sees (none when they are the coordinates)."""
+    inputs = session.config["data"]["inputs"]
+    if inputs == ["x1", "x2"][: session.data.n_features]:
+        return []
+    return [
+        "from chainrule.playground.data import input_features",
+        "",
+        f"X = input_features(X, {inputs!r})  # the columns the network sees",
+    ]
+
+
 def _network_code(session) -> list[str]:
     """The session's ``build_mlp`` call, and the layers it builds as a comment."""
-    spec = mlp_spec(session.config["network"], session.data.n_features, session.n_out)
+    spec = mlp_spec(session.config["network"], session.Z.shape[1], session.n_out)
     args = ", ".join(f"{k}={v!r}" if k != "rng" else "rng=rng" for k, v in spec.items())
     lines = [
         f"# {' -> '.join(type(layer).__name__ for layer in session.net.layers)}",
@@ -80,9 +92,48 @@ def _optimizer_code(config: dict) -> str:
     return f"cr.{OPTIMIZERS[name].__name__}({args})"
 
 
+def _edits_code(session) -> list[str]:
+    """The weights set on the page, by the step they were set before (none: no lines)."""
+    if not session.edits:
+        return []
+    by_step: dict[int, list] = {}
+    for step, l, i, j, w in session.edits:
+        by_step.setdefault(step, []).append((l, i, j, w))
+    return [
+        f"edits = {by_step!r}  # weights set on the page: step -> [(l, i, j, w)]",
+        "dense = [layer for layer in net.layers if isinstance(layer, cr.Dense)]",
+        "",
+        "",
+        "def edit(step):",
+        "    for l, i, j, w in edits.get(step, []):",
+        "        dense[l - 1].params['W'][i, j] = w  # W_l[i, j] = w, as on the page",
+    ]
+
+
+def _changes_code(session) -> list[str]:
+    """The settings changed on the page while training went on, by the step they took
+    effect at (none: no lines)."""
+    if not session.changes:
+        return []
+    changes = ", ".join(f"{step}: {settings!r}" for step, settings in session.changes)
+    return [f"changes = {{{changes}}}  # changed on the page; training went on"]
+
+
+def _changes_loop_code(session) -> list[str]:
+    if not session.changes:
+        return []
+    return [
+        "    if step in changes:",
+        "        c = changes[step]",
+        "        optimizer.lr, l2, l1 = c['lr'], c['l2'], c['l1']",
+        "        batch_size = c['batch_size']",
+    ]
+
+
 def snippet(session) -> str:
     """Python code that rebuilds the network and repeats the session's training."""
     n = session.config["network"]
+    first = session.first_settings  # the settings training began with
     if session.data.task == "regression":
         target = "T = y.reshape(-1, 1).astype(float)"
     elif n["loss"] == "cross_entropy":
@@ -99,17 +150,23 @@ def snippet(session) -> str:
         "import chainrule as cr",
         "",
         *_data_code(session),
+        *_inputs_code(session),
         target,
         "",
         f"rng = np.random.default_rng({n['seed']})",
         *_network_code(session),
         f"loss = cr.{type(session.loss).__name__}()",
-        f"optimizer = {_optimizer_code(n)}",
-        f"batch_size, l2, steps = {n['batch_size']}, {n['l2']!r}, {session.steps}",
+        f"optimizer = {_optimizer_code({**n, **first})}",
+        f"batch_size, l2, steps = {first['batch_size']}, {first['l2']!r}, {session.steps}",
+        f"l1 = {first['l1']!r}",
+        *_changes_code(session),
+        *_edits_code(session),
         "",
         f"order_rng = np.random.default_rng({n['seed']})  # shuffles the training rows",
         "order, pos = np.empty(0, dtype=int), 0",
-        "for _ in range(steps):",
+        "for step in range(steps):",
+        *_changes_loop_code(session),
+        *(["    edit(step)"] if session.edits else []),
         "    if pos >= len(order):  # a new epoch",
         "        order, pos = order_rng.permutation(len(train)), 0",
         "    B = train[order[pos : pos + batch_size]]",
@@ -121,8 +178,10 @@ def snippet(session) -> str:
         "    for layer in net.layers:",
         "        if isinstance(layer, cr.Dense) and l2:",
         "            layer.grads['W'] += l2 * layer.params['W']  # L2: dW += l2 * W",
+        "        if isinstance(layer, cr.Dense) and l1:",
+        "            layer.grads['W'] += l1 * np.sign(layer.params['W'])  # L1: dW += l1 sign(W)",
         "    optimizer.step(net)  # the update",
-        "",
+        *(["", "edit(steps)  # set after the last step", ""] if session.edits else [""]),
         "print(net.summary())",
         "print('training loss:', loss(net.forward(X[train])[0], T[train])[0])",
         "",

@@ -10,7 +10,7 @@ exported snippet writes it out line for line, so it rebuilds the same weights)::
     Y, backward = net.forward(X[B], training=True)
     value, dY = loss(Y, T[B])
     net.zero_grad(); backward(dY)
-    dW += l2 * W            (every Dense layer; the biases are not penalised)
+    dW += l2 * W + l1 * sign(W)   (every Dense layer; the biases are not penalised)
     optimizer.step(net)
 
 Everything the page draws is computed here: the output surface on a grid, each hidden
@@ -25,12 +25,21 @@ import math
 import numpy as np
 
 from ..training.loop import TrainingData, TrainingRun, run_epochs
-from .config import build_network, build_optimizer, check_task, clean_config, output_width
-from .data import PlayData, numeric_columns, table_data, toy_data
+from .config import (
+    ConfigError,
+    build_network,
+    build_optimizer,
+    check_task,
+    clean_config,
+    output_width,
+)
+from .data import PlayData, input_features, numeric_columns, table_data, toy_data, usable_inputs
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
 MAX_CURVE = 400  # points of each loss curve sent to the page
 MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
+#: the settings the page may change while training goes on (anything else restarts it)
+CONTINUING = ("lr", "l2", "l1", "batch_size")
 
 
 def _thin(n_rows: int, n: int = MAX_CURVE) -> list[int]:
@@ -62,12 +71,49 @@ class Session:
     def configure(self, config: dict) -> None:
         """Check ``config``; rebuild the data (if it changed) and the network."""
         config = clean_config(config, tables=tuple(self.tables))
-        data = self.data
+        if self.config and self._only_continuing_changed(config):
+            self.retune(config)
+            return
+        data, Z = self.data, getattr(self, "Z", None)
         if config["data"] != self.config.get("data"):
             data = self._make_data(config["data"])
+            config["data"]["inputs"] = usable_inputs(config["data"]["inputs"], data.n_features)
+            Z = input_features(data.X, config["data"]["inputs"])
         check_task(config["network"], data.task)
-        self.data, self.config = data, config
+        self.data, self.config, self.Z = data, config, Z
         self.reset()
+
+    def _only_continuing_changed(self, config: dict) -> bool:
+        """True when ``config`` differs from the session's only in ``CONTINUING`` settings."""
+        old, new = self.config["network"], config["network"]
+        rest = [k for k in {*old, *new} if k not in CONTINUING]
+        return config["data"] == self.config["data"] and all(old.get(k) == new.get(k) for k in rest)
+
+    def retune(self, config: dict) -> None:
+        """Take the new learning rate, regularisation and batch size; keep the network,
+        the optimizer's state, the epoch's order and position, and the history.
+        ``changes`` records each change at its step (the exported snippet replays them)."""
+        self.config = config
+        n = config["network"]
+        self.optimizer.lr = n["lr"]
+        self.run.l2, self.run.l1 = float(n["l2"]), float(n["l1"])
+        self.run.data.batch_size = n["batch_size"]
+        settings = {k: n[k] for k in CONTINUING}
+        if self.steps == 0:  # before the first step: the settings training begins with
+            self.first_settings = settings
+            return
+        if self.changes and self.changes[-1][0] == self.steps:
+            self.changes.pop()  # two changes before a step: the last one counts
+        if settings != self.settings_at(self.steps):
+            self.changes.append((self.steps, settings))
+
+    def settings_at(self, step: int) -> dict:
+        """The ``CONTINUING`` settings in force at ``step`` (the first ones, then changes)."""
+        settings = self.first_settings
+        for at, changed in self.changes:
+            if at <= step:
+                settings = changed
+        return settings
 
     def adopt_table(self, name: str, dataset) -> None:
         """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
@@ -102,14 +148,17 @@ class Session:
         n = self.config["network"]
         data = self.data
         self.n_out = output_width(n, data.task, data.n_classes)
-        self.net, self.loss, self.warning = build_network(n, data.n_features, self.n_out)
+        self.net, self.loss, self.warning = build_network(n, self.Z.shape[1], self.n_out)
         self.optimizer = build_optimizer(n)
         self.dense = [layer for layer in self.net.layers if hasattr(layer, "n_in")]
         self.T = self._targets(data.y)
-        self.run = TickRun(self.net, self.loss, self.optimizer, data, self.T, n, self.n_out)
+        self.run = TickRun(self.net, self.loss, self.optimizer, self.Z, data, self.T, n, self.n_out)
         self.grad_norms = [0.0] * len(self.dense)
         self.message = None
         self.history: list[dict] = []
+        self.first_settings = {k: n[k] for k in CONTINUING}
+        self.changes: list[tuple[int, dict]] = []  # (step, settings) from retune
+        self.edits: list[tuple[int, int, int, int, float]] = []  # (step, l, i, j, w)
         self._log()
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
@@ -159,7 +208,7 @@ class Session:
     def _log(self) -> None:
         """Append the losses (data loss, no L2 term), metrics and dW norms to the history."""
         with np.errstate(all="ignore"):
-            Y = self.net.forward(self.data.X, training=False)[0]  # one pass over all rows
+            Y = self.net.forward(self.Z, training=False)[0]  # one pass over all rows
             row = {"step": self.steps, "epoch": self.epoch}
             for part in ("train", "test"):
                 rows = getattr(self.data, part)
@@ -230,7 +279,7 @@ class Session:
 
     def surfaces(self) -> dict:
         """The output surface and each hidden neuron's (its activation A_l), on the grid."""
-        A = self.grid()
+        A = input_features(self.grid(), self.config["data"]["inputs"])
         hidden = []
         with np.errstate(all="ignore"):
             for layer in self.net.layers:
@@ -273,6 +322,26 @@ class Session:
             for a, b, q in zip(lo, hi, Q, strict=True)
         ]
 
+    def set_weight(self, l, i, j, w) -> None:
+        """Set ``W_l[i, j] = w`` (the edge from unit i of column l - 1 to unit j of
+        column l); the next step starts from it. Recorded in ``edits`` for the snippet."""
+        _whole("layer", l, 1, len(self.dense))
+        n_in, n_out = self.dense[l - 1].params["W"].shape
+        _whole("i", i, 0, n_in - 1)
+        _whole("j", j, 0, n_out - 1)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not abs(w) <= 100:
+            raise ConfigError(f"the weight must be a number from -100 to 100, got {w!r}.")
+        self.dense[l - 1].params["W"][i, j] = float(w)
+        self.edits.append((self.steps, l, i, j, float(w)))
+        self._log()
+
+    def gradients(self) -> list[list] | None:
+        """dL/dW of each Dense layer at the last step (the penalty included), or None
+        before the first step."""
+        if self.steps == 0:
+            return None
+        return [layer.grads["W"].round(7).tolist() for layer in self.dense]
+
     def weights(self) -> list[dict]:
         return [
             {"W": layer.params["W"].round(5).tolist(), "b": layer.params["b"].round(5).tolist()}
@@ -289,6 +358,7 @@ class Session:
             "last": last,
             "grad_norms": self.grad_norms,
             "weights": self.weights(),
+            "grads": self.gradients(),
             "surfaces": self.surfaces(),
             "curve": {
                 key: [self.history[i][key] for i in rows]
@@ -315,9 +385,11 @@ class Session:
 
     def network_view(self) -> dict:
         return {
-            "sizes": [self.data.n_features, *self.config["network"]["hidden"], self.n_out],
+            "sizes": [self.Z.shape[1], *self.config["network"]["hidden"], self.n_out],
             "layers": [type(layer).__name__ for layer in self.net.layers],
-            "summary": self.net.summary(self.data.n_features),
+            "summary": self.net.summary(self.Z.shape[1]),
+            "inputs": self.config["data"]["inputs"],
+            "input_tiles": self._tiles(input_features(self.grid(), self.config["data"]["inputs"])),
             "warning": self.warning,
         }
 
@@ -332,17 +404,22 @@ class Session:
         }
 
 
+def _whole(name: str, v, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}.")
+
+
 class TickRun(TrainingRun):
-    """The playground's run of the loop: its rows ``data.train`` of ``data.X`` (no copy),
+    """The playground's run of the loop: its rows ``data.train`` of the inputs ``Z`` (no copy),
     a new order from the seed's generator at each epoch's start, the configured L2 term;
     no epoch logs (the session logs after each tick) and no stop at a non-finite loss
     (the session reports it)."""
 
-    def __init__(self, net, loss, optimizer, data: PlayData, T, n: dict, n_out: int) -> None:
-        rows = TrainingData(
-            data.X, T, None, None, None, None, None, n_out, n["batch_size"], data.train
+    def __init__(self, net, loss, optimizer, Z, data: PlayData, T, n: dict, n_out: int) -> None:
+        rows = TrainingData(Z, T, None, None, None, None, None, n_out, n["batch_size"], data.train)
+        super().__init__(
+            net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False, l1=float(n["l1"])
         )
-        super().__init__(net, loss, optimizer, rows, l2=float(n["l2"]), rollback=False)
         self.rng = np.random.default_rng(n["seed"])
 
     def begin_epoch(self) -> None:

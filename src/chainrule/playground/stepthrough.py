@@ -52,7 +52,7 @@ def stages(session, start: int, size: int) -> dict:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH:
         raise ConfigError(f"the step-through batch takes 1 to {MAX_BATCH} samples; got {size!r}.")
     rows = train[(start + np.arange(size)) % len(train)]
-    X, T = session.data.X[rows], session.T[rows]
+    X, T = session.Z[rows], session.T[rows]
     lr = session.config["network"]["lr"]
     with np.errstate(all="ignore"):
         trace = cr.explain(session.net, session.loss, X, T, lr=lr)

@@ -388,7 +388,7 @@ class TrainingRun:
     ``((l2 / 2) * sum ||W||^2 + l1 * sum |W|) / d`` to its loss and
     ``(l2 * W + l1 * sign(W)) / d`` to each dW, with d = 1 (``fit``) or, when
     ``l2_per_weight`` (the estimators: scikit-learn's convention), d = the batch's weight
-    sum. ``l1`` is an attribute (default 0) that ``fit`` sets.
+    sum. ``l1``: keyword only (default 0); ``fit`` and the playground set it.
     """
 
     l2_per_weight = False
@@ -406,9 +406,11 @@ class TrainingRun:
         clip_value=None,
         *,
         rollback: bool = True,
+        l1: float = 0.0,
     ) -> None:
         self.net, self.loss, self.optimizer, self.data = net, loss, optimizer, data
         self.l2, self.clip_norm, self.clip_value = l2, clip_norm, clip_value
+        self.l1 = l1
         self.dtype = _parameters_dtype(net)
         self.metric_fns = [get_metric(m, loss) for m in metrics]
         names = [name for name, _ in self.metric_fns]

@@ -9,11 +9,13 @@ const PALETTE = ["#e8762b", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
 const POS = [31, 119, 180], NEG = [232, 118, 43], WHITE = [255, 255, 255];
 const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
+const L1S = L2S;
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const TOY = {circles: "circles", xor: "XOR", blobs: "Gaussian blobs (3 classes)",
              spiral: "two spirals", moons: "moons", reg1d: "regression, 1-D",
-             reg2d: "regression, 2-D"};
-const TOY_REGRESSION = ["reg1d", "reg2d"];
+             reg2d: "regression, 2-D", plane: "regression plane",
+             gaussians: "two Gaussians (regression)"};
+const TOY_REGRESSION = ["reg1d", "reg2d", "plane", "gaussians"];
 const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "linear"];
 const MAX_LAYERS = 6, MAX_NEURONS = 16;
 const LOSS_SHORT = {cross_entropy: "CE", bce: "BCE", mse: "MSE"};
@@ -24,7 +26,7 @@ window.playground = state; // read by the browser tests
 
 // ------------------------------------------------------------------ server calls
 async function api(path, body) {
-  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+  const r = await serverFetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
                                body: JSON.stringify({id: state.id, ...body})});
   let data;
   try { data = await r.json(); } catch (e) {
@@ -72,6 +74,7 @@ function chooseData(name) {
   setConfig((c) => {
     const before = taskOf(c.data.name), after = taskOf(name);
     c.data.name = name;
+    c.data.inputs = inputsAfterDataChange(c.data.inputs);
     if (state.view.tables[name]) {
       const numeric = state.view.tables[name].numeric;
       c.data.features = numeric.length >= 2 ? numeric.slice(0, 2) : "pca";
@@ -106,7 +109,8 @@ function applyTick(tick) {
   const cls = state.view.data.task === "classification";
   $("metric-label").textContent = cls ? "test accuracy" : "test R²";
   $("test-metric").textContent = fmt(cls ? last.test_accuracy : last.test_r2);
-  drawSurface(); drawNetwork(); drawCurves(); drawGrads();
+  drawSurface(); drawNetwork(); drawLossChart(); drawGrads();
+  renderEdge();
   if (tick.message) { showMessage(tick.message); stopPlay(); }
 }
 
@@ -196,6 +200,7 @@ function renderControls() {
     $(id).href = `/api/export/${what}?id=${encodeURIComponent(state.id)}`;
   }
   $("st-start").max = view.data.train.length - 1;
+  renderTfControls();
 }
 
 function number(id, fallback) {
@@ -268,7 +273,7 @@ async function upload(e) {
   }
   await guarded(async () => {
     const url = `/api/upload?id=${encodeURIComponent(state.id)}&name=${encodeURIComponent(file.name)}`;
-    const r = await fetch(url, {method: "POST", headers: {"Content-Type": "text/csv"}, body: file});
+    const r = await serverFetch(url, {method: "POST", headers: {"Content-Type": "text/csv"}, body: file});
     let data;
     try { data = await r.json(); } catch (err) { throw new Error(`the server answered ${r.status} without a message`); }
     if (!r.ok) throw new Error(data.error || `the server answered ${r.status}`);
@@ -366,13 +371,15 @@ function drawSurface() {
       i ? ctx.lineTo(px(x), py(v)) : ctx.moveTo(px(x), py(v));
     });
     ctx.stroke(); ctx.lineWidth = 1;
+    drawAxes(ctx, W, H, [x0, x1, lo, hi], [d.features[0], "y"]);
     return;
   }
   const [, , y0, y1] = d.extent;
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(surfaceImage(out, out.kind || "regression"), 0, 0, W, H);
+  ctx.drawImage(surfaceImage(discreteTile(out), out.kind || "regression"), 0, 0, W, H);
   const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (y) => ((y1 - y) / (y1 - y0)) * H;
   drawPoints(ctx, (i) => [px(d.X[i][0]), py(d.X[i][1])], showTest, pointColour);
+  drawAxes(ctx, W, H, [x0, x1, y0, y1], d.features);
 }
 
 function drawPoints(ctx, at, showTest, colour) {
@@ -414,7 +421,8 @@ function drawTile(ctx, x, y, s, tile) {
   ctx.drawImage(surfaceImage(tile, tile.kind || "regression"), x, y, s, s);
 }
 
-function inputTile(j) { // the input x_j itself, as a surface
+function inputTile(j) { // the input column j, as a surface (the server's, else x_j)
+  if (state.view.network.input_tiles) return state.view.network.input_tiles[j];
   const g = state.view.data.grid, values = new Uint8Array(g * g);
   for (let r = 0; r < g; r++) for (let c = 0; c < g; c++) {
     values[r * g + c] = Math.round(255 * (j === 0 ? c / (g - 1) : 1 - r / (g - 1)));
@@ -433,6 +441,7 @@ function drawNetwork() {
   const colX = (c) => 30 + ((W - 60 - S) * c) / (sizes.length - 1);
   const nodeY = (c, i) => (H - 30) / 2 - (sizes[c] * (S + gap) - gap) / 2 + i * (S + gap);
   const hl = state.trace && state.stage >= 0 ? state.trace.stages[state.stage].highlight : null;
+  state.netGeom = {colX, nodeY, S}; // for a click on an edge (edgeAt)
   // edges, weights as colour (sign) and width (size)
   tick.weights.forEach((layer, l) => {
     const c = l + 1, lit = hl && hl.kind === "edges" && hl.column === c;
@@ -453,7 +462,7 @@ function drawNetwork() {
   sizes.forEach((n, c) => {
     for (let i = 0; i < n; i++) {
       const x = colX(c), y = nodeY(c, i);
-      if (c === 0 && d.X[0].length === 2) drawTile(ctx, x, y, S, inputTile(i));
+      if (c === 0 && (d.X[0].length === 2 || view.network.input_tiles)) drawTile(ctx, x, y, S, inputTile(i));
       else if (c === 0) drawTile(ctx, x, y, S, {values: [0, 1]}); // x1 itself: a ramp
       else if (c > 0 && c < last && hidden[c - 1]) drawTile(ctx, x, y, S, hidden[c - 1][i]);
       else if (c === last && n === 1) drawTile(ctx, x, y, S, tick.surfaces.output);
@@ -474,11 +483,12 @@ function drawNetwork() {
     }
     ctx.fillStyle = "#445"; ctx.font = "11px system-ui"; ctx.textAlign = "center";
     const acts = state.config.network.activations;
-    const label = c === 0 ? d.features.join(", ")
+    const label = c === 0 ? inputsLabel()
       : c === last ? `${state.config.network.output} + ${LOSS_SHORT[state.config.network.loss]}`
       : `${sizes[c]} × ${acts[c - 1]}`;
     ctx.fillText(label, colX(c) + S / 2, H - 10);
   });
+  drawEdgeMark(ctx); drawBackpropFlow(ctx);
 }
 
 // With one sample in the step, the stage's value for neuron i of a lit column (else null).
@@ -486,27 +496,6 @@ function nodeValue(i, n) {
   const s = state.trace.stages[state.stage], v = s.value;
   if (s.shape.length !== 2 || s.shape[0] !== 1 || s.shape[1] !== n) return null;
   return v[0][i];
-}
-
-function drawCurves() {
-  const canvas = $("curves"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
-  const cv = state.view.tick.curve;
-  ctx.clearRect(0, 0, W, H);
-  const vals = [...cv.train_loss, ...cv.test_loss].filter((v) => v !== null && Number.isFinite(v));
-  if (!vals.length) return;
-  const hi = Math.max(...vals) * 1.05 || 1, n = cv.step.length;
-  const smax = Math.max(cv.step[n - 1], 1);
-  const px = (s) => 30 + ((W - 36) * s) / smax, py = (v) => H - 14 - ((H - 22) * v) / hi;
-  ctx.strokeStyle = "#ccc"; ctx.strokeRect(30, 8, W - 36, H - 22);
-  ctx.fillStyle = "#667"; ctx.font = "10px system-ui"; ctx.textAlign = "right";
-  ctx.fillText(hi.toPrecision(2), 28, 14); ctx.fillText("0", 28, H - 14);
-  ctx.textAlign = "left"; ctx.fillText(`step ${cv.step[n - 1]}`, W - 70, H - 2);
-  for (const [key, colour] of [["train_loss", "#333"], ["test_loss", PALETTE[0]]]) {
-    ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
-    cv[key].forEach((v, i) => { if (v !== null) (i ? ctx.lineTo : ctx.moveTo).call(ctx, px(cv.step[i]), py(v)); });
-    ctx.stroke();
-  }
-  ctx.lineWidth = 1;
 }
 
 function drawGrads() {
@@ -594,8 +583,361 @@ function pickSample(e) {
   beginStepThrough();
 }
 
+// ------------------------------------------------------------------ TensorFlow Playground's controls
+// The learning rate, the regularisation and the batch size change while training goes
+// on (the server keeps the network, its optimizer and the epoch); play is not stopped.
+function tuneConfig(change) {
+  const next = structuredClone(state.config);
+  change(next);
+  return guarded(async () => {
+    const view = await api("/api/config", {config: next});
+    showMessage("");
+    applyFull(view);
+  });
+}
+
+const INPUT_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
+                      "sin(x1)": "sin x₁", "sin(x2)": "sin x₂"};
+
+// Input features as toggles: the engine sees the chosen columns of x1 (and x2).
+function renderTfControls() {
+  renderOutputLegend();
+  markNeuronCap();
+  const n = state.config.network;
+  fillSelect($("l1"), withValue(L1S, n.l1 || 0).map((v) => [v, v]), n.l1 || 0);
+  const box = $("input-toggles"), chosen = state.config.data.inputs || ["x1", "x2"];
+  const oneD = state.view.data.X[0].length === 1;
+  box.replaceChildren();
+  for (const [name, label] of Object.entries(INPUT_LABELS)) {
+    if (oneD && name.includes("x2")) continue;
+    const l = document.createElement("label"), cb = document.createElement("input");
+    cb.type = "checkbox"; cb.dataset.input = name; cb.checked = chosen.includes(name);
+    cb.disabled = cb.checked && chosen.length === 1; // at least one input
+    l.append(cb, " " + label);
+    box.appendChild(l);
+  }
+  const names = state.view.data.features;
+  $("input-meaning").textContent = names.join() === "x1,x2" || names.join() === "x1" ? ""
+    : `x₁ = ${names[0]}` + (names[1] ? `, x₂ = ${names[1]}` : "");
+}
+
+// "Discretize output": the output surface as the decision itself, each pixel the full
+// colour of its class (or of the sign of a regression's value); a copy of the tile.
+function discreteTile(tile) {
+  if (!$("discretize").checked) return tile;
+  const values = dequantise(tile), kind = tile.kind || "regression";
+  const cut = kind === "binary" ? 0.5 : 0;
+  let s = "";
+  for (const v of values) s += String.fromCharCode(kind === "multi" || v >= cut ? 255 : 0);
+  const [lo, hi] = kind === "regression" ? [-1, 1] : [0, 1];
+  return {...tile, lo, hi, b64: btoa(s)};
+}
+
+// ---- click an edge: its weight w, dL/dw of the last step, and a new w to train from
+function edgeEnds(l, i, j) { // the canvas segment of W_l[i, j]
+  const {colX, nodeY, S} = state.netGeom;
+  return [colX(l - 1) + S, nodeY(l - 1, i) + S / 2, colX(l), nodeY(l, j) + S / 2];
+}
+
+function edgeAt(x, y) { // the edge nearest (x, y), within 6 px, as {l, i, j}
+  let best = null, bestD = 6;
+  state.view.tick.weights.forEach((layer, k) => layer.W.forEach((row, i) => row.forEach((w, j) => {
+    const [ax, ay, bx, by] = edgeEnds(k + 1, i, j);
+    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
+    const d = Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay));
+    if (d < bestD) { best = {l: k + 1, i, j}; bestD = d; }
+  })));
+  return best;
+}
+
+function clickNetwork(e) {
+  const canvas = $("network"), rect = canvas.getBoundingClientRect();
+  const x = ((e.clientX - rect.left) * canvas.width) / rect.width;
+  const y = ((e.clientY - rect.top) * canvas.height) / rect.height;
+  state.edge = edgeAt(x, y);
+  if (state.edge) $("edge-value").value = state.view.tick.weights[state.edge.l - 1].W[state.edge.i][state.edge.j];
+  drawNetwork(); renderEdge();
+}
+
+function renderEdge() {
+  const e = state.edge, tick = state.view.tick, sizes = state.view.network.sizes;
+  if (e && (e.l > tick.weights.length || e.i >= sizes[e.l - 1] || e.j >= sizes[e.l])) state.edge = null;
+  $("edge-editor").hidden = !state.edge;
+  if (!state.edge) return;
+  const from = e.l === 1 ? (INPUT_LABELS[state.view.network.inputs[e.i]] || `x${e.i + 1}`)
+    : `neuron ${e.i + 1} of layer ${e.l - 1}`;
+  const to = e.l === sizes.length - 1 ? `output ${e.j + 1}` : `neuron ${e.j + 1} of layer ${e.l}`;
+  $("edge-name").textContent = `W${e.l}[${e.i}, ${e.j}]`;
+  $("edge-where").textContent = `from ${from} to ${to}`;
+  $("edge-w").textContent = fmt(tick.weights[e.l - 1].W[e.i][e.j], 5);
+  $("edge-grad").textContent = tick.grads ? Number(tick.grads[e.l - 1][e.i][e.j]).toPrecision(4) : "no step yet";
+}
+
+function drawEdgeMark(ctx) {
+  if (!state.edge || state.edge.l > state.view.tick.weights.length) return;
+  const [ax, ay, bx, by] = edgeEnds(state.edge.l, state.edge.i, state.edge.j);
+  ctx.save(); ctx.strokeStyle = "#f2c200"; ctx.lineWidth = 3; ctx.setLineDash([6, 4]);
+  ctx.beginPath(); ctx.moveTo(ax, ay); ctx.lineTo(bx, by); ctx.stroke(); ctx.restore();
+}
+
+function setEdgeWeight() {
+  const e = state.edge, value = Number($("edge-value").value);
+  if (!e || $("edge-value").value === "") return;
+  guarded(async () => applyTick(await api("/api/weight", {layer: e.l, i: e.i, j: e.j, value})));
+}
+
+// ---- the output plot's axes and legend, the neuron cap, a stopped server, the loss chart
+function drawAxes(ctx, W, H, [x0, x1, y0, y1], names) { // names and end values, on the plot
+  ctx.save();
+  ctx.font = "12px system-ui"; ctx.fillStyle = "#222"; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.lineWidth = 3;
+  const text = (t, x, y, align) => { ctx.textAlign = align; ctx.strokeText(t, x, y); ctx.fillText(t, x, y); };
+  text(`${names[0]} →`, W / 2, H - 5, "center");
+  text(x0.toFixed(1), 3, H - 5, "left"); text(x1.toFixed(1), W - 3, H - 5, "right");
+  text(y1.toFixed(1), 3, 13, "left"); text(y0.toFixed(1), 3, H - 19, "left");
+  ctx.translate(13, H / 2); ctx.rotate(-Math.PI / 2); text(`${names[1]} →`, 0, 0, "center");
+  ctx.restore();
+}
+
+function renderOutputLegend() {
+  const d = state.view.data, box = $("class-legend");
+  box.replaceChildren();
+  if (d.task === "classification") {
+    d.classes.forEach((name, k) => {
+      const item = document.createElement("span"), dot = document.createElement("i");
+      dot.style.background = PALETTE[k];
+      item.append(dot, `class ${name}`); // text, never HTML: a class name comes from the user's file
+      box.appendChild(item);
+    });
+    return;
+  }
+  const item = document.createElement("span");
+  item.className = "scale";
+  item.append("value: ", Object.assign(document.createElement("i"), {className: "neg-end"}), " below 0 … above 0 ",
+              Object.assign(document.createElement("i"), {className: "pos-end"}));
+  box.appendChild(item);
+}
+
+// The "+" of a layer at the cap stays clickable and says why it adds nothing.
+function markNeuronCap() {
+  const why = `at most ${MAX_NEURONS} neurons per layer: the playground's cap, so that a tick of ` +
+    `the largest network (${MAX_LAYERS} layers of ${MAX_NEURONS}) stays fast enough to watch; ` +
+    "use cr.layers.build_mlp in Python for larger ones.";
+  for (const b of document.querySelectorAll("button.neurons[data-d='1']")) {
+    const full = state.config.network.hidden[Number(b.dataset.i)] >= MAX_NEURONS;
+    b.classList.toggle("at-cap", full);
+    b.title = full ? why : "one neuron more";
+    b.dataset.why = full ? why : "";
+  }
+  const layersFull = state.config.network.hidden.length >= MAX_LAYERS;
+  $("add-layer").title = layersFull ? `at most ${MAX_LAYERS} hidden layers: the playground's cap` : "one hidden layer more";
+}
+
+function explainCap(e) {
+  const b = e.target.closest("button.at-cap");
+  if (b) showMessage(b.dataset.why, "info");
+}
+
+const SERVER_STOPPED = "the chainrule server stopped: restart `chainrule playground`";
+
+async function serverFetch(url, options) { // fetch, with a plain message when nobody answers
+  try { return await fetch(url, options); } catch (e) { throw new Error(SERVER_STOPPED); }
+}
+
+// The loss curves; a log scale once the losses span more than two decades (an exploding
+// loss), with the decades as labels.
+function drawLossChart() {
+  const canvas = $("curves"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+  const cv = state.view.tick.curve, n = cv.step.length;
+  ctx.clearRect(0, 0, W, H);
+  const vals = [...cv.train_loss, ...cv.test_loss].filter((v) => v !== null && Number.isFinite(v));
+  if (!vals.length) return;
+  const pos = vals.filter((v) => v > 0), lo = Math.min(...pos), hi = Math.max(...vals);
+  const log = pos.length > 0 && hi / lo > 100;
+  state.lossScale = log ? "log" : "linear";
+  const L = 44, T = 8, B = 30, smax = Math.max(cv.step[n - 1], 1);
+  const [a, b] = log ? [Math.floor(Math.log10(lo)), Math.ceil(Math.log10(hi))] : [0, hi * 1.05 || 1];
+  const f = (v) => (log ? Math.log10(Math.max(v, 10 ** a)) : v);
+  const px = (s) => L + ((W - L - 6) * s) / smax, py = (v) => H - B - ((H - B - T) * (f(v) - a)) / (b - a);
+  ctx.strokeStyle = "#ccc"; ctx.strokeRect(L, T, W - L - 6, H - B - T);
+  ctx.fillStyle = "#445"; ctx.font = "11px system-ui"; ctx.textAlign = "right";
+  const ticks = log ? lossDecades(a, b) : [0, hi / 2, hi];
+  for (const v of ticks) ctx.fillText(lossLabel(v), L - 4, py(v) + 4);
+  ctx.textAlign = "center";
+  [0, Math.round(smax / 2), cv.step[n - 1]].forEach((s, k) => {
+    ctx.textAlign = ["left", "center", "right"][k];
+    ctx.fillText(String(s), k === 2 ? W - 6 : px(s), H - B + 13);
+  });
+  ctx.textAlign = "center";
+  ctx.fillText(`step${log ? " · loss on a log scale" : ""}`, L + (W - L) / 2, H - 3);
+  for (const [key, colour] of [["train_loss", "#333"], ["test_loss", PALETTE[0]]]) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
+    let started = false;
+    cv[key].forEach((v, i) => {
+      if (v === null || !Number.isFinite(v)) return;
+      (started ? ctx.lineTo : ctx.moveTo).call(ctx, px(cv.step[i]), py(v)); started = true;
+    });
+    ctx.stroke();
+  }
+  ctx.lineWidth = 1;
+}
+
+function lossDecades(a, b) { // at most 5 labelled powers of ten from 10^a to 10^b
+  const every = Math.ceil((b - a + 1) / 5), out = [];
+  for (let e = a; e <= b; e += every) out.push(10 ** e);
+  return out;
+}
+
+function lossLabel(v) { // 0.25, 3.1, 120, 4.8e5, 1e-5
+  if (v === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
+  if (e < 4 && e > -4) return String(Number(v.toPrecision(2)));
+  const m = Number((v / 10 ** e).toFixed(1));
+  return `${m}e${e}`;
+}
+
+// ---- the backprop animation: the step-through's gradient stages (dZ of the loss, then
+// each layer's dW, db, dA, dZ back to dX), one after another, the gradient drawn as dots
+// travelling right to left across the edges; the step-through panel shows each stage.
+const BACKPROP_MS = 900; // per stage
+function backpropStages(trace) { // indices of the step-through's gradient stages, in order
+  return trace.stages.map((s, k) => [s, k])
+    .filter(([s]) => (s.phase === "loss" || s.phase === "backward") && s.name.startsWith("d"))
+    .map(([, k]) => k);
+}
+
+async function animateBackprop() {
+  if (state.animation) { state.animation.stop = true; return; }
+  stopPlay();
+  if (!state.trace) {
+    const start = number("st-start", 0), size = number("st-size", 1);
+    await guarded(async () => { state.trace = await api("/api/explain", {start, size}); });
+    if (!state.trace) return;
+  }
+  const anim = state.animation = {stop: false, visited: [], t: 0};
+  $("st-animate").textContent = "■ stop";
+  for (const k of backpropStages(state.trace)) {
+    if (anim.stop || !state.trace) break;
+    state.stage = k;
+    anim.visited.push(k);
+    renderStage(); drawSurface();
+    const t0 = performance.now(), ms = state.animMs || BACKPROP_MS;
+    while (!anim.stop && state.trace && performance.now() - t0 < ms) {
+      anim.t = (performance.now() - t0) / ms;
+      drawNetwork();
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+  anim.t = 0; state.animation = null;
+  state.lastAnimation = anim.visited; // the stages shown, in order (read by the tests)
+  $("st-animate").textContent = "▶ animate backprop";
+  if (state.trace) drawNetwork();
+}
+
+function drawBackpropFlow(ctx) {
+  const anim = state.animation;
+  if (!anim || !state.trace || state.stage < 0) return;
+  const s = state.trace.stages[state.stage], hl = s.highlight, sizes = state.view.network.sizes;
+  const {colX, nodeY, S} = state.netGeom;
+  // edges the gradient crosses: into column c from c + 1 (a neuron's gradient), or the
+  // weights into column c (dW, db)
+  const l = hl.kind === "edges" ? hl.column : hl.column + 1;
+  ctx.save();
+  if (l >= 1 && l < sizes.length) {
+    ctx.fillStyle = "#d62728";
+    for (let i = 0; i < sizes[l - 1]; i++) for (let j = 0; j < sizes[l]; j++) {
+      const [ax, ay, bx, by] = edgeEnds(l, i, j), u = 1 - anim.t; // right to left
+      ctx.beginPath(); ctx.arc(ax + u * (bx - ax), ay + u * (by - ay), 3, 0, 2 * Math.PI); ctx.fill();
+    }
+  }
+  const x = colX(Math.min(hl.column, sizes.length - 1)) + S / 2;
+  ctx.fillStyle = "#d62728"; ctx.font = "bold 12px system-ui"; ctx.textAlign = "center";
+  ctx.fillText(`∂L/∂${s.name.slice(1)} ←`, x, 12);
+  ctx.restore();
+}
+
+// Numbers on hover: the current stage's value at the neuron or edge under the pointer,
+// else an edge's weight and gradient.
+function hoverNetwork(e) {
+  const canvas = $("network"), rect = canvas.getBoundingClientRect(), tip = $("net-tip");
+  const x = ((e.clientX - rect.left) * canvas.width) / rect.width;
+  const y = ((e.clientY - rect.top) * canvas.height) / rect.height;
+  const text = hoverText(x, y);
+  tip.hidden = !text;
+  if (!text) return;
+  tip.textContent = text;
+  tip.style.left = `${e.clientX - rect.left + canvas.offsetLeft + 12}px`;
+  tip.style.top = `${e.clientY - rect.top + canvas.offsetTop + 12}px`;
+}
+
+function nodeAt(x, y) {
+  const {colX, nodeY, S} = state.netGeom, sizes = state.view.network.sizes;
+  for (let c = 0; c < sizes.length; c++) for (let i = 0; i < sizes[c]; i++) {
+    const nx = colX(c), ny = nodeY(c, i);
+    if (x >= nx && x <= nx + S && y >= ny && y <= ny + S) return {c, i};
+  }
+  return null;
+}
+
+function hoverText(x, y) {
+  const s = state.trace && state.stage >= 0 ? state.trace.stages[state.stage] : null;
+  const node = nodeAt(x, y), edge = node ? null : edgeAt(x, y);
+  const v = s ? s.value : null, hl = s ? s.highlight : null;
+  const list = (xs) => xs.slice(0, 4).map((a) => fmt(a, 4)).join(", ") + (xs.length > 4 ? ", …" : "");
+  if (node && s && hl.kind === "nodes" && hl.column === node.c && s.shape.length === 2) {
+    return `${s.name}[:, ${node.i}] = ${list(v.map((row) => row[node.i]))}`;
+  }
+  if (edge && s && hl.kind === "edges" && hl.column === edge.l) {
+    if (s.shape.length === 2) return `${s.name}[${edge.i}, ${edge.j}] = ${fmt(v[edge.i][edge.j], 5)}`;
+    if (s.shape.length === 1) return `${s.name}[${edge.j}] = ${fmt(v[edge.j], 5)}`;
+  }
+  if (edge) {
+    const tick = state.view.tick, w = tick.weights[edge.l - 1].W[edge.i][edge.j];
+    const g = tick.grads ? Number(tick.grads[edge.l - 1][edge.i][edge.j]).toPrecision(4) : "no step yet";
+    return `W${edge.l}[${edge.i}, ${edge.j}] = ${fmt(w, 5)}, ∂L/∂w = ${g} (click to set w)`;
+  }
+  return null;
+}
+
+// Leaving 1-D data (where only x1's inputs exist), the 2-D sets start from x1, x2 again.
+function inputsAfterDataChange(inputs) {
+  return state.view.data.X[0].length === 1 ? ["x1", "x2"] : inputs;
+}
+
+function inputsLabel() {
+  return (state.view.network.inputs || state.view.data.features).map((x) => INPUT_LABELS[x] || x).join(", ");
+}
+
+function bindTfControls() {
+  $("input-toggles").onchange = (e) => {
+    const name = e.target.dataset.input;
+    if (!name) return;
+    setConfig((c) => {
+      const now = new Set(c.data.inputs);
+      e.target.checked ? now.add(name) : now.delete(name);
+      c.data.inputs = Object.keys(INPUT_LABELS).filter((x) => now.has(x));
+    });
+  };
+  for (const key of ["lr", "l2"]) {
+    $(key).onchange = (e) => tuneConfig((c) => { c.network[key] = Number(e.target.value); });
+  }
+  $("batch-size").onchange = () => tuneConfig((c) => { c.network.batch_size = number("batch-size", c.network.batch_size); });
+  $("l1").onchange = (e) => tuneConfig((c) => { c.network.l1 = Number(e.target.value); });
+  $("discretize").onchange = drawSurface;
+  $("network").onclick = clickNetwork;
+  $("network").onmousemove = hoverNetwork;
+  $("network").onmouseleave = () => { $("net-tip").hidden = true; };
+  $("st-animate").onclick = animateBackprop;
+  state.animation = null; // the running backprop animation
+  state.lastAnimation = []; // the stages the last one showed, in order
+  $("layer-controls").addEventListener("click", explainCap);
+  $("edge-set").onclick = setEdgeWeight;
+  $("edge-value").onkeydown = (e) => { if (e.key === "Enter") setEdgeWeight(); };
+  $("edge-close").onclick = () => { state.edge = null; drawNetwork(); renderEdge(); };
+}
+
 // ------------------------------------------------------------------ start
 bindControls();
+bindTfControls();
 $("surface").onclick = pickSample;
 // One session per tab: its id lives in the tab's sessionStorage, so a reload asks for the
 // same session (its network and training come back); leaving the tab releases it.
