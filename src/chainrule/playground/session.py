@@ -71,16 +71,18 @@ class Session:
 
     def adopt_table(self, name: str, dataset) -> None:
         """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
-        columns (or PCA), with an output and loss that suit its task. If it cannot be
-        shown, the session keeps what it had, the previous table of that name included."""
+        columns (or PCA), with an output and loss that suit its task (softmax and
+        cross-entropy for three classes or more, as the page picks for the blobs). If it
+        cannot be shown, the session keeps what it had, the previous table of that name
+        included."""
         previous = self.tables.get(name)
         self.tables[name] = dataset
         numeric = numeric_columns(dataset)
         net = dict(self.config["network"])
         if dataset.task == "regression":
             net.update(output="linear", loss="mse")
-        elif net["loss"] == "mse" and net["output"] == "linear":
-            net.update(output="softmax", loss="cross_entropy")
+        elif n_classes(dataset) > 2 or (net["loss"] == "mse" and net["output"] == "linear"):
+            net.update(output="softmax", loss="cross_entropy")  # as the page does for blobs
         features = numeric[:2] if len(numeric) >= 2 else "pca"
         data = {**self.config["data"], "name": name, "features": features}
         try:
@@ -373,5 +375,14 @@ def table_info(dataset) -> dict:
         "describe": dataset.describe(),
         "numeric": numeric_columns(dataset),
         "task": dataset.task,
+        "n_classes": n_classes(dataset),
         "notes": list(dataset.notes),
     }
+
+
+def n_classes(dataset) -> int:
+    """The number of classes of a classification table's one target (0 for a regression
+    or a table of several targets, which the playground refuses)."""
+    if dataset.task != "classification" or len(dataset.target) != 1:
+        return 0
+    return int(dataset.y.nunique())

@@ -71,14 +71,14 @@ function taskOf(name) {
 function chooseData(name) {
   setConfig((c) => {
     const before = taskOf(c.data.name), after = taskOf(name);
+    const multi = name === "blobs" || state.view.tables[name]?.n_classes > 2;  // softmax + CE
     c.data.name = name;
     if (state.view.tables[name]) {
       const numeric = state.view.tables[name].numeric;
       c.data.features = numeric.length >= 2 ? numeric.slice(0, 2) : "pca";
     }
     if (after === "regression") { c.network.output = "linear"; c.network.loss = "mse"; }
-    else if (before === "regression" || name === "blobs") {
-      const multi = name === "blobs";
+    else if (before === "regression" || multi) {
       c.network.output = multi ? "softmax" : "sigmoid";
       c.network.loss = multi ? "cross_entropy" : "bce";
     }
