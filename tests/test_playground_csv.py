@@ -188,6 +188,7 @@ def test_wide_text_columns_are_left_out_of_the_pca_before_encoding(client):
     content = wide_text_csv(16, 1000, extra=True)
     df = pd.read_csv(io.BytesIO(content))
     widths = df.drop(columns=["label", "x", "color"]).nunique().sort_values(ascending=False)
+    assert widths.sum() > 10_000  # one-hot, all of them (README: "over 10,000 columns")
     r, peak = upload_peak(client, content)
     assert r.status_code == 200, r.text
     view = r.json()
