@@ -70,8 +70,12 @@ def test_wide_text_columns_are_left_out_of_the_projection_with_a_note(page):
     head = ",".join([*(f"t{j}" for j in range(16)), "x", "color", "label"])
     rows = [head] + [
         ",".join(
-            [*(f"w{k}" for k in rng.integers(0, 1000, 16)), f"{rng.normal():.3f}"]
-            + [str(rng.choice(["red", "blue", "green"])), str(i % 2)]
+            [
+                *(f"w{k}" for k in rng.integers(0, 1000, 16)),
+                f"{rng.normal():.3f}",
+                str(rng.choice(["red", "blue", "green"])),
+                str(i % 2),
+            ]
         )
         for i in range(2000)
     ]
