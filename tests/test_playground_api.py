@@ -16,7 +16,7 @@ pytest.importorskip("starlette")
 import chainrule as cr
 from chainrule.playground import create_app
 from chainrule.playground.data import TOY_SETS, make_toy
-from chainrule.playground.session import GRID
+from chainrule.playground.session import GRID, HIDDEN_GRID
 from chainrule.playground.stepthrough import batch_rows
 
 
@@ -227,6 +227,20 @@ def test_training_on_circles_drives_the_test_loss_down(client):
     assert out["kind"] == "binary" and len(base64.b64decode(out["b64"])) == GRID**2
     assert [len(layer) for layer in tick["surfaces"]["hidden"]] == [4, 4]
     assert len(tick["grad_norms"]) == 3 and all(g > 0 for g in tick["grad_norms"])
+
+
+def test_a_hidden_neurons_surface_is_the_grids_2x2_block_means(client):
+    sid = new(client)
+    tick = client.post("/api/train", json={"id": sid, "steps": 30}).json()
+    session = client.app.state.store.get(sid)[0]
+    net = session.net
+    A1 = net.layers[1].forward(net.layers[0].forward(session.grid())[0])[0]  # tanh(Z1)
+    blocks = A1.reshape(HIDDEN_GRID, 2, HIDDEN_GRID, 2, 4).mean(axis=(1, 3))
+    for j, tile in enumerate(tick["surfaces"]["hidden"][0]):
+        a = blocks[:, :, j].ravel()
+        assert (tile["lo"], tile["hi"]) == (a.min(), a.max())
+        expected = np.rint((a - a.min()) * (255 / (a.max() - a.min()))).astype(np.uint8)
+        assert base64.b64decode(tile["b64"]) == expected.tobytes()  # 25 x 25 bytes
 
 
 def test_the_exported_model_is_the_sessions_network(client, tmp_path):

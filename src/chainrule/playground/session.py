@@ -29,6 +29,9 @@ from .config import build_network, build_optimizer, check_task, clean_config, ou
 from .data import PlayData, numeric_columns, table_data, toy_data
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
+#: each hidden neuron's surface is HIDDEN_GRID x HIDDEN_GRID: the means of the 2 x 2 blocks
+#: of the grid (the page draws it 34 px wide; a quarter of the bytes to send and colour)
+HIDDEN_GRID = GRID // 2
 MAX_CURVE = 400  # points of each loss curve sent to the page
 MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
 
@@ -231,7 +234,8 @@ class Session:
         return np.c_[gx.ravel(), gy.ravel()]
 
     def surfaces(self) -> dict:
-        """The output surface and each hidden neuron's (its activation A_l), on the grid."""
+        """The output surface on the grid, and each hidden neuron's (its activation A_l)
+        on the coarser HIDDEN_GRID (:meth:`_pooled`)."""
         A = self.grid()
         hidden = []
         with np.errstate(all="ignore"):
@@ -239,7 +243,7 @@ class Session:
                 A = layer.forward(A, training=False)[0]
                 is_act = not hasattr(layer, "n_in") and type(layer).__name__ != "Dropout"
                 if is_act and len(hidden) < len(self.dense) - 1:  # not the output's
-                    hidden.append(self._tiles(A))
+                    hidden.append(self._tiles(self._pooled(A)))
             S = self.probabilities(A)
         if self.data.task == "regression":
             y = self.data.y
@@ -255,6 +259,14 @@ class Session:
                 "classes": self._tiles(S, 0.0, 1.0),  # each class's probability
             }
         return {"output": output, "hidden": hidden}
+
+    def _pooled(self, A: np.ndarray) -> np.ndarray:
+        """Values on the grid, A (GRID**2, k), as (HIDDEN_GRID**2, k): the mean of each
+        2 x 2 block of grid points (rows top first, as :meth:`grid`); 1-D curves as given."""
+        if self.data.n_features == 1:
+            return A
+        k, h = A.shape[1], HIDDEN_GRID
+        return A.reshape(h, GRID // h, h, GRID // h, k).mean(axis=(1, 3)).reshape(h * h, k)
 
     def _tiles(self, A: np.ndarray, lo=None, hi=None) -> list[dict]:
         """One tile per column of A (m, n): 1-D curves as numbers, 2-D surfaces as bytes.
