@@ -2,13 +2,16 @@
 the figures depend on the machine; ``benchmarks/playground_tick.py`` measures the server).
 
 A tick is what the play loop does once: POST /api/train, parse the JSON answer, redraw
-(the output surface, the network with each hidden neuron's surface, the curves). Each
+(the output surface, the network with each hidden neuron's surface, the curves). The
+server's share comes from the answer's ``Server-Timing`` header. Each
 figure is printed as median and 95th percentile over the ticks, for the default network
 (2-4-4-1 on 400 circles, 10 steps per tick) and the largest (six hidden layers of 16
 neurons on 2,000 points, 50 steps per tick).
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -18,19 +21,27 @@ LARGEST = {
     "network": {"hidden": [16] * 6, "activations": ["tanh"] * 6},
 }
 
-# Runs ``ticks`` ticks in the page: the round trip (fetch + JSON parse) and the redraw
-# (applyTick, as the play loop calls it), each timed with performance.now().
+# Runs ``ticks`` ticks in the page: the round trip (fetch + JSON parse, as api() does) and
+# the redraw (applyTick, as the play loop calls it), timed with performance.now(); and the
+# server's own time for the tick, from the answer's Server-Timing header.
 TIMED_TICKS = """async ([steps, ticks]) => {
-  const round = [], whole = [];
+  const round = [], whole = [], compute = [], cpu = [];
+  const body = JSON.stringify({id: window.playground.id, steps});
   for (let i = 0; i < ticks + 3; i++) {
     const t0 = performance.now();
-    const tick = await api("/api/train", {steps});
+    const r = await fetch("/api/train", {method: "POST", body,
+                                         headers: {"Content-Type": "application/json"}});
+    const tick = await r.json();
     const t1 = performance.now();
     applyTick(tick);
     const t2 = performance.now();
-    if (i >= 3) { round.push(t1 - t0); whole.push(t2 - t0); }  // 3 to warm up
+    if (i < 3) continue;  // 3 to warm up
+    round.push(t1 - t0); whole.push(t2 - t0);
+    const timing = Object.fromEntries((r.headers.get("server-timing") || "").split(", ").map(
+      (x) => [x.split(";")[0], Number(x.split("dur=")[1])]));
+    compute.push(timing.compute ?? NaN); cpu.push(timing.cpu ?? NaN);
   }
-  return {round, whole};
+  return {round, whole, compute, cpu};
 }"""
 
 
@@ -57,7 +68,10 @@ def test_report_tick_timings_in_the_browser(page, label, config, steps):
     times = page.evaluate(TIMED_TICKS, [steps, TICKS])
     assert len(times["whole"]) == TICKS
     print(
-        f"\n{label}, {steps} steps per tick, {TICKS} ticks in Chromium:\n"
-        f"  request + JSON parse   {_percentiles(times['round'])}\n"
-        f"  ... + redraw           {_percentiles(times['whole'])}"
+        f"\n{label}, {steps} steps per tick, {TICKS} ticks in Chromium "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):\n"
+        f"  server: the tick (train + view)      {_percentiles(times['compute'])}\n"
+        f"  server: its CPU time                  {_percentiles(times['cpu'])}\n"
+        f"  page: request + JSON parse            {_percentiles(times['round'])}\n"
+        f"  page: request + JSON parse + redraw   {_percentiles(times['whole'])}"
     )
