@@ -229,6 +229,30 @@ def test_training_on_circles_drives_the_test_loss_down(client):
     assert len(tick["grad_norms"]) == 3 and all(g > 0 for g in tick["grad_norms"])
 
 
+def test_an_answer_says_how_long_the_server_took(client):
+    import re
+
+    sid = new(client)
+    r = client.post("/api/train", json={"id": sid, "steps": 5})
+    m = re.fullmatch(r"compute;dur=(\d+\.\d\d), cpu;dur=(\d+\.\d\d)", r.headers["server-timing"])
+    assert m and 0 < float(m[1]) < 10_000 and 0 <= float(m[2]) < 10_000
+
+
+def test_a_tick_of_the_largest_network_is_under_120_kb(client):
+    """Six hidden layers of 16: 96 hidden surfaces of 25 x 25 bytes (as base64) are most
+    of it; on the 50 x 50 grid they made 346 kB a tick (README: "under 120 kB")."""
+    largest = {
+        "data": {"n_points": 2000},
+        "network": {"hidden": [16] * 6, "activations": ["tanh"] * 6},
+    }
+    sid = new(client, largest)
+    r = client.post("/api/train", json={"id": sid, "steps": 50})
+    assert r.status_code == 200 and len(r.content) < 120_000
+    hidden = r.json()["surfaces"]["hidden"]
+    assert [len(layer) for layer in hidden] == [16] * 6
+    assert {len(base64.b64decode(t["b64"])) for layer in hidden for t in layer} == {25 * 25}
+
+
 def test_a_hidden_neurons_surface_is_the_grids_2x2_block_means(client):
     sid = new(client)
     tick = client.post("/api/train", json={"id": sid, "steps": 30}).json()
