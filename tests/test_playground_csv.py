@@ -196,9 +196,10 @@ def test_wide_text_columns_are_left_out_of_the_pca_before_encoding(client):
     assert view["data"]["features"] == ["PC1", "PC2"]
     shown = ", ".join(f"{c!r} ({w} categories)" for c, w in widths.iloc[:3].items())
     assert view["data"]["notes"] == [
+        "preprocessing: one-hot encoded 'color' (3 categories: 'blue', 'green', 'red')",
         f"PCA leaves out {shown} and 13 more: one-hot encoded they would add "
         f"{widths.sum()} columns, and the projection takes at most 500; it uses the other "
-        "2 feature columns"
+        "2 feature columns",
     ]
     X = np.array(view["data"]["X"])  # the measurement and the colours, projected
     assert X.shape == (2000, 2) and np.all(np.abs(X.std(axis=0) - 0.5) < 1e-4)
@@ -269,3 +270,25 @@ def test_the_chunked_date_check_agrees_with_parsing_the_whole_column(values):
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(present, errors="coerce", format="mixed")
     assert tables._mostly_dates(present) == (parsed.notna().mean() >= 0.9)
+
+
+def test_imputed_gaps_and_one_hot_columns_are_noted_as_chainrule_train_notes_them(client):
+    df = table_frame()  # 'z' has 2 gaps, 'color' 3 categories
+    sid, first = upload(client, df.to_csv(index=False).encode())
+    assert first.status_code == 200, first.text
+    median = df["z"].median()
+    gap = f"preprocessing: imputed 2 missing values in 'z' with the median {median:.6g}"
+    assert gap == "preprocessing: imputed 2 missing values in 'z' with the median 0.095"
+
+    def notes(features):
+        config = {"data": {"name": "upload", "features": features}}
+        r = client.post("/api/config", json={"id": sid, "config": config})
+        assert r.status_code == 200, r.text
+        return [n for n in r.json()["data"]["notes"] if n not in (ROW_NOTE, DAY_NOTE)]
+
+    assert notes(["x", "z"]) == [gap]
+    assert notes("pca") == [
+        gap,
+        "preprocessing: one-hot encoded 'color' (3 categories: 'blue', 'green', 'red')",
+    ]
+    assert notes(["row", "x"]) == []  # no gap there

@@ -110,3 +110,16 @@ def test_the_step_through_batch_mixes_the_classes(page):
     assert rows[0] == data["train"][0] and len(set(rows)) == 16
     assert set(rows) <= set(data["train"])
     assert {data["y"][r] for r in rows} == {0, 1}  # circles: consecutive rows were one class
+
+
+def test_imputed_gaps_are_noted_under_the_plot_controls(page):
+    X = np.random.default_rng(7).normal(size=(40, 2)).round(3)
+    rows = ["u,v,kind"] + [
+        f"{a},{'' if i in (3, 9) else b},{int(a > 0)}" for i, (a, b) in enumerate(X)
+    ]
+    _upload(page, "gaps.csv", "\n".join(rows))
+    page.wait_for_function("window.playground.config.data.name === 'upload'")
+    median = np.median(np.delete(X[:, 1], [3, 9]))
+    assert page.inner_text("#data-notes") == (
+        f"preprocessing: imputed 2 missing values in 'v' with the median {median:.6g}"
+    )

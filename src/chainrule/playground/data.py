@@ -157,7 +157,7 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
     PlayData
         Each input column standardised (mean 0, standard deviation 0.5).
     """
-    from ..datasets.tables import DataError, LabelEncoder, Preprocessor
+    from ..datasets.tables import DataError, LabelEncoder
 
     if len(dataset.target) != 1:
         raise DataError("the playground takes one target column; the table has several.")
@@ -180,7 +180,8 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
                 f"pick two different numeric feature columns (got {names}); the numeric "
                 f"columns are {numeric}, or choose the PCA projection."
             )
-        X = Preprocessor().fit_transform(dataset.X[names])
+        X, pre_notes = encode(dataset.X[names])
+        notes += pre_notes
     X = np.asarray(X, dtype=np.float64)
     sd = X.std(axis=0)
     X = 0.5 * (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -201,6 +202,22 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
         y = 0.5 * (y - y.mean()) / (sd if sd > 0 else 1.0)
     train, test = split(n, train_ratio, seed)
     return PlayData(dataset.name, dataset.task, X, y, train, test, classes, names, notes)
+
+
+#: the Preprocessor's notes the page shows (its standardisation note is left out: the
+#: playground standardises the inputs to a standard deviation of 0.5 itself)
+SHOWN_PREPROCESSING = ("imputed ", "one-hot encoded ")
+
+
+def encode(frame) -> tuple[np.ndarray, list[str]]:
+    """``frame``'s columns as ``chainrule train`` preprocesses them (:class:`Preprocessor`:
+    gaps imputed, text one-hot encoded), and its notes on the gaps and the encoding, each
+    as ``chainrule train`` prints it after "preprocessing:"."""
+    from ..datasets.tables import Preprocessor
+
+    pre = Preprocessor()
+    Z = pre.fit_transform(frame)
+    return Z, [f"preprocessing: {n}" for n in pre.notes_ if n.startswith(SHOWN_PREPROCESSING)]
 
 
 def pca_columns(dataset) -> tuple[list[str], dict[str, int]]:
@@ -237,12 +254,12 @@ def pca_projection(dataset, seed: int) -> tuple[np.ndarray, list[str]]:
     components: ``(X, notes)``, X of shape (n, 2), a note naming any column left out."""
     from sklearn.decomposition import PCA
 
-    from ..datasets.tables import DataError, Preprocessor
+    from ..datasets.tables import DataError
 
     kept, left_out = pca_columns(dataset)
     shown = ", ".join(f"{c!r} ({w} categories)" for c, w in list(left_out.items())[:3])
     more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
-    Z = Preprocessor().fit_transform(dataset.X[kept]) if kept else np.zeros((len(dataset.X), 0))
+    Z, notes = encode(dataset.X[kept]) if kept else (np.zeros((len(dataset.X), 0)), [])
     if Z.shape[1] < 2:
         if left_out:
             raise DataError(
@@ -256,7 +273,6 @@ def pca_projection(dataset, seed: int) -> tuple[np.ndarray, list[str]]:
             f"{len(dataset.feature_names)} ({', '.join(map(repr, dataset.feature_names))}). "
             "Add a second feature column to the CSV: the playground draws two inputs."
         )
-    notes = []
     if left_out:
         notes.append(
             f"PCA leaves out {shown}{more}: one-hot encoded they would add "
