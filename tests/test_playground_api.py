@@ -16,7 +16,8 @@ pytest.importorskip("starlette")
 import chainrule as cr
 from chainrule.playground import create_app
 from chainrule.playground.data import TOY_SETS, make_toy
-from chainrule.playground.session import GRID
+from chainrule.playground.session import GRID, HIDDEN_GRID
+from chainrule.playground.stepthrough import batch_rows
 
 
 @pytest.fixture
@@ -228,6 +229,44 @@ def test_training_on_circles_drives_the_test_loss_down(client):
     assert len(tick["grad_norms"]) == 3 and all(g > 0 for g in tick["grad_norms"])
 
 
+def test_an_answer_says_how_long_the_server_took(client):
+    import re
+
+    sid = new(client)
+    r = client.post("/api/train", json={"id": sid, "steps": 5})
+    m = re.fullmatch(r"compute;dur=(\d+\.\d\d), cpu;dur=(\d+\.\d\d)", r.headers["server-timing"])
+    assert m and 0 < float(m[1]) < 10_000 and 0 <= float(m[2]) < 10_000
+
+
+def test_a_tick_of_the_largest_network_is_under_120_kb(client):
+    """Six hidden layers of 16: 96 hidden surfaces of 25 x 25 bytes (as base64) are most
+    of it; on the 50 x 50 grid they made 346 kB a tick (README: "under 120 kB")."""
+    largest = {
+        "data": {"n_points": 2000},
+        "network": {"hidden": [16] * 6, "activations": ["tanh"] * 6},
+    }
+    sid = new(client, largest)
+    r = client.post("/api/train", json={"id": sid, "steps": 50})
+    assert r.status_code == 200 and len(r.content) < 120_000
+    hidden = r.json()["surfaces"]["hidden"]
+    assert [len(layer) for layer in hidden] == [16] * 6
+    assert {len(base64.b64decode(t["b64"])) for layer in hidden for t in layer} == {25 * 25}
+
+
+def test_a_hidden_neurons_surface_is_the_grids_2x2_block_means(client):
+    sid = new(client)
+    tick = client.post("/api/train", json={"id": sid, "steps": 30}).json()
+    session = client.app.state.store.get(sid)[0]
+    net = session.net
+    A1 = net.layers[1].forward(net.layers[0].forward(session.grid())[0])[0]  # tanh(Z1)
+    blocks = A1.reshape(HIDDEN_GRID, 2, HIDDEN_GRID, 2, 4).mean(axis=(1, 3))
+    for j, tile in enumerate(tick["surfaces"]["hidden"][0]):
+        a = blocks[:, :, j].ravel()
+        assert (tile["lo"], tile["hi"]) == (a.min(), a.max())
+        expected = np.rint((a - a.min()) * (255 / (a.max() - a.min()))).astype(np.uint8)
+        assert base64.b64decode(tile["b64"]) == expected.tobytes()  # 25 x 25 bytes
+
+
 def test_the_exported_model_is_the_sessions_network(client, tmp_path):
     """Export the model, reload it with cr.load: the same predictions, bit for bit."""
     sid = new(client)
@@ -276,8 +315,8 @@ def test_step_through_is_cr_explain_on_the_same_network(client):
     assert np.abs(P.astype(int).sum(axis=0) - 255).max() <= 2  # softmax: sums to 1
     r = client.post("/api/explain", json={"id": sid, "start": 5, "size": 3}).json()
     session = client.app.state.store.get(sid)[0]
-    rows = session.data.train[5:8]
-    assert r["rows"] == rows.tolist()
+    rows = batch_rows(session.data.train, 5, 3, seed=0)  # the picked row, then 2 drawn
+    assert r["rows"] == rows.tolist() and rows[0] == session.data.train[5]
     trace = cr.explain(
         session.net,
         cr.CrossEntropy(),
@@ -350,6 +389,8 @@ def test_bad_requests_get_a_message_not_a_traceback(client):
     assert r.status_code == 400 and "steps must be a whole number" in r.json()["error"]
     r = client.post("/api/explain", json={"id": sid, "start": 10**6})
     assert r.status_code == 400 and "position in the training part" in r.json()["error"]
+    r = client.post("/api/explain", json={"id": sid, "start": 0, "size": 16})
+    assert r.status_code == 200  # 200 training rows on circles: any batch up to 16
     r = client.get("/api/export/secrets.txt", params={"id": sid})
     assert r.status_code == 404
 
@@ -566,6 +607,36 @@ def test_a_long_history_is_thinned(client, monkeypatch):
     steps = tick["curve"]["step"]
     assert steps[0] == 0 and steps[-1] == 120 and len(steps) <= 50
     assert steps == sorted(steps)
+
+
+def test_the_step_through_batch_is_drawn_at_random_from_the_training_rows(client):
+    """Consecutive positions of the sorted training rows were one class on circles (its
+    rows come in class blocks); the batch is the picked row and 15 drawn, seeded."""
+    sid = new(client)
+    session = client.app.state.store.get(sid)[0]
+    train, y = session.data.train, session.data.y
+    assert len(set(y[train[:16]])) == 1  # what consecutive rows gave
+    r = client.post("/api/explain", json={"id": sid, "start": 3, "size": 16}).json()
+    rows = np.array(r["rows"])
+    assert rows[0] == train[3] and len(set(rows)) == 16 and set(rows) <= set(train)
+    assert sorted(set(y[rows])) == [0, 1]
+    np.testing.assert_array_equal(np.array(r["T"]).ravel(), y[rows])
+    again = client.post("/api/explain", json={"id": sid, "start": 3, "size": 16}).json()
+    assert again["rows"] == r["rows"]  # seeded: the same choice, the same batch
+    assert batch_rows(train, 3, 16, seed=0).tolist() == r["rows"]
+    assert batch_rows(train, 3, 16, seed=1).tolist() != r["rows"]
+    assert batch_rows(train, 3, 1, seed=0).tolist() == [train[3]]
+
+
+def test_a_step_through_batch_larger_than_the_training_part_is_refused(client):
+    assert batch_rows(np.arange(5), 4, 5, seed=2)[0] == 4
+    assert sorted(batch_rows(np.arange(5), 4, 5, seed=2)) == [0, 1, 2, 3, 4]
+    sid = new(client, {"data": {"n_points": 20, "train_ratio": 0.1}})
+    r = client.post("/api/explain", json={"id": sid, "start": 0, "size": 3})
+    assert r.status_code == 400 and r.json()["error"] == (
+        "the step-through batch of 3 samples is larger than the training part (2 rows); "
+        "choose at most 2."
+    )
 
 
 def test_step_through_lights_the_input_column_for_x_and_dx():

@@ -3,6 +3,9 @@ function ``chainrule train`` reads its data with, and shows that reader's notes.
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,3 +151,144 @@ def test_the_command_still_refuses_decimal_commas_by_default(tmp_path):
     with pytest.raises(tables.DataError, match="pass --decimal , to read them as numbers"):
         load_table(path)
     assert load_table(path, decimal=",").notes == [ROW_NOTE, DAY_NOTE]
+
+
+def wide_text_csv(n_wide: int, categories: int, extra: bool, n: int = 2000) -> bytes:
+    """``n`` rows: ``n_wide`` text columns drawn from ``categories`` words each (nearly one
+    per row: one-hot, thousands of columns), with (``extra``) a measurement and a 3-colour
+    column; the label follows the measurement."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({f"t{j}": rng.integers(0, categories, n) for j in range(n_wide)})
+    df = "w" + df.astype(str)
+    if extra:
+        df["x"] = rng.normal(size=n).round(3)
+        df["color"] = rng.choice(["red", "blue", "green"], n)
+    df["label"] = np.where(rng.normal(size=n) > 0, "hi", "lo")
+    return df.to_csv(index=False).encode()
+
+
+def upload_peak(client, content: bytes, name: str = "wide.csv"):
+    """Upload ``content``; the answer and the peak of memory allocated meanwhile (MB)."""
+    import tracemalloc
+
+    sid = api.new(client)
+    tracemalloc.start()
+    try:
+        r = client.post("/api/upload", params={"id": sid, "name": name}, content=content)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    return r, peak
+
+
+def test_wide_text_columns_are_left_out_of_the_pca_before_encoding(client):
+    """2,000 rows x 16 text columns of ~1,000 words made a 2,000 x 16,000 matrix (480 MB
+    allocated, as traced here); the projection counts one-hot widths first and keeps
+    within 500 columns (3 MB)."""
+    content = wide_text_csv(16, 1000, extra=True)
+    df = pd.read_csv(io.BytesIO(content))
+    widths = df.drop(columns=["label", "x", "color"]).nunique().sort_values(ascending=False)
+    assert widths.sum() > 10_000  # one-hot, all of them (README: "over 10,000 columns")
+    r, peak = upload_peak(client, content)
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["config"]["data"]["features"] == "pca"
+    assert view["data"]["features"] == ["PC1", "PC2"]
+    shown = ", ".join(f"{c!r} ({w} categories)" for c, w in widths.iloc[:3].items())
+    assert view["data"]["notes"] == [
+        "preprocessing: one-hot encoded 'color' (3 categories: 'blue', 'green', 'red')",
+        f"PCA leaves out {shown} and 13 more: one-hot encoded they would add "
+        f"{widths.sum()} columns, and the projection takes at most 500; it uses the other "
+        "2 feature columns",
+    ]
+    X = np.array(view["data"]["X"])  # the measurement and the colours, projected
+    assert X.shape == (2000, 2) and np.all(np.abs(X.std(axis=0) - 0.5) < 1e-4)
+    assert peak < 20, f"{peak:.0f} MB"
+
+
+@pytest.mark.parametrize(
+    ("categories", "message"),
+    [
+        (  # ~990 words per column: within chainrule train's guard, beyond the projection's
+            1000,
+            "PCA needs at least two feature columns within 500 one-hot columns; 't",
+        ),
+        (  # a different word in every row: beyond the guard of chainrule train itself
+            10**9,
+            "the features would become a 2000 x 32000 matrix (0.5 GiB), more than chainrule",
+        ),
+    ],
+)
+def test_only_wide_text_columns_are_refused_before_encoding(client, categories, message):
+    r, peak = upload_peak(client, wide_text_csv(16, categories, extra=False))
+    assert r.status_code == 400 and r.json()["error"].startswith(message), r.text
+    assert peak < 20, f"{peak:.0f} MB"
+
+
+def test_one_numeric_feature_is_refused_not_drawn_in_one_dimension(client):
+    x = np.random.default_rng(1).normal(size=40).round(3)
+    content = "size,label\n" + "".join(f"{v},{int(v > 0)}\n" for v in x)
+    sid, r = upload(client, content.encode(), "one.csv")
+    assert r.status_code == 400
+    assert r.json()["error"] == (
+        "PCA needs at least two feature columns; one.csv has 1 ('size'). Add a second "
+        "feature column to the CSV: the playground draws two inputs."
+    )
+    assert client.post("/api/train", json={"id": sid, "steps": 1}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("labels", "network"),
+    [(["red", "green", "blue"], ("softmax", "cross_entropy")), (["yes", "no"], None)],
+)
+def test_three_classes_or_more_switch_to_softmax_and_cross_entropy(client, labels, network):
+    X = np.random.default_rng(2).normal(size=(60, 2)).round(3)
+    rows = [f"{p},{q},{labels[i % len(labels)]}\n" for i, (p, q) in enumerate(X)]
+    sid, r = upload(client, ("u,v,kind\n" + "".join(rows)).encode())
+    view = r.json()
+    net = view["config"]["network"]
+    # two classes keep the page's sigmoid + BCE (the default), as circles does
+    assert (net["output"], net["loss"]) == (network or ("sigmoid", "bce"))
+    assert view["network"]["sizes"][-1] == (len(labels) if network else 1)
+    assert view["tables"]["upload"]["n_classes"] == len(labels)
+    assert client.post("/api/train", json={"id": sid, "steps": 5}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"2024-01-{d:02d}" for d in range(1, 29)] * 3,
+        [f"2024-01-{d:02d}" for d in range(1, 29)] * 3 + ["junk"] * 9,  # 90%: dates
+        [f"2024-01-{d:02d}" for d in range(1, 29)] * 3 + ["junk"] * 10,  # under 90%
+        [f"w{i}" for i in range(300)],
+        ["3 May 2021", "2021/05/04", "May 5, 2021", "x", "06.05.2021"] * 20,
+    ],
+)
+def test_the_chunked_date_check_agrees_with_parsing_the_whole_column(values):
+    present = pd.Series(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(present, errors="coerce", format="mixed")
+    assert tables._mostly_dates(present) == (parsed.notna().mean() >= 0.9)
+
+
+def test_imputed_gaps_and_one_hot_columns_are_noted_as_chainrule_train_notes_them(client):
+    df = table_frame()  # 'z' has 2 gaps, 'color' 3 categories
+    sid, first = upload(client, df.to_csv(index=False).encode())
+    assert first.status_code == 200, first.text
+    median = df["z"].median()
+    gap = f"preprocessing: imputed 2 missing values in 'z' with the median {median:.6g}"
+    assert gap == "preprocessing: imputed 2 missing values in 'z' with the median 0.095"
+
+    def notes(features):
+        config = {"data": {"name": "upload", "features": features}}
+        r = client.post("/api/config", json={"id": sid, "config": config})
+        assert r.status_code == 200, r.text
+        return [n for n in r.json()["data"]["notes"] if n not in (ROW_NOTE, DAY_NOTE)]
+
+    assert notes(["x", "z"]) == [gap]
+    assert notes("pca") == [
+        gap,
+        "preprocessing: one-hot encoded 'color' (3 categories: 'blue', 'green', 'red')",
+    ]
+    assert notes(["row", "x"]) == []  # no gap there

@@ -30,6 +30,8 @@ TOY_SETS = {
 }
 MAX_CLASSES = 10
 MAX_POINTS = 2000
+#: at most this many one-hot columns go into the PCA projection (see :func:`pca_columns`)
+MAX_PCA_WIDTH = 500
 
 #: the input features the page toggles, as TensorFlow Playground's: name -> the column
 #: computed from a point's coordinates x1, x2 (the engine sees the chosen columns)
@@ -200,7 +202,7 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
     PlayData
         Each input column standardised (mean 0, standard deviation 0.5).
     """
-    from ..datasets.tables import DataError, LabelEncoder, Preprocessor
+    from ..datasets.tables import DataError, LabelEncoder
 
     if len(dataset.target) != 1:
         raise DataError("the playground takes one target column; the table has several.")
@@ -211,12 +213,8 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
         raise DataError(f"the table has {n} rows; the playground takes at most {MAX_POINTS}.")
     notes = list(dataset.notes)
     if features == "pca":
-        from sklearn.decomposition import PCA
-
-        Z = Preprocessor().fit_transform(dataset.X)
-        if Z.shape[1] < 2:
-            raise DataError("PCA needs at least two feature columns; the table has one.")
-        X = PCA(n_components=2, random_state=seed).fit_transform(Z)
+        X, pca_notes = pca_projection(dataset, seed)
+        notes += pca_notes
         names = ["PC1", "PC2"]
     else:
         names = [str(f) for f in features]
@@ -227,7 +225,8 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
                 f"pick two different numeric feature columns (got {names}); the numeric "
                 f"columns are {numeric}, or choose the PCA projection."
             )
-        X = Preprocessor().fit_transform(dataset.X[names])
+        X, pre_notes = encode(dataset.X[names])
+        notes += pre_notes
     X = np.asarray(X, dtype=np.float64)
     sd = X.std(axis=0)
     X = 0.5 * (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -248,6 +247,87 @@ def table_data(dataset, features, train_ratio: float, seed: int) -> PlayData:
         y = 0.5 * (y - y.mean()) / (sd if sd > 0 else 1.0)
     train, test = split(n, train_ratio, seed)
     return PlayData(dataset.name, dataset.task, X, y, train, test, classes, names, notes)
+
+
+#: the Preprocessor's notes the page shows (its standardisation note is left out: the
+#: playground standardises the inputs to a standard deviation of 0.5 itself)
+SHOWN_PREPROCESSING = ("imputed ", "one-hot encoded ")
+
+
+def encode(frame) -> tuple[np.ndarray, list[str]]:
+    """``frame``'s columns as ``chainrule train`` preprocesses them (:class:`Preprocessor`:
+    gaps imputed, text one-hot encoded), and its notes on the gaps and the encoding, each
+    as ``chainrule train`` prints it after "preprocessing:"."""
+    from ..datasets.tables import Preprocessor
+
+    pre = Preprocessor()
+    Z = pre.fit_transform(frame)
+    return Z, [f"preprocessing: {n}" for n in pre.notes_ if n.startswith(SHOWN_PREPROCESSING)]
+
+
+def pca_columns(dataset) -> tuple[list[str], dict[str, int]]:
+    """The feature columns the PCA projection encodes, within ``MAX_PCA_WIDTH`` one-hot
+    columns, and the widths of those it leaves out.
+
+    Every column's one-hot width is counted before anything is encoded
+    (:func:`chainrule.datasets.tables.one_hot_widths`); the narrowest columns are kept
+    first, so a few text columns with a category in nearly every row (which would make a
+    2,000 x 30,000 matrix: seconds and gigabytes for two components) are the ones left out.
+
+    Returns
+    -------
+    kept : list of str
+        In the table's order.
+    left_out : dict
+        Column name -> its number of one-hot columns, widest first.
+    """
+    from ..datasets.tables import one_hot_widths
+
+    widths = one_hot_widths(dataset.frame, dataset.feature_names)
+    kept, total = set(), 0
+    for c in sorted(widths, key=widths.get):  # narrowest first; ties in the table's order
+        if total + widths[c] <= MAX_PCA_WIDTH:
+            kept.add(c)
+            total += widths[c]
+    left_out = {c: w for c, w in sorted(widths.items(), key=lambda cw: -cw[1]) if c not in kept}
+    return [c for c in widths if c in kept], left_out
+
+
+def pca_projection(dataset, seed: int) -> tuple[np.ndarray, list[str]]:
+    """The table's features (one-hot encoded as ``chainrule train`` encodes them, within
+    ``MAX_PCA_WIDTH`` columns: :func:`pca_columns`) on their first two principal
+    components: ``(X, notes)``, X of shape (n, 2), a note naming any column left out."""
+    from sklearn.decomposition import PCA
+
+    from ..datasets.tables import DataError
+
+    kept, left_out = pca_columns(dataset)
+    shown = ", ".join(f"{c!r} ({w} categories)" for c, w in list(left_out.items())[:3])
+    more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+    Z, notes = encode(dataset.X[kept]) if kept else (np.zeros((len(dataset.X), 0)), [])
+    if Z.shape[1] < 2:
+        if left_out:
+            raise DataError(
+                f"PCA needs at least two feature columns within {MAX_PCA_WIDTH} one-hot "
+                f"columns; {shown}{more} would add {sum(left_out.values())} columns. Remove "
+                "such text columns (a category in nearly every row) from the CSV, or train "
+                "on it with `chainrule train --drop COL`."
+            )
+        raise DataError(
+            f"PCA needs at least two feature columns; {dataset.name} has "
+            f"{len(dataset.feature_names)} ({', '.join(map(repr, dataset.feature_names))}). "
+            "Add a second feature column to the CSV: the playground draws two inputs."
+        )
+    if left_out:
+        notes.append(
+            f"PCA leaves out {shown}{more}: one-hot encoded they would add "
+            f"{sum(left_out.values())} columns, and the projection takes at most "
+            f"{MAX_PCA_WIDTH}; it uses the other {len(kept)} feature columns"
+        )
+    # at most MAX_PCA_WIDTH columns: the covariance matrix's eigenvectors are exact and
+    # cheap (the randomized solver sklearn would pick is far slower at this size)
+    pca = PCA(n_components=2, svd_solver="covariance_eigh", random_state=seed)
+    return pca.fit_transform(Z), notes
 
 
 def numeric_columns(dataset) -> list[str]:

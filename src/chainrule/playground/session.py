@@ -36,6 +36,9 @@ from .config import (
 from .data import PlayData, input_features, numeric_columns, table_data, toy_data, usable_inputs
 
 GRID = 50  # the surfaces are GRID x GRID (2-D) or 2 * GRID points (1-D)
+#: each hidden neuron's surface is HIDDEN_GRID x HIDDEN_GRID: the means of the 2 x 2 blocks
+#: of the grid (the page draws it 34 px wide; a quarter of the bytes to send and colour)
+HIDDEN_GRID = GRID // 2
 MAX_CURVE = 400  # points of each loss curve sent to the page
 MAX_HISTORY = 20_000  # logged ticks kept; beyond, every other older one is dropped
 #: the settings the page may change while training goes on (anything else restarts it)
@@ -117,16 +120,18 @@ class Session:
 
     def adopt_table(self, name: str, dataset) -> None:
         """Offer ``dataset`` as table ``name`` and switch to it, on two of its numeric
-        columns (or PCA), with an output and loss that suit its task. If it cannot be
-        shown, the session keeps what it had, the previous table of that name included."""
+        columns (or PCA), with an output and loss that suit its task (softmax and
+        cross-entropy for three classes or more, as the page picks for the blobs). If it
+        cannot be shown, the session keeps what it had, the previous table of that name
+        included."""
         previous = self.tables.get(name)
         self.tables[name] = dataset
         numeric = numeric_columns(dataset)
         net = dict(self.config["network"])
         if dataset.task == "regression":
             net.update(output="linear", loss="mse")
-        elif net["loss"] == "mse" and net["output"] == "linear":
-            net.update(output="softmax", loss="cross_entropy")
+        elif n_classes(dataset) > 2 or (net["loss"] == "mse" and net["output"] == "linear"):
+            net.update(output="softmax", loss="cross_entropy")  # as the page does for blobs
         features = numeric[:2] if len(numeric) >= 2 else "pca"
         data = {**self.config["data"], "name": name, "features": features}
         try:
@@ -278,7 +283,8 @@ class Session:
         return np.c_[gx.ravel(), gy.ravel()]
 
     def surfaces(self) -> dict:
-        """The output surface and each hidden neuron's (its activation A_l), on the grid."""
+        """The output surface on the grid, and each hidden neuron's (its activation A_l)
+        on the coarser HIDDEN_GRID (:meth:`_pooled`)."""
         A = input_features(self.grid(), self.config["data"]["inputs"])
         hidden = []
         with np.errstate(all="ignore"):
@@ -286,7 +292,7 @@ class Session:
                 A = layer.forward(A, training=False)[0]
                 is_act = not hasattr(layer, "n_in") and type(layer).__name__ != "Dropout"
                 if is_act and len(hidden) < len(self.dense) - 1:  # not the output's
-                    hidden.append(self._tiles(A))
+                    hidden.append(self._tiles(self._pooled(A)))
             S = self.probabilities(A)
         if self.data.task == "regression":
             y = self.data.y
@@ -302,6 +308,14 @@ class Session:
                 "classes": self._tiles(S, 0.0, 1.0),  # each class's probability
             }
         return {"output": output, "hidden": hidden}
+
+    def _pooled(self, A: np.ndarray) -> np.ndarray:
+        """Values on the grid, A (GRID**2, k), as (HIDDEN_GRID**2, k): the mean of each
+        2 x 2 block of grid points (rows top first, as :meth:`grid`); 1-D curves as given."""
+        if self.data.n_features == 1:
+            return A
+        k, h = A.shape[1], HIDDEN_GRID
+        return A.reshape(h, GRID // h, h, GRID // h, k).mean(axis=(1, 3)).reshape(h * h, k)
 
     def _tiles(self, A: np.ndarray, lo=None, hi=None) -> list[dict]:
         """One tile per column of A (m, n): 1-D curves as numbers, 2-D surfaces as bytes.
@@ -450,5 +464,14 @@ def table_info(dataset) -> dict:
         "describe": dataset.describe(),
         "numeric": numeric_columns(dataset),
         "task": dataset.task,
+        "n_classes": n_classes(dataset),
         "notes": list(dataset.notes),
     }
+
+
+def n_classes(dataset) -> int:
+    """The number of classes of a classification table's one target (0 for a regression
+    or a table of several targets, which the playground refuses)."""
+    if dataset.task != "classification" or len(dataset.target) != 1:
+        return 0
+    return int(dataset.y.nunique())

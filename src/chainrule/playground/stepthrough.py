@@ -31,8 +31,37 @@ def highlight(name: str, n_dense: int) -> dict:
     return {"kind": kind, "column": column}
 
 
+def batch_rows(train: np.ndarray, start: int, size: int, seed: int) -> np.ndarray:
+    """The step-through's batch: row ``train[start]`` (the sample picked), then ``size - 1``
+    other training rows drawn without replacement, as a mini-batch is drawn.
+
+    The draw is seeded by ``(seed, start)``, so the same choice gives the same batch. (The
+    rows are sorted by index and a toy set's classes come in blocks: consecutive rows
+    would be a batch of one class.)
+
+    Parameters
+    ----------
+    train : ndarray (n_train,)
+        The training rows' indices into the data.
+    start : int
+        A position in ``train``.
+    size : int
+        1 to ``n_train``.
+    seed : int
+
+    Returns
+    -------
+    ndarray (size,)
+        Indices into the data.
+    """
+    others = np.delete(np.arange(len(train)), start)
+    drawn = np.random.default_rng([seed, start]).choice(others, size - 1, replace=False)
+    return train[np.r_[start, drawn].astype(np.int64)]
+
+
 def stages(session, start: int, size: int) -> dict:
-    """Trace one step on ``size`` training rows from position ``start`` of the train part.
+    """Trace one step on ``size`` training rows: the one at position ``start`` of the
+    train part, and ``size - 1`` others drawn at random (:func:`batch_rows`).
 
     Returns
     -------
@@ -51,7 +80,12 @@ def stages(session, start: int, size: int) -> dict:
         )
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH:
         raise ConfigError(f"the step-through batch takes 1 to {MAX_BATCH} samples; got {size!r}.")
-    rows = train[(start + np.arange(size)) % len(train)]
+    if size > len(train):
+        raise ConfigError(
+            f"the step-through batch of {size} samples is larger than the training part "
+            f"({len(train)} rows); choose at most {len(train)}."
+        )
+    rows = batch_rows(train, start, size, session.config["network"]["seed"])
     X, T = session.Z[rows], session.T[rows]
     lr = session.config["network"]["lr"]
     with np.errstate(all="ignore"):

@@ -73,6 +73,7 @@ function taskOf(name) {
 function chooseData(name) {
   setConfig((c) => {
     const before = taskOf(c.data.name), after = taskOf(name);
+    const multi = name === "blobs" || state.view.tables[name]?.n_classes > 2;  // softmax + CE
     c.data.name = name;
     c.data.inputs = inputsAfterDataChange(c.data.inputs);
     if (state.view.tables[name]) {
@@ -80,8 +81,7 @@ function chooseData(name) {
       c.data.features = numeric.length >= 2 ? numeric.slice(0, 2) : "pca";
     }
     if (after === "regression") { c.network.output = "linear"; c.network.loss = "mse"; }
-    else if (before === "regression" || name === "blobs") {
-      const multi = name === "blobs";
+    else if (before === "regression" || multi) {
       c.network.output = multi ? "softmax" : "sigmoid";
       c.network.loss = multi ? "cross_entropy" : "bce";
     }
@@ -322,22 +322,36 @@ function dequantise(tile) {
   return Array.from(q, (v) => tile.lo + v * k);
 }
 
-// A GRIDxGRID image of a surface, as an offscreen canvas.
+// A square image of a surface (GRIDxGRID, a hidden neuron's smaller), on an offscreen
+// canvas to draw at once (one canvas per size, reused: the next call overwrites it).
+// Its values are bytes: each colour is worked out once per byte (and class).
+const offscreen = new Map();
 function surfaceImage(tile, kind) {
-  const g = state.view.data.grid, c = document.createElement("canvas");
-  c.width = c.height = g;
-  const ctx = c.getContext("2d"), img = ctx.createImageData(g, g);
-  const values = dequantise(tile);
+  const q = decode(tile.b64), g = Math.round(Math.sqrt(q.length)), step = (tile.hi - tile.lo) / 255;
+  if (!offscreen.has(g)) {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = g;
+    const context = canvas.getContext("2d");
+    offscreen.set(g, {canvas, context, img: context.createImageData(g, g)});
+  }
+  const {canvas: c, context: ctx, img} = offscreen.get(g);
+  const seen = new Map();
   const cls = kind === "multi" ? decode(tile.cls) : null;
   const k = state.view.data.classes.length;
   const scale = Math.max(Math.abs(tile.lo), Math.abs(tile.hi));
-  for (let i = 0; i < values.length; i++) {
-    let rgb;
-    if (kind === "binary") rgb = mix(WHITE, values[i] >= 0.5 ? POS : NEG, 0.75 * Math.abs(2 * values[i] - 1));
-    else if (kind.startsWith("class")) rgb = mix(WHITE, hex(PALETTE[Number(kind.slice(5))]), values[i]);
-    else if (kind === "multi") rgb = mix(WHITE, hex(PALETTE[cls[i]]), 0.75 * Math.max(0, (values[i] - 1 / k) / (1 - 1 / k)));
-    else rgb = diverging(values[i], scale);
-    img.data.set([...rgb, 255], 4 * i);
+  const data = img.data;
+  for (let i = 0; i < q.length; i++) {
+    const key = cls ? 256 * cls[i] + q[i] : q[i];
+    let rgb = seen.get(key);
+    if (!rgb) {
+      const v = tile.lo + q[i] * step;  // the value dequantise() gives
+      if (kind === "binary") rgb = mix(WHITE, v >= 0.5 ? POS : NEG, 0.75 * Math.abs(2 * v - 1));
+      else if (kind.startsWith("class")) rgb = mix(WHITE, hex(PALETTE[Number(kind.slice(5))]), v);
+      else if (kind === "multi") rgb = mix(WHITE, hex(PALETTE[cls[i]]), 0.75 * Math.max(0, (v - 1 / k) / (1 - 1 / k)));
+      else rgb = diverging(v, scale);
+      seen.set(key, rgb);
+    }
+    data[4 * i] = rgb[0]; data[4 * i + 1] = rgb[1]; data[4 * i + 2] = rgb[2]; data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
   return c;
