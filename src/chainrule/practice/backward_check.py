@@ -187,8 +187,8 @@ def check_backward(
     an activation,            unless given), its params      per parameter: ``dW,
     ``BatchNorm``,            (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``);
     ``Dropout``, ...)         ``eps``, ``alpha``, ``n``;     ``dZ`` for an activation
-                              an activation also by the      written in the lessons'
-                              lessons' names ``Z``, ``A``,   names
+                              an activation also by a        written in a network's
+                              network's names ``Z``, ``A``,  names ``Z``, ``A``, ``dA``
                               ``dA``; Dropout's keep
                               ``mask`` and ``p``
     a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
@@ -287,8 +287,9 @@ class _Case:
 
 def _in_students_names(case: _Case, fn) -> None:
     """Name the returned array as the student's function names its input: ``dZ`` when
-    it takes the lessons' ``Z`` (an activation's input, or a fused loss's logits) and
-    not ``X`` or ``Y`` (one set of names across lessons, drills and reports)."""
+    it takes ``Z`` (a network's name for an activation's input, or a fused loss's
+    logits) and not ``X`` or ``Y``; ``dX`` (``dY`` for a loss) when it takes the
+    library's names, as the lessons and the drills do."""
     try:
         asked = set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
@@ -483,7 +484,7 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     n, k = Y.shape
     available = {"Y": Y, "Z": Y, "Y_hat": Y, "y": y, "T": T, "n": n, "k": k}
     if getattr(loss, "from_logits", False) and isinstance(loss, CrossEntropy):
-        available["P"] = softmax(Y)  # the lessons' softmax_cross_entropy_backward(P, T)
+        available["P"] = softmax(Y)  # a fused loss's gradient from the probabilities, P - T
     elif getattr(loss, "from_logits", False) and isinstance(loss, BinaryCrossEntropy):
         available["P"] = sigmoid(Y)
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
@@ -508,7 +509,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     expected.update({f"d{k}": g.copy() for k, g in layer.grads.items()})
     available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params, **given}
     available.update({a: getattr(layer, a) for a in ("eps", "alpha") if hasattr(layer, a)})
-    if not layer.params:  # an activation: also by the lessons' names, Z -> A
+    if not layer.params:  # an activation: also by a network's names, Z -> A
         available.update({"Z": X, "A": Y, "dA": dY})
     params = list(layer.params.values())
     error = _numeric_error(
