@@ -186,6 +186,16 @@ def test_the_report_reads_as_a_marking():
     assert "| `dX` | wrong values" in report._repr_markdown_()
 
 
+def test_the_report_says_whose_dY_it_used():
+    """Random dY unless the caller gives one; then the report says it is theirs."""
+    right = lambda X, dY: dY * (1 - np.tanh(X) ** 2)  # noqa: E731
+    drawn = cr.check_backward(right, cr.Tanh(), X)
+    assert drawn.what == "Tanh(), backward of a batch of 5 (Y = layer(X), random dY)"
+    given = cr.check_backward(right, cr.Tanh(), X, dY=np.ones((5, 3)))
+    assert given.what == "Tanh(), backward of a batch of 5 (Y = layer(X), the dY you gave)"
+    assert given.ok and str(given).startswith("check_backward: " + given.what)
+
+
 # ------------------------------------------------------------------ check_step
 W0 = np.random.default_rng(4).normal(size=(3, 2))
 

@@ -501,6 +501,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
             layer.fixed_mask = layer.rng.random(X.shape) >= layer.p
         given = {"mask": np.asarray(layer.fixed_mask, dtype=bool), "p": layer.p}
     Y, backward = layer.forward(X, training=True)
+    source = "random dY" if dY is None else "the dY you gave"
     dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
     if dY.shape != Y.shape:
         raise ValueError(f"check_backward: dY must have the shape of Y, {Y.shape}; got {dY.shape}.")
@@ -516,7 +517,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
         lambda: float(np.sum(layer.forward(X, training=True)[0] * dY)),
         [X, *params], list(expected.values()),
     )  # fmt: skip
-    what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), random dY)"
+    what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), {source})"
     factors = {a: getattr(layer, a) for a in ("alpha", "p") if hasattr(layer, a)}
     if "gamma" in layer.params:
         factors["gamma"] = layer.params["gamma"]
