@@ -192,7 +192,7 @@ def test_the_report_says_whose_dY_it_used():
     drawn = cr.check_backward(right, cr.Tanh(), X)
     assert drawn.what == "Tanh(), backward of a batch of 5 (Y = layer(X), random dY)"
     given = cr.check_backward(right, cr.Tanh(), X, dY=np.ones((5, 3)))
-    assert given.what == "Tanh(), backward of a batch of 5 (Y = layer(X), the dY you gave)"
+    assert given.what == "Tanh(), backward of a batch of 5 (Y = layer(X), the given dY)"
     assert given.ok and str(given).startswith("check_backward: " + given.what)
 
 

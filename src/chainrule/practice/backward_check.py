@@ -501,7 +501,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
             layer.fixed_mask = layer.rng.random(X.shape) >= layer.p
         given = {"mask": np.asarray(layer.fixed_mask, dtype=bool), "p": layer.p}
     Y, backward = layer.forward(X, training=True)
-    source = "random dY" if dY is None else "the dY you gave"
+    source = "random dY" if dY is None else "the given dY"
     dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
     if dY.shape != Y.shape:
         raise ValueError(f"check_backward: dY must have the shape of Y, {Y.shape}; got {dY.shape}.")
