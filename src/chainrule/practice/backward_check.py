@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -289,7 +290,8 @@ def _in_students_names(case: _Case, fn) -> None:
     """Name the returned array as the student's function names its input: ``dZ`` when
     it takes ``Z`` (a network's name for an activation's input, or a fused loss's
     logits) and not ``X`` or ``Y``; ``dX`` (``dY`` for a loss) when it takes the
-    library's names, as the lessons and the drills do."""
+    library's names, as the lessons and the drills do. An activation's diagnoses then
+    speak the same names: ``dX = dY * Sigmoid'(X)``, not ``dZ = dA * Sigmoid'(Z)``."""
     try:
         asked = set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
@@ -302,6 +304,14 @@ def _in_students_names(case: _Case, fn) -> None:
         case.expected = {"dZ": case.expected[old]}
         case.slips = [(story, {"dZ": arrays[old]}) for story, arrays in case.slips if old in arrays]
         case.alternatives = [{"dZ": alt[old]} for alt in case.alternatives if old in alt]
+    elif case.context == "layer" and asked & {"X", "Y", "dY"}:
+        case.slips = [(_LIBRARY_NAMES.sub(lambda m: _LIBRARY[m[0]], story), arrays)
+                      for story, arrays in case.slips]  # fmt: skip
+
+
+#: an activation's names in a network (Z -> A) and in the library (X -> Y)
+_LIBRARY = {"Z": "X", "A": "Y", "dZ": "dX", "dA": "dY"}
+_LIBRARY_NAMES = re.compile(r"\b(dZ|dA|Z|A)\b")
 
 
 def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
