@@ -66,11 +66,12 @@ np.set_printoptions(precision=4, suppress=True)  # short numbers when you print 
 # * A layer's backward pass receives `dY`, the gradient of the loss with respect to
 #   its output, and returns `dX`, the gradient with respect to its input (plus its
 #   parameters' gradients). The chain rule, one layer at a time.
-# * For an activation and for a loss on logits, the names are the lessons': the input
-#   is `Z`, the output `A`, the gradient arriving from above `dA`, and the function
-#   returns `dZ`. The report names each array as your function does (`dZ` when your
-#   function takes `Z` or `A`, `dX` when it takes `X`). In a network, layer `l` is the
-#   `l`-th layer with weights, and its activation is $A_l = f(Z_l)$.
+# * The names are the library's and the lessons': a layer (an activation too) maps its
+#   input `X` to its output `Y`, and its backward pass takes `dY` and returns `dX`. A
+#   loss takes the predictions `Y` and returns `dY`, or the logits `Z` and returns `dZ`.
+#   The report names each array as your function does (`dX` when it takes `X`, `dZ`
+#   when it takes `Z`). In a whole network, layer `l` is the `l`-th layer with
+#   weights, $Z_l = A_{l-1} W_l + b_l$ and $A_l = f(Z_l)$.
 #
 # Your function receives the arrays that its parameters name (keep the names in the
 # `def` line as they are) and returns the gradients in the order the docstring gives.
@@ -105,23 +106,23 @@ print(cr.check_backward(relu_backward_wrong, cr.ReLU(), X_demo))
 #
 # $$\sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,\bigl(1 - \sigma(z)\bigr).$$
 #
-# As in the lessons, its input is `Z`, its output `A = sigmoid(Z)`, and `dA` is the
-# gradient arriving from above. Element by element, the chain rule gives
-# $dZ = dA \odot A \odot (1 - A)$, where $\odot$ is the element-wise product (`*` in
-# NumPy). The signature is the lessons' own, `sigmoid_backward(dA, A)`.
+# As in the lessons, the layer maps its input `X` to its output `Y = sigmoid(X)`, and
+# `dY` is the gradient arriving from above. Element by element, the chain rule gives
+# $dX = dY \odot Y \odot (1 - Y)$, where $\odot$ is the element-wise product (`*` in
+# NumPy). The signature is the lessons' own, `sigmoid_backward(X, dY)`.
 #
-# *Hint.* The derivative $\sigma'(z) = A(1 - A)$ is read off the **output** `A`, which
-# the forward pass already computed; applying the sigmoid to `A` again is the classic
-# slip.
+# *Hint.* The derivative $\sigma'(x) = Y(1 - Y)$ is read off the **output**
+# `Y = sigmoid(X)`: compute `Y` first. Using `X * (1 - X)`, or applying the sigmoid to
+# `Y` again, are the classic slips.
 
 
 # %%
-def sigmoid_backward(dA, A):
-    """Gradient through a sigmoid layer, A = sigmoid(Z).
+def sigmoid_backward(X, dY):
+    """Gradient through a sigmoid layer, Y = sigmoid(X).
 
-    dA : (n, k) dL/dA, the gradient arriving from the layer above
-    A  : (n, k) the sigmoid's output
-    returns dZ : (n, k), dL/dZ
+    X  : (n, k) the layer's input
+    dY : (n, k) dL/dY, the gradient arriving from the layer above
+    returns dX : (n, k), dL/dX
     """
     raise NotImplementedError("your code here")
 
@@ -237,12 +238,12 @@ print(check("sigmoid_bce_backward", sigmoid_bce_backward))
 
 
 # %%
-def dense_backward(dY, X, W):
+def dense_backward(X, W, dY):
     """Backward pass of Y = X @ W + b (the lessons' signature).
 
-    dY : (n, n_out) dL/dY
     X  : (n, n_in) the layer's input
     W  : (n_in, n_out) its weights
+    dY : (n, n_out) dL/dY
     returns dX : (n, n_in), dW : (n_in, n_out), db : (n_out,)
     """
     raise NotImplementedError("your code here")

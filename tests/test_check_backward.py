@@ -103,9 +103,9 @@ SLIPS = [
     (lambda X, W, dY: (dY @ W.T, X.T @ dY / 5, dY.sum(0)), cr.Dense(3, 2, rng=0), (X,), "dW",
      "applied twice"),
     (lambda X, dY: dY, cr.Sigmoid(), (X,), "dX", "derivative of the Sigmoid is missing"),
-    (lambda X, dY: dY * X * (1 - X), cr.Sigmoid(), (X,), "dX", "you used the input Z"),
+    (lambda X, dY: dY * X * (1 - X), cr.Sigmoid(), (X,), "dX", "you used the input X"),
     (lambda Y, dY: dY * sigmoid(Y) * (1 - sigmoid(Y)), cr.Sigmoid(), (X,), "dX",
-     "you gave it the output A"),
+     "you gave it the output Y"),
     (lambda X, dY: dY * (1 - X**2), cr.Tanh(), (X,), "dX", "tanh' evaluated at the wrong"),
     (lambda X, dY: dY * (X > 0), cr.LeakyReLU(0.1), (X,), "dX", "leaky slope is missing"),
     (two_layer("no derivative"), NET, (X, y), "dW1", "layer 1 (Sigmoid): the derivative"),
@@ -184,6 +184,16 @@ def test_the_report_reads_as_a_marking():
     assert "diagnosis: the derivative of the Tanh is missing" in text
     assert text.splitlines()[-2] == "0 of 1 right."
     assert "| `dX` | wrong values" in report._repr_markdown_()
+
+
+def test_the_report_says_whose_dY_it_used():
+    """Random dY unless the caller gives one; then the report says it is theirs."""
+    right = lambda X, dY: dY * (1 - np.tanh(X) ** 2)  # noqa: E731
+    drawn = cr.check_backward(right, cr.Tanh(), X)
+    assert drawn.what == "Tanh(), backward of a batch of 5 (Y = layer(X), random dY)"
+    given = cr.check_backward(right, cr.Tanh(), X, dY=np.ones((5, 3)))
+    assert given.what == "Tanh(), backward of a batch of 5 (Y = layer(X), the given dY)"
+    assert given.ok and str(given).startswith("check_backward: " + given.what)
 
 
 # ------------------------------------------------------------------ check_step
@@ -333,3 +343,23 @@ def test_check_step_judges_unreadable_steps_and_refuses_zero_steps():
             f"check_step: steps (the number of updates to judge) must be a positive "
             f"integer, got {steps!r}."
         )
+
+
+def test_an_activations_diagnosis_speaks_the_students_names():
+    """One set of names: a function taking the library's X, dY is told about dX and dY;
+    one taking a network's dA, A about dZ and dA (issue 22)."""
+    own = " (relu'(z) = 1 if z > 0 else 0)"
+    library = cr.check_backward(lambda X, dY: dY, cr.ReLU(), X)
+    assert library["dX"].diagnosis == (
+        f"the derivative of the ReLU is missing: dX = dY * ReLU'(X){own}, not dY"
+    )
+    network = cr.check_backward(lambda dA, A: dA, cr.ReLU(), X)
+    assert [v.name for v in network.verdicts] == ["dZ"]
+    assert network["dZ"].diagnosis == (
+        f"the derivative of the ReLU is missing: dZ = dA * ReLU'(Z){own}, not dA"
+    )
+    wrong_tensor = cr.check_backward(lambda X, dY: dY * (1 - X**2), cr.Tanh(), X)
+    assert wrong_tensor["dX"].diagnosis == (
+        "tanh' evaluated at the wrong tensor: 1 - Y**2 uses the OUTPUT Y = tanh(X), "
+        "but you used the input X"
+    )

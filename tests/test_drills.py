@@ -278,9 +278,9 @@ WRONG = [
     ("batchnorm_steps_backward", bn_steps("dsq without 1/n"), "dsq", "factor n = 6"),
     ("batchnorm_steps_backward", bn_steps("no mu path"), "dX", "path through the batch mean"),
     ("sigmoid_backward", lambda X, dY: dY, "dX", "derivative of the Sigmoid is missing"),
-    ("sigmoid_backward", lambda X, dY: dY * X * (1 - X), "dX", "you used the input Z"),
+    ("sigmoid_backward", lambda X, dY: dY * X * (1 - X), "dX", "you used the input X"),
     ("sigmoid_backward", lambda Y, dY: dY * sigmoid(Y) * (1 - sigmoid(Y)), "dX",
-     "you gave it the output A"),
+     "you gave it the output Y"),
     ("softmax_cross_entropy_backward", lambda Z, T: softmax(Z) - T, "dZ", "factor n = 6"),
     ("softmax_cross_entropy_backward", lambda Z, T, n: (T - softmax(Z)) / n, "dZ",
      "sign flipped"),
@@ -422,9 +422,14 @@ def test_the_lessons_functions_pass_the_drills_checks(name):
     """One set of names and signatures: a function the lessons write, with the lessons'
     parameters, passes the drill of the same name (issue 22)."""
     tree = ast.parse(LESSONS[name].read_text(encoding="utf-8"))
-    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    fn, needed = defs[name], [defs[name]]
+    for f in needed:  # the lesson's helpers it calls (sigmoid, softmax), and theirs
+        called = {n.id for n in ast.walk(f) if isinstance(n, ast.Name)}
+        needed += [defs[c] for c in sorted(called & set(defs)) if defs[c] not in needed]
     namespace = {"np": np}
-    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(LESSONS[name]), "exec"), namespace)
+    module = ast.Module(body=needed[::-1], type_ignores=[])
+    exec(compile(module, str(LESSONS[name]), "exec"), namespace)
     report = check(name, namespace[name])
     assert report.ok, str(report)
     drill = next(f for f in _exercises_in_notebook() if f.name == name)

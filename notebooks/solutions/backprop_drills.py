@@ -24,9 +24,10 @@ def _softmax(Z):
     return E / E.sum(axis=1, keepdims=True)
 
 
-def sigmoid_backward(dA, A):
-    # A = sigmoid(Z); sigmoid'(Z) = A * (1 - A), read off the output: dZ = dA * A * (1 - A)
-    return dA * A * (1 - A)
+def sigmoid_backward(X, dY):
+    # Y = sigmoid(X); sigmoid'(X) = Y * (1 - Y), read off the output: dX = dY * Y * (1 - Y)
+    Y = _sigmoid(X)
+    return dY * Y * (1 - Y)
 
 
 def softmax_cross_entropy_backward(Z, T, n):
@@ -44,7 +45,7 @@ def sigmoid_bce_backward(Z, T, n, k):
     return (_sigmoid(Z) - T) / (n * k)
 
 
-def dense_backward(dY, X, W):
+def dense_backward(X, W, dY):
     # Y = X @ W + b:  dX = dY @ W.T (n, n_in), dW = X.T @ dY (n_in, n_out), db = sum of rows
     return dY @ W.T, X.T @ dY, dY.sum(axis=0)
 

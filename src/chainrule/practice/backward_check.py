@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -187,8 +188,8 @@ def check_backward(
     an activation,            unless given), its params      per parameter: ``dW,
     ``BatchNorm``,            (``W``, ``b``, ``gamma``...),  db`` (``dgamma, dbeta``);
     ``Dropout``, ...)         ``eps``, ``alpha``, ``n``;     ``dZ`` for an activation
-                              an activation also by the      written in the lessons'
-                              lessons' names ``Z``, ``A``,   names
+                              an activation also by a        written in a network's
+                              network's names ``Z``, ``A``,  names ``Z``, ``A``, ``dA``
                               ``dA``; Dropout's keep
                               ``mask`` and ``p``
     a ``Sequential``          ``X``, ``y``, ``T``, ``n``,    ``dW1, db1, dW2, db2, ...``
@@ -287,8 +288,10 @@ class _Case:
 
 def _in_students_names(case: _Case, fn) -> None:
     """Name the returned array as the student's function names its input: ``dZ`` when
-    it takes the lessons' ``Z`` (an activation's input, or a fused loss's logits) and
-    not ``X`` or ``Y`` (one set of names across lessons, drills and reports)."""
+    it takes ``Z`` (a network's name for an activation's input, or a fused loss's
+    logits) and not ``X`` or ``Y``; ``dX`` (``dY`` for a loss) when it takes the
+    library's names, as the lessons and the drills do. An activation's diagnoses then
+    speak the same names: ``dX = dY * Sigmoid'(X)``, not ``dZ = dA * Sigmoid'(Z)``."""
     try:
         asked = set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
@@ -301,6 +304,14 @@ def _in_students_names(case: _Case, fn) -> None:
         case.expected = {"dZ": case.expected[old]}
         case.slips = [(story, {"dZ": arrays[old]}) for story, arrays in case.slips if old in arrays]
         case.alternatives = [{"dZ": alt[old]} for alt in case.alternatives if old in alt]
+    elif case.context == "layer" and asked & {"X", "Y", "dY"}:
+        case.slips = [(_LIBRARY_NAMES.sub(lambda m: _LIBRARY[m[0]], story), arrays)
+                      for story, arrays in case.slips]  # fmt: skip
+
+
+#: an activation's names in a network (Z -> A) and in the library (X -> Y)
+_LIBRARY = {"Z": "X", "A": "Y", "dZ": "dX", "dA": "dY"}
+_LIBRARY_NAMES = re.compile(r"\b(dZ|dA|Z|A)\b")
 
 
 def _judge_all(case: _Case, got: dict, n: int, k: int) -> list[TensorVerdict]:
@@ -483,7 +494,7 @@ def _loss_case(loss: Loss, Y: np.ndarray, y):
     n, k = Y.shape
     available = {"Y": Y, "Z": Y, "Y_hat": Y, "y": y, "T": T, "n": n, "k": k}
     if getattr(loss, "from_logits", False) and isinstance(loss, CrossEntropy):
-        available["P"] = softmax(Y)  # the lessons' softmax_cross_entropy_backward(P, T)
+        available["P"] = softmax(Y)  # a fused loss's gradient from the probabilities, P - T
     elif getattr(loss, "from_logits", False) and isinstance(loss, BinaryCrossEntropy):
         available["P"] = sigmoid(Y)
     error = _numeric_error(lambda: loss(Y, y)[0], [Y], [dY])
@@ -500,6 +511,7 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
             layer.fixed_mask = layer.rng.random(X.shape) >= layer.p
         given = {"mask": np.asarray(layer.fixed_mask, dtype=bool), "p": layer.p}
     Y, backward = layer.forward(X, training=True)
+    source = "random dY" if dY is None else "the given dY"
     dY = rng.standard_normal(Y.shape) if dY is None else np.asarray(dY, dtype=np.float64)
     if dY.shape != Y.shape:
         raise ValueError(f"check_backward: dY must have the shape of Y, {Y.shape}; got {dY.shape}.")
@@ -508,14 +520,14 @@ def _layer_case(layer: Layer, X: np.ndarray, dY, rng):
     expected.update({f"d{k}": g.copy() for k, g in layer.grads.items()})
     available = {"X": X, "Y": Y, "dY": dY, "n": X.shape[0], **layer.params, **given}
     available.update({a: getattr(layer, a) for a in ("eps", "alpha") if hasattr(layer, a)})
-    if not layer.params:  # an activation: also by the lessons' names, Z -> A
+    if not layer.params:  # an activation: also by a network's names, Z -> A
         available.update({"Z": X, "A": Y, "dA": dY})
     params = list(layer.params.values())
     error = _numeric_error(
         lambda: float(np.sum(layer.forward(X, training=True)[0] * dY)),
         [X, *params], list(expected.values()),
     )  # fmt: skip
-    what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), random dY)"
+    what = f"{layer!r}, backward of a batch of {X.shape[0]} (Y = layer(X), {source})"
     factors = {a: getattr(layer, a) for a in ("alpha", "p") if hasattr(layer, a)}
     if "gamma" in layer.params:
         factors["gamma"] = layer.params["gamma"]
