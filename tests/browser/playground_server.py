@@ -61,6 +61,27 @@ def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the playground server did not answer within 30 s")
 
 
+def start_static_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m http.server`` serving ``folder`` on 127.0.0.1; returns it and its URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError(f"the static server of {folder} did not answer within 30 s")
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     """Stop the server we started, by its pid."""
     if proc.poll() is None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playground_server import _free_port, shot, stop_server
+from playground_server import shot, start_static_server, stop_server
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,25 +36,8 @@ def site(tmp_path_factory):
         timeout=300,
     )
     assert built.returncode == 0, f"mkdocs build --strict failed:\n{built.stderr[-3000:]}"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=out,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = start_static_server(out)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
         yield url
     finally:
         stop_server(proc)
