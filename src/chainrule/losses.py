@@ -469,13 +469,13 @@ def log_softmax(Z: np.ndarray) -> np.ndarray:
 class CrossEntropy(Loss):
     """Categorical cross-entropy, averaged over samples.
 
+    Targets are class indices (n,) in 0..k-1, or one-hot / probability rows (n, k).
+
     Parameters
     ----------
     from_logits : bool, default True
         True: ``Y`` holds logits Z and the softmax is fused into the loss. False: ``Y``
         holds probabilities P from a ``Softmax`` layer.
-
-    Targets are class indices (n,) in 0..k-1, or one-hot / probability rows (n, k).
 
     Notes
     -----
@@ -629,12 +629,12 @@ class CrossEntropy(Loss):
 class MulticlassHinge(Loss):
     """Multiclass SVM (hinge) loss of CS231n, on raw class scores.
 
+    Targets are class indices (n,) in 0..k-1, or one-hot rows (n, k).
+
     Parameters
     ----------
     margin : float, default 1.0
         How far the true class's score must exceed every other score (> 0, finite).
-
-    Targets are class indices (n,) in 0..k-1, or one-hot rows (n, k).
 
     Notes
     -----

@@ -47,18 +47,36 @@ def start_server(*extra: str) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    return proc, _answering(proc, port, "the playground server")
+
+
+def start_static_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m http.server`` serving ``folder`` on 127.0.0.1; returns it and its URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, _answering(proc, port, f"the static server of {folder}")
+
+
+def _answering(proc: subprocess.Popen, port: int, what: str) -> str:
+    """The server's URL once it answers; stops it and raises if it exits or is silent."""
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {proc.stdout.read().decode()}")
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"{what} exited: {out}")
         try:
             with urllib.request.urlopen(url, timeout=1):
-                return proc, url
+                return url
         except OSError:
             time.sleep(0.2)
     stop_server(proc)
-    raise RuntimeError("the playground server did not answer within 30 s")
+    raise RuntimeError(f"{what} did not answer within 30 s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

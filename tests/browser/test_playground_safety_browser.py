@@ -6,14 +6,10 @@ it. Unlike the ``page`` fixture these tabs run under the page's real Content-Sec
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import urllib.request
 
 import pytest
-from playground_server import _free_port, shot
+from playground_server import shot, start_static_server, stop_server
 
 READY = "() => window.playground && window.playground.view !== null"
 
@@ -77,25 +73,9 @@ def test_reloads_and_a_second_tab_never_lock_out_and_a_reload_restores_the_netwo
 @pytest.fixture
 def other_site(tmp_path):
     """A second local server, on another port: the pages of another web site."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    site = f"http://127.0.0.1:{port}/"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(site, timeout=1).close()
-            break
-        except OSError:
-            import time
-
-            time.sleep(0.1)
+    proc, site = start_static_server(tmp_path)
     yield tmp_path, site
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def test_another_site_cannot_create_or_change_a_session(browser, server, other_site):
