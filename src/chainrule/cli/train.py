@@ -419,6 +419,7 @@ def run_train(opts: TrainOptions, resume=None) -> dict:
         "epochs": n_epochs,
         "kept_epoch": kept,
         "id_column": opts.id_column,
+        "identifiers": list(ds.identifiers),  # left out as features, copied by predict
         "sep": opts.sep,
         "decimal": opts.decimal,
         "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
@@ -477,7 +478,8 @@ def _load_and_split(opts: TrainOptions):
     from ..datasets.tables import load_table, train_test_split_dataset
 
     ds = load_table(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
-                    decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column)  # fmt: skip
+                    decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column,
+                    keep=opts.keep)  # fmt: skip
     _say(ds.describe())
     for note in ds.notes:
         _say(f"  note: {note}")
