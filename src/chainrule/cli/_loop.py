@@ -375,6 +375,7 @@ def fit_epochs(
     progress: bool = False,
     label: str | None = None,
     resume=None,
+    initial: float | None = None,
 ) -> LoopResult:
     """Train ``est`` (solver "sgd" or "adam") for up to ``epochs`` epochs, in place.
 
@@ -387,6 +388,9 @@ def fit_epochs(
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     epochs : int
         At most this many passes over the training rows.
+    initial : float, optional
+        The untrained network's loss the divergence check compares with; by default
+        :func:`initial_loss` of the rows fitted on (cross-validation passes all rows').
 
     Returns
     -------
@@ -408,7 +412,7 @@ def fit_epochs(
     classes = np.unique(y) if hasattr(est, "predict_proba") else None
     parts = _split(X, y, validation_fraction, seed, classes is not None) if early_stopping else None
     X_fit, X_val, y_fit, y_val = (X, None, y, None) if parts is None else parts
-    initial = initial_loss(y_fit, classes)
+    initial = initial_loss(y_fit, classes) if initial is None else initial
     stopping = LossStall(patience, tol)
     if X_val is not None:
         stopping = ValidationLoss(X_val, y_val, classes, patience, tol)
@@ -512,6 +516,7 @@ def cross_validated_alpha(make_est, X, y, *, alphas=SMALL_DATA_ALPHAS, folds=CV_
     loop_kwargs = {**loop_kwargs, "early_stopping": False, "progress": False}
     classification = hasattr(make_est(alphas[0]), "predict_proba")
     classes = np.unique(y) if classification else None
+    loop_kwargs["initial"] = initial_loss(y, classes)  # a fold diverges as the run would
     pairs = _folds(y, folds, loop_kwargs.get("seed", 0), classification)
     losses = {}
     for alpha in alphas:
