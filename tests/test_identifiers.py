@@ -132,3 +132,22 @@ def test_a_row_number_on_a_table_sorted_by_label_drives_no_prediction(tmp_path):
     assert "s.csv: 400 rows, 3 features" in r.stdout and "left out" not in r.stdout
     leaked = json.loads((tmp_path / "k" / "metrics.json").read_text())
     assert leaked["metrics"]["test"]["accuracy"] > honest  # the row number gives the label
+
+
+def test_one_feature_left_beside_an_id_trains_and_plots(tmp_path):
+    """With the ID left out one column remains: no decision-regions plane to draw, the
+    other plots are written (the plot used to fail after training)."""
+    import contextlib
+    import io
+
+    from chainrule.cli.train import TrainOptions, run_train
+
+    x = np.random.default_rng(0).normal(size=60).round(3)
+    pd.DataFrame({"id": [f"u{i}" for i in range(60)], "x": x, "y": np.where(x > 0, "p", "n")}
+                 ).to_csv(tmp_path / "one.csv", index=False)  # fmt: skip
+    opts = TrainOptions(data=str(tmp_path / "one.csv"), out=str(tmp_path / "o"), epochs=3,
+                        alpha=1.0, progress=False)  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_train(opts)
+    pngs = sorted(p.name for p in (tmp_path / "o").glob("*.png"))
+    assert pngs == ["confusion_matrix.png", "gradient_norms.png", "loss.png"]

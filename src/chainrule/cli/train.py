@@ -128,9 +128,9 @@ def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) ->
     elif bundle.task == "classification":
         save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
              "confusion_matrix.png")  # fmt: skip
-        save(
-            plotting.plot_decision_regions(est, X_test, np.asarray(y_test)), "decision_regions.png"
-        )
+        if X_test.shape[1] >= 2:  # a plane needs two columns (one left beside an ID: none)
+            save(plotting.plot_decision_regions(est, X_test, np.asarray(y_test)),
+                 "decision_regions.png")  # fmt: skip
     else:
         save(plotting.plot_predictions(y_test, y_pred), "predictions.png")
         save(plotting.plot_residuals(y_test, y_pred), "residuals.png")
