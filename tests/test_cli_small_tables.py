@@ -11,12 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, r2_score
 
 from chainrule.cli import _loop
 from chainrule.cli.train import TrainOptions, run_train
-from chainrule.datasets import Preprocessor, TargetScaler, load_table, train_test_split_dataset
 from chainrule.estimators import MLPClassifier, MLPRegressor
 
 
@@ -39,18 +36,17 @@ def _run(opts):
 
 
 def _linear_score(path, seed=0):
-    """LogisticRegression / Ridge on the command's split and preprocessing."""
-    ds = load_table(str(path))
-    train, test = train_test_split_dataset(ds, test_size=0.2, rng=seed)
-    pre = Preprocessor().fit(train.X)
-    X_train, X_test = pre.transform(train.X), pre.transform(test.X)
-    y_train, y_test = train.y.to_numpy(), test.y.to_numpy()
-    if ds.task == "classification":
-        model = LogisticRegression(max_iter=5000).fit(X_train, y_train)
-        return accuracy_score(y_test, model.predict(X_test))
-    scaler = TargetScaler().fit(y_train)
-    model = Ridge().fit(X_train, scaler.transform(y_train))
-    return r2_score(y_test, scaler.inverse_transform(model.predict(X_test)))
+    """LogisticRegression / Ridge on the command's split and preprocessing, as
+    ``benchmarks/defaults.py`` fits them."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import defaults
+    finally:
+        sys.path.pop(0)
+    return defaults.baselines(str(path), seed)[1]
 
 
 @pytest.mark.parametrize("n_rows", [20, 83, 93, 300, 600])
