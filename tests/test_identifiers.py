@@ -151,3 +151,15 @@ def test_one_feature_left_beside_an_id_trains_and_plots(tmp_path):
         run_train(opts)
     pngs = sorted(p.name for p in (tmp_path / "o").glob("*.png"))
     assert pngs == ["confusion_matrix.png", "gradient_norms.png", "loss.png"]
+
+
+def test_a_table_of_only_an_identifier_and_the_label_is_refused_naming_keep(tmp_path):
+    pd.DataFrame({"n": np.arange(1, 31), "y": ["a", "b"] * 15}).to_csv(tmp_path / "n.csv",
+                                                                       index=False)  # fmt: skip
+    with pytest.raises(DataError) as info:
+        load_table(tmp_path / "n.csv")
+    assert str(info.value) == (
+        "no feature columns are left after --drop/--id, dropping dates and leaving out "
+        "identifiers; keep at least one (--keep COL keeps an identifier-like column)."
+    )
+    assert load_table(tmp_path / "n.csv", keep=["n"]).feature_names == ["n"]
