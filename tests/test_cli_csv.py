@@ -61,14 +61,17 @@ def test_semicolons_with_decimal_commas_id_and_dates(tmp_path):
     assert "standardised 1 numeric columns" in r.stdout  # x is a number, not 96 categories
 
 
-def test_an_id_like_column_is_noted_and_drop_removes_it(tmp_path):
+def test_an_id_like_column_is_left_out_and_drop_removes_it(tmp_path):
+    """Issue 24: an identifier is left out (it was noted and then trained on)."""
     frame().to_csv(tmp_path / "d.csv", index=False)
     r = run("train", "--data", tmp_path / "d.csv", "--out", tmp_path / "o", *FAST)
     assert r.returncode == 0, r.stderr
     assert (
-        "note: 'id' has a different value in every row, like an identifier: it carries no "
-        "pattern to learn; pass --id id (kept in predictions) or --drop id"
+        "note: left out 'id': it has a different value in every row, like an identifier, so "
+        "it carries no pattern to learn (predict copies it into its table); to use it as a "
+        "feature, --keep id"
     ) in r.stdout
+    assert "d.csv: 120 rows, 2 features" in r.stdout  # x and color (day: dates)
     r = run("train", "--data", tmp_path / "d.csv", "--drop", "id", "color", "--out",
             tmp_path / "o", *FAST)  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -134,15 +137,17 @@ def test_predict_copies_the_id_and_notes_unseen_categories_and_extra_columns(tmp
 
 def test_a_text_column_that_would_explode_the_matrix_is_refused_fast(tmp_path):
     n = 8000  # 8000 rows x 8000 one-hot columns = 64 million cells
-    df = pd.DataFrame({"code": [f"c{i}" for i in range(n)], "x": np.arange(n) % 7})
+    # one code repeats: a different value in every row would be left out as an
+    # identifier (issue 24), see test_identifiers.py
+    df = pd.DataFrame({"code": [f"c{i}" for i in range(n - 1)] + ["c0"], "x": np.arange(n) % 7})
     df["y"] = df["x"] % 2
     df.to_csv(tmp_path / "wide.csv", index=False)
     r = run("train", "--data", tmp_path / "wide.csv", "--out", tmp_path / "o")
     assert r.returncode == 2
     assert r.stderr.strip() == (
-        "chainrule train: error: the features would become a 8000 x 8001 matrix (0.5 GiB), "
+        "chainrule train: error: the features would become a 8000 x 8000 matrix (0.5 GiB), "
         "more than chainrule handles (50000000 cells); the widest text columns are 'code' "
-        "(8000 categories): drop them (--drop COL) or mark the ID (--id COL)."
+        "(7999 categories): drop them (--drop COL) or mark the ID (--id COL)."
     )
     r = run("train", "--data", tmp_path / "wide.csv", "--id", "code", "--out", tmp_path / "o",
             "--epochs", "2", "--no-progress", "--no-plots")  # fmt: skip
@@ -183,8 +188,11 @@ def test_a_row_number_column_is_noted_but_a_unique_measurement_is_not(tmp_path):
     df.to_csv(tmp_path / "n.csv", index=False)
     r = run("train", "--data", tmp_path / "n.csv", "--out", tmp_path / "o", *FAST)
     assert r.returncode == 0, r.stderr
-    assert "note: 'row_no' has a different value in every row, like an identifier" in r.stdout
-    assert "'income' has a different value" not in r.stdout
+    assert "note: left out 'row_no': it numbers the rows (1 to 120), like an identifier" in (
+        r.stdout
+    )
+    assert "'income'" not in r.stdout.replace("'income' (", "")  # no note on it
+    assert "n.csv: 120 rows, 3 features" in r.stdout  # income, x, color
 
 
 def test_a_code_column_with_a_few_distinct_values_is_kept_as_text(tmp_path):

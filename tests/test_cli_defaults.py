@@ -27,7 +27,12 @@ def test_wine_is_not_frozen_by_a_tiny_validation_set(tmp_path):
         "early stopping off: 29 validation rows (0.2 of 142) are fewer than the 50 it needs "
         "(each side of the split); training up to --epochs"
     ) in r.stdout
-    assert "alpha auto: no validation set to choose on, so alpha=3" in r.stdout
+    # issue 24: without a validation set alpha is chosen by 5-fold cross-validation
+    assert (
+        "alpha auto: no validation set, so 5-fold cross-validation on the 142 training rows "
+        "(15 fits, then one on all rows); mean held-out loss per L2 penalty {3: 0.1921, "
+        "1: 0.1092, 0.1: 0.0850}; kept 0.1"
+    ) in r.stdout
     report = json.loads((tmp_path / "w" / "metrics.json").read_text())
     assert report["epochs_run"] == 200 and report["kept_epoch"] is None
     assert report["metrics"]["test"]["accuracy"] == 1.0  # as LogisticRegression on this split

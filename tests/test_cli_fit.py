@@ -58,7 +58,9 @@ def test_a_truly_diverging_run_still_exits_2_with_the_message(wide_small_table, 
     assert not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize("n, fits", [(100, 1), (700, 2)])  # --alpha auto: one fit per alpha
+# --alpha auto: one fit per alpha; without a validation set (100 rows) 5 folds for each
+# of 3 alphas, then one on all rows (issue 24; it was one fit with alpha 3)
+@pytest.mark.parametrize("n, fits", [(100, 16), (700, 2)])
 def test_the_command_calls_fit_once_per_candidate_and_never_partial_fit(
     monkeypatch, tmp_path, n, fits
 ):

@@ -86,7 +86,8 @@ def test_piping_into_head_still_trains_and_writes_everything(tmp_path):
 
 
 def test_errors_advise_only_what_the_command_has(tmp_path):
-    rows = "\n".join(f"{i},{'a' if i % 2 else 'b'}" for i in range(20)) + "\n20,c\n"
+    # x repeats: a row number (0 to 20) would be left out as an identifier (issue 24)
+    rows = "\n".join(f"{i % 5},{'a' if i % 2 else 'b'}" for i in range(20)) + "\n20,c\n"
     (tmp_path / "rare.csv").write_text("x,y\n" + rows)
     r = run("train", "--data", tmp_path / "rare.csv", "--out", tmp_path / "o")
     assert r.returncode == 2

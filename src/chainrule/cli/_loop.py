@@ -375,6 +375,7 @@ def fit_epochs(
     progress: bool = False,
     label: str | None = None,
     resume=None,
+    initial: float | None = None,
 ) -> LoopResult:
     """Train ``est`` (solver "sgd" or "adam") for up to ``epochs`` epochs, in place.
 
@@ -387,6 +388,9 @@ def fit_epochs(
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     epochs : int
         At most this many passes over the training rows.
+    initial : float, optional
+        The untrained network's loss the divergence check compares with; by default
+        :func:`initial_loss` of the rows fitted on (cross-validation passes all rows').
 
     Returns
     -------
@@ -408,7 +412,7 @@ def fit_epochs(
     classes = np.unique(y) if hasattr(est, "predict_proba") else None
     parts = _split(X, y, validation_fraction, seed, classes is not None) if early_stopping else None
     X_fit, X_val, y_fit, y_val = (X, None, y, None) if parts is None else parts
-    initial = initial_loss(y_fit, classes)
+    initial = initial_loss(y_fit, classes) if initial is None else initial
     stopping = LossStall(patience, tol)
     if X_val is not None:
         stopping = ValidationLoss(X_val, y_val, classes, patience, tol)
@@ -466,8 +470,76 @@ def _result(est, stopping: Callback, X_val, y_val, patience: int) -> LoopResult:
 
 #: ``--alpha auto`` tries these L2 penalties, strongest first (a tie keeps the first).
 AUTO_ALPHAS = (1.0, 0.1)
-#: ... and uses this one when there is no validation set (too few rows).
+#: ... and these, by cross-validation, when there is no validation set (too few rows).
+SMALL_DATA_ALPHAS = (3.0, 1.0, 0.1)
+#: ... in this many folds: ``len(SMALL_DATA_ALPHAS) * CV_FOLDS`` fits, then one on all rows.
+CV_FOLDS = 5
+#: lbfgs (no epochs, no folds fitted by the loop) with ``--alpha auto`` uses this one.
 SMALL_DATA_ALPHA = 3.0
+
+
+@dataclass
+class CrossValidation:
+    """What ``--alpha auto`` measured without a validation set: ``losses[alpha]`` is the
+    mean out-of-fold ``data_loss`` over ``folds`` folds of the training rows."""
+
+    folds: int
+    losses: dict[float, float]
+
+    @property
+    def n_fits(self) -> int:
+        return self.folds * len(self.losses)
+
+
+def _folds(y, k: int, seed: int, classification: bool) -> list:
+    """``k`` (train, held-out) index pairs: stratified by class when every class has
+    ``k`` rows, shuffled with ``seed``."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if classification and np.unique(y, return_counts=True)[1].min() >= k:
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
+    return list(KFold(k, shuffle=True, random_state=seed).split(y))
+
+
+def cross_validated_alpha(make_est, X, y, *, alphas=SMALL_DATA_ALPHAS, folds=CV_FOLDS,
+                          **loop_kwargs) -> CrossValidation:  # fmt: skip
+    """The mean out-of-fold loss of each L2 penalty in ``alphas``, by ``folds``-fold
+    cross-validation on ``(X, y)``.
+
+    Every penalty sees the same folds and the same seed, so only the penalty differs.
+    Each fold's fit runs as :func:`fit_epochs` without early stopping (up to ``epochs``,
+    stopping when the training loss stalls); its held-out rows are scored with
+    :func:`data_loss` (cross-entropy, or half squared error of the standardised
+    target), summed over the folds and divided by the number of rows. A row whose class
+    the fold's model never saw counts ``-log(1e-15)``, as a clipped probability.
+    """
+    loop_kwargs = {**loop_kwargs, "early_stopping": False, "progress": False}
+    classification = hasattr(make_est(alphas[0]), "predict_proba")
+    classes = np.unique(y) if classification else None
+    loop_kwargs["initial"] = initial_loss(y, classes)  # a fold diverges as the run would
+    pairs = _folds(y, folds, loop_kwargs.get("seed", 0), classification)
+    losses = {}
+    for alpha in alphas:
+        total = 0.0
+        for fit_rows, held in pairs:
+            est = make_est(alpha)
+            fit_epochs(est, X[fit_rows], y[fit_rows], **loop_kwargs)
+            Z = outputs(est.network_, X[held])
+            if classification and len(est.classes_) != len(classes):  # a class unseen
+                Z = _widen(Z, est.classes_, classes)
+            total += len(held) * data_loss(Z, y[held], classes)
+        losses[alpha] = total / len(y)
+    return CrossValidation(folds, losses)
+
+
+def _widen(Z: np.ndarray, seen, classes) -> np.ndarray:
+    """Logits over ``seen`` as logits over all ``classes``: an unseen class gets -inf
+    (probability 0); two seen classes' single logit z becomes the columns (0, z)."""
+    if Z.shape[1] == 1:
+        Z = np.hstack([np.zeros_like(Z), Z])
+    wide = np.full((len(Z), len(classes)), -np.inf)
+    wide[:, np.searchsorted(classes, seen)] = Z
+    return wide
 
 
 def fit_auto_alpha(make_est, X, y, *, alphas=AUTO_ALPHAS, **loop_kwargs):
@@ -479,13 +551,15 @@ def fit_auto_alpha(make_est, X, y, *, alphas=AUTO_ALPHAS, **loop_kwargs):
     the user reads, at their kept epochs: validation accuracy for a classifier (a tie,
     common on a hundred rows, keeps the stronger penalty, the simpler model), the
     validation loss for a regressor (on one validation set R² orders the candidates
-    exactly as the squared error does). Without a validation set (fewer than
-    ``MIN_VALIDATION_ROWS`` held-out rows) nothing can be compared, and
-    ``SMALL_DATA_ALPHA`` is used alone.
+    exactly as the squared error does).
+
+    Without a validation set (fewer than ``MIN_VALIDATION_ROWS`` held-out rows) the
+    penalty is chosen by :func:`cross_validated_alpha` among ``SMALL_DATA_ALPHAS``: the
+    lowest mean out-of-fold loss (a tie keeps the stronger), then one fit on all rows.
 
     Returns
     -------
-    est, result, tried : estimator, LoopResult, dict alpha -> LoopResult
+    est, result, tried : estimator, LoopResult, dict alpha -> LoopResult or CrossValidation
     """
     progress = loop_kwargs.pop("progress", False)
     fraction = loop_kwargs.get("validation_fraction", 0.1)
@@ -494,8 +568,9 @@ def fit_auto_alpha(make_est, X, y, *, alphas=AUTO_ALPHAS, **loop_kwargs):
         _split(X, y, fraction, 0, classification) is not None
     )
     if not has_val:
-        est = make_est(SMALL_DATA_ALPHA)
-        return est, fit_epochs(est, X, y, progress=progress, **loop_kwargs), {}
+        cv = cross_validated_alpha(make_est, X, y, **loop_kwargs)
+        est = make_est(min(cv.losses, key=lambda a: (cv.losses[a], -a)))
+        return est, fit_epochs(est, X, y, progress=progress, **loop_kwargs), cv
     best, tried = None, {}
     for alpha in alphas:
         est = make_est(alpha)

@@ -26,6 +26,7 @@ class TrainOptions:
     decimal: str = "."
     drop: tuple[str, ...] = ()
     id_column: str | None = None
+    keep: tuple[str, ...] = ()  # identifier-like columns kept as features
     out: str = "chainrule-run"
     progress: bool = True
     plots: bool = True

@@ -145,6 +145,8 @@ register_kind("TrainRunCheckpoint", TrainCheckpoint)
 def _checked_options(stored) -> dict:
     """The stored options: exactly TrainOptions' fields, each of its default's type."""
     names = [f.name for f in fields(TrainOptions)]
+    if isinstance(stored, dict) and "keep" not in stored:  # a run from before --keep
+        stored = {**stored, "keep": []}
     check_state_keys(stored, names, "the checkpoint's options", names)
     for f in fields(TrainOptions):
         value, default = stored[f.name], f.default

@@ -160,6 +160,7 @@ def _train_options(args):
         decimal=args.decimal,
         drop=tuple(args.drop),
         id_column=args.id,
+        keep=tuple(args.keep),
         out=args.out,
         progress=not args.no_progress,
         plots=not args.no_plots,
@@ -190,9 +191,8 @@ def cmd_predict(args) -> int:
     for note in _predict_notes(model, frame):
         print(f"note: {note}")
     table = model.predictions_frame(frame)
-    id_column = model.info.get("id_column")
-    if id_column and id_column in frame.columns:
-        table.insert(0, id_column, frame[id_column])
+    for c in reversed(_copied_columns(model.info, frame, table)):
+        table.insert(0, c, frame[c])
     score = _score_line(model, frame, table)  # before writing: a failure writes nothing
     tmp = new_file_beside(out.resolve(), ".partial")
     try:
@@ -206,6 +206,16 @@ def cmd_predict(args) -> int:
     if score:
         print(f"\n{score}")
     return 0
+
+
+def _copied_columns(info: dict, frame, table) -> list[str]:
+    """The columns predict copies from the rows into its table: the --id column, then
+    the identifier-like columns training left out (each when the rows have it and the
+    table has no column, nor the 'row' index, of that name)."""
+    named = info.get("identifiers")
+    named = [c for c in named if isinstance(c, str)] if isinstance(named, list) else []
+    taken = {"row", *table.columns}
+    return [c for c in [info.get("id_column"), *named] if c in frame.columns and c not in taken]
 
 
 def _check_predict_out(out, args) -> None:
@@ -256,6 +266,7 @@ def _predict_notes(model, frame) -> list[str]:
 
     pre = model.preprocessor
     used = set(pre.feature_names_in_) | set(model.target) | {model.info.get("id_column")}
+    used |= set(_copied_columns(model.info, frame, frame.iloc[:0, :0]))
     extra = [c for c in frame.columns if c not in used]
     notes = []
     if extra:
@@ -533,6 +544,13 @@ def _add_train(sub, debug: argparse.ArgumentParser) -> None:
     _csv_options(p)
     p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns to leave out")
     p.add_argument("--id", metavar="COL", help="a row-ID column: not a feature; predict copies it")
+    p.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="use these identifier-like columns as features (left out by default)",
+    )
     p.add_argument("--out", default=_DEFAULT_OUT, help="output folder (default chainrule-run)")
     p.add_argument(
         "--resume",

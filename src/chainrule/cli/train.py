@@ -128,9 +128,9 @@ def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) ->
     elif bundle.task == "classification":
         save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
              "confusion_matrix.png")  # fmt: skip
-        save(
-            plotting.plot_decision_regions(est, X_test, np.asarray(y_test)), "decision_regions.png"
-        )
+        if X_test.shape[1] >= 2:  # a plane needs two columns (one left beside an ID: none)
+            save(plotting.plot_decision_regions(est, X_test, np.asarray(y_test)),
+                 "decision_regions.png")  # fmt: skip
     else:
         save(plotting.plot_predictions(y_test, y_pred), "predictions.png")
         save(plotting.plot_residuals(y_test, y_pred), "residuals.png")
@@ -178,7 +178,7 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
     classes = np.unique(y) if task == "classification" else None
     loss = tl.data_loss(tl.outputs(est.network_, X), y, classes)
     if tl.DivergenceCheck(tl.initial_loss(y, classes)).diverged(loss):
-        raise _diverged(opts, f"training diverged: the final loss is {est.loss_:.4g}")
+        raise _diverged(opts, f"training diverged: the final loss is {loss:.4g}")
     stop = "lbfgs converged"
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         stop = (
@@ -196,13 +196,14 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y, resume=None):
 
     sgd/adam: one ``fit`` of the estimator with the command's callbacks
     (:func:`chainrule.cli._loop.fit_epochs`: early stopping on the validation loss, best
-    weights kept, divergence detected); ``--alpha auto`` fits once per ``AUTO_ALPHAS``.
+    weights kept, divergence detected); ``--alpha auto`` fits once per ``AUTO_ALPHAS``
+    (or cross-validates ``SMALL_DATA_ALPHAS`` when there is no validation set).
     lbfgs: the estimator's own ``fit`` (no epochs, no early stopping).
     """
     from . import _loop as tl
 
     auto = opts.alpha is None
-    what = f"{opts.alpha:g}" if not auto else "auto (chosen on the validation set)"
+    what = f"{opts.alpha:g}" if not auto else "auto"
     if auto and opts.solver == "lbfgs":
         what = f"{tl.SMALL_DATA_ALPHA:g}"
     _say(f"\ntraining {'MLPClassifier' if task == 'classification' else 'MLPRegressor'}"
@@ -247,7 +248,12 @@ def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -
     """Say which alpha was kept, whether early stopping ran, and which epoch was kept."""
     from . import _loop as tl
 
-    if tried:
+    if isinstance(tried, tl.CrossValidation):
+        shown = ", ".join(f"{a:g}: {loss:.4f}" for a, loss in tried.losses.items())
+        _say(f"  alpha auto: no validation set, so {tried.folds}-fold cross-validation on the "
+             f"{n} training rows ({tried.n_fits} fits, then one on all rows); mean held-out "
+             f"loss per L2 penalty {{{shown}}}; kept {est.alpha:g}")  # fmt: skip
+    elif tried:
         what = "accuracy" if task == "classification" else "loss"
         shown = ", ".join(
             f"{a:g}: {r.val_score if task == 'classification' else min(r.val_loss):.4f} "
@@ -255,8 +261,6 @@ def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -
             for a, r in tried.items()
         )
         _say(f"  alpha auto: validation {what} per L2 penalty {{{shown}}}; kept {est.alpha:g}")
-    elif opts.alpha is None:
-        _say(f"  alpha auto: no validation set to choose on, so alpha={est.alpha:g}")
     if opts.early_stopping and not loop.early_stopping:
         n_val = math.ceil(opts.validation_fraction * n)
         short = (
@@ -415,6 +419,7 @@ def run_train(opts: TrainOptions, resume=None) -> dict:
         "epochs": n_epochs,
         "kept_epoch": kept,
         "id_column": opts.id_column,
+        "identifiers": list(ds.identifiers),  # left out as features, copied by predict
         "sep": opts.sep,
         "decimal": opts.decimal,
         "test_metrics": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
@@ -473,7 +478,8 @@ def _load_and_split(opts: TrainOptions):
     from ..datasets.tables import load_table, train_test_split_dataset
 
     ds = load_table(opts.data, target=opts.target, task=opts.task, sep=opts.sep,
-                    decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column)  # fmt: skip
+                    decimal=opts.decimal, drop=opts.drop, id_column=opts.id_column,
+                    keep=opts.keep)  # fmt: skip
     _say(ds.describe())
     for note in ds.notes:
         _say(f"  note: {note}")

@@ -123,6 +123,9 @@ class Dataset:
         What loading did to the data (e.g. rows dropped for a missing target).
     source : str
         ``"sklearn"`` for a bundled dataset, else the CSV's path.
+    identifiers : list of str
+        Columns :func:`select_features` left out as identifiers (still in ``frame``;
+        ``chainrule predict`` copies them into its table).
     """
 
     name: str
@@ -132,6 +135,8 @@ class Dataset:
     feature_names: list[str]
     notes: list[str] = field(default_factory=list)
     source: str = "sklearn"
+    #: columns left out because they look like identifiers (see :func:`identifier_reason`)
+    identifiers: list[str] = field(default_factory=list)
 
     @property
     def X(self) -> pd.DataFrame:
@@ -713,20 +718,22 @@ def load_table(
     drop: Sequence[str] = (),
     id_column: str | None = None,
     name: str | None = None,
+    keep: Sequence[str] = (),
 ) -> Dataset:
     """The data as ``chainrule train`` reads it; the playground reads its tables here too.
 
     :func:`load_dataset` (a bundled table, or a CSV: separator detection, decimal
     mark, size and bad-cell refusals, rows without a target dropped), then
     :func:`select_features` (``drop`` and ``id_column`` left out, date columns
-    dropped, identifier-like columns noted, the one-hot matrix's size checked).
+    dropped, identifier-like columns left out unless in ``keep``, the one-hot matrix's
+    size checked).
 
     Parameters
     ----------
     name_or_path, target, task, sep, decimal, name
         As for :func:`load_dataset`.
-    drop, id_column
-        As for :func:`select_features` (``--drop``, ``--id``).
+    drop, id_column, keep
+        As for :func:`select_features` (``--drop``, ``--id``, ``--keep``).
 
     Returns
     -------
@@ -736,7 +743,7 @@ def load_table(
     dataset = load_dataset(
         name_or_path, target=target, task=task, sep=sep, decimal=decimal, name=name
     )
-    return select_features(dataset, drop=drop, id_column=id_column)
+    return select_features(dataset, drop=drop, id_column=id_column, keep=keep)
 
 
 def one_hot_widths(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, int]:
@@ -799,32 +806,80 @@ def _prediction_columns(dataset: Dataset) -> set[str]:
     return names
 
 
-def select_features(
-    dataset: Dataset, drop: Sequence[str] = (), id_column: str | None = None
-) -> Dataset:
-    """Remove the ``drop`` columns and the ``id_column`` from the features; drop date
-    columns; note columns that look like identifiers.
+def _holds_dates(s: pd.Series) -> bool:
+    """True for a text column of at least 5 values, 90% of which parse as dates."""
+    if is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype):
+        return False
+    present = s.dropna()
+    if len(present) < 5:
+        return False
+    return _mostly_dates(present)
 
-    An identifier is not a feature (a model would learn the rows by name). A text
-    column of dates (at least 90% of its cells parse as dates) is dropped with a note:
-    one-hot encoding 800 dates teaches nothing; turn them into numbers (year, month,
-    day of week) in the file to use them. A text column with a distinct value in every
-    row (of more than 20), or an integer column numbering the rows (n distinct values
-    spanning n consecutive integers), gets a note suggesting ``--drop``/``--id``.
 
-    Returns
-    -------
-    Dataset
-        With ``feature_names`` (and ``notes``) updated; the frame keeps every column, so
-        the ID column is still there to be copied into predictions.
+#: identifier_reason looks at columns with more present values than this.
+MIN_IDENTIFIER_ROWS = 20
+#: ... and calls integers codes when this share of them is distinct and they fill a
+#: range of at most ``CODE_SPAN`` times as many integers as there are rows.
+CODE_DISTINCT, CODE_SPAN = 0.9, 2
+
+
+def identifier_reason(s: pd.Series) -> str | None:
+    """Why the column ``s`` looks like an identifier (a clause), or None.
+
+    With ``n`` present values (more than ``MIN_IDENTIFIER_ROWS``), a column is an
+    identifier when it is::
+
+        text      a different value in every row
+        integers  numbering the rows: n distinct values, max - min + 1 = n
+                  monotone in the file's order, at least CODE_DISTINCT * n distinct
+                  codes: at least CODE_DISTINCT * n distinct, max - min + 1 <= CODE_SPAN * n
+
+    Integers are an integer column or a float column whose values are all whole (a
+    column of integers with gaps reads as float). A unique measurement spread wide
+    (incomes 7, 1007, 2007, ... in any order) is none of these and stays a feature.
     """
+    present = s.dropna()
+    n = len(present)
+    if n <= MIN_IDENTIFIER_ROWS or is_bool_dtype(s.dtype):
+        return None
+    distinct = present.nunique()
+    if not is_numeric_dtype(s.dtype):
+        return "it has a different value in every row" if distinct == n else None
+    values = present.to_numpy()
+    whole = np.isfinite(values).all() and (values == np.round(values)).all()
+    if s.dtype.kind == "f" and not whole:
+        return None
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    if distinct == n and span == n:
+        return f"it numbers the rows ({low} to {high})"
+    if distinct < CODE_DISTINCT * n:
+        return None
+    if present.is_monotonic_increasing or present.is_monotonic_decreasing:
+        way = "rise" if present.is_monotonic_increasing else "fall"
+        return f"its {distinct} different integers {way} with the rows' order"
+    if span <= CODE_SPAN * n:
+        return f"it holds {distinct} different integers in {n} rows, like codes"
+    return None
+
+
+def _check_named(dataset: Dataset, drop: list, id_column, keep: list) -> list:
+    """The columns ``--drop`` and ``--id`` name, once checked against the table (each
+    exists, none is the target, the ID is no column ``predict`` writes, ``--keep`` names
+    none of them); a DataError otherwise."""
     columns = list(dataset.frame.columns)
     named = list(drop) + ([id_column] if id_column else [])
-    unknown = [c for c in named if c not in columns]
+    unknown = [c for c in [*named, *keep] if c not in columns]
     if unknown:
         raise DataError(
-            f"unknown column {_quote_list(unknown)} in --drop/--id; available columns: "
+            f"unknown column {_quote_list(unknown)} in --drop/--id/--keep; available columns: "
             f"{_quote_list(columns)}."
+        )
+    both = [c for c in keep if c in named or c in dataset.target]
+    if both:
+        raise DataError(
+            f"--keep {both[0]} keeps a feature, but {both[0]!r} is also the target, --drop "
+            "or --id; name it in one of them."
         )
     clash = [c for c in named if c in dataset.target]
     if clash:
@@ -835,42 +890,64 @@ def select_features(
             f"number 'row', 'predicted_<target>', 'proba_<class>'), so the predictions would "
             f"hold two columns {id_column!r}; rename that column in the CSV first."
         )
+    return named
+
+
+def select_features(
+    dataset: Dataset,
+    drop: Sequence[str] = (),
+    id_column: str | None = None,
+    keep: Sequence[str] = (),
+) -> Dataset:
+    """Remove the ``drop`` columns and the ``id_column`` from the features; drop date
+    columns; leave out columns that look like identifiers unless named in ``keep``.
+
+    An identifier is not a feature (a model would learn the rows by name, and on a
+    table sorted by the label a row number predicts the label). A text column of dates
+    (at least 90% of its cells parse as dates) is dropped with a note: one-hot encoding
+    800 dates teaches nothing; turn them into numbers (year, month, day of week) in the
+    file to use them. A column :func:`identifier_reason` calls an identifier is left
+    out with a note (``--keep COL`` keeps it) and listed in ``identifiers``.
+
+    Returns
+    -------
+    Dataset
+        With ``feature_names`` (and ``notes``) updated; the frame keeps every column, so
+        the ID column is still there to be copied into predictions.
+    """
+    named = _check_named(dataset, list(drop), id_column, list(keep))
     notes = list(dataset.notes)
     features = [c for c in dataset.feature_names if c not in named]
+    identifiers = []
     for c in list(features):
         s = dataset.frame[c]
-        if is_numeric_dtype(s.dtype) and s.dtype.kind not in "iu":
-            continue
-        if is_bool_dtype(s.dtype):
-            continue
-        present = s.dropna()
-        if s.dtype.kind not in "iu" and len(present) >= 5:
-            if _mostly_dates(present):
-                features.remove(c)
-                notes.append(
-                    f"dropped {c!r}: it holds dates, which one-hot encoding would turn into "
-                    f"{present.nunique()} categories; to use them, add numeric columns "
-                    "(year, month, day of week) to the file"
-                )
-                continue
-        counter = s.dtype.kind not in "iu" or (
-            int(present.max()) - int(present.min()) + 1 == len(present)  # 1..n: a row number
-        )
-        if len(present) > 20 and present.nunique() == len(present) and counter:
+        if _holds_dates(s):
+            features.remove(c)
             notes.append(
-                f"{c!r} has a different value in every row, like an identifier: it carries "
-                f"no pattern to learn; pass --id {c} (kept in predictions) or --drop {c}"
+                f"dropped {c!r}: it holds dates, which one-hot encoding would turn into "
+                f"{s.nunique()} categories; to use them, add numeric columns "
+                "(year, month, day of week) to the file"
+            )
+            continue
+        why = None if c in keep else identifier_reason(s)
+        if why:
+            features.remove(c)
+            identifiers.append(c)
+            notes.append(
+                f"left out {c!r}: {why}, like an identifier, so it carries no pattern to "
+                f"learn (predict copies it into its table); to use it as a feature, --keep {c}"
             )
     if not features:
         raise DataError(
-            "no feature columns are left after --drop/--id and dropping dates; keep at least one."
+            "no feature columns are left after --drop/--id, dropping dates and leaving out "
+            "identifiers; keep at least one (--keep COL keeps an identifier-like column)."
         )
     _check_matrix_size(dataset.frame, features)
     if drop:
         notes.append(f"dropped {_quote_list(list(drop))} (--drop)")
     if id_column:
         notes.append(f"{id_column!r} is the row ID (--id): not a feature, copied into predictions")
-    return replace(dataset, feature_names=features, notes=notes)
+    return replace(dataset, feature_names=features, notes=notes, identifiers=identifiers)
 
 
 # ------------------------------------------------------------------ splitting
