@@ -22,7 +22,9 @@ becomes more sure of its answers, and which rises when it starts to overfit:
             estimator's own divergence error (a NaN or inf loss: a ValueError whose
             cause is a ``TrainingDivergedError``).
     Ctrl-C: the estimator turns it into a ``TrainingInterrupted`` warning; around the
-            fit that category is an error, raised again as ``KeyboardInterrupt``.
+            fit that category is an error, raised again as ``KeyboardInterrupt``; and
+            a Ctrl-C whose exception was lost (see ``chainrule._interrupt``) is raised
+            after the fit. The progress bar stays where the interrupt found it.
 
 The ``lbfgs`` solver has no epochs; it is fitted with a plain ``fit`` and none of this
 applies (except the divergence check on its final loss and the Ctrl-C rule).
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _interrupt
 from .._checks import check_state_keys
 from ..callbacks import Callback, EarlyStopping
 from ..layers.activations import sigmoid, softmax
@@ -164,6 +167,7 @@ def fit_checked(est, X, y, callbacks=None) -> list:
             est.fit(X, y, **kwargs)
         except TrainingInterrupted:
             raise KeyboardInterrupt from None
+        _interrupt.check()  # a Ctrl-C whose exception a finaliser swallowed
     return caught
 
 
@@ -355,8 +359,11 @@ class ProgressBar(Callback):
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
-    def close(self, n_epochs: int) -> None:
-        self.bar.total = n_epochs  # early stop: the bar ends full, at the last epoch
+    def close(self, n_epochs: int | None) -> None:
+        """Close the bar; ``n_epochs`` (the epochs run) becomes its total, so that an
+        early stop ends full; None (Ctrl-C) leaves it where it was."""
+        if n_epochs is not None:
+            self.bar.total = n_epochs
         self.bar.refresh()
         self.bar.close()
 
@@ -424,6 +431,7 @@ def fit_epochs(
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
         # one batch of all rows: what scikit-learn would clip it to, said quietly
         est.set_params(batch_size=len(y_fit))
+    caught = None
     try:
         caught = fit_checked(est, X_fit, y_fit, callbacks)
     except ValueError as exc:  # a NaN or inf loss, found by the estimator
@@ -435,7 +443,7 @@ def fit_epochs(
         est.set_params(**own, max_iter=epochs)
         est.__dict__.pop("_continue_solver", None)
         if bar is not None:
-            bar.close(bar.bar.n)
+            bar.close(None if caught is None else bar.bar.n)
     for w in caught:  # the epoch limit is reported by the command
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

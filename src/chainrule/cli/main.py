@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, _interrupt
 from ..layers import build_mlp, get_activation
 from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name
 
@@ -197,6 +197,7 @@ def cmd_predict(args) -> int:
     tmp = new_file_beside(out.resolve(), ".partial")
     try:
         table.to_csv(tmp, index_label="row")
+        _interrupt.commit()  # Ctrl-C until here writes nothing; after, it is ignored
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -767,22 +768,34 @@ def _check_counts(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    saved = _interrupt.install()  # Ctrl-C recorded from here on, even if its exception is lost
+    code = None
+    try:
+        code = _main(argv)
+    finally:
+        _interrupt.restore(saved, code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print(_interrupt.message(_command_in(argv)), file=sys.stderr)
+        return 130
     if args.command is None:
         parser.print_help()
         return 0
     try:
         _check_counts(args)
-        return args.func(args)
+        code = args.func(args)
+        _interrupt.check()  # an interrupt whose exception a finaliser swallowed
+        return code
     except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
         if args.debug:
             raise
-        print(
-            f"chainrule {args.command}: interrupted (Ctrl-C); nothing was written and "
-            "existing files are as they were.",
-            file=sys.stderr,
-        )
+        print(_interrupt.message(args.command), file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -792,6 +805,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"chainrule {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _command_in(argv: list[str] | None) -> str:
+    """The subcommand named on the command line (for a message before parsing ends)."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((str(a) for a in words if not str(a).startswith("-")), "")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _interrupt
 from ._guards import (
     check_preprocessing_size,
     check_target_magnitude,
@@ -373,6 +374,7 @@ def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
                 os.replace(target, aside / f.name)
             moved.append(target)
             os.replace(f, target)
+        _interrupt.commit()  # Ctrl-C until here undoes the moves; after, it is ignored
     except BaseException:
         for target in moved:  # new, or absent: an old file there was moved aside first
             target.unlink(missing_ok=True)
@@ -532,6 +534,7 @@ def _auto_lr(opts: TrainOptions, task: str, X, y):
     with warnings.catch_warnings(record=True):  # e.g. a batch larger than the data: the
         warnings.simplefilter("always")  # fit that follows reports what matters
         result = lr_find(_estimator(task, replace(opts, lr=1e-3), alpha), None, X, y)
+    _interrupt.check()  # the estimator may have made Ctrl-C a warning, recorded above
     if result.suggestion is None:
         raise DataError(
             f"--lr auto: the training loss did not fall at any rate from "
