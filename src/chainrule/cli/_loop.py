@@ -82,6 +82,9 @@ class LoopResult:
     val_score: float = -math.inf
     #: the run at its last epoch, for ``--resume`` (a ``_resume.TrainCheckpoint``)
     checkpoint: object = None
+    #: each epoch's training loss without the L2 term (the epochs of this call: a
+    #: resumed run's earlier epochs are not here), as val_loss measures it
+    data_loss: list[float] = field(default_factory=list)
 
 
 def data_loss(Z: np.ndarray, y: np.ndarray, classes) -> float:
@@ -346,6 +349,17 @@ def _curve(values, owner: str) -> list[float]:
     return values.tolist()
 
 
+class DataLossCurve(Callback):
+    """Each epoch's ``data_loss``: the mean training loss without the L2 term, the
+    quantity the validation loss measures (the loss plot and the report show it)."""
+
+    def __init__(self) -> None:
+        self.curve: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.curve.append(float(logs["data_loss"]))
+
+
 class ProgressBar(Callback):
     """A tqdm bar over epochs showing the loss (and val_loss); :meth:`close` fills it."""
 
@@ -425,7 +439,8 @@ def fit_epochs(
         done = resume.prepare(est, X, y, stopping, order)
     bar = ProgressBar(epochs - done, label) if progress else None
     stopping.snapshot = snapshot = Snapshot(est, stopping, order, own, data_identity(X, y))
-    callbacks = [DivergenceCheck(initial), stopping, *([bar] if bar else [])]
+    curve = DataLossCurve()
+    callbacks = [DivergenceCheck(initial), stopping, curve, *([bar] if bar else [])]
     est.set_params(early_stopping=False, shuffle=True, max_iter=epochs - done,
                    n_iter_no_change=np.inf, random_state=order)  # fmt: skip
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
@@ -448,7 +463,7 @@ def fit_epochs(
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     result = _result(est, stopping, X_val, y_val, patience)
-    result.checkpoint = snapshot.checkpoint
+    result.checkpoint, result.data_loss = snapshot.checkpoint, curve.curve
     return result
 
 
