@@ -37,8 +37,16 @@ class UsageError(Exception):
 
 
 def _parse_hidden(text: str) -> list[int]:
+    """``"64,32"`` -> ``[64, 32]``; an empty size (``''``, ``64,,32``, a trailing comma)
+    is refused as a zero is: no layer of no units."""
+    parts = [s.strip() for s in text.split(",")]
+    if any(not s for s in parts):
+        raise argparse.ArgumentTypeError(
+            f"--hidden sizes must be positive integers separated by commas, e.g. 64,32; "
+            f"got {text!r}, which has an empty size"
+        )
     try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+        sizes = [int(s) for s in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--hidden takes layer sizes separated by commas, e.g. 64,32; got {text!r}"
@@ -274,7 +282,26 @@ def _predict_notes(model, frame) -> list[str]:
                 f"{n} rows have categories of {c!r} unseen in training "
                 f"({_quote_list(unseen, 5)}); they count as none of the known ones"
             )
-    return notes
+    imputed = _imputed_note(pre, frame)
+    return notes + ([imputed] if imputed else [])
+
+
+def _imputed_note(pre, frame) -> str | None:
+    """The blank cells ``predict`` fills, as ``train`` did: with the training rows'
+    median (numbers) or most frequent value (text), per column; None without blanks."""
+    numeric = zip(pre.numeric_columns_, pre.median_, strict=True)
+    text = zip(pre.categorical_columns_, pre.fill_values_, strict=True)
+    fills = [(c, f"median {float(m):.4g}") for c, m in numeric]
+    fills += [(c, f"most frequent {str(v)!r}") for c, v in text]
+    counts = [(c, how, int(frame[c].isna().sum())) for c, how in fills if c in frame.columns]
+    filled = [(c, how, n) for c, how, n in counts if n]
+    if not filled:
+        return None
+    shown = "; ".join(f"{n} in {c!r} ({how})" for c, how, n in filled[:8])
+    if len(filled) > 8:
+        shown += f"; and {len(filled) - 8} more columns"
+    total = sum(n for _, _, n in filled)
+    return f"imputed {total} blank cells with the training rows' values: {shown}"
 
 
 def _score_note(model, frame, present, table) -> str:
@@ -465,7 +492,8 @@ def cmd_playground(args) -> int:
         from ..playground import allowed_hosts, serve  # needs the playground extra
     except ImportError as exc:
         raise UsageError(
-            f"the playground needs {exc.name}; install it with pip install 'chainrule[playground]'"
+            f"the playground needs {exc.name}; install it from the source folder with "
+            'pip install -e ".[playground]"'
         ) from exc
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
@@ -484,16 +512,26 @@ def cmd_playground(args) -> int:
 
 
 # ------------------------------------------------------------------------------ main
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the command's others are: one line, then a hint
+    (where the options are listed), not the usage block; exit status 2."""
+
+    def error(self, message: str):
+        self.exit(
+            2, f"{self.prog}: error: {message}\n  hint: {self.prog} --help lists the options\n"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``chainrule [--version] [--debug] COMMAND ...``, one subparser
     per subcommand (each added by its ``_add_<command>``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="Neural networks and backpropagation from scratch in NumPy.",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # --debug is accepted after the subcommand too; SUPPRESS keeps the top-level value
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
