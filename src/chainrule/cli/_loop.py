@@ -151,6 +151,8 @@ def _split(X, y, fraction: float, seed: int, classification: bool):
         if alone.any():
             X_fit, y_fit = np.concatenate([X_fit, X_val[alone]]), np.append(y_fit, y_val[alone])
             X_val, y_val = X_val[~alone], y_val[~alone]
+        if len(y_val) < MIN_VALIDATION_ROWS:  # most classes had a single row: no split
+            return None
     return X_fit, X_val, y_fit, y_val
 
 

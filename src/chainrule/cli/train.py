@@ -337,6 +337,8 @@ def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -
             if n_val < tl.MIN_VALIDATION_ROWS
             else f"the {n - n_val} training rows left beside {n_val} validation rows"
         )
+        if min(n_val, n - n_val) >= tl.MIN_VALIDATION_ROWS:  # classes of a single row
+            short = "the validation rows whose class has another row to train on"
         _say(f"  early stopping off: {short} are fewer than the {tl.MIN_VALIDATION_ROWS} it "
              "needs (each side of the split); training up to --epochs")  # fmt: skip
     final = loop.data_loss[-1] if loop.data_loss else est.loss_
