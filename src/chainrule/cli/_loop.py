@@ -82,8 +82,8 @@ class LoopResult:
     val_score: float = -math.inf
     #: the run at its last epoch, for ``--resume`` (a ``_resume.TrainCheckpoint``)
     checkpoint: object = None
-    #: each epoch's training loss without the L2 term (the epochs of this call: a
-    #: resumed run's earlier epochs are not here), as val_loss measures it
+    #: each epoch's training loss without the L2 term, as val_loss measures it (the
+    #: epochs of this call; for a resumed run the command adds the earlier ones)
     data_loss: list[float] = field(default_factory=list)
 
 
