@@ -402,7 +402,7 @@ def test_binary_garbage(tmp_path):
 
 def test_undecodable_text(tmp_path):
     path = _write(tmp_path, "latin.csv", "name,y\ncaf\xe9,1\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"could not read.*UTF-8"):
+    with pytest.raises(DataError, match=r"is not UTF-8 text: byte 0x.. in line"):
         load_dataset(path)
 
 

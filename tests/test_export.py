@@ -326,6 +326,10 @@ def test_chainrule_export_includes_the_preprocessing(task, tmp_path):
         np.testing.assert_array_equal(label, bundle.predict(df))
     else:
         np.testing.assert_allclose(outputs[0][:, 0], bundle.predict(df), rtol=1e-12, atol=1e-9)
+        session = ort.InferenceSession(
+            str(tmp_path / "run" / "model.onnx"), providers=["CPUExecutionProvider"]
+        )
+        assert [o.name for o in session.get_outputs()] == ["predicted_label"]  # the target
 
     done = run("export", "run/model.npz", "--to", "torch", "--out", "m.pt2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -336,6 +340,13 @@ def test_chainrule_export_includes_the_preprocessing(task, tmp_path):
     X = bundle.transform(df)
     if task == "regression":  # the standardised target: the scaling is left out
         expected = bundle.estimator.predict(X)[:, None]
+        scale, mean = float(bundle.target_scaler.scale_[0]), float(bundle.target_scaler.mean_[0])
+        assert (
+            "note: the module predicts the standardised target; in the target's units: "
+            f"label = output[:, 0] * {scale!r} + {mean!r} (the training rows' standard "
+            "deviation and mean)"
+        ) in done.stdout
+        np.testing.assert_allclose(got[:, 0] * scale + mean, bundle.predict(df), rtol=1e-12)
     else:  # binary: the positive class's probability
         expected = bundle.estimator.predict_proba(X)[:, 1:]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
@@ -505,9 +516,7 @@ def test_column_names_cannot_collide_with_the_graphs_names(task, tmp_path):
         ]
         np.testing.assert_allclose(outputs[1], bundle.predict_proba(frame), rtol=0, atol=1e-12)
         np.testing.assert_array_equal(outputs[0], bundle.predict(frame))
-    else:
-        assert names == ["variable_output"]
-        assert notes == [
-            "a feature column is named 'variable', so that output is named 'variable_output'"
-        ]
+    else:  # issue 24: a bundle's regressor names its output after the target
+        assert names == ["predicted_target"]
+        assert notes == []
         np.testing.assert_allclose(outputs[0][:, 0], bundle.predict(frame), rtol=1e-12)

@@ -384,9 +384,10 @@ def test_decision_regions_4d_via_pca(tmp_path):
     fig = plotting.plot_decision_regions(predict, X, y, resolution=60)
     ax = fig.axes[0]
     assert all(shape[1] == 4 for shape in seen_shapes)  # the grid went back to 4-D
-    assert sum(shape[0] for shape in seen_shapes) == 60 * 60
+    # the grid, then the 80 rows themselves (each point is coloured by its own prediction)
+    assert sum(shape[0] for shape in seen_shapes) == 60 * 60 + 80
     assert ax.get_xlabel().startswith("PC 1 (") and ax.get_ylabel().startswith("PC 2 (")
-    assert "PCA projection of 4 features" in ax.get_title()
+    assert "a plane slicing 4 features" in ax.get_title()
     Z = region_image(fig)
     # The model splits along PC 1 only: every row is the same step function of x.
     assert (Z == Z[:1]).all()
@@ -396,6 +397,43 @@ def test_decision_regions_4d_via_pca(tmp_path):
     scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert sum(len(s.get_offsets()) for s in scatters) == 80
     assert_png(plotting.save_figure(fig, tmp_path / "regions_pca.png"))
+
+
+def test_decision_regions_off_the_plane_colour_each_row_by_its_own_prediction():
+    """Issue 24: with more than 2 features the plane is a slice; a row classified right
+    may sit in the other class's region. Each point is drawn in the colour of the class
+    predicted for its own row, and the rows predicted wrong get a cross."""
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 3)) * [3.0, 2.0, 0.3]  # feature 2 is off the PCA plane
+    y = np.where(X[:, 2] > 0, "b", "a")  # the truth, and the model, use feature 2
+
+    def model(X_rows):
+        return np.where(X_rows[:, 2] > 0.1, "b", "a")
+
+    fig = plotting.plot_decision_regions(model, X, y, points_name="test rows")
+    ax = fig.axes[0]
+    assert "a plane slicing 3 features" in ax.get_title()
+    assert "test rows: colour = the class predicted for the row" in ax.get_title()
+    scatters = {s.get_label(): s for s in ax.collections if isinstance(s, PathCollection)}
+    predicted = model(X)
+    wrong = int((predicted != y).sum())
+    assert wrong > 0
+    assert f"predicted wrong ({wrong} of 60)" in scatters
+    assert len(scatters[f"predicted wrong ({wrong} of 60)"].get_offsets()) == wrong
+    colours = plotting._class_colors(2)
+    for j, c in enumerate(["a", "b"]):
+        assert len(scatters[c].get_offsets()) == int((predicted == c).sum())
+        assert tuple(scatters[c].get_facecolor()[0]) == to_rgba(colours[j])
+
+
+def test_ten_classes_get_ten_distinguishable_colours():
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array([to_rgb(c) for c in plotting._class_colors(10)])
+    gaps = np.linalg.norm(rgb[:, None] - rgb[None], axis=-1)[np.triu_indices(10, 1)]
+    assert gaps.min() > 0.15  # tab10: no two alike
 
 
 def test_decision_regions_input_errors():
@@ -557,8 +595,9 @@ def test_decision_regions_readable_on_many_points_with_outliers():
     fig = plotting.plot_decision_regions(predict, X, y, resolution=40, max_points=1000)
     ax = fig.axes[0]
     assert ax.get_title().splitlines() == [
-        "Decision regions (PCA projection of 6 features)",
-        "on the plane of the first two principal components, through the mean",
+        "Decision regions on a plane slicing 6 features: the first two",
+        "principal components, through the mean (the other directions held there)",
+        "points: colour = the class predicted for the row",
         "1000 of 5000 points shown; 3 outlying points outside the view",
     ]
     scatters = [c for c in ax.collections if isinstance(c, PathCollection)]

@@ -4,7 +4,15 @@ Every forward pass returns its own backward closure; every backward pass is deri
 by hand, written next to its derivation, and checked against central differences.
 """
 
-from . import initializers, losses, metrics, sanity, schedules
+# first: in the command's own process, Ctrl-C while the rest is imported is one line
+from . import (
+    _interrupt,  # noqa: F401
+    initializers,
+    losses,
+    metrics,
+    sanity,
+    schedules,
+)
 from ._version import __version__
 from .callbacks import Callback, EarlyStopping
 from .explain import Explanation, explain

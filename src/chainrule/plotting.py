@@ -579,6 +579,7 @@ def plot_decision_regions(
     resolution: int = 200,
     batch_size: int = 8192,
     max_points: int = 2000,
+    points_name: str = "points",
 ) -> Figure:
     """The class the model predicts at every point of the plane, with the data on top.
 
@@ -606,6 +607,8 @@ def plot_decision_regions(
     max_points : int, default 2000
         Draw at most this many points (a seeded random sample; the title says how many
         of how many), so 40 000 rows do not overplot into a blot.
+    points_name : str, default "points"
+        What the rows are, for the title (``chainrule train`` passes "test rows").
 
     Returns
     -------
@@ -613,6 +616,9 @@ def plot_decision_regions(
         The regions as a ``QuadMesh`` drawn by scikit-learn's
         ``DecisionBoundaryDisplay`` (``ax.collections[0]``, one cell per grid point), the
         boundaries as contour lines, and one scatter per class, labelled with the class.
+        With more than 2 features each point is drawn in the colour of the class the
+        model predicts *for that row* (its own features, not its projection), and the
+        rows predicted wrong get a black cross, a scatter labelled "predicted wrong".
 
     Notes
     -----
@@ -621,7 +627,9 @@ def plot_decision_regions(
     that plane is mapped back with ``inverse_transform``: ``X_grid = mean + G @ V``
     before the model predicts. The regions are therefore the model's decisions *on
     that plane* through the data's mean; a data point off the plane may lie on the
-    "wrong" side of a drawn boundary and still be classified correctly.
+    "wrong" side of a drawn boundary and still be classified correctly, which is why
+    the points are coloured by their own prediction there, and the title says how many
+    features the plane slices.
 
     With 100 points or more the view is robust to outliers: the PCA is fitted on X
     clipped to each feature's 1st..99th percentiles (a few extreme standardised values
@@ -639,13 +647,25 @@ def plot_decision_regions(
     grid = np.column_stack([G0.ravel(), G1.ravel()])
     grid = to_input(grid) if to_input is not None else grid
     grid = np.ascontiguousarray(grid, dtype=_grid_dtype(model, X))
-    pred, classes, all_classes = _grid_predictions(model, grid, batch_size, y)
+    pred, _, all_classes = _grid_predictions(model, grid, batch_size, y)
+    shown = y
+    if X.shape[1] > 2:  # each row in the colour of its own prediction (see Notes)
+        shown = _grid_predictions(model, np.ascontiguousarray(X, grid.dtype), batch_size, y)[0]
+        all_classes = np.unique(np.concatenate([all_classes, shown]))
+        title += f"\n{points_name}: colour = the class predicted for the row"
     Z = np.searchsorted(all_classes, pred).reshape(G0.shape)
     colors = _class_colors(len(all_classes))
 
     fig, ax = _new_axes(ax, _SQUARE)
     _draw_regions(ax, G0, G1, Z, colors)
-    notes = _draw_points(ax, P, y, classes, all_classes, colors, max_points)
+    notes = _draw_points(ax, P, shown, np.unique(shown), all_classes, colors, max_points)
+    if X.shape[1] > 2:
+        sample = _sample(len(P), max_points)
+        wrong = sample[shown[sample] != y[sample]]
+        ax.scatter(P[wrong, 0], P[wrong, 1], marker="x", color="k", s=30, linewidths=1.2,
+                   alpha=0.6 if len(sample) > 500 else 1.0,
+                   label=f"predicted wrong ({int((shown != y).sum())} of {len(y)})")  # fmt: skip
+    notes = [n.replace(" points ", f" {points_name} ") for n in notes]
     outside = int((((P < lo) | (P > hi)).any(axis=1)).sum())
     if outside:
         notes.append(f"{outside} outlying points outside the view")
@@ -656,7 +676,8 @@ def plot_decision_regions(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(title="class", fontsize="small", loc="best", framealpha=0.8)
+    legend = "predicted class" if X.shape[1] > 2 else "class"
+    ax.legend(title=legend, fontsize="small", loc="best", framealpha=0.8)
     return fig
 
 
@@ -708,8 +729,8 @@ def _plane(X: np.ndarray, feature_names, robust: bool):
     share = pca.explained_variance_ratio_ * 100
     labels = tuple(f"PC {k + 1} ({share[k]:.0f}% of variance)" for k in range(2))
     title = (
-        f"Decision regions (PCA projection of {n_features} features)\n"
-        "on the plane of the first two principal components, through the mean"
+        f"Decision regions on a plane slicing {n_features} features: the first two\n"
+        "principal components, through the mean (the other directions held there)"
     )
     return P, labels, title, pca.inverse_transform
 
@@ -776,9 +797,7 @@ def _draw_points(ax, P, y, classes, all_classes, colors, max_points: int) -> lis
     """One scatter of the points P per class of y (at most ``max_points``, a seeded
     sample); returns the title's note on the sample, if any."""
     index_of = {c: j for j, c in enumerate(all_classes.tolist())}
-    shown = np.arange(len(P))
-    if len(P) > max_points:  # a seeded sample: the same picture every time
-        shown = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False))
+    shown = _sample(len(P), max_points)
     many = len(shown) > 500
     for c in classes.tolist():
         mask = shown[y[shown] == c]
@@ -793,6 +812,14 @@ def _draw_points(ax, P, y, classes, all_classes, colors, max_points: int) -> lis
             label=str(c),
         )
     return [f"{len(shown)} of {len(P)} points shown"] if len(shown) < len(P) else []
+
+
+def _sample(n: int, max_points: int) -> np.ndarray:
+    """The rows drawn: all n, or a seeded sample of ``max_points`` (the same picture
+    every time), sorted."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, max_points, replace=False))
 
 
 def _class_colors(k: int) -> list:

@@ -76,9 +76,13 @@ def check_memory(what: str, needed: int, fix: str) -> None:
 def check_training_size(sizes: list[int], rows: int, solver: str) -> None:
     """``chainrule train``: the network of widths ``sizes`` (inputs, hidden, outputs),
     trained in batches of at most ``rows`` rows and run once on all of them (the
-    metrics), fits in memory."""
+    metrics), with its one-hot targets and the rows' probabilities, fits in memory."""
     # batches are at most `rows` (a larger --batch-size is clipped); the metrics run all rows
     needed = network_bytes(sizes, rows, copies=_OPTIMIZER_COPIES.get(solver, 2))
+    # and two (rows, outputs) arrays besides: the one-hot targets the estimator trains on,
+    # and the probabilities of all rows for the metrics (10,000 classes: 0.8 GB each per
+    # 10,000 rows, which failed after training when left out of the estimate)
+    needed += 8 * 2 * rows * sizes[-1]
     hidden = ",".join(str(s) for s in sizes[1:-1])
     check_memory(
         f"training a network {' -> '.join(str(s) for s in sizes)} ({sizes[-1]} outputs) "

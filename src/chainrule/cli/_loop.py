@@ -22,7 +22,9 @@ becomes more sure of its answers, and which rises when it starts to overfit:
             estimator's own divergence error (a NaN or inf loss: a ValueError whose
             cause is a ``TrainingDivergedError``).
     Ctrl-C: the estimator turns it into a ``TrainingInterrupted`` warning; around the
-            fit that category is an error, raised again as ``KeyboardInterrupt``.
+            fit that category is an error, raised again as ``KeyboardInterrupt``; and
+            a Ctrl-C whose exception was lost (see ``chainrule._interrupt``) is raised
+            after the fit. The progress bar stays where the interrupt found it.
 
 The ``lbfgs`` solver has no epochs; it is fitted with a plain ``fit`` and none of this
 applies (except the divergence check on its final loss and the Ctrl-C rule).
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _interrupt
 from .._checks import check_state_keys
 from ..callbacks import Callback, EarlyStopping
 from ..layers.activations import sigmoid, softmax
@@ -79,6 +82,9 @@ class LoopResult:
     val_score: float = -math.inf
     #: the run at its last epoch, for ``--resume`` (a ``_resume.TrainCheckpoint``)
     checkpoint: object = None
+    #: each epoch's training loss without the L2 term, as val_loss measures it (the
+    #: epochs of this call; for a resumed run the command adds the earlier ones)
+    data_loss: list[float] = field(default_factory=list)
 
 
 def data_loss(Z: np.ndarray, y: np.ndarray, classes) -> float:
@@ -145,6 +151,8 @@ def _split(X, y, fraction: float, seed: int, classification: bool):
         if alone.any():
             X_fit, y_fit = np.concatenate([X_fit, X_val[alone]]), np.append(y_fit, y_val[alone])
             X_val, y_val = X_val[~alone], y_val[~alone]
+        if len(y_val) < MIN_VALIDATION_ROWS:  # most classes had a single row: no split
+            return None
     return X_fit, X_val, y_fit, y_val
 
 
@@ -164,6 +172,7 @@ def fit_checked(est, X, y, callbacks=None) -> list:
             est.fit(X, y, **kwargs)
         except TrainingInterrupted:
             raise KeyboardInterrupt from None
+        _interrupt.check()  # a Ctrl-C whose exception a finaliser swallowed
     return caught
 
 
@@ -342,6 +351,17 @@ def _curve(values, owner: str) -> list[float]:
     return values.tolist()
 
 
+class DataLossCurve(Callback):
+    """Each epoch's ``data_loss``: the mean training loss without the L2 term, the
+    quantity the validation loss measures (the loss plot and the report show it)."""
+
+    def __init__(self) -> None:
+        self.curve: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.curve.append(float(logs["data_loss"]))
+
+
 class ProgressBar(Callback):
     """A tqdm bar over epochs showing the loss (and val_loss); :meth:`close` fills it."""
 
@@ -355,8 +375,11 @@ class ProgressBar(Callback):
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
-    def close(self, n_epochs: int) -> None:
-        self.bar.total = n_epochs  # early stop: the bar ends full, at the last epoch
+    def close(self, n_epochs: int | None) -> None:
+        """Close the bar; ``n_epochs`` (the epochs run) becomes its total, so that an
+        early stop ends full; None (Ctrl-C) leaves it where it was."""
+        if n_epochs is not None:
+            self.bar.total = n_epochs
         self.bar.refresh()
         self.bar.close()
 
@@ -422,12 +445,14 @@ def fit_epochs(
         done = resume.prepare(est, X, y, stopping, order)
     bar = ProgressBar(epochs - done, label) if progress else None
     stopping.snapshot = snapshot = Snapshot(est, stopping, order, own, data_identity(X, y))
-    callbacks = [DivergenceCheck(initial), stopping, *([bar] if bar else [])]
+    curve = DataLossCurve()
+    callbacks = [DivergenceCheck(initial), stopping, curve, *([bar] if bar else [])]
     est.set_params(early_stopping=False, shuffle=True, max_iter=epochs - done,
                    n_iter_no_change=np.inf, random_state=order)  # fmt: skip
     if isinstance(est.batch_size, int) and est.batch_size > len(y_fit):
         # one batch of all rows: what scikit-learn would clip it to, said quietly
         est.set_params(batch_size=len(y_fit))
+    caught = None
     try:
         caught = fit_checked(est, X_fit, y_fit, callbacks)
     except ValueError as exc:  # a NaN or inf loss, found by the estimator
@@ -439,12 +464,12 @@ def fit_epochs(
         est.set_params(**own, max_iter=epochs)
         est.__dict__.pop("_continue_solver", None)
         if bar is not None:
-            bar.close(bar.bar.n)
+            bar.close(None if caught is None else bar.bar.n)
     for w in caught:  # the epoch limit is reported by the command
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     result = _result(est, stopping, X_val, y_val, patience)
-    result.checkpoint = snapshot.checkpoint
+    result.checkpoint, result.data_loss = snapshot.checkpoint, curve.curve
     return result
 
 

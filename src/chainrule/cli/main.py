@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, _interrupt
 from ..layers import build_mlp, get_activation
 from ..layers.registry import SKLEARN_ACTIVATIONS, activation_name
 
@@ -37,8 +37,16 @@ class UsageError(Exception):
 
 
 def _parse_hidden(text: str) -> list[int]:
+    """``"64,32"`` -> ``[64, 32]``; an empty size (``''``, ``64,,32``, a trailing comma)
+    is refused as a zero is: no layer of no units."""
+    parts = [s.strip() for s in text.split(",")]
+    if any(not s for s in parts):
+        raise argparse.ArgumentTypeError(
+            f"--hidden sizes must be positive integers separated by commas, e.g. 64,32; "
+            f"got {text!r}, which has an empty size"
+        )
     try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+        sizes = [int(s) for s in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--hidden takes layer sizes separated by commas, e.g. 64,32; got {text!r}"
@@ -197,6 +205,7 @@ def cmd_predict(args) -> int:
     tmp = new_file_beside(out.resolve(), ".partial")
     try:
         table.to_csv(tmp, index_label="row")
+        _interrupt.commit()  # Ctrl-C until here writes nothing; after, it is ignored
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -284,7 +293,26 @@ def _predict_notes(model, frame) -> list[str]:
                 f"{n} rows have categories of {c!r} unseen in training "
                 f"({_quote_list(unseen, 5)}); they count as none of the known ones"
             )
-    return notes
+    imputed = _imputed_note(pre, frame)
+    return notes + ([imputed] if imputed else [])
+
+
+def _imputed_note(pre, frame) -> str | None:
+    """The blank cells ``predict`` fills, as ``train`` did: with the training rows'
+    median (numbers) or most frequent value (text), per column; None without blanks."""
+    numeric = zip(pre.numeric_columns_, pre.median_, strict=True)
+    text = zip(pre.categorical_columns_, pre.fill_values_, strict=True)
+    fills = [(c, f"median {float(m):.4g}") for c, m in numeric]
+    fills += [(c, f"most frequent {str(v)!r}") for c, v in text]
+    counts = [(c, how, int(frame[c].isna().sum())) for c, how in fills if c in frame.columns]
+    filled = [(c, how, n) for c, how, n in counts if n]
+    if not filled:
+        return None
+    shown = "; ".join(f"{n} in {c!r} ({how})" for c, how, n in filled[:8])
+    if len(filled) > 8:
+        shown += f"; and {len(filled) - 8} more columns"
+    total = sum(n for _, _, n in filled)
+    return f"imputed {total} blank cells with the training rows' values: {shown}"
 
 
 def _score_note(model, frame, present, table) -> str:
@@ -475,7 +503,8 @@ def cmd_playground(args) -> int:
         from ..playground import allowed_hosts, serve  # needs the playground extra
     except ImportError as exc:
         raise UsageError(
-            f"the playground needs {exc.name}; install it with pip install 'chainrule[playground]'"
+            f"the playground needs {exc.name}; install it from the source folder with "
+            'pip install -e ".[playground]"'
         ) from exc
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
@@ -494,16 +523,26 @@ def cmd_playground(args) -> int:
 
 
 # ------------------------------------------------------------------------------ main
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the command's others are: one line, then a hint
+    (where the options are listed), not the usage block; exit status 2."""
+
+    def error(self, message: str):
+        self.exit(
+            2, f"{self.prog}: error: {message}\n  hint: {self.prog} --help lists the options\n"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``chainrule [--version] [--debug] COMMAND ...``, one subparser
     per subcommand (each added by its ``_add_<command>``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="Neural networks and backpropagation from scratch in NumPy.",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # --debug is accepted after the subcommand too; SUPPRESS keeps the top-level value
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
@@ -785,22 +824,34 @@ def _check_counts(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    saved = _interrupt.install()  # Ctrl-C recorded from here on, even if its exception is lost
+    code = None
+    try:
+        code = _main(argv)
+    finally:
+        _interrupt.restore(saved, code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print(_interrupt.message(_command_in(argv)), file=sys.stderr)
+        return 130
     if args.command is None:
         parser.print_help()
         return 0
     try:
         _check_counts(args)
-        return args.func(args)
+        code = args.func(args)
+        _interrupt.check()  # an interrupt whose exception a finaliser swallowed
+        return code
     except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
         if args.debug:
             raise
-        print(
-            f"chainrule {args.command}: interrupted (Ctrl-C); nothing was written and "
-            "existing files are as they were.",
-            file=sys.stderr,
-        )
+        print(_interrupt.message(args.command), file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -810,6 +861,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"chainrule {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _command_in(argv: list[str] | None) -> str:
+    """The subcommand named on the command line (for a message before parsing ends)."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((str(a) for a in words if not str(a).startswith("-")), "")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _interrupt
 from ._guards import (
     check_preprocessing_size,
     check_target_magnitude,
@@ -83,7 +84,8 @@ def regression_metrics(y_true, y_pred) -> dict:
         "mse": mse,
         "rmse": math.sqrt(mse),
         "mae": float(mean_absolute_error(y_true, y_pred)),
-        "r2": float(r2_score(y_true, y_pred)),
+        # one row has no variance to explain: undefined (null in metrics.json)
+        "r2": float(r2_score(y_true, y_pred)) if len(y_true) > 1 else math.nan,
     }
 
 
@@ -120,21 +122,66 @@ def _write_plots(folder: Path, bundle, history, loop, X_test, y_test, y_pred) ->
         written.append(name)
 
     kept = None if loop is None else loop.best_epoch
-    save(plotting.plot_loss(history, mark_epoch=kept), "loss.png")
+    save(loss_figure(history, kept, bundle.task), "loss.png")
     if len(history):
-        save(plotting.plot_gradient_norms(history), "gradient_norms.png")
+        save(gradient_figure(history, est), "gradient_norms.png")
+    n = f"test set, {len(y_test)} rows"
     if bundle.task == "classification" and len(bundle.classes_) > MAX_MATRIX_CLASSES:
         pass  # no per-class plots: 10,000 classes take minutes and GBs to draw, unreadably
     elif bundle.task == "classification":
-        save(plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_)),
-             "confusion_matrix.png")  # fmt: skip
+        fig = plotting.plot_confusion_matrix(y_test, y_pred, labels=list(bundle.classes_))
+        save(_titled(fig, n), "confusion_matrix.png")
         if X_test.shape[1] >= 2:  # a plane needs two columns (one left beside an ID: none)
-            save(plotting.plot_decision_regions(est, X_test, np.asarray(y_test)),
-                 "decision_regions.png")  # fmt: skip
+            fig = plotting.plot_decision_regions(est, X_test, np.asarray(y_test), points_name=n)
+            save(fig, "decision_regions.png")
     else:
-        save(plotting.plot_predictions(y_test, y_pred), "predictions.png")
-        save(plotting.plot_residuals(y_test, y_pred), "residuals.png")
+        save(_titled(plotting.plot_predictions(y_test, y_pred), n), "predictions.png")
+        save(_titled(plotting.plot_residuals(y_test, y_pred), n), "residuals.png")
     return written
+
+
+def _titled(fig, what: str):
+    """The figure with ``what`` (e.g. "test set, 30 rows") added to its title."""
+    ax = fig.axes[0]
+    ax.set_title(f"{ax.get_title()} ({what})")
+    return fig
+
+
+def loss_figure(history, kept: int | None, task: str):
+    """loss.png: the training and the validation *data* loss per epoch, the L2 penalty
+    in neither (the penalised objective would lie above the validation curve, and
+    cross-entropy would not start near ln C); lbfgs, which logs only its objective,
+    says so on the axis."""
+    from .. import plotting
+
+    frame = history
+    label = f"{loss_name(task)} + L2 penalty (the objective)"
+    if "data_loss" in history.columns and history["data_loss"].notna().any():
+        frame = history.drop(columns=["loss"]).rename(columns={"data_loss": "loss"})
+        label = f"{loss_name(task)} (data loss, without the L2 penalty)"
+    frame = frame[[c for c in ("loss", "val_loss") if c in frame.columns]]
+    fig = plotting.plot_loss(frame, mark_epoch=kept)
+    fig.axes[0].set_ylabel(label)
+    return fig
+
+
+def gradient_figure(history, est):
+    """gradient_norms.png, each line named by its Dense layer and its size
+    ("dense_1 (4 -> 64)", "dense_3 (32 -> 3, output)")."""
+    from .. import plotting
+
+    fig = plotting.plot_gradient_norms(history)
+    shapes = [W.shape for W in est.coefs_]
+    ax = fig.axes[0]
+    for line in ax.get_lines():
+        name = str(line.get_label())
+        if name.startswith("dense_") and name[6:].isdigit() and int(name[6:]) <= len(shapes):
+            k = int(name[6:])
+            n_in, n_out = shapes[k - 1]
+            last = ", output" if k == len(shapes) else ""
+            line.set_label(f"{name} ({n_in} -> {n_out}{last})")
+    ax.legend(fontsize="small", title="layer (inputs -> units)")
+    return fig
 
 
 def _estimator(task: str, opts: TrainOptions, alpha: float):
@@ -187,7 +234,7 @@ def _fit_lbfgs(opts: TrainOptions, task: str, X, y, alpha: float):
             else "lbfgs stopped before converging"
         )
     _say(f"trained {est.n_iter_} lbfgs iterations ({stop}; lbfgs has no epochs and no "
-         f"early stopping); final training loss {est.loss_:.4f}")  # fmt: skip
+         f"early stopping); final training loss {_loss_words(loss, est.loss_, task)}")  # fmt: skip
     return est
 
 
@@ -211,14 +258,15 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y, resume=None):
          f"solver={opts.solver!r}, lr={opts.lr:g}, alpha={what}) for up to {opts.epochs} "
          "epochs")  # fmt: skip
     if resume is not None:  # --resume: the checkpointed estimator and its alpha
-        est, tried = resume.estimator, {}
-        _say(f"resuming from epoch {resume.epoch}")
+        est, tried, done = resume.estimator, {}, resume.epoch
+        _say(f"resuming from epoch {done}")
         try:
             loop = tl.fit_epochs(est, X, y, epochs=opts.epochs, early_stopping=opts.early_stopping,
                                  validation_fraction=opts.validation_fraction, seed=opts.seed,
                                  progress=opts.progress, resume=resume)  # fmt: skip
         except tl.Diverged as exc:
             raise _diverged(opts, str(exc)) from exc
+        loop.data_loss = _earlier_data_loss(Path(opts.out), done) + loop.data_loss
         _report_fit(replace(opts, alpha=float(est.alpha)), task, len(y), est, loop, tried)
         return est, loop
     if opts.solver == "lbfgs":
@@ -242,6 +290,32 @@ def _fit_estimator(opts: TrainOptions, task: str, X, y, resume=None):
         raise _diverged(opts, str(exc)) from exc
     _report_fit(opts, task, len(y), est, loop, tried)
     return est, loop
+
+
+def loss_name(task: str) -> str:
+    """The data loss the command reports and plots: cross-entropy or half the MSE."""
+    return "cross-entropy" if task == "classification" else "half mean squared error"
+
+
+def _loss_words(data: float, objective: float, task: str) -> str:
+    """``0.1234 (cross-entropy; the L2 penalty adds 0.0456 to the objective)``: the data
+    loss, as the validation loss measures it, and the penalty apart."""
+    penalty = objective - data
+    extra = f"; the L2 penalty adds {penalty:.4f} to the objective" if penalty > 5e-5 else ""
+    return f"{data:.4f} ({loss_name(task)}{extra})"
+
+
+def _earlier_data_loss(folder: Path, epochs: int) -> list[float]:
+    """The data loss of a resumed run's first ``epochs`` epochs, from the history.csv
+    its checkpoint was published with (NaN where that file no longer says)."""
+    import pandas as pd
+
+    try:
+        column = pd.read_csv(folder / "history.csv", index_col="epoch")["data_loss"]
+        values = [float(column.get(e, math.nan)) for e in range(1, epochs + 1)]
+    except (OSError, ValueError, KeyError, TypeError):
+        values = [math.nan] * epochs
+    return values
 
 
 def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -> None:
@@ -268,10 +342,13 @@ def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -
             if n_val < tl.MIN_VALIDATION_ROWS
             else f"the {n - n_val} training rows left beside {n_val} validation rows"
         )
+        if min(n_val, n - n_val) >= tl.MIN_VALIDATION_ROWS:  # classes of a single row
+            short = "the validation rows whose class has another row to train on"
         _say(f"  early stopping off: {short} are fewer than the {tl.MIN_VALIDATION_ROWS} it "
              "needs (each side of the split); training up to --epochs")  # fmt: skip
+    final = loop.data_loss[-1] if loop.data_loss else est.loss_
     _say(f"trained {loop.n_epochs} epochs ({loop.stop_reason}); final training loss "
-         f"{est.loss_:.4f}")  # fmt: skip
+         f"{_loss_words(final, est.loss_, task)}")  # fmt: skip
     if loop.best_epoch is not None:
         _say(f"kept the weights of epoch {loop.best_epoch}: the lowest validation loss, "
              f"{min(loop.val_loss):.4f} on {loop.n_val} held-out training rows")  # fmt: skip
@@ -281,11 +358,17 @@ def _report_fit(opts: TrainOptions, task: str, n: int, est, loop, tried: dict) -
 
 
 def _history_frame(est, loop):
-    """One row per epoch: loss, val_loss, lr, and per-layer columns named by Dense
-    layer (``grad_norm_dense_1`` ... rather than the layer's index in the network)."""
+    """One row per epoch: loss (the objective, L2 term included), data_loss (without
+    it; empty for the earlier epochs of a resumed run), val_loss, lr, and per-layer
+    columns named by Dense layer (``grad_norm_dense_1`` ... rather than the layer's
+    index in the network)."""
     import pandas as pd
 
     frame = est.history_.to_frame()
+    if loop is not None and loop.data_loss:  # this call's epochs: the last ones
+        start = len(frame) - len(loop.data_loss)
+        data = [math.nan] * start + list(loop.data_loss)
+        frame.insert(1, "data_loss", pd.Series(data, index=frame.index))
     if loop is not None and loop.val_loss:
         frame.insert(
             1, "val_loss", pd.Series(loop.val_loss, index=frame.index[: len(loop.val_loss)])
@@ -377,6 +460,7 @@ def _move_in(staging: Path, out: Path, existed: bool) -> list[Path]:
                 os.replace(target, aside / f.name)
             moved.append(target)
             os.replace(f, target)
+        _interrupt.commit()  # Ctrl-C until here undoes the moves; after, it is ignored
     except BaseException:
         for target in moved:  # new, or absent: an old file there was moved aside first
             target.unlink(missing_ok=True)
@@ -485,7 +569,26 @@ def _load_and_split(opts: TrainOptions):
         _say(f"  note: {note}")
     train, test = train_test_split_dataset(ds, test_size=opts.test_size, rng=opts.seed)
     _say(f"split: {train.n_samples} training rows, {test.n_samples} test rows (seed {opts.seed})")
+    small = small_table_warning(train.n_samples + test.n_samples, test.n_samples)
+    if small:
+        print(f"warning: {small}", file=sys.stderr, flush=True)
     return ds, train, test
+
+
+#: fewer rows than this, or fewer test rows than MIN_TEST_ROWS, and train warns
+MIN_ROWS, MIN_TEST_ROWS = 20, 5
+
+
+def small_table_warning(n_rows: int, n_test: int) -> str | None:
+    """The warning for a table too small to split meaningfully, or None."""
+    if n_rows >= MIN_ROWS and n_test >= MIN_TEST_ROWS:
+        return None
+    return (
+        f"only {n_rows} rows, {n_test} of them for testing: the test scores measure "
+        f"almost nothing (each test row moves accuracy by {1 / max(n_test, 1):.0%}); "
+        f"use at least {MIN_ROWS} rows and {MIN_TEST_ROWS} test rows (--test-size) for a "
+        "meaningful score"
+    )
 
 
 def _preprocess(train, test):
@@ -538,6 +641,7 @@ def _auto_lr(opts: TrainOptions, task: str, X, y):
     with warnings.catch_warnings(record=True):  # e.g. a batch larger than the data: the
         warnings.simplefilter("always")  # fit that follows reports what matters
         result = lr_find(_estimator(task, replace(opts, lr=1e-3), alpha), None, X, y)
+    _interrupt.check()  # the estimator may have made Ctrl-C a warning, recorded above
     if result.suggestion is None:
         raise DataError(
             f"--lr auto: the training loss did not fall at any rate from "
@@ -566,6 +670,22 @@ def _metrics(task: str, est, train: tuple, test: tuple) -> dict:
     return metrics
 
 
+def metrics_json(report: dict) -> str:
+    """``report`` as strict JSON: a NaN or infinite number (R² of one test row, say) is
+    null, as JSON has no NaN; other values that are not JSON are written as text."""
+
+    def strict(value):
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [strict(v) for v in value]
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            return None
+        return value.item() if isinstance(value, np.generic) else value
+
+    return json.dumps(strict(report), indent=2, default=str, allow_nan=False) + "\n"
+
+
 def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started: float):
     """Step 5: every file written into a staging folder, then published together.
     Returns ``(files, plots)``."""
@@ -578,7 +698,7 @@ def _write_run(out: Path, opts: TrainOptions, report: dict, run: tuple, started:
     try:
         save(bundle, staging / "model.npz")
         report["seconds"] = round(time.perf_counter() - started, 3)
-        (staging / "metrics.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        (staging / "metrics.json").write_text(metrics_json(report))
         history = _history_frame(est, loop)
         history.to_csv(staging / "history.csv")
         if loop is not None and loop.checkpoint is not None:  # what --resume needs

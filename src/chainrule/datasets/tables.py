@@ -362,7 +362,26 @@ _DECIMAL_POINT = re.compile(r"[-+]?\d*\.\d+")
 
 def _read_head(p: Path) -> str:
     """The first 64 KiB of the file ``p`` as text, after refusing what is not a CSV file
-    (missing, a directory, too large, binary)."""
+    (missing, a directory, too large, binary, not UTF-8 with no mark of another
+    encoding)."""
+    return _sniff(p)[0]
+
+
+#: byte-order marks, longest first: the encoding a file declares with its first bytes
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _sniff(p: Path) -> tuple[str, str]:
+    """``(the first 64 KiB as text, the file's encoding)``: the encoding its byte-order
+    mark declares; UTF-16 without one when every other byte is zero (ASCII text in
+    UTF-16 shows so clearly); else UTF-8, or a DataError naming the first byte that is
+    not UTF-8 (a Latin-1 file has no mark: converting it is the user's call)."""
     if not p.exists():
         raise DataError(
             f"no such file: '{p}'; check the path, or use a bundled dataset: "
@@ -379,12 +398,41 @@ def _read_head(p: Path) -> str:
         )
     with open(p, "rb") as fh:
         head = fh.read(65536)
+    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None)
+    if encoding is None and len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.9 * len(odd) and 0 not in even:
+            encoding = "utf-16-le"
+        elif even.count(0) > 0.9 * len(even) and 0 not in odd:
+            encoding = "utf-16-be"
+    if encoding is not None:
+        whole = len(head) - len(head) % 4  # whole code units: a cut in the middle is not an error
+        return head[:whole].decode(encoding, errors="replace"), encoding
     if b"\x00" in head:
         raise DataError(
             f"'{p}' is not a CSV file (it holds binary data); pass a text file with a "
             "header row and comma-separated values."
         )
-    return head.decode("utf-8", errors="replace")
+    try:
+        head[: len(head) - 3 if size > len(head) else None].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(p, head, exc.start) from None
+    return head.decode("utf-8", errors="replace"), "utf-8"
+
+
+def not_utf8(p: Path, data: bytes | None, start: int | None) -> DataError:
+    """The DataError for a file that is not UTF-8 and does not say what it is; names the
+    first bad byte and its line when ``data`` (the file's first bytes) holds it."""
+    where = ""
+    if data is not None and start is not None:
+        line = data[:start].count(b"\n") + 1
+        where = f": byte 0x{data[start]:02x} in line {line} is not UTF-8"
+    return DataError(
+        f"'{p}' is not UTF-8 text{where}. It is probably Latin-1 or Windows-1252 "
+        "('é' stored as one byte), which a file cannot declare; convert it, e.g. "
+        f"iconv -f latin1 -t utf-8 '{p}' > utf8.csv, or save it as 'CSV UTF-8' (a UTF-16 "
+        "or UTF-8 file with a byte-order mark is read as it is)."
+    )
 
 
 def _csv_format(p: Path, text: str, sep: str | None, decimal: str | None) -> tuple[str, str]:
@@ -408,13 +456,13 @@ def _csv_format(p: Path, text: str, sep: str | None, decimal: str | None) -> tup
     return sep, decimal
 
 
-def _parse_csv(p: Path, sep: str, decimal: str) -> pd.DataFrame:
+def _parse_csv(p: Path, sep: str, decimal: str, encoding: str = "utf-8") -> pd.DataFrame:
     """``pandas.read_csv`` with each of its failures turned into a DataError."""
     try:
         with warnings.catch_warnings():
             # index_col=False: never turn extra fields into an index; warn -> error instead
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(p, index_col=False, sep=sep, decimal=decimal)
+            return pd.read_csv(p, index_col=False, sep=sep, decimal=decimal, encoding=encoding)
     except pd.errors.EmptyDataError as exc:
         raise DataError(
             f"'{p}' is empty; a CSV needs a header row and at least one row of data."
@@ -424,7 +472,9 @@ def _parse_csv(p: Path, sep: str, decimal: str) -> pd.DataFrame:
             f"could not read '{p}' as CSV: some rows have more fields than the header row; "
             "give every row as many comma-separated values as there are column names."
         ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:  # beyond the first 64 KiB
+        raise not_utf8(p, None, None) from exc
+    except (pd.errors.ParserError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"could not read '{p}' as CSV ({reason}); save it as UTF-8 comma-separated "
@@ -472,8 +522,9 @@ def read_csv(
         few cells that are not numbers.
     """
     p = Path(path)
-    sep, decimal = _csv_format(p, _read_head(p), sep, decimal)
-    frame = _parse_csv(p, sep, decimal)
+    text, encoding = _sniff(p)
+    sep, decimal = _csv_format(p, text, sep, decimal)
+    frame = _parse_csv(p, sep, decimal, encoding)
     if frame.shape[0] == 0:
         raise DataError(f"'{p}' has a header but no rows of data; add some rows.")
     frame.columns = [str(c) for c in frame.columns]

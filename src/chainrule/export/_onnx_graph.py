@@ -200,12 +200,15 @@ def _classes_const(g: Graph, classes) -> tuple[str, int]:
     )
 
 
-def add_head(g: Graph, Z: str, head: str | None, estimator, n_out: int) -> None:
-    """The outputs: Y (a network), label + probabilities (a classifier), variable."""
+def add_head(
+    g: Graph, Z: str, head: str | None, estimator, n_out: int, variable: str = "variable"
+) -> None:
+    """The outputs: Y (a network), label + probabilities (a classifier), ``variable``
+    (a regressor; a bundle names it after its target, ``predicted_<target>``)."""
     if head is None:
         g.output(Z, "Y", g.elem, [None, n_out])
     elif head in ("identity", "exp"):
-        g.output(Z if head == "identity" else g.op("Exp", Z), "variable", g.elem, [None, n_out])
+        g.output(Z if head == "identity" else g.op("Exp", Z), variable, g.elem, [None, n_out])
     elif head == "logistic" and n_out > 1:  # multilabel: one independent sigmoid per label
         P = g.op("Sigmoid", Z)
         label = g.op("Cast", g.op("Greater", P, g.const(0.5, "half")), to=TensorProto.INT64)
@@ -285,5 +288,7 @@ def build_graph(model) -> Graph:
     if scaler is not None:  # regression bundle: back to the target's own units
         Z = g.op("Add", g.op("Mul", Z, g.const(scaler.scale_, "y_scale")), g.const(scaler.mean_))
     estimator = getattr(model, "estimator", model)
-    add_head(g, Z, head, estimator, n_out)
+    target = getattr(model, "target", None)  # a bundle's target column(s)
+    variable = "variable" if not target else "predicted_" + "_".join(map(str, target))
+    add_head(g, Z, head, estimator, n_out, variable)
     return g

@@ -193,7 +193,8 @@ def to_onnx(model, path: str | os.PathLike) -> Path:
         (n, n_classes), named as skl2onnx names them with ``zipmap=False``; a
         regressor gives ``variable`` (n, n_outputs). A bundle adds its preprocessing
         (one input per feature column: numbers imputed and standardised, text one-hot
-        encoded) and, for regression, the target's scaling.
+        encoded) and, for regression, the target's scaling; its regressor's output is
+        named after the target, ``predicted_<target>`` (as ``chainrule predict``'s column).
     path : str or PathLike
         Where to write (``.onnx`` is appended if missing); written atomically.
 
@@ -330,4 +331,22 @@ def export_file(model_path: str | os.PathLike, to: str, out: str | os.PathLike |
             + (" and the target's scaling are" if model.target_scaler else " is")
             + " left out: export --to onnx to include them"
         )
+    if getattr(model, "target_scaler", None) is not None:
+        notes.append(_unscaling_note(model))
     return out, notes
+
+
+def _unscaling_note(bundle) -> str:
+    """How to turn the .pt2 module's output back into the target's units: it predicts
+    the standardised target, ``y = output * scale + mean`` (the training rows' figures)."""
+    scaler = bundle.target_scaler
+    parts = [
+        f"{name} = output[:, {j}] * {float(s)!r} + {float(m)!r}"
+        for j, (name, s, m) in enumerate(zip(bundle.target, scaler.scale_, scaler.mean_,
+                                             strict=True))
+    ]  # fmt: skip
+    return (
+        "the module predicts the standardised target; in the target's units: "
+        + "; ".join(parts)
+        + " (the training rows' standard deviation and mean)"
+    )

@@ -97,9 +97,9 @@ from .._checks import new_file_beside
 from ..layers.base import Layer
 from . import _model_file
 from .state import (
-    _build_layer,
+    _build_model,
     _jtype,
-    _layer_classes,
+    _layer_classes,  # noqa: F401 - read here by the registry's tests
     _SpecError,
     join_state,
     layer_from_state,
@@ -251,8 +251,7 @@ def _layer_kind_to_state(obj: Layer) -> tuple[dict, dict[str, np.ndarray]]:
 def _layer_kind_from_state(spec: dict, arrays: dict[str, np.ndarray]) -> Layer:
     if not isinstance(spec, dict) or set(spec) != {"architecture"}:
         raise _SpecError("the spec of a layer must be an object with one field, 'architecture'.")
-    used: set[str] = set()
-    layer = _build_layer(spec["architecture"], arrays, _layer_classes(), "the model", 0, used)
+    layer, used = _build_model(spec["architecture"], arrays)
     unused = sorted(set(arrays) - used)
     if unused:
         raise _SpecError(f"arrays {unused} belong to no layer of the architecture.")

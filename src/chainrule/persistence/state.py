@@ -80,11 +80,31 @@ def layer_to_state(layer: Layer, prefix: str = "") -> tuple[dict, dict[str, np.n
     Raises
     ------
     TypeError
-        If a layer is not one of chainrule's own layer classes.
+        If a layer is not one of chainrule's own layer classes, or the layers mix float32
+        and float64 arrays (cast the network to one precision first).
     """
     arrays: dict[str, np.ndarray] = {}
     architecture = _layer_node(layer, prefix, arrays, _layer_classes(), "the model", 0)
+    mixed = _mixed_precisions(arrays)
+    if mixed:
+        raise TypeError(
+            f"cannot save the model: it {mixed}. A network computes in one precision (a "
+            "float32 layer refuses a float64 input): cast it first, net.astype(np.float64) "
+            "or net.astype(np.float32)."
+        )
     return architecture, arrays
+
+
+def _mixed_precisions(arrays: Mapping[str, np.ndarray]) -> str | None:
+    """``"mixes float32 ('layers.2.W') and float64 ('layers.0.W') arrays"`` when the
+    arrays are of more than one float dtype (the first array of each named); else None."""
+    first: dict[str, str] = {}
+    for name, value in arrays.items():
+        first.setdefault(str(value.dtype), name)
+    if len(first) < 2:
+        return None
+    kinds = " and ".join(f"{d} ({n!r})" for d, n in sorted(first.items()))
+    return f"mixes {kinds} arrays"
 
 
 def split_state(state: dict, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
@@ -174,10 +194,25 @@ def layer_from_state(architecture: dict, arrays: Mapping[str, np.ndarray]) -> La
     ------
     ValueError
         If the architecture is malformed, names an unknown class or a missing array,
-        cannot be rebuilt from its config, or an array has the wrong shape or dtype.
+        cannot be rebuilt from its config, an array has the wrong shape or dtype, or the
+        layers mix float32 and float64 (which :func:`layer_to_state` refuses to write).
     """
+    return _build_model(architecture, arrays)[0]
+
+
+def _build_model(architecture, arrays: Mapping[str, np.ndarray]) -> tuple[Layer, set[str]]:
+    """The model's top layer, rebuilt and checked, and the names of the arrays it used;
+    a network whose layers mix float32 and float64 is refused as a whole."""
     used: set[str] = set()
-    return _build_layer(architecture, arrays, _layer_classes(), "the model", 0, used)
+    layer = _build_layer(architecture, arrays, _layer_classes(), "the model", 0, used)
+    mixed = _mixed_precisions({name: arrays[name] for name in sorted(used)})
+    if mixed:  # chainrule.save refuses such a network: the file is not its
+        raise _SpecError(
+            f"the network {mixed} across its layers; a network computes in one precision, "
+            "and chainrule.save never writes such a file. Save the network again from the "
+            "code that built it, after net.astype(np.float64) (or np.float32)."
+        )
+    return layer, used
 
 
 def _build_layer(node, arrays, classes, where, depth, used) -> Layer:
