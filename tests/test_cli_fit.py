@@ -86,7 +86,7 @@ def test_the_command_calls_fit_once_per_candidate_and_never_partial_fit(
     assert len(calls) == fits
     kinds = [type(cb).__name__ for cb in calls[0]]
     stopping = "ValidationLoss" if n == 700 else "LossStall"
-    assert kinds == ["DivergenceCheck", stopping]
+    assert kinds == ["DivergenceCheck", stopping, "DataLossCurve"]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 3.0])
