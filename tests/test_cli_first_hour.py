@@ -61,7 +61,7 @@ def test_the_playground_install_hint_names_the_editable_install(monkeypatch, cap
 
 
 def test_predict_notes_imputed_blanks_and_numbers_rows(tmp_path, capsys):
-    rows = [f"{i},{'xy'[i % 2]},{i % 7},{'pq'[i % 2]}" for i in range(40)]
+    rows = [f"{(3 * i) % 13},{'xy'[i % 2]},{i % 7},{'pq'[i % 2]}" for i in range(40)]  # no ID
     (tmp_path / "t.csv").write_text("a,b,c,y\n" + "\n".join(rows) + "\n")
     out = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "t.csv"), "--out", str(out),

@@ -109,22 +109,24 @@ def restore(saved, code: int | None) -> None:
     """Put back the handlers :func:`install` replaced (``saved`` is what it returned);
     ``code`` is the command's exit status (None: it raised).
 
-    In the command's own process its outcome is decided: Ctrl-C while Python exits
-    changes nothing, and an interrupted run (``code`` 130) ends here, with status 130.
-    (Left to the interpreter, CPython 3.11 may end it by SIGINT instead, after an
-    interrupt that came through an import: the test saw status -2.)"""
+    In the command's own process its outcome is decided, so it ends here with ``code``
+    (``os._exit`` after flushing stdout and stderr; every file is closed by then).
+    Left to the interpreter, a Ctrl-C while it finalises modules (a few hundred ms
+    after a run that imported matplotlib), when CPython has put SIGINT's default
+    action back, ended a finished run by the signal (status -2); and an interrupted
+    run that came through an import could end the same way."""
     if saved is None:
         return
     previous, hook = saved
     _set(_ignored if previous is _at_startup else previous)
     sys.unraisablehook = hook
-    if previous is _at_startup and code == 130:
+    if previous is _at_startup and isinstance(code, int):
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        os._exit(130)
+        os._exit(code)
 
 
 def interrupted() -> bool:
