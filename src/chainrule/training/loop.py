@@ -220,8 +220,9 @@ def fit(
         data = _prepare_data(  # step 0
             net, loss, X, y, sample_weight, validation_split, validation_data, batch_size, rng
         )
-        run = TrainingRun(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value)
-        run.rng, run.shuffle, run.l1 = rng, shuffle, float(l1)
+        run = TrainingRun(net, loss, optimizer, data, metrics, float(l2), clip_norm, clip_value,
+                          l1=float(l1))  # fmt: skip
+        run.rng, run.shuffle = rng, shuffle
         callbacks = _check_callbacks(callbacks, early_stopping, data.has_val)
         for cb in callbacks:
             cb.on_train_begin(net, tuple(run.keys))
@@ -388,11 +389,10 @@ class TrainingRun:
     ``((l2 / 2) * sum ||W||^2 + l1 * sum |W|) / d`` to its loss and
     ``(l2 * W + l1 * sign(W)) / d`` to each dW, with d = 1 (``fit``) or, when
     ``l2_per_weight`` (the estimators: scikit-learn's convention), d = the batch's weight
-    sum. ``l1``: keyword only (default 0); ``fit`` and the playground set it.
+    sum. ``l1`` is keyword only (default 0).
     """
 
     l2_per_weight = False
-    l1 = 0.0
 
     def __init__(
         self,
