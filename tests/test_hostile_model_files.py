@@ -507,6 +507,16 @@ def _changed_array(value: np.ndarray, change: str) -> np.ndarray:
     return value
 
 
+def listed(header: dict, arrays: dict) -> dict:
+    """``header`` with its list of arrays made consistent with ``arrays`` (edited ones
+    included), so that load reaches the arrays' contents."""
+    header["arrays"] = [
+        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype) if v.dtype.kind != "U" else "str"}
+        for k, v in arrays.items()
+    ]
+    return header
+
+
 @settings(
     max_examples=120,
     deadline=2000,
@@ -529,11 +539,7 @@ def test_fuzz_resume_state_only_loads_or_raises_model_file_error(
     names = sorted(k for k in arrays if not k.startswith("network."))
     name = data.draw(st.sampled_from(names), label="array")
     arrays[name] = _changed_array(arrays[name], change)
-    header["arrays"] = [
-        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype) if v.dtype.kind != "U" else "str"}
-        for k, v in arrays.items()
-    ]
-    path = rewrite(tmp_path / "fuzz.npz", header, arrays)
+    path = rewrite(tmp_path / "fuzz.npz", listed(header, arrays), arrays)
     try:
         obj = cr.load(path)
     except ModelFileError as exc:
@@ -603,11 +609,8 @@ def test_fuzz_buffers_domains_load_usable_or_raise_model_file_error(
     else:
         value = _changed_array(value, change)
     arrays[name] = value
-    header["arrays"] = [
-        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()
-    ]
     try:
-        net = cr.load(rewrite(tmp_path / "fuzz.npz", header, arrays))
+        net = cr.load(rewrite(tmp_path / "fuzz.npz", listed(header, arrays), arrays))
     except ModelFileError as exc:
         assert "Traceback" not in str(exc)
     else:
